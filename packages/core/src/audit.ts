@@ -1,0 +1,82 @@
+import { z } from "zod";
+import { CursorSchema, IdSchema, pageOf } from "./common.ts";
+import { RoleSchema } from "./roles.ts";
+
+export const AuditResultSchema = z.enum(["success", "denied", "error"]);
+export type AuditResult = z.infer<typeof AuditResultSchema>;
+
+export const AuditActorSchema = z.object({
+  id: z.string().nullable(),
+  email: z.string().nullable(),
+  role: RoleSchema.nullable(),
+});
+export type AuditActor = z.infer<typeof AuditActorSchema>;
+
+export const AuditResourceSchema = z.object({ type: z.string(), id: z.string().nullable() });
+
+/** One link of the append-only, hash-chained audit log (ARCHITECTURE §7). */
+export const AuditEntrySchema = z.object({
+  id: IdSchema,
+  seq: z.number().int().min(1),
+  at: z.date(),
+  actor: AuditActorSchema,
+  /** The procedure name, e.g. `workspace.launch`, or a system action such as `session.expire`. */
+  action: z.string(),
+  resource: AuditResourceSchema,
+  clientIp: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  result: AuditResultSchema,
+  reason: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/** What a writer supplies; seq, time and hashes are assigned on append. */
+export type AuditEvent = Omit<AuditEntry, "id" | "seq" | "at" | "prevHash" | "hash">;
+
+export const AuditFilterSchema = z.strictObject({
+  actorId: z.string().max(64).optional(),
+  actorEmail: z.string().trim().max(254).optional(),
+  action: z.string().trim().max(64).optional(),
+  resourceType: z.string().trim().max(64).optional(),
+  resourceId: z.string().trim().max(64).optional(),
+  result: AuditResultSchema.optional(),
+  from: z.date().optional(),
+  to: z.date().optional(),
+});
+export type AuditFilter = z.infer<typeof AuditFilterSchema>;
+
+export const ListAuditInputSchema = AuditFilterSchema.extend({
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: CursorSchema.optional(),
+});
+export type ListAuditInput = z.infer<typeof ListAuditInputSchema>;
+export const AuditPageSchema = pageOf(AuditEntrySchema);
+
+export const AuditVerifyOutputSchema = z.object({
+  ok: z.boolean(),
+  checked: z.number().int(),
+  firstBroken: z
+    .object({
+      seq: z.number().int(),
+      id: z.string().nullable(),
+      problem: z.enum(["hash_mismatch", "prev_hash_mismatch", "seq_gap", "seq_order"]),
+    })
+    .nullable(),
+});
+export type AuditVerifyOutput = z.infer<typeof AuditVerifyOutputSchema>;
+
+export const ExportAuditInputSchema = AuditFilterSchema.extend({
+  format: z.enum(["jsonl", "csv"]),
+  limit: z.number().int().min(1).max(50_000).default(10_000),
+});
+export const ExportAuditOutputSchema = z.object({
+  format: z.enum(["jsonl", "csv"]),
+  filename: z.string(),
+  count: z.number().int(),
+  content: z.string(),
+});
+
+export const GENESIS_HASH = "0".repeat(64);

@@ -1,0 +1,53 @@
+import type { Role } from "./roles.ts";
+
+/**
+ * Who may call each procedure (ARCHITECTURE §3). `public` needs no identity; a role means
+ * "signed in with at least this role". Ownership rules (stop, disconnect) are checked in the
+ * domain code on top of this gate. The router builds every procedure's gate from this table,
+ * and the authorization matrix test is generated from it.
+ */
+export const PROCEDURE_ACCESS = {
+  "auth.register": "public",
+  "auth.login": "public",
+  "auth.logout": "user",
+  "auth.sso": "public",
+  "auth.tokenExchange": "public",
+  "auth.config": "public",
+  "auth.me": "user",
+  "auth.mfa.enroll": "user",
+  "auth.mfa.confirm": "user",
+  "auth.mfa.disable": "user",
+  "auth.changePassword": "user",
+  "workspace.list": "user",
+  "workspace.get": "user",
+  "workspace.create": "admin",
+  "workspace.update": "admin",
+  "workspace.delete": "admin",
+  "workspace.launch": "user",
+  "workspace.stop": "user",
+  "workspace.reset": "admin",
+  "session.list": "user",
+  "session.active": "user",
+  "session.heartbeat": "user",
+  "session.disconnect": "user",
+  "audit.list": "admin",
+  "audit.verify": "admin",
+  "audit.export": "admin",
+  "policy.list": "user",
+  "policy.toggle": "admin",
+  "policy.update": "admin",
+  "organization.list": "user",
+  "organization.create": "admin",
+  "organization.update": "admin",
+  "user.list": "admin",
+  "user.create": "admin",
+  "user.setRole": "admin",
+  "user.disable": "admin",
+  "user.enable": "admin",
+  "stats.overview": "admin",
+} as const satisfies Record<string, "public" | Role>;
+
+export type ProcedurePath = keyof typeof PROCEDURE_ACCESS;
+export type ProcedureAccess = (typeof PROCEDURE_ACCESS)[ProcedurePath];
+
+export const PROCEDURE_PATHS = Object.keys(PROCEDURE_ACCESS) as ProcedurePath[];

@@ -1,0 +1,118 @@
+import { z } from "zod";
+import { CidrSchema } from "./common.ts";
+
+export const POLICY_KEYS = [
+  "mfa-required",
+  "max-concurrent-sessions",
+  "session-max-duration",
+  "idle-timeout",
+  "ip-allowlist",
+  "access-hours",
+  "self-registration",
+  "local-login",
+] as const;
+export const PolicyKeySchema = z.enum(POLICY_KEYS);
+export type PolicyKey = z.infer<typeof PolicyKeySchema>;
+
+const EmptySettingsSchema = z.strictObject({});
+
+const TimeOfDaySchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 24-hour");
+
+export const TimeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, "an IANA time zone such as Europe/Berlin");
+
+/** 0 = Sunday … 6 = Saturday, as `Date#getDay`. */
+export const WeekdaySchema = z.number().int().min(0).max(6);
+
+/** Settings of each policy, with the bounds an admin may set. */
+export const POLICY_SETTINGS_SCHEMAS = {
+  "mfa-required": EmptySettingsSchema,
+  "max-concurrent-sessions": z.strictObject({ limit: z.number().int().min(1).max(50) }),
+  "session-max-duration": z.strictObject({ minutes: z.number().int().min(5).max(1440) }),
+  "idle-timeout": z.strictObject({ minutes: z.number().int().min(1).max(1440) }),
+  "ip-allowlist": z.strictObject({ cidrs: z.array(CidrSchema).max(100) }),
+  "access-hours": z
+    .strictObject({
+      timeZone: TimeZoneSchema,
+      days: z.array(WeekdaySchema).min(1).max(7),
+      start: TimeOfDaySchema,
+      end: TimeOfDaySchema,
+    })
+    .refine((hours) => hours.start < hours.end, { path: ["end"], message: "must be after start" }),
+  "self-registration": EmptySettingsSchema,
+  "local-login": EmptySettingsSchema,
+} as const satisfies Record<PolicyKey, z.ZodType>;
+
+export type PolicySettings<K extends PolicyKey> = z.infer<(typeof POLICY_SETTINGS_SCHEMAS)[K]>;
+
+function policyVariant<K extends PolicyKey>(key: K) {
+  return z.object({
+    key: z.literal(key),
+    enabled: z.boolean(),
+    settings: POLICY_SETTINGS_SCHEMAS[key],
+    updatedAt: z.date(),
+    updatedBy: z.string().nullable(),
+  });
+}
+
+export const PolicySchema = z.discriminatedUnion("key", [
+  policyVariant("mfa-required"),
+  policyVariant("max-concurrent-sessions"),
+  policyVariant("session-max-duration"),
+  policyVariant("idle-timeout"),
+  policyVariant("ip-allowlist"),
+  policyVariant("access-hours"),
+  policyVariant("self-registration"),
+  policyVariant("local-login"),
+]);
+export type Policy = z.infer<typeof PolicySchema>;
+export type PolicyOf<K extends PolicyKey> = Extract<Policy, { key: K }>;
+
+/** Seeded on first start: safe, and every policy ready to switch on with sensible settings. */
+export const DEFAULT_POLICIES: { [K in PolicyKey]: { enabled: boolean; settings: PolicySettings<K> } } = {
+  "mfa-required": { enabled: false, settings: {} },
+  "max-concurrent-sessions": { enabled: true, settings: { limit: 3 } },
+  "session-max-duration": { enabled: true, settings: { minutes: 480 } },
+  "idle-timeout": { enabled: true, settings: { minutes: 30 } },
+  "ip-allowlist": {
+    enabled: false,
+    settings: { cidrs: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128"] },
+  },
+  "access-hours": {
+    enabled: false,
+    settings: { timeZone: "UTC", days: [1, 2, 3, 4, 5], start: "07:00", end: "19:00" },
+  },
+  "self-registration": { enabled: false, settings: {} },
+  "local-login": { enabled: true, settings: {} },
+};
+
+export const TogglePolicyInputSchema = z.strictObject({ key: PolicyKeySchema, enabled: z.boolean() });
+
+/** policy.update: settings are checked against the schema of the named policy. */
+export const UpdatePolicyInputSchema = z
+  .strictObject({ key: PolicyKeySchema, settings: z.record(z.string(), z.unknown()) })
+  .transform((input, ctx) => {
+    const parsed = POLICY_SETTINGS_SCHEMAS[input.key].safeParse(input.settings);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["settings", ...issue.path.map(String)],
+          message: issue.message,
+        });
+      }
+      return z.NEVER;
+    }
+    return { key: input.key, settings: parsed.data as Record<string, unknown> };
+  });
+export type UpdatePolicyInput = z.infer<typeof UpdatePolicyInputSchema>;

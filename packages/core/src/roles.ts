@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+/** Roles from least to most privileged: admin > neosc > user. */
+export const ROLES = ["user", "neosc", "admin"] as const;
+export const RoleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+const rank: Record<Role, number> = { user: 0, neosc: 1, admin: 2 };
+
+/** True when `role` is at least as privileged as `required`. */
+export function hasRole(role: Role, required: Role): boolean {
+  return rank[role] >= rank[required];
+}
+
+/** The most privileged of several roles (an IdP may grant more than one). */
+export function highestRole(roles: readonly Role[]): Role | undefined {
+  let best: Role | undefined;
+  for (const role of roles) {
+    if (best === undefined || rank[role] > rank[best]) best = role;
+  }
+  return best;
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === "string" && (ROLES as readonly string[]).includes(value);
+}

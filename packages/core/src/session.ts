@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { IdSchema, PageInputSchema, pageOf } from "./common.ts";
+import { WorkspaceKindSchema } from "./workspace.ts";
+
+export const SessionStatusSchema = z.enum(["active", "ended"]);
+export type SessionStatus = z.infer<typeof SessionStatusSchema>;
+
+export const SessionEndReasonSchema = z.enum([
+  "user_stopped",
+  "admin_disconnected",
+  "user_disconnected",
+  "max_duration",
+  "idle_timeout",
+  "access_hours",
+  "user_disabled",
+  "workspace_deleted",
+]);
+export type SessionEndReason = z.infer<typeof SessionEndReasonSchema>;
+
+/** A workspace session: one person's running launch of one workspace. */
+export const WorkspaceSessionSchema = z.object({
+  id: IdSchema,
+  workspaceId: IdSchema,
+  workspaceSlug: z.string(),
+  workspaceName: z.string(),
+  workspaceKind: WorkspaceKindSchema,
+  userId: IdSchema,
+  userEmail: z.string(),
+  organizationId: IdSchema.nullable(),
+  status: SessionStatusSchema,
+  startedAt: z.date(),
+  lastHeartbeatAt: z.date(),
+  endedAt: z.date().nullable(),
+  endReason: SessionEndReasonSchema.nullable(),
+  /** Free-text note from the person who ended it (disconnect). */
+  endNote: z.string().nullable(),
+  clientIp: z.string().nullable(),
+  /** Where the browser goes: the workspace URL for web workspaces, the gateway path otherwise. */
+  connectionUrl: z.string().nullable(),
+  /** When the session-max-duration / idle-timeout policies will end it, if they are on. */
+  endsAt: z.date().nullable(),
+  idleEndsAt: z.date().nullable(),
+});
+export type WorkspaceSession = z.infer<typeof WorkspaceSessionSchema>;
+
+export const ListSessionsInputSchema = PageInputSchema.extend({
+  status: SessionStatusSchema.optional(),
+  userId: IdSchema.optional(),
+  workspaceId: IdSchema.optional(),
+});
+export type ListSessionsInput = z.infer<typeof ListSessionsInputSchema>;
+export const SessionPageSchema = pageOf(WorkspaceSessionSchema);
+
+export const SessionIdInputSchema = z.strictObject({ sessionId: IdSchema });
+export const DisconnectSessionInputSchema = z.strictObject({
+  sessionId: IdSchema,
+  note: z.string().trim().max(500).optional(),
+});

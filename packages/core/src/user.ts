@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { EmailSchema, IdSchema, NameSchema, PageInputSchema, pageOf } from "./common.ts";
+import { RoleSchema } from "./roles.ts";
+
+/** How a person proved who they are for the current login. */
+export const AuthMethodSchema = z.enum(["local", "sso", "pomerium"]);
+export type AuthMethod = z.infer<typeof AuthMethodSchema>;
+
+/** A person, as the API shows them. Secrets (hash, TOTP secret) never leave packages/db. */
+export const UserSchema = z.object({
+  id: IdSchema,
+  email: z.string(),
+  name: z.string(),
+  role: RoleSchema,
+  organizationId: IdSchema.nullable(),
+  /** Where the account came from: a local password, or first sight through SSO/Pomerium. */
+  source: AuthMethodSchema,
+  /** IdP subject for SSO/Pomerium users. */
+  externalId: z.string().nullable(),
+  disabled: z.boolean(),
+  totpEnabled: z.boolean(),
+  mustChangePassword: z.boolean(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  lastLoginAt: z.date().nullable(),
+});
+export type User = z.infer<typeof UserSchema>;
+
+/** Passwords: long enough to matter, bounded so hashing cannot be used for denial of service. */
+export const PasswordSchema = z.string().min(10, "at least 10 characters").max(256);
+
+export const ListUsersInputSchema = PageInputSchema.extend({
+  search: z.string().trim().max(120).optional(),
+  role: RoleSchema.optional(),
+  organizationId: IdSchema.optional(),
+  disabled: z.boolean().optional(),
+});
+export type ListUsersInput = z.infer<typeof ListUsersInputSchema>;
+export const UserPageSchema = pageOf(UserSchema);
+
+export const CreateUserInputSchema = z.strictObject({
+  email: EmailSchema,
+  name: NameSchema,
+  role: RoleSchema,
+  organizationId: IdSchema.nullable().default(null),
+});
+export type CreateUserInput = z.infer<typeof CreateUserInputSchema>;
+
+/** user.create answers with the one-time password the person must change at first login. */
+export const CreateUserOutputSchema = z.object({ user: UserSchema, oneTimePassword: z.string() });
+
+export const SetRoleInputSchema = z.strictObject({ userId: IdSchema, role: RoleSchema });
+export const UserIdInputSchema = z.strictObject({ userId: IdSchema });

@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { DescriptionSchema, IdSchema, NameSchema, SlugSchema } from "./common.ts";
+import { RoleSchema } from "./roles.ts";
+
+export const WorkspaceKindSchema = z.enum(["desktop", "app", "web"]);
+export type WorkspaceKind = z.infer<typeof WorkspaceKindSchema>;
+
+export const TagSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(32)
+  .regex(/^[\w .-]+$/, "letters, digits, spaces, dots and dashes");
+
+const WorkspaceFieldsSchema = z.strictObject({
+  slug: SlugSchema,
+  name: NameSchema,
+  description: DescriptionSchema.default(""),
+  kind: WorkspaceKindSchema,
+  /** Container image for desktops and apps (e.g. `kasmweb/firefox:1.16`). */
+  image: z.string().trim().min(1).max(255).nullable().default(null),
+  /** Target URL for web workspaces. */
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .nullable()
+    .default(null),
+  cpu: z.number().min(0.25).max(64).default(1),
+  memoryMb: z.number().int().min(256).max(262_144).default(2048),
+  allowedRoles: z.array(RoleSchema).min(1).max(3),
+  organizationId: IdSchema.nullable().default(null),
+  enabled: z.boolean().default(true),
+  tags: z.array(TagSchema).max(16).default([]),
+});
+
+function kindNeedsTarget(
+  value: { kind: WorkspaceKind; image?: string | null; url?: string | null },
+  ctx: z.RefinementCtx,
+) {
+  if (value.kind === "web" && !value.url) {
+    ctx.addIssue({ code: "custom", path: ["url"], message: "a web workspace needs a URL" });
+  }
+  if (value.kind !== "web" && !value.image) {
+    ctx.addIssue({ code: "custom", path: ["image"], message: "a desktop or app workspace needs an image" });
+  }
+}
+
+export const CreateWorkspaceInputSchema = WorkspaceFieldsSchema.superRefine(kindNeedsTarget);
+export type CreateWorkspaceInput = z.infer<typeof CreateWorkspaceInputSchema>;
+
+/** Partial update; the kind/target rule is re-checked against the merged document by the domain. */
+export const UpdateWorkspaceInputSchema = z.strictObject({
+  id: IdSchema,
+  patch: WorkspaceFieldsSchema.partial().refine(
+    (patch) => Object.keys(patch).length > 0,
+    "nothing to change",
+  ),
+});
+export type UpdateWorkspaceInput = z.infer<typeof UpdateWorkspaceInputSchema>;
+
+export const WorkspaceSchema = z.object({
+  id: IdSchema,
+  slug: z.string(),
+  name: z.string(),
+  description: z.string(),
+  kind: WorkspaceKindSchema,
+  image: z.string().nullable(),
+  url: z.string().nullable(),
+  cpu: z.number(),
+  memoryMb: z.number(),
+  allowedRoles: z.array(RoleSchema),
+  organizationId: IdSchema.nullable(),
+  enabled: z.boolean(),
+  tags: z.array(z.string()),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type Workspace = z.infer<typeof WorkspaceSchema>;
+
+export const ListWorkspacesInputSchema = z
+  .strictObject({
+    kind: WorkspaceKindSchema.optional(),
+    tag: TagSchema.optional(),
+    search: z.string().trim().max(120).optional(),
+    role: RoleSchema.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .default({});
+export type ListWorkspacesInput = z.infer<typeof ListWorkspacesInputSchema>;
+
+export const WorkspaceIdInputSchema = z.strictObject({ id: IdSchema });
+export const LaunchWorkspaceInputSchema = z.strictObject({ workspaceId: IdSchema });
+export type LaunchWorkspaceInput = z.infer<typeof LaunchWorkspaceInputSchema>;
+export const StopWorkspaceInputSchema = z.strictObject({ workspaceId: IdSchema });
