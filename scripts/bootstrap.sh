@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for NeoSC, then the workspace's dependencies.
+#   bootstrap.sh            pnpm + dependencies (enough to start the portal)
+#   bootstrap.sh --browser  also Chromium for the browser tests (Debian package; needs root)
+# Idempotent: on a machine that has everything it only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  echo "bootstrap: installing pnpm 10 (corepack cannot fetch signed metadata here)"
+  npm install --global pnpm@10 >/dev/null
+fi
+
+if [ "${1:-}" = "--browser" ] && [ -z "${NEOSC_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Chromium from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "bootstrap: Chromium is missing: run 'sudo apt-get install chromium' or set NEOSC_CHROMIUM" >&2
+    exit 1
+  fi
+fi
+
+pnpm install --frozen-lockfile --reporter=silent
