@@ -1,0 +1,35 @@
+import type { AuditActor, AuditEvent, AuditResult } from "@neosc/core/audit";
+import type { InnerContext } from "./context.ts";
+
+export interface AuditInput {
+  /** The procedure name (`workspace.launch`) or a system action (`session.expire`). */
+  action: string;
+  resource?: { type: string; id: string | null };
+  result?: AuditResult;
+  reason?: string | null;
+  details?: Record<string, unknown>;
+  /** Defaults to the caller; set it when nobody is signed in yet (a failed login names the email). */
+  actor?: AuditActor;
+}
+
+export type AuditContext = Pick<InnerContext, "db" | "identity" | "request">;
+
+export function actorOf(ctx: Pick<InnerContext, "identity">): AuditActor {
+  const user = ctx.identity?.user;
+  return user ? { id: user.id, email: user.email, role: user.role } : { id: null, email: null, role: null };
+}
+
+/** Appends one audit entry, filling actor, client IP and user agent from the request context. */
+export async function audit(ctx: AuditContext, input: AuditInput): Promise<void> {
+  const event: AuditEvent = {
+    actor: input.actor ?? actorOf(ctx),
+    action: input.action,
+    resource: input.resource ?? { type: "none", id: null },
+    clientIp: ctx.request.clientIp,
+    userAgent: ctx.request.userAgent,
+    result: input.result ?? "success",
+    reason: input.reason ?? null,
+    details: input.details ?? {},
+  };
+  await ctx.db.audit.append(event);
+}

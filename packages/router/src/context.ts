@@ -1,0 +1,172 @@
+import type { LoginSession } from "@neosc/core/auth";
+import type { DomainError } from "@neosc/core/errors";
+import type { Role } from "@neosc/core/roles";
+import type { AuthMethod, User } from "@neosc/core/user";
+import type { Database } from "@neosc/db/database";
+
+/** Who is calling, resolved once per request by the host (see `domain/identity.ts`). */
+export interface Identity {
+  user: User;
+  /** The app login session behind a bearer token or cookie; null for Pomerium assertions. */
+  loginSession: LoginSession | null;
+  method: AuthMethod;
+  mfa: boolean;
+}
+
+export interface RequestInfo {
+  /** Client address after the configured trusted proxy hops. */
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+/** Router settings; the host builds them from its environment. */
+export interface RouterConfig {
+  session: {
+    /** Lifetime of an app login session and its token. */
+    ttlSeconds: number;
+  };
+  loginThrottle: {
+    /** Failures are counted over this sliding window. */
+    windowSeconds: number;
+    /** Failures for one account inside the window before login is refused. */
+    maxFailuresPerAccount: number;
+    /** Failures from one client IP inside the window before login is refused. */
+    maxFailuresPerIp: number;
+  };
+  /** Issuer label shown by authenticator apps for TOTP enrolment. */
+  totpIssuer: string;
+}
+
+/** An identity asserted by an external party (Zitadel ID token, Pomerium assertion). */
+export interface ExternalIdentity {
+  /** IdP subject (`sub`). */
+  subject: string;
+  email: string;
+  name: string | null;
+  /** Roles the IdP sent; null when it sent none (the stored role then stays). */
+  roles: Role[] | null;
+  /** `amr` contained `mfa`. */
+  mfa: boolean;
+  /** From Zitadel's resourceowner claims. */
+  organization: { externalId: string; name: string | null; domain: string | null } | null;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}
+
+export interface SessionTokenClaims {
+  /** The `auth_sessions` document id (JWT `jti`). */
+  sessionId: string;
+  userId: string;
+}
+
+export interface SessionTokens {
+  issue(claims: SessionTokenClaims & { expiresAt: Date }): Promise<string>;
+  /** Checks signature and expiry; throws when the token is not one of ours or has expired. */
+  verify(token: string): Promise<SessionTokenClaims>;
+}
+
+export interface TotpService {
+  generateSecret(): string;
+  otpauthUri(options: { secret: string; account: string; issuer: string }): string;
+  /** The time step the code belongs to (for replay protection), or null when it does not match. */
+  verify(secret: string, code: string, at: Date): number | null;
+}
+
+export interface PomeriumVerifier {
+  /** Verifies `X-Pomerium-Jwt-Assertion`; throws on any forgery, expiry or mismatch. */
+  verify(assertion: string): Promise<ExternalIdentity>;
+}
+
+export interface OidcService {
+  /** What the SPA needs to start a PKCE flow. */
+  publicSettings: { issuer: string; clientId: string; scopes: string[] };
+  verifyIdToken(idToken: string, options: { nonce?: string | undefined }): Promise<ExternalIdentity>;
+  exchangeCode(options: {
+    code: string;
+    codeVerifier: string;
+    redirectUri: string;
+    nonce?: string | undefined;
+  }): Promise<ExternalIdentity>;
+}
+
+/** Outcome of one workspace launch, for metrics. */
+export type LaunchResult = "success" | "denied" | "error";
+
+/** Observer the host turns into Prometheus metrics. */
+export interface ApiEvents {
+  workspaceLaunched(result: LaunchResult, seconds: number): void;
+}
+
+/**
+ * Per-request cookie writer: procedures that sign someone in or out call it, and the HTTP host
+ * turns it into `Set-Cookie` (HttpOnly, SameSite=Lax, Secure under https).
+ */
+export interface ResponseCookies {
+  setSession(token: string, expiresAt: Date): void;
+  clearSession(): void;
+}
+
+/** Collaborators injected by the host (or a test), so nothing here reads the environment. */
+export interface Services {
+  passwords: PasswordHasher;
+  sessionTokens: SessionTokens;
+  totp: TotpService;
+  /** Present only when Pomerium trust is configured. */
+  pomerium: PomeriumVerifier | null;
+  /** Present only when Zitadel (OIDC) is configured. */
+  oidc: OidcService | null;
+  events: ApiEvents;
+  responseCookies: ResponseCookies;
+}
+
+/** The context every procedure receives; it holds no request object, so tests build it directly. */
+export interface InnerContext {
+  db: Database;
+  clock: () => Date;
+  config: RouterConfig;
+  identity: Identity | null;
+  /**
+   * Why a presented credential (token, cookie, assertion) was refused. Public procedures ignore
+   * it; procedures that need an identity answer with it instead of a bare "not signed in".
+   */
+  credentialError: DomainError | null;
+  request: RequestInfo;
+  services: Services;
+}
+
+/** The context of procedures behind the identity gate. */
+export type AuthedContext = InnerContext & { identity: Identity };
+
+export const noopEvents: ApiEvents = { workspaceLaunched: () => {} };
+
+export const noopResponseCookies: ResponseCookies = { setSession: () => {}, clearSession: () => {} };
+
+export interface CreateInnerContextOptions {
+  db: Database;
+  config: RouterConfig;
+  services: Omit<Services, "events" | "responseCookies"> &
+    Partial<Pick<Services, "events" | "responseCookies">>;
+  identity?: Identity | null;
+  credentialError?: DomainError | null;
+  request?: Partial<RequestInfo>;
+  clock?: () => Date;
+}
+
+export function createInnerContext(options: CreateInnerContextOptions): InnerContext {
+  return {
+    db: options.db,
+    clock: options.clock ?? (() => new Date()),
+    config: options.config,
+    identity: options.identity ?? null,
+    credentialError: options.credentialError ?? null,
+    request: { clientIp: options.request?.clientIp ?? null, userAgent: options.request?.userAgent ?? null },
+    services: {
+      ...options.services,
+      events: options.services.events ?? noopEvents,
+      responseCookies: options.services.responseCookies ?? noopResponseCookies,
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { DomainError, type DomainErrorCode, isDomainError } from "@neosc/core/errors";
+import { TRPCError } from "@trpc/server";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+
+/** The one mapping from domain error codes to tRPC codes (and so to HTTP statuses). */
+export function trpcCodeFor(code: DomainErrorCode): TRPC_ERROR_CODE_KEY {
+  switch (code) {
+    case "BAD_REQUEST":
+      return "BAD_REQUEST";
+    case "UNAUTHORIZED":
+      return "UNAUTHORIZED";
+    case "FORBIDDEN":
+      return "FORBIDDEN";
+    case "NOT_FOUND":
+      return "NOT_FOUND";
+    case "CONFLICT":
+      return "CONFLICT";
+    case "TOO_MANY_REQUESTS":
+      return "TOO_MANY_REQUESTS";
+    case "UNAVAILABLE":
+      return "SERVICE_UNAVAILABLE";
+    default: {
+      const unreachable: never = code;
+      throw new Error(`unmapped domain error code ${String(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Driver errors that mean "the database cannot be reached right now". Matched by name so the
+ * router need not import the driver; the cause chain is followed because wrappers nest them.
+ */
+const DATABASE_UNAVAILABLE_NAMES = new Set([
+  "MongoServerSelectionError",
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoPoolClearedError",
+  "MongoTopologyClosedError",
+  "MongoNotConnectedError",
+  "MongoWaitQueueTimeoutError",
+  "MongoServerClosedError",
+]);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (DATABASE_UNAVAILABLE_NAMES.has(current.name)) return true;
+    if (isDomainError(current) && current.reason === "database_unavailable") return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** Normalises anything thrown into a DomainError when it has a domain meaning, else null. */
+export function asDomainError(error: unknown): DomainError | null {
+  if (isDomainError(error)) return error;
+  if (isDatabaseUnavailable(error)) {
+    return new DomainError(
+      "UNAVAILABLE",
+      "database_unavailable",
+      "The database is unavailable; retry shortly",
+      {
+        retryAfterSeconds: 5,
+        cause: error,
+      },
+    );
+  }
+  return null;
+}
+
+/**
+ * The single adapter from anything thrown to a TRPCError. Domain errors keep their message and
+ * travel as `cause` (the error formatter reads reason/details from it); anything unknown becomes
+ * INTERNAL_SERVER_ERROR whose message the formatter hides.
+ */
+export function toTRPCError(error: unknown): TRPCError {
+  const domain = asDomainError(error instanceof TRPCError ? error.cause : error);
+  if (domain !== null) return fromDomain(domain);
+  if (error instanceof TRPCError) return error;
+  return new TRPCError({
+    code: "INTERNAL_SERVER_ERROR",
+    message: "Internal server error",
+    cause: error instanceof Error ? error : undefined,
+  });
+}
+
+function fromDomain(error: DomainError): TRPCError {
+  return new TRPCError({ code: trpcCodeFor(error.code), message: error.message, cause: error });
+}
+
+/** The domain error carried by a TRPCError, if any. */
+export function domainErrorOf(error: TRPCError): DomainError | null {
+  return isDomainError(error.cause) ? error.cause : null;
+}
+
+export interface FlattenedInputErrors {
+  /** Problems with the input as a whole. */
+  formErrors: string[];
+  /** Problems per field, keyed by dotted path (`settings.limit`). */
+  fieldErrors: Record<string, string[]>;
+}
+
+interface SchemaIssue {
+  message: string;
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined;
+}
+
+function schemaIssuesOf(error: unknown): SchemaIssue[] | null {
+  if (!(error instanceof Error) || !("issues" in error) || !Array.isArray(error.issues)) return null;
+  return error.issues as SchemaIssue[];
+}
+
+/** Flattened field errors of a schema failure (zod or any Standard Schema), or null. */
+export function flattenInputErrors(error: unknown): FlattenedInputErrors | null {
+  const issues = schemaIssuesOf(error);
+  if (issues === null) return null;
+  const flat: FlattenedInputErrors = { formErrors: [], fieldErrors: {} };
+  for (const issue of issues) {
+    const key = (issue.path ?? [])
+      .map((segment) => String(typeof segment === "object" ? segment.key : segment))
+      .join(".");
+    if (key === "") {
+      flat.formErrors.push(issue.message);
+    } else {
+      const list = flat.fieldErrors[key] ?? [];
+      list.push(issue.message);
+      flat.fieldErrors[key] = list;
+    }
+  }
+  return flat;
+}
+
+/** A one-line summary naming the first offending field. */
+export function describeInputErrors(flat: FlattenedInputErrors): string {
+  const [field, messages] = Object.entries(flat.fieldErrors)[0] ?? [];
+  if (field !== undefined && messages !== undefined) return `Invalid input: ${field}: ${messages.join("; ")}`;
+  const form = flat.formErrors[0];
+  return form === undefined ? "Invalid input" : `Invalid input: ${form}`;
+}

@@ -1,0 +1,41 @@
+import { DomainError } from "@neosc/core/errors";
+import type { ProcedurePath } from "@neosc/core/permissions";
+import { hasRole, type Role } from "@neosc/core/roles";
+import { audit } from "../audit.ts";
+import type { AuthedContext } from "../context.ts";
+
+/** What a person with a one-time password may still do before choosing their own. */
+const ALLOWED_BEFORE_PASSWORD_CHANGE: ReadonlySet<ProcedurePath> = new Set([
+  "auth.me",
+  "auth.changePassword",
+  "auth.logout",
+]);
+
+/**
+ * The role gate of one procedure: FORBIDDEN `role_required` below the required role, FORBIDDEN
+ * `password_change_required` while a one-time password is unchanged. Each denial is audited.
+ */
+export async function enforceRole(ctx: AuthedContext, path: ProcedurePath, required: Role): Promise<void> {
+  const { user } = ctx.identity;
+  if (!hasRole(user.role, required)) {
+    await audit(ctx, {
+      action: path,
+      resource: { type: "procedure", id: path },
+      result: "denied",
+      reason: "role_required",
+      details: { required, role: user.role },
+    });
+    throw new DomainError("FORBIDDEN", "role_required", `This needs the ${required} role`, {
+      details: { required },
+    });
+  }
+  if (user.mustChangePassword && !ALLOWED_BEFORE_PASSWORD_CHANGE.has(path)) {
+    await audit(ctx, {
+      action: path,
+      resource: { type: "procedure", id: path },
+      result: "denied",
+      reason: "password_change_required",
+    });
+    throw new DomainError("FORBIDDEN", "password_change_required", "Change your one-time password first");
+  }
+}

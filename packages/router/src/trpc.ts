@@ -1,0 +1,81 @@
+import { PROCEDURE_ACCESS, type ProcedurePath } from "@neosc/core/permissions";
+import { initTRPC } from "@trpc/server";
+import superjson from "superjson";
+import type { InnerContext } from "./context.ts";
+import { describeInputErrors, domainErrorOf, flattenInputErrors, toTRPCError } from "./errors.ts";
+import { requireIdentity } from "./middleware/require-identity.ts";
+import { enforceRole } from "./middleware/require-role.ts";
+
+export interface ProcedureMeta {
+  /** The permission-table entry the procedure was built from. */
+  path?: ProcedurePath;
+}
+
+const t = initTRPC
+  .context<InnerContext>()
+  .meta<ProcedureMeta>()
+  .create({
+    transformer: superjson,
+    isDev: false,
+    errorFormatter({ shape, error }) {
+      const domain = domainErrorOf(error);
+      const zod = error.code === "BAD_REQUEST" && domain === null ? flattenInputErrors(error.cause) : null;
+      let message = shape.message;
+      if (error.code === "INTERNAL_SERVER_ERROR") message = "Internal server error";
+      else if (zod !== null) message = describeInputErrors(zod);
+      return {
+        message,
+        code: shape.code,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          zod,
+          domain:
+            domain === null
+              ? null
+              : {
+                  reason: domain.reason,
+                  details: domain.details ?? null,
+                  retryAfterSeconds: domain.retryAfterSeconds ?? null,
+                },
+        },
+      };
+    },
+  });
+
+export const router = t.router;
+export const middleware = t.middleware;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Any caller. Errors leave every procedure through the one adapter in `errors.ts`. */
+export const publicProcedure = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) throw toTRPCError(result.error);
+  return result;
+});
+
+/** Signed-in callers; handlers get a non-null `ctx.identity`. */
+export const authedProcedure = publicProcedure.use(({ ctx, next }) =>
+  next({ ctx: { identity: requireIdentity(ctx) } }),
+);
+
+type PublicPath = {
+  [P in ProcedurePath]: (typeof PROCEDURE_ACCESS)[P] extends "public" ? P : never;
+}[ProcedurePath];
+type GatedPath = Exclude<ProcedurePath, PublicPath>;
+
+/**
+ * The builder for one procedure, gated by its entry in `PROCEDURE_ACCESS`: public paths need no
+ * identity; the others need a signed-in caller with at least the listed role.
+ */
+export function procedureFor(path: PublicPath): typeof publicProcedure;
+export function procedureFor(path: GatedPath): typeof authedProcedure;
+export function procedureFor(path: ProcedurePath): typeof publicProcedure | typeof authedProcedure {
+  const access = PROCEDURE_ACCESS[path];
+  if (access === "public") return publicProcedure.meta({ path });
+  return authedProcedure.meta({ path }).use(async ({ ctx, next }) => {
+    await enforceRole(ctx, path, access);
+    return next();
+  });
+}
