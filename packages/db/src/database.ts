@@ -169,6 +169,8 @@ export interface WorkspacesRepository {
 
 /** What the domain supplies at launch; status, heartbeat and end fields are set by the repository. */
 export interface NewWorkspaceSession {
+  /** Optional: the caller may choose the id (the gateway connection URL contains it). */
+  id?: string;
   workspaceId: string;
   workspaceSlug: string;
   workspaceName: string;
