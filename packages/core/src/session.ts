@@ -56,3 +56,12 @@ export const DisconnectSessionInputSchema = z.strictObject({
   sessionId: IdSchema,
   note: z.string().trim().max(500).optional(),
 });
+
+/** session.active: own active sessions; admins may filter everyone's. */
+export const ActiveSessionsInputSchema = z
+  .strictObject({ userId: IdSchema.optional(), workspaceId: IdSchema.optional() })
+  .default({});
+export type ActiveSessionsInput = z.infer<typeof ActiveSessionsInputSchema>;
+
+/** workspace.stop: the caller's sessions of that workspace that this call ended. */
+export const StopWorkspaceOutputSchema = z.object({ ended: z.array(WorkspaceSessionSchema) });

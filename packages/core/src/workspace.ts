@@ -12,25 +12,37 @@ export const TagSchema = z
   .max(32)
   .regex(/^[\w .-]+$/, "letters, digits, spaces, dots and dashes");
 
-const WorkspaceFieldsSchema = z.strictObject({
+/** Field rules without defaults: a partial update must not fill in what it does not mention. */
+const workspaceFields = {
   slug: SlugSchema,
   name: NameSchema,
-  description: DescriptionSchema.default(""),
+  description: DescriptionSchema,
   kind: WorkspaceKindSchema,
   /** Container image for desktops and apps (e.g. `kasmweb/firefox:1.16`). */
-  image: z.string().trim().min(1).max(255).nullable().default(null),
+  image: z.string().trim().min(1).max(255).nullable(),
   /** Target URL for web workspaces. */
   url: z
     .url({ protocol: /^https?$/ })
     .max(2048)
-    .nullable()
-    .default(null),
-  cpu: z.number().min(0.25).max(64).default(1),
-  memoryMb: z.number().int().min(256).max(262_144).default(2048),
+    .nullable(),
+  cpu: z.number().min(0.25).max(64),
+  memoryMb: z.number().int().min(256).max(262_144),
   allowedRoles: z.array(RoleSchema).min(1).max(3),
-  organizationId: IdSchema.nullable().default(null),
-  enabled: z.boolean().default(true),
-  tags: z.array(TagSchema).max(16).default([]),
+  organizationId: IdSchema.nullable(),
+  enabled: z.boolean(),
+  tags: z.array(TagSchema).max(16),
+};
+
+const WorkspaceFieldsSchema = z.strictObject({
+  ...workspaceFields,
+  description: workspaceFields.description.default(""),
+  image: workspaceFields.image.default(null),
+  url: workspaceFields.url.default(null),
+  cpu: workspaceFields.cpu.default(1),
+  memoryMb: workspaceFields.memoryMb.default(2048),
+  organizationId: workspaceFields.organizationId.default(null),
+  enabled: workspaceFields.enabled.default(true),
+  tags: workspaceFields.tags.default([]),
 });
 
 function kindNeedsTarget(
@@ -51,10 +63,10 @@ export type CreateWorkspaceInput = z.infer<typeof CreateWorkspaceInputSchema>;
 /** Partial update; the kind/target rule is re-checked against the merged document by the domain. */
 export const UpdateWorkspaceInputSchema = z.strictObject({
   id: IdSchema,
-  patch: WorkspaceFieldsSchema.partial().refine(
-    (patch) => Object.keys(patch).length > 0,
-    "nothing to change",
-  ),
+  patch: z
+    .strictObject(workspaceFields)
+    .partial()
+    .refine((patch) => Object.keys(patch).length > 0, "nothing to change"),
 });
 export type UpdateWorkspaceInput = z.infer<typeof UpdateWorkspaceInputSchema>;
 
@@ -92,3 +104,16 @@ export const WorkspaceIdInputSchema = z.strictObject({ id: IdSchema });
 export const LaunchWorkspaceInputSchema = z.strictObject({ workspaceId: IdSchema });
 export type LaunchWorkspaceInput = z.infer<typeof LaunchWorkspaceInputSchema>;
 export const StopWorkspaceInputSchema = z.strictObject({ workspaceId: IdSchema });
+
+export const DeleteWorkspaceOutputSchema = z.object({
+  ok: z.literal(true),
+  /** Active sessions of the workspace that were ended with reason `workspace_deleted`. */
+  endedSessions: z.number().int(),
+});
+
+/** workspace.reset: the restored catalogue and how many other workspaces were removed. */
+export const ResetWorkspacesOutputSchema = z.object({
+  workspaces: z.array(WorkspaceSchema),
+  removed: z.number().int(),
+  endedSessions: z.number().int(),
+});

@@ -7,7 +7,7 @@ import {
   UpdatePolicyInputSchema,
 } from "../src/policy.ts";
 import { hasRole, highestRole, ROLES } from "../src/roles.ts";
-import { CreateWorkspaceInputSchema } from "../src/workspace.ts";
+import { CreateWorkspaceInputSchema, UpdateWorkspaceInputSchema } from "../src/workspace.ts";
 
 describe("roles", () => {
   it("orders admin > neosc > user", () => {
@@ -86,5 +86,15 @@ describe("workspaces", () => {
     expect(
       CreateWorkspaceInputSchema.safeParse({ ...base, kind: "web", url: "javascript:alert(1)" }).success,
     ).toBe(false);
+  });
+});
+
+describe("workspace update patch", () => {
+  it("carries only the fields the caller sent (no defaults filled in)", () => {
+    const parsed = UpdateWorkspaceInputSchema.parse({
+      id: "7b0b1f5e-7a35-4d2c-9c43-8b7d1b0c9f10",
+      patch: { name: "Renamed" },
+    });
+    expect(parsed.patch).toEqual({ name: "Renamed" });
   });
 });
