@@ -1,0 +1,112 @@
+import { performance } from "node:perf_hooks";
+import autocannon, { type Client, type Request } from "autocannon";
+import { type ProcedureSummary, round, Samples } from "./stats.ts";
+
+/** One request of a connection's loop, tagged with the procedure(s) it calls. */
+export interface Step {
+  procedure: string;
+  method: "GET" | "POST";
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export interface LoadSpec {
+  scenario: string;
+  name: string;
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  /** The loop each connection runs; index = connection number (each can carry its own token). */
+  stepsFor: (connection: number) => Step[];
+  timeoutSeconds?: number;
+}
+
+export interface Row {
+  scenario: string;
+  name: string;
+  connections: number | string;
+  seconds: number;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  statuses: Record<string, number>;
+  procedures?: Record<string, ProcedureSummary>;
+  ratioToBare?: number;
+  ratioToHello?: number;
+  note?: string;
+}
+
+/**
+ * Closed-loop saturation with autocannon: `connections` keep-alive connections, each sending its
+ * next request as soon as the previous one is answered. Latency per procedure is measured from
+ * the moment autocannon builds a request (just before it writes it) to its response.
+ */
+export async function runLoad(spec: LoadSpec): Promise<Row> {
+  const perProcedure = new Map<string, Samples>();
+  const samplesOf = (procedure: string) => {
+    let samples = perProcedure.get(procedure);
+    if (!samples) {
+      samples = new Samples();
+      perProcedure.set(procedure, samples);
+    }
+    return samples;
+  };
+  let connection = 0;
+  const toRequests = (steps: Step[]): Request[] =>
+    steps.map((step, index) => ({
+      method: step.method,
+      path: step.path,
+      ...(step.body === undefined ? {} : { body: step.body }),
+      headers: {
+        ...(step.body === undefined ? {} : { "content-type": "application/json" }),
+        ...step.headers,
+      },
+      setupRequest: (request, context) => {
+        context[`t${index}`] = performance.now();
+        return request;
+      },
+      onResponse: (status, _body, context) => {
+        const started = context[`t${index}`];
+        if (typeof started === "number")
+          samplesOf(step.procedure).record(performance.now() - started, status);
+      },
+    }));
+
+  const instance = autocannon({
+    url: spec.url,
+    title: `${spec.scenario} ${spec.name}`,
+    connections: spec.connections,
+    duration: spec.durationSeconds,
+    timeout: spec.timeoutSeconds ?? 10,
+    requests: toRequests(spec.stepsFor(0)),
+    setupClient: (client: Client) => {
+      client.setRequests(toRequests(spec.stepsFor(connection)));
+      connection += 1;
+    },
+  });
+  const result = await instance;
+  const statuses: Record<string, number> = {};
+  for (const [status, { count }] of Object.entries(result.statusCodeStats)) statuses[status] = count;
+  if (result.timeouts > 0) statuses.timeout = result.timeouts;
+  const otherErrors = result.errors - result.timeouts;
+  if (otherErrors > 0) statuses.error = otherErrors;
+  const requests = Object.values(statuses).reduce((sum, count) => sum + count, 0);
+  const procedures: Record<string, ProcedureSummary> = {};
+  for (const [name, samples] of perProcedure) procedures[name] = samples.summary();
+  return {
+    scenario: spec.scenario,
+    name: spec.name,
+    connections: spec.connections,
+    seconds: round(result.duration, 1),
+    requests,
+    rps: round(requests / result.duration, 0),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.non2xx + result.errors,
+    statuses,
+    ...(perProcedure.size > 1 ? { procedures } : {}),
+  };
+}
