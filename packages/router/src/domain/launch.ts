@@ -1,0 +1,120 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { DomainError, isDomainError } from "@neosc/core/errors";
+import type { WorkspaceSession } from "@neosc/core/session";
+import type { LaunchWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import { audit } from "../audit.ts";
+import type { AuthedContext, LaunchResult } from "../context.ts";
+import { loadPolicies } from "./policies.ts";
+import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "./policy-checks.ts";
+import { expireIfDue } from "./session-end.ts";
+import { notFound, organizationMatches } from "./workspaces.ts";
+
+/** Where the browser goes: the target itself for web workspaces, the session gateway otherwise. */
+export function connectionUrlFor(workspace: Workspace, sessionId: string): string {
+  if (workspace.kind === "web" && workspace.url !== null) return workspace.url;
+  return `/workspace/${sessionId}`;
+}
+
+/**
+ * Launches a workspace for the caller. Checks, in order, each denial audited: the workspace
+ * exists for them (NOT_FOUND otherwise) and is enabled, their role is allowed, then the
+ * ip-allowlist, access-hours, mfa-required and max-concurrent-sessions policies.
+ */
+export async function launchWorkspace(
+  ctx: AuthedContext,
+  input: LaunchWorkspaceInput,
+): Promise<WorkspaceSession> {
+  const started = performance.now();
+  let result: LaunchResult = "error";
+  try {
+    const session = await launch(ctx, input);
+    result = "success";
+    return session;
+  } catch (error) {
+    if (isDomainError(error) && (error.code === "FORBIDDEN" || error.code === "NOT_FOUND")) result = "denied";
+    throw error;
+  } finally {
+    ctx.services.events.workspaceLaunched(result, (performance.now() - started) / 1000);
+  }
+}
+
+async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<WorkspaceSession> {
+  const { user, mfa } = ctx.identity;
+  const now = ctx.clock();
+
+  const deny = async (error: DomainError): Promise<never> => {
+    await audit(ctx, {
+      action: "workspace.launch",
+      resource: { type: "workspace", id: input.workspaceId },
+      result: "denied",
+      reason: error.reason,
+      details: error.details ?? {},
+    });
+    throw error;
+  };
+
+  const workspace = await ctx.db.workspaces.findById(input.workspaceId);
+  if (workspace === null || !organizationMatches(workspace, user)) return deny(notFound(input.workspaceId));
+  if (!workspace.enabled) {
+    return deny(new DomainError("FORBIDDEN", "workspace_disabled", "This workspace is switched off"));
+  }
+  if (!workspace.allowedRoles.includes(user.role)) {
+    return deny(
+      new DomainError("FORBIDDEN", "role_not_allowed", "Your role may not launch this workspace", {
+        details: { role: user.role, allowedRoles: workspace.allowedRoles },
+      }),
+    );
+  }
+
+  const policies = await loadPolicies(ctx.db);
+  const refusal =
+    checkIpAllowlist(policies["ip-allowlist"], ctx.request.clientIp) ??
+    checkAccessHours(policies["access-hours"], now) ??
+    checkMfa(policies["mfa-required"], mfa);
+  if (refusal !== null) return deny(refusal);
+
+  // Sessions past a deadline still hold a slot until the sweeper reaches them; free the caller's now.
+  for (const active of await ctx.db.sessions.listActiveByUser(user.id)) await expireIfDue(ctx, active, now);
+
+  const maxConcurrent = policies["max-concurrent-sessions"];
+  const limit = maxConcurrent.enabled ? maxConcurrent.settings.limit : null;
+  const id = randomUUID();
+  const session = await ctx.db.sessions.createWithinLimit(
+    {
+      id,
+      workspaceId: workspace.id,
+      workspaceSlug: workspace.slug,
+      workspaceName: workspace.name,
+      workspaceKind: workspace.kind,
+      userId: user.id,
+      userEmail: user.email,
+      organizationId: user.organizationId,
+      startedAt: now,
+      clientIp: ctx.request.clientIp,
+      connectionUrl: connectionUrlFor(workspace, id),
+      ...sessionDeadlines(policies["session-max-duration"], policies["idle-timeout"], now),
+    },
+    limit,
+  );
+  if (session === null) {
+    const active = await ctx.db.sessions.countActiveByUser(user.id);
+    return deny(
+      new DomainError(
+        "FORBIDDEN",
+        "max_concurrent_sessions",
+        `You can run at most ${limit} workspaces at once`,
+        {
+          details: { limit, active },
+        },
+      ),
+    );
+  }
+
+  await audit(ctx, {
+    action: "workspace.launch",
+    resource: { type: "workspace", id: workspace.id },
+    details: { sessionId: session.id, slug: workspace.slug, kind: workspace.kind },
+  });
+  return session;
+}

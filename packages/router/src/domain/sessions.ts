@@ -1,0 +1,130 @@
+import type { Page } from "@neosc/core/common";
+import { DomainError } from "@neosc/core/errors";
+import type { ActiveSessionsInput, ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
+import { audit } from "../audit.ts";
+import type { AuthedContext } from "../context.ts";
+import { loadPolicies } from "./policies.ts";
+import { idleEndsAt } from "./policy-checks.ts";
+import { endSessionOnce, expireIfDue } from "./session-end.ts";
+
+const isAdmin = (ctx: AuthedContext) => ctx.identity.user.role === "admin";
+
+/** Own sessions, newest first; admins see everyone's and may filter by person. */
+export function listSessions(ctx: AuthedContext, input: ListSessionsInput): Promise<Page<WorkspaceSession>> {
+  if (isAdmin(ctx)) return ctx.db.sessions.list(input);
+  return ctx.db.sessions.list({ ...input, userId: ctx.identity.user.id });
+}
+
+/** Own active sessions; admins see everyone's, optionally filtered. */
+export function activeSessions(ctx: AuthedContext, input: ActiveSessionsInput): Promise<WorkspaceSession[]> {
+  if (isAdmin(ctx)) return ctx.db.sessions.listActive(input);
+  return ctx.db.sessions.listActive({
+    userId: ctx.identity.user.id,
+    ...(input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId }),
+  });
+}
+
+function sessionNotFound(sessionId: string): DomainError {
+  return new DomainError("NOT_FOUND", "not_found", "No such session", { details: { sessionId } });
+}
+
+function notActive(sessionId: string): DomainError {
+  return new DomainError("CONFLICT", "session_not_active", "This session has already ended", {
+    details: { sessionId },
+  });
+}
+
+async function denied(
+  ctx: AuthedContext,
+  action: string,
+  sessionId: string,
+  error: DomainError,
+): Promise<never> {
+  await audit(ctx, {
+    action,
+    resource: { type: "session", id: sessionId },
+    result: "denied",
+    reason: error.reason,
+    details: error.details ?? {},
+  });
+  throw error;
+}
+
+/**
+ * The owner keeps a session alive: pushes `idleEndsAt` forward. A session already past a
+ * deadline is ended instead (the sweeper may not have reached it yet). Successful heartbeats are
+ * not audited: they arrive every few seconds per open session and carry no decision.
+ */
+export async function heartbeat(ctx: AuthedContext, sessionId: string): Promise<WorkspaceSession> {
+  const now = ctx.clock();
+  const session = await ctx.db.sessions.findById(sessionId);
+  if (session === null) return denied(ctx, "session.heartbeat", sessionId, sessionNotFound(sessionId));
+  if (session.userId !== ctx.identity.user.id) {
+    return denied(
+      ctx,
+      "session.heartbeat",
+      sessionId,
+      new DomainError("FORBIDDEN", "not_owner", "Only the person who launched a session keeps it alive"),
+    );
+  }
+  if (session.status !== "active") throw notActive(sessionId);
+  if ((await expireIfDue(ctx, session, now)) !== null) throw notActive(sessionId);
+  const policies = await loadPolicies(ctx.db);
+  const updated = await ctx.db.sessions.heartbeat(sessionId, {
+    at: now,
+    idleEndsAt: idleEndsAt(policies["idle-timeout"], now),
+  });
+  if (updated === null) throw notActive(sessionId);
+  return updated;
+}
+
+/** The owner or an admin ends a session, with an optional note. */
+export async function disconnectSession(
+  ctx: AuthedContext,
+  input: { sessionId: string; note?: string | undefined },
+): Promise<WorkspaceSession> {
+  const { user } = ctx.identity;
+  const session = await ctx.db.sessions.findById(input.sessionId);
+  if (session === null)
+    return denied(ctx, "session.disconnect", input.sessionId, sessionNotFound(input.sessionId));
+  const own = session.userId === user.id;
+  if (!own && !isAdmin(ctx)) {
+    return denied(
+      ctx,
+      "session.disconnect",
+      input.sessionId,
+      new DomainError("FORBIDDEN", "not_owner", "Only the owner or an admin can end this session"),
+    );
+  }
+  const ended = await endSessionOnce(ctx, session, {
+    reason: own ? "user_disconnected" : "admin_disconnected",
+    at: ctx.clock(),
+    action: "session.disconnect",
+    note: input.note ?? null,
+    details: input.note === undefined ? {} : { note: input.note },
+  });
+  if (ended === null) throw notActive(input.sessionId);
+  return ended;
+}
+
+/** Ends the caller's own active sessions of one workspace. */
+export async function stopWorkspace(
+  ctx: AuthedContext,
+  input: { workspaceId: string },
+): Promise<{ ended: WorkspaceSession[] }> {
+  const at = ctx.clock();
+  const ended: WorkspaceSession[] = [];
+  const running = await ctx.db.sessions.listActive({
+    userId: ctx.identity.user.id,
+    workspaceId: input.workspaceId,
+  });
+  for (const session of running) {
+    const result = await endSessionOnce(ctx, session, {
+      reason: "user_stopped",
+      at,
+      action: "workspace.stop",
+    });
+    if (result !== null) ended.push(result);
+  }
+  return { ended };
+}

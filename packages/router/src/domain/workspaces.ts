@@ -1,0 +1,175 @@
+import { DomainError } from "@neosc/core/errors";
+import type { User } from "@neosc/core/user";
+import {
+  type CreateWorkspaceInput,
+  CreateWorkspaceInputSchema,
+  type ListWorkspacesInput,
+  type UpdateWorkspaceInput,
+  type Workspace,
+} from "@neosc/core/workspace";
+import type { WorkspaceFilter } from "@neosc/db/database";
+import { audit } from "../audit.ts";
+import type { AuthedContext } from "../context.ts";
+import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
+import { endSessionOnce } from "./session-end.ts";
+
+const isAdmin = (user: User) => user.role === "admin";
+
+/** A workspace a person could launch: enabled, their role allowed, global or their organization. */
+export function isLaunchableBy(workspace: Workspace, user: User): boolean {
+  return (
+    workspace.enabled && workspace.allowedRoles.includes(user.role) && organizationMatches(workspace, user)
+  );
+}
+
+/** Admins are global; everyone else sees global workspaces and those of their own organization. */
+export function organizationMatches(workspace: Workspace, user: User): boolean {
+  return (
+    isAdmin(user) || workspace.organizationId === null || workspace.organizationId === user.organizationId
+  );
+}
+
+/** Admins: every workspace, with all filters. Others: what they may launch (kind/tag/search apply). */
+export function listWorkspaces(ctx: AuthedContext, input: ListWorkspacesInput): Promise<Workspace[]> {
+  const { user } = ctx.identity;
+  if (isAdmin(user)) return ctx.db.workspaces.list(input);
+  const filter: WorkspaceFilter = {
+    ...(input.kind === undefined ? {} : { kind: input.kind }),
+    ...(input.tag === undefined ? {} : { tag: input.tag }),
+    ...(input.search === undefined ? {} : { search: input.search }),
+    role: user.role,
+    enabled: true,
+    organizationIds: user.organizationId === null ? [null] : [null, user.organizationId],
+  };
+  return ctx.db.workspaces.list(filter);
+}
+
+/** One workspace; NOT_FOUND when it does not exist or the caller may not launch it (existence is sensitive). */
+export async function getWorkspace(ctx: AuthedContext, id: string): Promise<Workspace> {
+  const workspace = await ctx.db.workspaces.findById(id);
+  const { user } = ctx.identity;
+  if (workspace === null || !(isAdmin(user) || isLaunchableBy(workspace, user))) {
+    throw notFound(id);
+  }
+  return workspace;
+}
+
+export function notFound(id: string): DomainError {
+  return new DomainError("NOT_FOUND", "not_found", "No such workspace", { details: { workspaceId: id } });
+}
+
+async function assertOrganizationExists(ctx: AuthedContext, organizationId: string | null | undefined) {
+  if (organizationId === null || organizationId === undefined) return;
+  if ((await ctx.db.organizations.findById(organizationId)) === null) {
+    throw new DomainError("BAD_REQUEST", "invalid_input", "No such organization", {
+      details: { field: "organizationId" },
+    });
+  }
+}
+
+/** Admins: adds a workspace to the catalogue. */
+export async function createWorkspace(ctx: AuthedContext, input: CreateWorkspaceInput): Promise<Workspace> {
+  await assertOrganizationExists(ctx, input.organizationId);
+  const workspace = await ctx.db.workspaces.create(input);
+  await audit(ctx, {
+    action: "workspace.create",
+    resource: { type: "workspace", id: workspace.id },
+    details: { slug: workspace.slug, kind: workspace.kind, allowedRoles: workspace.allowedRoles },
+  });
+  return workspace;
+}
+
+/** Admins: changes fields; the kind/target rule is checked on the merged document. */
+export async function updateWorkspace(ctx: AuthedContext, input: UpdateWorkspaceInput): Promise<Workspace> {
+  const current = await ctx.db.workspaces.findById(input.id);
+  if (current === null) throw notFound(input.id);
+  const merged = CreateWorkspaceInputSchema.safeParse({
+    slug: current.slug,
+    name: current.name,
+    description: current.description,
+    kind: current.kind,
+    image: current.image,
+    url: current.url,
+    cpu: current.cpu,
+    memoryMb: current.memoryMb,
+    allowedRoles: current.allowedRoles,
+    organizationId: current.organizationId,
+    enabled: current.enabled,
+    tags: current.tags,
+    ...input.patch,
+  });
+  if (!merged.success) {
+    const issue = merged.error.issues[0];
+    throw new DomainError("BAD_REQUEST", "invalid_input", issue?.message ?? "Invalid workspace", {
+      details: { field: issue?.path.join(".") ?? null },
+    });
+  }
+  if (input.patch.organizationId !== undefined)
+    await assertOrganizationExists(ctx, input.patch.organizationId);
+  const updated = await ctx.db.workspaces.update(input.id, input.patch);
+  if (updated === null) throw notFound(input.id);
+  await audit(ctx, {
+    action: "workspace.update",
+    resource: { type: "workspace", id: updated.id },
+    details: {
+      changed: Object.keys(input.patch),
+      before: pick(current, input.patch),
+      after: pick(updated, input.patch),
+    },
+  });
+  return updated;
+}
+
+function pick(workspace: Workspace, patch: UpdateWorkspaceInput["patch"]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(patch) as (keyof Workspace)[]) out[key] = workspace[key];
+  return out;
+}
+
+/** Ends every active session of the given workspaces (they no longer exist). */
+async function endSessionsOfWorkspaces(ctx: AuthedContext, workspaceIds: string[]): Promise<number> {
+  let ended = 0;
+  const at = ctx.clock();
+  for (const workspaceId of workspaceIds) {
+    for (const session of await ctx.db.sessions.listActive({ workspaceId })) {
+      const result = await endSessionOnce(ctx, session, {
+        reason: "workspace_deleted",
+        at,
+        action: "session.end",
+      });
+      if (result !== null) ended++;
+    }
+  }
+  return ended;
+}
+
+/** Admins: removes a workspace and ends its active sessions (reason `workspace_deleted`). */
+export async function deleteWorkspace(
+  ctx: AuthedContext,
+  id: string,
+): Promise<{ ok: true; endedSessions: number }> {
+  const workspace = await ctx.db.workspaces.findById(id);
+  if (workspace === null || !(await ctx.db.workspaces.delete(id))) throw notFound(id);
+  // Deleted first, so no launch can start a new session while the running ones are ended.
+  const endedSessions = await endSessionsOfWorkspaces(ctx, [id]);
+  await audit(ctx, {
+    action: "workspace.delete",
+    resource: { type: "workspace", id },
+    details: { slug: workspace.slug, endedSessions },
+  });
+  return { ok: true, endedSessions };
+}
+
+/** Admins: restores the default catalogue; other workspaces are removed and their sessions ended. */
+export async function resetWorkspaces(
+  ctx: AuthedContext,
+): Promise<{ workspaces: Workspace[]; removed: number; endedSessions: number }> {
+  const { workspaces, removedIds } = await ctx.db.workspaces.replaceAll([...DEFAULT_CATALOGUE]);
+  const endedSessions = await endSessionsOfWorkspaces(ctx, removedIds);
+  await audit(ctx, {
+    action: "workspace.reset",
+    resource: { type: "workspace", id: null },
+    details: { restored: workspaces.map((w) => w.slug), removed: removedIds.length, endedSessions },
+  });
+  return { workspaces, removed: removedIds.length, endedSessions };
+}

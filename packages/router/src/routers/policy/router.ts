@@ -1,0 +1,23 @@
+import { PolicySchema, TogglePolicyInputSchema, UpdatePolicyInputSchema } from "@neosc/core/policy";
+import { z } from "zod";
+import { listPolicies, togglePolicy, updatePolicy } from "../../domain/policies.ts";
+import { procedureFor, router } from "../../trpc.ts";
+
+export const policyRouter = router({
+  /** Signed-in callers: every policy and its settings. */
+  list: procedureFor("policy.list")
+    .output(z.array(PolicySchema))
+    .query(({ ctx }) => listPolicies(ctx)),
+
+  /** Admins: switches a policy on or off. */
+  toggle: procedureFor("policy.toggle")
+    .input(TogglePolicyInputSchema)
+    .output(PolicySchema)
+    .mutation(({ ctx, input }) => togglePolicy(ctx, input)),
+
+  /** Admins: changes a policy's settings within its bounds. */
+  update: procedureFor("policy.update")
+    .input(UpdatePolicyInputSchema)
+    .output(PolicySchema)
+    .mutation(({ ctx, input }) => updatePolicy(ctx, input)),
+});

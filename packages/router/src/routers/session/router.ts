@@ -1,0 +1,37 @@
+import {
+  ActiveSessionsInputSchema,
+  DisconnectSessionInputSchema,
+  ListSessionsInputSchema,
+  SessionIdInputSchema,
+  SessionPageSchema,
+  WorkspaceSessionSchema,
+} from "@neosc/core/session";
+import { z } from "zod";
+import { activeSessions, disconnectSession, heartbeat, listSessions } from "../../domain/sessions.ts";
+import { procedureFor, router } from "../../trpc.ts";
+
+export const sessionRouter = router({
+  /** Signed-in callers: their sessions; admins: everyone's, filtered and paginated. */
+  list: procedureFor("session.list")
+    .input(ListSessionsInputSchema)
+    .output(SessionPageSchema)
+    .query(({ ctx, input }) => listSessions(ctx, input)),
+
+  /** Signed-in callers: their active sessions; admins: everyone's. */
+  active: procedureFor("session.active")
+    .input(ActiveSessionsInputSchema)
+    .output(z.array(WorkspaceSessionSchema))
+    .query(({ ctx, input }) => activeSessions(ctx, input)),
+
+  /** The session's owner: keeps it from idling out. */
+  heartbeat: procedureFor("session.heartbeat")
+    .input(SessionIdInputSchema)
+    .output(WorkspaceSessionSchema)
+    .mutation(({ ctx, input }) => heartbeat(ctx, input.sessionId)),
+
+  /** The session's owner or an admin: ends it, with an optional note. */
+  disconnect: procedureFor("session.disconnect")
+    .input(DisconnectSessionInputSchema)
+    .output(WorkspaceSessionSchema)
+    .mutation(({ ctx, input }) => disconnectSession(ctx, input)),
+});

@@ -1,0 +1,10 @@
+import { StatsOverviewSchema } from "@neosc/core/stats";
+import { statsOverview } from "../../domain/stats.ts";
+import { procedureFor, router } from "../../trpc.ts";
+
+export const statsRouter = router({
+  /** Admins: counts, active sessions, launches and failed logins over time, top workspaces. */
+  overview: procedureFor("stats.overview")
+    .output(StatsOverviewSchema)
+    .query(({ ctx }) => statsOverview(ctx)),
+});
