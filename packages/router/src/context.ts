@@ -53,7 +53,10 @@ export interface ExternalIdentity {
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  verify(hash: string, password: string): Promise<boolean>;
+  /** False for a mismatch; with a null hash it spends the same work and answers false. */
+  verify(hash: string | null, password: string): Promise<boolean>;
+  /** A random password for admin-created accounts, shown once. */
+  generateOneTimePassword(): string;
 }
 
 export interface SessionTokenClaims {
@@ -63,9 +66,12 @@ export interface SessionTokenClaims {
 }
 
 export interface SessionTokens {
-  issue(claims: SessionTokenClaims & { expiresAt: Date }): Promise<string>;
-  /** Checks signature and expiry; throws when the token is not one of ours or has expired. */
-  verify(token: string): Promise<SessionTokenClaims>;
+  issue(claims: SessionTokenClaims & { issuedAt: Date; expiresAt: Date }): Promise<string>;
+  /**
+   * Checks signature and expiry at `now`; throws (preferably an UNAUTHORIZED DomainError) when the
+   * token is not one of ours or has expired. Revocation is checked by the caller.
+   */
+  verify(token: string, now: Date): Promise<SessionTokenClaims>;
 }
 
 export interface TotpService {
@@ -76,8 +82,8 @@ export interface TotpService {
 }
 
 export interface PomeriumVerifier {
-  /** Verifies `X-Pomerium-Jwt-Assertion`; throws on any forgery, expiry or mismatch. */
-  verify(assertion: string): Promise<ExternalIdentity>;
+  /** Verifies `X-Pomerium-Jwt-Assertion` at `now`; throws on any forgery, expiry or mismatch. */
+  verify(assertion: string, now: Date): Promise<ExternalIdentity>;
 }
 
 export interface OidcService {

@@ -1,7 +1,135 @@
 import type { Page } from "@neosc/core/common";
-import type { ListUsersInput, User } from "@neosc/core/user";
+import { DomainError } from "@neosc/core/errors";
+import type { Role } from "@neosc/core/roles";
+import type { CreateUserInput, ListUsersInput, User } from "@neosc/core/user";
+import { audit } from "../audit.ts";
 import type { AuthedContext } from "../context.ts";
+import { endSessionOnce } from "./session-end.ts";
+
+/*
+ * User management for admins. The system never runs out of admins: demoting or disabling the last
+ * enabled admin is refused, and re-checked after the write to catch two admins racing.
+ */
 
 export function listUsers(ctx: AuthedContext, input: ListUsersInput): Promise<Page<User>> {
   return ctx.db.users.list(input);
+}
+
+async function findUser(ctx: AuthedContext, userId: string): Promise<User> {
+  const user = await ctx.db.users.findById(userId);
+  if (user === null) throw new DomainError("NOT_FOUND", "not_found", "No such user", { details: { userId } });
+  return user;
+}
+
+function enabledAdmins(ctx: AuthedContext): Promise<number> {
+  return ctx.db.users.count({ role: "admin", disabled: false });
+}
+
+async function refuseLastAdmin(ctx: AuthedContext, action: string, target: User): Promise<never> {
+  await audit(ctx, {
+    action,
+    resource: { type: "user", id: target.id },
+    result: "denied",
+    reason: "last_admin",
+  });
+  throw new DomainError("CONFLICT", "last_admin", "At least one enabled admin must remain");
+}
+
+/** True when `target` is an enabled admin the change would remove from the set of admins. */
+function removesAnAdmin(target: User): boolean {
+  return target.role === "admin" && !target.disabled;
+}
+
+/** Creates a local account with a one-time password the person must change at first sign-in. */
+export async function createUser(
+  ctx: AuthedContext,
+  input: CreateUserInput,
+): Promise<{ user: User; oneTimePassword: string }> {
+  const { db, services } = ctx;
+  if (input.organizationId !== null && (await db.organizations.findById(input.organizationId)) === null) {
+    throw new DomainError("NOT_FOUND", "not_found", "No such organization", {
+      details: { organizationId: input.organizationId },
+    });
+  }
+  const oneTimePassword = services.passwords.generateOneTimePassword();
+  const user = await db.users.create({
+    source: "local",
+    email: input.email,
+    name: input.name,
+    role: input.role,
+    organizationId: input.organizationId,
+    passwordHash: await services.passwords.hash(oneTimePassword),
+    mustChangePassword: true,
+  });
+  await audit(ctx, {
+    action: "user.create",
+    resource: { type: "user", id: user.id },
+    details: { email: user.email, role: user.role, organizationId: user.organizationId },
+  });
+  return { user, oneTimePassword };
+}
+
+/** Changes a person's role (an IdP that sends roles will set it again at their next sign-in). */
+export async function setUserRole(ctx: AuthedContext, input: { userId: string; role: Role }): Promise<User> {
+  const { db } = ctx;
+  const target = await findUser(ctx, input.userId);
+  if (target.role === input.role) return target;
+  const demotesAdmin = removesAnAdmin(target) && input.role !== "admin";
+  if (demotesAdmin && (await enabledAdmins(ctx)) <= 1) return refuseLastAdmin(ctx, "user.setRole", target);
+  const updated = await db.users.update(target.id, { role: input.role });
+  if (updated === null) return findUser(ctx, input.userId);
+  if (demotesAdmin && (await enabledAdmins(ctx)) === 0) {
+    await db.users.update(target.id, { role: target.role });
+    return refuseLastAdmin(ctx, "user.setRole", target);
+  }
+  await audit(ctx, {
+    action: "user.setRole",
+    resource: { type: "user", id: target.id },
+    details: { from: target.role, to: updated.role },
+  });
+  return updated;
+}
+
+/**
+ * Disables an account: it can no longer sign in, its login sessions are revoked and its running
+ * workspace sessions end (reason `user_disabled`).
+ */
+export async function disableUser(ctx: AuthedContext, input: { userId: string }): Promise<User> {
+  const { db } = ctx;
+  const target = await findUser(ctx, input.userId);
+  if (removesAnAdmin(target) && (await enabledAdmins(ctx)) <= 1) {
+    return refuseLastAdmin(ctx, "user.disable", target);
+  }
+  const updated = target.disabled ? target : await db.users.update(target.id, { disabled: true });
+  if (updated === null) return findUser(ctx, input.userId);
+  if (removesAnAdmin(target) && (await enabledAdmins(ctx)) === 0) {
+    await db.users.update(target.id, { disabled: false });
+    return refuseLastAdmin(ctx, "user.disable", target);
+  }
+  const now = ctx.clock();
+  const revokedLoginSessions = await db.loginSessions.revokeAllForUser(target.id, now);
+  let endedSessions = 0;
+  for (const session of await db.sessions.listActiveByUser(target.id)) {
+    const ended = await endSessionOnce(ctx, session, {
+      reason: "user_disabled",
+      at: now,
+      action: "user.disable",
+    });
+    if (ended !== null) endedSessions++;
+  }
+  await audit(ctx, {
+    action: "user.disable",
+    resource: { type: "user", id: target.id },
+    details: { revokedLoginSessions, endedSessions },
+  });
+  return updated;
+}
+
+/** Lets a disabled person sign in again. */
+export async function enableUser(ctx: AuthedContext, input: { userId: string }): Promise<User> {
+  const target = await findUser(ctx, input.userId);
+  const updated = target.disabled ? await ctx.db.users.update(target.id, { disabled: false }) : target;
+  if (updated === null) return findUser(ctx, input.userId);
+  await audit(ctx, { action: "user.enable", resource: { type: "user", id: target.id } });
+  return updated;
 }

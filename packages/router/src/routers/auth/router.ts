@@ -1,11 +1,57 @@
-import { AuthConfigSchema, MeSchema } from "@neosc/core/auth";
+import {
+  AuthConfigSchema,
+  ChangePasswordInputSchema,
+  LoginInputSchema,
+  LoginOutputSchema,
+  LogoutInputSchema,
+  MeSchema,
+  MfaCodeInputSchema,
+  MfaEnrollOutputSchema,
+  RegisterInputSchema,
+  SsoInputSchema,
+  TokenExchangeInputSchema,
+} from "@neosc/core/auth";
+import { OkSchema } from "@neosc/core/common";
 import { z } from "zod";
 import { authConfig, me } from "../../domain/identity.ts";
+import { changePassword, login, logout, register } from "../../domain/identity-login.ts";
+import { confirmTotp, disableTotp, enrollTotp } from "../../domain/identity-mfa.ts";
+import { ssoLogin, tokenExchange } from "../../domain/identity-sso.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 const NoInputSchema = z.void();
 
 export const authRouter = router({
+  /** Anyone, while the self-registration policy is on: a local account with role `user`. */
+  register: procedureFor("auth.register")
+    .input(RegisterInputSchema)
+    .output(LoginOutputSchema)
+    .mutation(({ ctx, input }) => register(ctx, input)),
+
+  /** Anyone: email + password (+ TOTP) sign-in, throttled per account and per address. */
+  login: procedureFor("auth.login")
+    .input(LoginInputSchema)
+    .output(LoginOutputSchema)
+    .mutation(({ ctx, input }) => login(ctx, input)),
+
+  /** Signed-in callers: ends this login session (or all of theirs). */
+  logout: procedureFor("auth.logout")
+    .input(LogoutInputSchema)
+    .output(OkSchema)
+    .mutation(({ ctx, input }) => logout(ctx, input)),
+
+  /** Anyone: sign in with a Zitadel ID token from the SPA's PKCE flow. */
+  sso: procedureFor("auth.sso")
+    .input(SsoInputSchema)
+    .output(LoginOutputSchema)
+    .mutation(({ ctx, input }) => ssoLogin(ctx, input)),
+
+  /** Anyone: the backend exchanges an authorization code (+ PKCE verifier) with Zitadel. */
+  tokenExchange: procedureFor("auth.tokenExchange")
+    .input(TokenExchangeInputSchema)
+    .output(LoginOutputSchema)
+    .mutation(({ ctx, input }) => tokenExchange(ctx, input)),
+
   /** Anyone: what the sign-in page may offer. */
   config: procedureFor("auth.config")
     .input(NoInputSchema)
@@ -17,4 +63,30 @@ export const authRouter = router({
     .input(NoInputSchema)
     .output(MeSchema)
     .query(({ ctx }) => me(ctx)),
+
+  /** Signed-in callers: replace the password (also the one-time password). */
+  changePassword: procedureFor("auth.changePassword")
+    .input(ChangePasswordInputSchema)
+    .output(OkSchema)
+    .mutation(({ ctx, input }) => changePassword(ctx, input)),
+
+  mfa: router({
+    /** Signed-in local accounts: start TOTP enrolment. */
+    enroll: procedureFor("auth.mfa.enroll")
+      .input(NoInputSchema)
+      .output(MfaEnrollOutputSchema)
+      .mutation(({ ctx }) => enrollTotp(ctx)),
+
+    /** Signed-in local accounts: confirm enrolment with a current code. */
+    confirm: procedureFor("auth.mfa.confirm")
+      .input(MfaCodeInputSchema)
+      .output(OkSchema)
+      .mutation(({ ctx, input }) => confirmTotp(ctx, input)),
+
+    /** Signed-in local accounts: switch TOTP off with a current code. */
+    disable: procedureFor("auth.mfa.disable")
+      .input(MfaCodeInputSchema)
+      .output(OkSchema)
+      .mutation(({ ctx, input }) => disableTotp(ctx, input)),
+  }),
 });

@@ -1,0 +1,254 @@
+import type { LoginInput, LoginOutput, RegisterInput } from "@neosc/core/auth";
+import { DomainError, type Reason } from "@neosc/core/errors";
+import type { User } from "@neosc/core/user";
+import { audit } from "../audit.ts";
+import type { AuthedContext, InnerContext } from "../context.ts";
+import { actorFor, anonymousActor, assertLoginAllowedFrom, openLoginSession } from "./identity.ts";
+
+/*
+ * Local accounts: register, password (+ TOTP) login with throttling kept in MongoDB, logout and
+ * password change. Every outcome is audited.
+ */
+
+interface ThrottleKey {
+  key: string;
+  scope: "account" | "ip";
+  limit: number;
+}
+
+function throttleKeys(ctx: InnerContext, email: string): ThrottleKey[] {
+  const { loginThrottle } = ctx.config;
+  const keys: ThrottleKey[] = [
+    { key: `email:${email}`, scope: "account", limit: loginThrottle.maxFailuresPerAccount },
+  ];
+  if (ctx.request.clientIp !== null) {
+    keys.push({ key: `ip:${ctx.request.clientIp}`, scope: "ip", limit: loginThrottle.maxFailuresPerIp });
+  }
+  return keys;
+}
+
+/** Refuses while the account or the client address has too many recent failures (any replica). */
+async function assertNotThrottled(ctx: InnerContext, keys: ThrottleKey[], email: string) {
+  const now = ctx.clock();
+  const windowMs = ctx.config.loginThrottle.windowSeconds * 1000;
+  const since = new Date(now.getTime() - windowMs);
+  const counts = await Promise.all(keys.map((key) => ctx.db.loginAttempts.countSince(key.key, since)));
+  let retryAfterSeconds = 0;
+  let scope: ThrottleKey["scope"] | null = null;
+  counts.forEach(({ count, oldestAt }, index) => {
+    const key = keys[index];
+    if (key === undefined || count < key.limit) return;
+    const freesAt = (oldestAt ?? now).getTime() + windowMs;
+    const seconds = Math.max(1, Math.ceil((freesAt - now.getTime()) / 1000));
+    if (seconds > retryAfterSeconds) {
+      retryAfterSeconds = seconds;
+      scope = key.scope;
+    }
+  });
+  if (scope === null) return;
+  await audit(ctx, {
+    action: "auth.login",
+    actor: anonymousActor(email),
+    resource: { type: "user", id: null },
+    result: "denied",
+    reason: "throttled",
+    details: { scope, retryAfterSeconds },
+  });
+  throw new DomainError("TOO_MANY_REQUESTS", "throttled", "Too many failed sign-ins; try again later", {
+    retryAfterSeconds,
+    details: { scope },
+  });
+}
+
+async function failLogin(
+  ctx: InnerContext,
+  keys: ThrottleKey[],
+  email: string,
+  user: User | null,
+  reason: Extract<Reason, "invalid_credentials" | "invalid_totp">,
+): Promise<never> {
+  await ctx.db.loginAttempts.recordFailure(
+    keys.map((key) => key.key),
+    ctx.clock(),
+  );
+  await audit(ctx, {
+    action: "auth.login",
+    actor: anonymousActor(email),
+    resource: { type: "user", id: user?.id ?? null },
+    result: "denied",
+    reason,
+  });
+  throw reason === "invalid_totp"
+    ? new DomainError("UNAUTHORIZED", "invalid_totp", "The authenticator code is not valid")
+    : new DomainError("UNAUTHORIZED", "invalid_credentials", "Email or password is wrong");
+}
+
+async function assertLocalLoginEnabled(ctx: InnerContext, action: string, email: string) {
+  const localLogin = await ctx.db.policies.get("local-login");
+  if (localLogin.enabled) return;
+  await audit(ctx, {
+    action,
+    actor: anonymousActor(email),
+    resource: { type: "user", id: null },
+    result: "denied",
+    reason: "local_login_disabled",
+  });
+  throw new DomainError(
+    "FORBIDDEN",
+    "local_login_disabled",
+    "Password sign-in is turned off; use single sign-on",
+  );
+}
+
+/** Email + password (+ TOTP once enrolled) → a login session. */
+export async function login(ctx: InnerContext, input: LoginInput): Promise<LoginOutput> {
+  const { db, services } = ctx;
+  const { email } = input;
+  await assertLocalLoginEnabled(ctx, "auth.login", email);
+  await assertLoginAllowedFrom(ctx, "auth.login", email);
+  const keys = throttleKeys(ctx, email);
+  await assertNotThrottled(ctx, keys, email);
+
+  const record = await db.users.findAuthRecordByEmail(email);
+  const passwordOk = await services.passwords.verify(record?.passwordHash ?? null, input.password);
+  if (record === null || !passwordOk)
+    return failLogin(ctx, keys, email, record?.user ?? null, "invalid_credentials");
+  const { user } = record;
+
+  if (user.disabled) {
+    await audit(ctx, {
+      action: "auth.login",
+      actor: anonymousActor(email),
+      resource: { type: "user", id: user.id },
+      result: "denied",
+      reason: "account_disabled",
+    });
+    throw new DomainError("FORBIDDEN", "account_disabled", "This account is disabled");
+  }
+
+  let mfa = false;
+  if (user.totpEnabled) {
+    if (input.totp === undefined) {
+      throw new DomainError("UNAUTHORIZED", "totp_required", "Enter the code from your authenticator app");
+    }
+    const step =
+      record.totpSecret === null ? null : services.totp.verify(record.totpSecret, input.totp, ctx.clock());
+    if (step === null || !(await db.users.consumeTotpStep(user.id, step))) {
+      return failLogin(ctx, keys, email, user, "invalid_totp");
+    }
+    mfa = true;
+  }
+
+  await db.loginAttempts.clear(`email:${email}`);
+  const { output, sessionId } = await openLoginSession(ctx, user, { method: "local", mfa });
+  await audit(ctx, {
+    action: "auth.login",
+    actor: actorFor(user),
+    resource: { type: "login_session", id: sessionId },
+    details: { method: "local", mfa },
+  });
+  return output;
+}
+
+/** Self-service sign-up while the `self-registration` policy is on; always role `user`. */
+export async function register(ctx: InnerContext, input: RegisterInput): Promise<LoginOutput> {
+  const { db, services } = ctx;
+  const selfRegistration = await db.policies.get("self-registration");
+  if (!selfRegistration.enabled) {
+    await audit(ctx, {
+      action: "auth.register",
+      actor: anonymousActor(input.email),
+      resource: { type: "user", id: null },
+      result: "denied",
+      reason: "self_registration_closed",
+    });
+    throw new DomainError("FORBIDDEN", "self_registration_closed", "Self-registration is closed");
+  }
+  await assertLocalLoginEnabled(ctx, "auth.register", input.email);
+  await assertLoginAllowedFrom(ctx, "auth.register", input.email);
+
+  const passwordHash = await services.passwords.hash(input.password);
+  const user = await db.users.create({
+    source: "local",
+    email: input.email,
+    name: input.name,
+    role: "user",
+    organizationId: null,
+    passwordHash,
+    mustChangePassword: false,
+  });
+  await audit(ctx, {
+    action: "auth.register",
+    actor: actorFor(user),
+    resource: { type: "user", id: user.id },
+    details: { role: user.role },
+  });
+  const { output } = await openLoginSession(ctx, user, { method: "local", mfa: false });
+  return output;
+}
+
+/** Ends this login session (or all of the person's) on every replica, and clears the cookie. */
+export async function logout(ctx: AuthedContext, input: { everywhere: boolean }): Promise<{ ok: true }> {
+  const { db, identity, services } = ctx;
+  const now = ctx.clock();
+  let revoked = 0;
+  if (identity.loginSession !== null && (await db.loginSessions.revoke(identity.loginSession.id, now)))
+    revoked++;
+  if (input.everywhere) revoked += await db.loginSessions.revokeAllForUser(identity.user.id, now);
+  services.responseCookies.clearSession();
+  await audit(ctx, {
+    action: "auth.logout",
+    resource: { type: "login_session", id: identity.loginSession?.id ?? null },
+    details: { everywhere: input.everywhere, revoked },
+  });
+  return { ok: true };
+}
+
+/** Sets a new password (clearing a one-time password) and signs out the person's other sessions. */
+export async function changePassword(
+  ctx: AuthedContext,
+  input: { currentPassword: string; newPassword: string },
+): Promise<{ ok: true }> {
+  const { db, identity, services } = ctx;
+  const record = await db.users.findAuthRecordById(identity.user.id);
+  if (record === null || record.passwordHash === null) {
+    throw new DomainError("BAD_REQUEST", "invalid_input", "This account signs in through single sign-on", {
+      details: { field: "currentPassword" },
+    });
+  }
+  if (!(await services.passwords.verify(record.passwordHash, input.currentPassword))) {
+    await audit(ctx, {
+      action: "auth.changePassword",
+      resource: { type: "user", id: identity.user.id },
+      result: "denied",
+      reason: "invalid_credentials",
+    });
+    throw new DomainError("FORBIDDEN", "invalid_credentials", "The current password is wrong", {
+      details: { field: "currentPassword" },
+    });
+  }
+  if (input.newPassword === input.currentPassword) {
+    throw new DomainError(
+      "BAD_REQUEST",
+      "invalid_input",
+      "Choose a password different from the current one",
+      {
+        details: { field: "newPassword" },
+      },
+    );
+  }
+  const passwordHash = await services.passwords.hash(input.newPassword);
+  await db.users.setPassword(identity.user.id, passwordHash, { mustChangePassword: false });
+  const exceptId = identity.loginSession?.id;
+  const revoked = await db.loginSessions.revokeAllForUser(
+    identity.user.id,
+    ctx.clock(),
+    exceptId === undefined ? {} : { exceptId },
+  );
+  await audit(ctx, {
+    action: "auth.changePassword",
+    resource: { type: "user", id: identity.user.id },
+    details: { otherSessionsRevoked: revoked },
+  });
+  return { ok: true };
+}
