@@ -75,8 +75,8 @@ export interface SessionTokens {
 }
 
 export interface TotpService {
-  generateSecret(): string;
-  otpauthUri(options: { secret: string; account: string; issuer: string }): string;
+  /** A new secret and its `otpauth://` URI for an authenticator app. */
+  create(account: string, issuer: string): { secret: string; otpauthUri: string };
   /** The time step the code belongs to (for replay protection), or null when it does not match. */
   verify(secret: string, code: string, at: Date): number | null;
 }

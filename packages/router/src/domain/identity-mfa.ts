@@ -35,13 +35,10 @@ export async function enrollTotp(ctx: AuthedContext): Promise<{ secret: string; 
   if (identity.user.totpEnabled) {
     throw new DomainError("CONFLICT", "totp_already_enrolled", "An authenticator is already set up");
   }
-  const secret = services.totp.generateSecret();
-  await db.users.setTotp(identity.user.id, { secret, enabled: false });
+  const enrollment = services.totp.create(identity.user.email, config.totpIssuer);
+  await db.users.setTotp(identity.user.id, { secret: enrollment.secret, enabled: false });
   await audit(ctx, { action: "auth.mfa.enroll", resource: { type: "user", id: identity.user.id } });
-  return {
-    secret,
-    otpauthUri: services.totp.otpauthUri({ secret, account: identity.user.email, issuer: config.totpIssuer }),
-  };
+  return enrollment;
 }
 
 /** Finishes enrolment with a current code; from now on login asks for a code. */

@@ -3,6 +3,7 @@ import { claimsToIdentity } from "@neosc/auth/oidc";
 import { generateOneTimePassword, hashPassword, verifyPasswordOrDummy } from "@neosc/auth/password";
 import { createPomeriumVerifier, type PomeriumVerifierOptions } from "@neosc/auth/pomerium";
 import { issueSessionToken, verifySessionToken } from "@neosc/auth/session-token";
+import { createTotpSecret, verifyTotp } from "@neosc/auth/totp";
 import { DomainError } from "@neosc/core/errors";
 import type {
   ExternalIdentity,
@@ -23,6 +24,11 @@ export const passwordHasher: PasswordHasher = {
   hash: hashPassword,
   verify: verifyPasswordOrDummy,
   generateOneTimePassword,
+};
+
+export const totpService: TotpService = {
+  create: createTotpSecret,
+  verify: (secret, code, at) => verifyTotp(secret, code, at)?.step ?? null,
 };
 
 export function sessionTokensFor(options: { secret: string | Uint8Array }): SessionTokens {
@@ -93,7 +99,6 @@ export function pomeriumVerifierFor(
 
 export interface AuthServicesOptions {
   sessionSecret: string | Uint8Array;
-  totp: TotpService;
   pomerium: PomeriumVerifier | null;
   oidc: OidcService | null;
 }
@@ -105,7 +110,7 @@ export function createAuthServices(
   return {
     passwords: passwordHasher,
     sessionTokens: sessionTokensFor({ secret: options.sessionSecret }),
-    totp: options.totp,
+    totp: totpService,
     pomerium: options.pomerium,
     oidc: options.oidc,
   };
