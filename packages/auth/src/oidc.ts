@@ -1,5 +1,5 @@
 import { DomainError } from "@neosc/core/errors";
-import { highestRole, isRole, type Role } from "@neosc/core/roles";
+import type { Role } from "@neosc/core/roles";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import {
   allowInsecureRequests,
@@ -15,14 +15,11 @@ import {
   WWWAuthenticateChallengeError,
 } from "openid-client";
 import { describeJwtError } from "./jwt-errors.ts";
+import { type RoleClaimOptions, rolesFromClaims } from "./role-claims.ts";
 
-/** Zitadel's roles claim: `{ roleKey: { orgId: orgPrimaryDomain } }`. */
-export const ZITADEL_ROLES_CLAIM = "urn:zitadel:iam:org:project:roles";
 export const ZITADEL_ORG_ID_CLAIM = "urn:zitadel:iam:user:resourceowner:id";
 export const ZITADEL_ORG_NAME_CLAIM = "urn:zitadel:iam:user:resourceowner:name";
 export const ZITADEL_ORG_DOMAIN_CLAIM = "urn:zitadel:iam:user:resourceowner:primary_domain";
-/** A flat role claim a Zitadel Action adds (Actions may not write under `urn:zitadel:iam`). */
-export const DEFAULT_ROLE_CLAIM = "neosc_roles";
 /** Scopes the SPA (and any code flow) requests; see `zitadelScopes` for the project audience. */
 export const ZITADEL_BASE_SCOPES = [
   "openid",
@@ -33,11 +30,6 @@ export const ZITADEL_BASE_SCOPES = [
 ] as const;
 /** ID tokens are signed asymmetrically (Zitadel: RS256); HMAC with the client secret is refused. */
 export const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"] as const;
-
-/** `urn:zitadel:iam:org:project:<projectId>:roles`. */
-export function zitadelProjectRolesClaim(projectId: string): string {
-  return `urn:zitadel:iam:org:project:${projectId}:roles`;
-}
 
 /**
  * The scopes to request. Without the project audience scope Zitadel returns no roles unless the
@@ -88,25 +80,8 @@ export interface ZitadelIdentity {
   mfa: boolean;
 }
 
-export interface ClaimMappingOptions {
-  /** Name of the flat role claim (array of strings or comma-joined string); default `neosc_roles`. */
-  roleClaim?: string;
-  /** Zitadel project id: also read `urn:zitadel:iam:org:project:<projectId>:roles`. */
-  projectId?: string;
-}
-
 function nonEmptyString(value: unknown): string | null {
   return typeof value === "string" && value.trim() !== "" ? value.trim() : null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function roleNamesFromFlatClaim(value: unknown): string[] | null {
-  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === "string");
-  if (typeof value === "string") return value.split(",");
-  return null;
 }
 
 function displayName(claims: Record<string, unknown>): string | null {
@@ -120,33 +95,12 @@ function displayName(claims: Record<string, unknown>): string | null {
 /** Maps (verified) Zitadel claims onto a NeoSC identity. Pure: no I/O, no clock. */
 export function claimsToIdentity(
   claims: Record<string, unknown>,
-  options: ClaimMappingOptions = {},
+  options: RoleClaimOptions = {},
 ): ZitadelIdentity {
   const subject = nonEmptyString(claims.sub);
   if (subject === null) throw new DomainError("UNAUTHORIZED", "invalid_token", "ID token has no subject");
 
-  const names: string[] = [];
-  let rolesAsserted = false;
-  const objectClaims = [ZITADEL_ROLES_CLAIM];
-  if (options.projectId) objectClaims.push(zitadelProjectRolesClaim(options.projectId));
-  for (const claim of objectClaims) {
-    const value = claims[claim];
-    if (isRecord(value)) {
-      rolesAsserted = true;
-      names.push(...Object.keys(value));
-    }
-  }
-  const flat = roleNamesFromFlatClaim(claims[options.roleClaim ?? DEFAULT_ROLE_CLAIM]);
-  if (flat !== null) {
-    rolesAsserted = true;
-    names.push(...flat);
-  }
-  const roles: Role[] = [];
-  for (const name of names) {
-    const normalized = name.trim().toLowerCase();
-    if (isRole(normalized) && !roles.includes(normalized)) roles.push(normalized);
-  }
-
+  const { roles, role, rolesAsserted } = rolesFromClaims(claims, options);
   const organizationId = nonEmptyString(claims[ZITADEL_ORG_ID_CLAIM]);
   const email = nonEmptyString(claims.email);
   const amr = Array.isArray(claims.amr) ? claims.amr : [];
@@ -156,7 +110,7 @@ export function claimsToIdentity(
     emailVerified: claims.email_verified === true,
     name: displayName(claims),
     roles,
-    role: highestRole(roles),
+    role,
     rolesAsserted,
     organization:
       organizationId === null
@@ -310,7 +264,7 @@ export function createZitadelClient(config: ZitadelClientConfig): ZitadelClient 
   if (config.spaClientId && config.spaClientId !== config.clientId)
     acceptedClientIds.push(config.spaClientId);
   const clockTolerance = config.clockToleranceSeconds ?? 30;
-  const mapping: ClaimMappingOptions = { roleClaim: config.roleClaim, projectId: config.projectId };
+  const mapping: RoleClaimOptions = { roleClaim: config.roleClaim, projectId: config.projectId };
   let pending: Promise<Discovered> | undefined;
 
   function discovered(): Promise<Discovered> {

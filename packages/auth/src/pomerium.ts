@@ -1,6 +1,7 @@
 import { DomainError } from "@neosc/core/errors";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { describeJwtError } from "./jwt-errors.ts";
+import { type ClaimedRoles, rolesFromClaims } from "./role-claims.ts";
 
 /** The only header NeoSC takes identity from behind Pomerium; `X-Pomerium-Claim-*` are unsigned. */
 export const POMERIUM_ASSERTION_HEADER = "x-pomerium-jwt-assertion";
@@ -27,9 +28,14 @@ export interface PomeriumVerifierOptions {
   jwksMaxAgeMs?: number;
   /** Timeout of one key-set fetch (default 5 s). */
   jwksTimeoutMs?: number;
+  /**
+   * The flat role claim (default `neosc_roles`), present when Pomerium's `jwt_claims_headers`
+   * names it (comma-joined). Zitadel role objects in the assertion are read too.
+   */
+  roleClaim?: string;
 }
 
-export interface PomeriumIdentity {
+export interface PomeriumIdentity extends ClaimedRoles {
   /** IdP subject (`sub`, falling back to `user`). */
   subject: string;
   /** Lower-cased email. */
@@ -107,6 +113,7 @@ export function createPomeriumVerifier(options: PomeriumVerifierOptions): Pomeri
         name: stringClaim(payload, "name"),
         groups: groupsOf(payload),
         sessionId: stringClaim(payload, "sid"),
+        ...rolesFromClaims(payload, { roleClaim: options.roleClaim }),
         claims: payload,
       };
     },

@@ -38,6 +38,21 @@ describe("Pomerium assertion verification", () => {
     });
     expect(identity.sessionId).toEqual(expect.any(String));
     expect(identity.claims.neosc_roles).toBe("admin");
+    expect(identity).toMatchObject({ roles: ["admin"], role: "admin", rolesAsserted: true });
+  });
+
+  it("reads roles from a configured, comma-joined claim and reports when none was sent", async () => {
+    const custom = createPomeriumVerifier({
+      jwksUrl: signer.jwksUrl,
+      audiences: [signer.host],
+      roleClaim: "app_roles",
+    });
+    const withRoles = await custom.verify(
+      await signer.signAssertion({ ...ada, app_roles: "user,neosc,owner" }),
+    );
+    expect(withRoles).toMatchObject({ roles: ["user", "neosc"], role: "neosc", rolesAsserted: true });
+    const withoutRoles = await custom.verify(await signer.signAssertion(ada));
+    expect(withoutRoles).toMatchObject({ roles: [], role: undefined, rolesAsserted: false });
   });
 
   it("accepts any configured host as audience and issuer", async () => {

@@ -48,14 +48,12 @@ import Provider, {
   type KoaContextWithOIDC,
 } from "oidc-provider";
 import {
-  DEFAULT_ROLE_CLAIM,
   ZITADEL_ORG_DOMAIN_CLAIM,
   ZITADEL_ORG_ID_CLAIM,
   ZITADEL_ORG_NAME_CLAIM,
-  ZITADEL_ROLES_CLAIM,
-  zitadelProjectRolesClaim,
   zitadelScopes,
 } from "../src/oidc.ts";
+import { DEFAULT_ROLE_CLAIM, ZITADEL_ROLES_CLAIM, zitadelProjectRolesClaim } from "../src/role-claims.ts";
 
 export const ZITADEL_ROUTES = {
   authorization: "/oauth/v2/authorize",
