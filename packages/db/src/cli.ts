@@ -1,0 +1,69 @@
+import { parseArgs } from "node:util";
+import { resolveServerBinary, startLocalServer } from "./local-server.ts";
+
+/*
+ * `pnpm --filter @neosc/db database <command>`
+ *   ensure   locate (or build once) the local server binary and print its path (CI pre-builds this)
+ *   start    run a local server in the foreground: persistent in ./.neosc/db unless --throwaway
+ */
+
+const USAGE = `usage: database ensure
+       database start [--data-dir <dir>] [--port <n>] [--throwaway]`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      "data-dir": { type: "string" },
+      port: { type: "string" },
+      throwaway: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  const command = positionals[0];
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+
+  if (command === "ensure") {
+    const binary = await resolveServerBinary();
+    console.log(binary.path);
+    return 0;
+  }
+
+  if (command === "start") {
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) {
+      console.error(`invalid --port ${values.port}`);
+      return 2;
+    }
+    const server = await startLocalServer({
+      mode: values.throwaway ? "throwaway" : "persistent",
+      dataDir: values["data-dir"],
+      port,
+    });
+    console.log(`${server.engine} (pid ${server.pid}) listening: ${server.url}`);
+    console.log(`data: ${server.dataDir}${values.throwaway ? " (removed on stop)" : ""}`);
+    console.log("press Ctrl-C to stop");
+    await new Promise<void>((done) => {
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => done());
+    });
+    await server.stop();
+    console.log("stopped");
+    return 0;
+  }
+
+  console.error(`unknown command ${command}\n${USAGE}`);
+  return 2;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  },
+);
