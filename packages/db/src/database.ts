@@ -19,6 +19,16 @@ import type {
   Workspace,
 } from "@neosc/core/workspace";
 import type { MongoClient } from "mongodb";
+import { connectClient, createMongoClient, dbNameFromUrl, unavailable } from "./client.ts";
+import { collectionsOf, ensureIndexes } from "./collections.ts";
+import { createAuditRepository } from "./repositories/audit.ts";
+import { createLoginAttemptsRepository } from "./repositories/login-attempts.ts";
+import { createLoginSessionsRepository } from "./repositories/login-sessions.ts";
+import { createOrganizationsRepository } from "./repositories/organizations.ts";
+import { createPoliciesRepository } from "./repositories/policies.ts";
+import { createSessionsRepository } from "./repositories/sessions.ts";
+import { createUsersRepository } from "./repositories/users.ts";
+import { createWorkspacesRepository } from "./repositories/workspaces.ts";
 
 /*
  * The data layer's contract. Repositories speak @neosc/core types (`id`, never `_id`), never
@@ -363,5 +373,41 @@ export interface DatabaseConnection {
  * credentials) and ensures indexes.
  */
 export async function connectDatabase(options: ConnectDatabaseOptions): Promise<DatabaseConnection> {
-  throw new Error(`connectDatabase is not implemented yet (${options.url.length})`);
+  const dbName = options.dbName ?? dbNameFromUrl(options.url) ?? "neosc";
+  const clock = options.clock ?? (() => new Date());
+  const client = createMongoClient(options);
+  await connectClient(client, options.url, dbName);
+  const collections = collectionsOf(client.db(dbName));
+  const connection: DatabaseConnection = {
+    db: {
+      users: createUsersRepository(collections, clock),
+      organizations: createOrganizationsRepository(collections, clock),
+      workspaces: createWorkspacesRepository(collections, clock),
+      sessions: createSessionsRepository(collections),
+      loginSessions: createLoginSessionsRepository(collections),
+      audit: createAuditRepository(collections, clock),
+      policies: createPoliciesRepository(collections, clock),
+      loginAttempts: createLoginAttemptsRepository(collections),
+    },
+    client,
+    dbName,
+    async ping() {
+      try {
+        await client.db(dbName).command({ ping: 1 });
+      } catch (error) {
+        throw unavailable(options.url, error);
+      }
+    },
+    ensureIndexes: () => ensureIndexes(collections),
+    close: () => client.close(),
+  };
+  if (options.ensureIndexes !== false) {
+    try {
+      await connection.ensureIndexes();
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw error;
+    }
+  }
+  return connection;
 }

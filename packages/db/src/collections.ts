@@ -1,0 +1,138 @@
+import type { AuditEntry } from "@neosc/core/audit";
+import type { LoginSession } from "@neosc/core/auth";
+import type { Organization } from "@neosc/core/organization";
+import type { PolicyKey } from "@neosc/core/policy";
+import type { WorkspaceSession } from "@neosc/core/session";
+import type { User } from "@neosc/core/user";
+import type { Workspace } from "@neosc/core/workspace";
+import type { Collection, Db, IndexDescription } from "mongodb";
+
+/** Stored shape of an entity: `_id` instead of `id`, plus storage-only fields. */
+type Stored<T extends { id: string }> = Omit<T, "id"> & { _id: string };
+
+export interface UserDoc extends Stored<User> {
+  passwordHash: string | null;
+  totpSecret: string | null;
+  /** Last TOTP time step accepted (replay protection); 0 when none. */
+  totpLastStep: number;
+}
+export type OrganizationDoc = Stored<Organization>;
+export type WorkspaceDoc = Stored<Workspace>;
+export interface SessionDoc extends Stored<WorkspaceSession> {
+  /** `<userId>:<n>` while active (unique: the concurrency slot), `ended:<id>` afterwards. */
+  slotKey: string;
+  /** UTC hour and day of `startedAt`, so statistics group on plain fields. */
+  startHour: Date;
+  startDay: Date;
+}
+export type LoginSessionDoc = Stored<LoginSession>;
+export type AuditDoc = Stored<AuditEntry>;
+export interface PolicyDoc {
+  _id: PolicyKey;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+  updatedAt: Date;
+  updatedBy: string | null;
+}
+export interface LoginAttemptDoc {
+  _id: string;
+  /** Throttle keys still counting this failure (cleared keys are pulled out). */
+  keys: string[];
+  at: Date;
+  hour: Date;
+  day: Date;
+}
+
+export const COLLECTION_NAMES = {
+  users: "users",
+  organizations: "organizations",
+  workspaces: "workspaces",
+  sessions: "sessions",
+  loginSessions: "auth_sessions",
+  audit: "audit_logs",
+  policies: "policies",
+  loginAttempts: "login_attempts",
+} as const;
+
+export interface Collections {
+  users: Collection<UserDoc>;
+  organizations: Collection<OrganizationDoc>;
+  workspaces: Collection<WorkspaceDoc>;
+  sessions: Collection<SessionDoc>;
+  loginSessions: Collection<LoginSessionDoc>;
+  audit: Collection<AuditDoc>;
+  policies: Collection<PolicyDoc>;
+  loginAttempts: Collection<LoginAttemptDoc>;
+}
+
+export function collectionsOf(db: Db): Collections {
+  return {
+    users: db.collection<UserDoc>(COLLECTION_NAMES.users),
+    organizations: db.collection<OrganizationDoc>(COLLECTION_NAMES.organizations),
+    workspaces: db.collection<WorkspaceDoc>(COLLECTION_NAMES.workspaces),
+    sessions: db.collection<SessionDoc>(COLLECTION_NAMES.sessions),
+    loginSessions: db.collection<LoginSessionDoc>(COLLECTION_NAMES.loginSessions),
+    audit: db.collection<AuditDoc>(COLLECTION_NAMES.audit),
+    policies: db.collection<PolicyDoc>(COLLECTION_NAMES.policies),
+    loginAttempts: db.collection<LoginAttemptDoc>(COLLECTION_NAMES.loginAttempts),
+  };
+}
+
+/*
+ * Indexes, inside the FerretDB envelope: unique only on fields every document has, no TTL, no
+ * partial or sparse indexes (expiry is done in code).
+ */
+export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
+  users: [
+    { key: { email: 1 }, name: "email_unique", unique: true },
+    { key: { externalId: 1 }, name: "externalId" },
+    { key: { organizationId: 1 }, name: "organizationId" },
+  ],
+  organizations: [
+    { key: { slug: 1 }, name: "slug_unique", unique: true },
+    { key: { externalId: 1 }, name: "externalId" },
+  ],
+  workspaces: [{ key: { slug: 1 }, name: "slug_unique", unique: true }],
+  sessions: [
+    { key: { slotKey: 1 }, name: "slotKey_unique", unique: true },
+    { key: { userId: 1, status: 1 }, name: "userId_status" },
+    { key: { status: 1, startedAt: -1 }, name: "status_startedAt" },
+    { key: { startedAt: -1 }, name: "startedAt" },
+  ],
+  loginSessions: [{ key: { userId: 1 }, name: "userId" }],
+  audit: [
+    { key: { seq: 1 }, name: "seq_unique", unique: true },
+    { key: { at: 1 }, name: "at" },
+  ],
+  policies: [],
+  loginAttempts: [
+    { key: { keys: 1, at: 1 }, name: "keys_at" },
+    { key: { at: 1 }, name: "at" },
+  ],
+};
+
+/** Creates every index; safe to run on every start (existing identical indexes are kept). */
+export async function ensureIndexes(collections: Collections): Promise<void> {
+  for (const name of Object.keys(INDEXES) as (keyof Collections)[]) {
+    const indexes = INDEXES[name];
+    if (indexes.length > 0) await collections[name].createIndexes(indexes);
+  }
+}
+
+/** Start of the UTC hour / day containing `at`. */
+export function hourOf(at: Date): Date {
+  const start = new Date(at);
+  start.setUTCMinutes(0, 0, 0);
+  return start;
+}
+
+export function dayOf(at: Date): Date {
+  const start = new Date(at);
+  start.setUTCHours(0, 0, 0, 0);
+  return start;
+}
+
+/** Drops undefined members, so a partial patch never writes `null` for a field it did not name. */
+export function defined<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,186 @@
+import { randomUUID } from "node:crypto";
+import { type AuditEntry, type AuditFilter, type AuditVerifyOutput, GENESIS_HASH } from "@neosc/core/audit";
+import type { Filter } from "mongodb";
+import { canonicalJson, sha256Hex } from "../canonical.ts";
+import type { AuditDoc, Collections } from "../collections.ts";
+import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
+import type { AuditRepository } from "../database.ts";
+import { isDuplicateKeyError } from "../errors.ts";
+
+/*
+ * The hash chain (ARCHITECTURE §7). Entry n stores `prevHash` = hash of entry n-1 (GENESIS_HASH
+ * for the first) and `hash` = SHA-256 of the canonical JSON of the entry itself without `hash`
+ * (id, seq, at, actor, action, resource, clientIp, userAgent, result, reason, details, prevHash).
+ *
+ * Appending without transactions: read the last entry, write seq = last.seq + 1 chained to its
+ * hash. The unique index on `seq` lets exactly one of several concurrent writers (on any
+ * replica) win a seq; the others get a duplicate key, re-read the new last entry and retry with
+ * a small random back-off. Entries are never updated, so a chain link, once written, stays valid.
+ */
+
+const MAX_APPEND_ATTEMPTS = 200;
+
+type Unhashed = Omit<AuditEntry, "hash">;
+
+export function hashEntry(entry: Unhashed): string {
+  return sha256Hex(
+    canonicalJson({
+      id: entry.id,
+      seq: entry.seq,
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      resource: entry.resource,
+      clientIp: entry.clientIp,
+      userAgent: entry.userAgent,
+      result: entry.result,
+      reason: entry.reason,
+      details: entry.details,
+      prevHash: entry.prevHash,
+    }),
+  );
+}
+
+function toEntry(doc: AuditDoc): AuditEntry {
+  return {
+    id: doc._id,
+    seq: doc.seq,
+    at: doc.at,
+    actor: { id: doc.actor?.id ?? null, email: doc.actor?.email ?? null, role: doc.actor?.role ?? null },
+    action: doc.action,
+    resource: { type: doc.resource?.type ?? "", id: doc.resource?.id ?? null },
+    clientIp: doc.clientIp ?? null,
+    userAgent: doc.userAgent ?? null,
+    result: doc.result,
+    reason: doc.reason ?? null,
+    details: doc.details ?? {},
+    prevHash: doc.prevHash,
+    hash: doc.hash,
+  };
+}
+
+function toDoc(entry: AuditEntry): AuditDoc {
+  const { id, ...rest } = entry;
+  return { _id: id, ...rest };
+}
+
+/** Details are stored as plain JSON (dates become ISO strings), so they hash the same when read back. */
+function plainDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const plain: unknown = JSON.parse(JSON.stringify(details ?? {}));
+  return plain !== null && typeof plain === "object" && !Array.isArray(plain)
+    ? (plain as Record<string, unknown>)
+    : {};
+}
+
+function filterOf(filter: AuditFilter): Filter<AuditDoc> {
+  const query: Filter<AuditDoc> = {};
+  if (filter.actorId !== undefined) query["actor.id"] = filter.actorId;
+  if (filter.actorEmail) query["actor.email"] = { $regex: escapeRegex(filter.actorEmail), $options: "i" };
+  if (filter.action) query.action = { $regex: `^${escapeRegex(filter.action)}` };
+  if (filter.resourceType !== undefined) query["resource.type"] = filter.resourceType;
+  if (filter.resourceId !== undefined) query["resource.id"] = filter.resourceId;
+  if (filter.result !== undefined) query.result = filter.result;
+  if (filter.from !== undefined || filter.to !== undefined) {
+    query.at = {
+      ...(filter.from === undefined ? {} : { $gte: filter.from }),
+      ...(filter.to === undefined ? {} : { $lte: filter.to }),
+    };
+  }
+  return query;
+}
+
+const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+export function createAuditRepository(collections: Collections, clock: () => Date): AuditRepository {
+  const audit = collections.audit;
+
+  return {
+    async append(event) {
+      const id = randomUUID();
+      const details = plainDetails(event.details);
+      for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt += 1) {
+        const last = await audit.findOne({}, { sort: { seq: -1 }, projection: { seq: 1, hash: 1, at: 1 } });
+        const now = clock();
+        const unhashed: Unhashed = {
+          id,
+          seq: (last?.seq ?? 0) + 1,
+          // Never earlier than the previous link, so time order along the chain is checkable.
+          at: last && last.at > now ? last.at : now,
+          actor: { id: event.actor.id, email: event.actor.email, role: event.actor.role },
+          action: event.action,
+          resource: { type: event.resource.type, id: event.resource.id },
+          clientIp: event.clientIp,
+          userAgent: event.userAgent,
+          result: event.result,
+          reason: event.reason,
+          details,
+          prevHash: last?.hash ?? GENESIS_HASH,
+        };
+        const entry: AuditEntry = { ...unhashed, hash: hashEntry(unhashed) };
+        try {
+          await audit.insertOne(toDoc(entry));
+          return entry;
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+          // Our own earlier attempt may have been written after all (ambiguous network failure).
+          const mine = await audit.findOne({ _id: id });
+          if (mine) return toEntry(mine);
+          await pause(Math.random() * Math.min(50, 2 + attempt * 2));
+        }
+      }
+      throw new Error("audit append: too much contention for the next seq");
+    },
+
+    async list(input) {
+      const query = filterOf(input);
+      if (input.cursor) {
+        const [seq] = decodeCursor(input.cursor, ["number"] as const);
+        query.seq = { $lt: seq };
+      }
+      const docs = await audit
+        .find(query)
+        .sort({ seq: -1 })
+        .limit(input.limit + 1)
+        .toArray();
+      const items = docs.slice(0, input.limit).map(toEntry);
+      const last = items.at(-1);
+      return { items, nextCursor: docs.length > input.limit && last ? encodeCursor([last.seq]) : null };
+    },
+
+    async scan(filter, limit) {
+      const docs = await audit.find(filterOf(filter)).sort({ seq: 1 }).limit(limit).toArray();
+      return docs.map(toEntry);
+    },
+
+    async verify(): Promise<AuditVerifyOutput> {
+      let previous: AuditEntry | null = null;
+      let checked = 0;
+      const cursor = audit.find({}).sort({ seq: 1, _id: 1 }).batchSize(1000);
+      try {
+        for await (const doc of cursor) {
+          const entry = toEntry(doc);
+          const broken = (problem: NonNullable<AuditVerifyOutput["firstBroken"]>["problem"]) => ({
+            ok: false,
+            checked,
+            firstBroken: { seq: entry.seq, id: entry.id, problem },
+          });
+          const expectedSeq = (previous?.seq ?? 0) + 1;
+          if (previous && entry.seq === previous.seq) return broken("seq_order");
+          if (entry.seq !== expectedSeq) return broken("seq_gap");
+          if (previous && entry.at.getTime() < previous.at.getTime()) return broken("seq_order");
+          if (entry.prevHash !== (previous?.hash ?? GENESIS_HASH)) return broken("prev_hash_mismatch");
+          if (hashEntry(entry) !== entry.hash) return broken("hash_mismatch");
+          checked += 1;
+          previous = entry;
+        }
+      } finally {
+        await cursor.close();
+      }
+      return { ok: true, checked, firstBroken: null };
+    },
+
+    count() {
+      return audit.countDocuments({});
+    },
+  };
+}

@@ -1,0 +1,255 @@
+import { randomUUID } from "node:crypto";
+import type { Page } from "@neosc/core/common";
+import type { ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
+import type { Filter } from "mongodb";
+import type { Collections, SessionDoc } from "../collections.ts";
+import { dayOf, hourOf } from "../collections.ts";
+import { decodeCursor, encodeCursor } from "../cursor.ts";
+import type {
+  ActiveSessionFilter,
+  BucketCount,
+  NewWorkspaceSession,
+  SessionsRepository,
+} from "../database.ts";
+import { duplicateError, isDuplicateKeyError } from "../errors.ts";
+
+function toSession(doc: SessionDoc): WorkspaceSession {
+  return {
+    id: doc._id,
+    workspaceId: doc.workspaceId,
+    workspaceSlug: doc.workspaceSlug,
+    workspaceName: doc.workspaceName,
+    workspaceKind: doc.workspaceKind,
+    userId: doc.userId,
+    userEmail: doc.userEmail,
+    organizationId: doc.organizationId ?? null,
+    status: doc.status,
+    startedAt: doc.startedAt,
+    lastHeartbeatAt: doc.lastHeartbeatAt,
+    endedAt: doc.endedAt ?? null,
+    endReason: doc.endReason ?? null,
+    endNote: doc.endNote ?? null,
+    clientIp: doc.clientIp ?? null,
+    connectionUrl: doc.connectionUrl ?? null,
+    endsAt: doc.endsAt ?? null,
+    idleEndsAt: doc.idleEndsAt ?? null,
+  };
+}
+
+function activeFilter(filter: ActiveSessionFilter = {}): Filter<SessionDoc> {
+  const query: Filter<SessionDoc> = { status: "active" };
+  if (filter.userId !== undefined) query.userId = filter.userId;
+  if (filter.workspaceId !== undefined) query.workspaceId = filter.workspaceId;
+  if (filter.organizationId !== undefined) query.organizationId = filter.organizationId;
+  return query;
+}
+
+const slotKeyOf = (userId: string, slot: number) => `${userId}:${slot}`;
+
+/** How many times a launch re-reads the slots after losing one to a parallel launch. */
+const MAX_SLOT_ATTEMPTS = 64;
+
+export function createSessionsRepository(collections: Collections): SessionsRepository {
+  const sessions = collections.sessions;
+
+  async function occupiedSlots(userId: string): Promise<{ slots: Set<number>; active: number }> {
+    const docs = await sessions.find(activeFilter({ userId }), { projection: { slotKey: 1 } }).toArray();
+    const slots = new Set<number>();
+    for (const doc of docs) {
+      const slot = Number(doc.slotKey.slice(userId.length + 1));
+      if (Number.isInteger(slot)) slots.add(slot);
+    }
+    return { slots, active: docs.length };
+  }
+
+  async function buckets(field: "startHour" | "startDay", from: Date): Promise<BucketCount[]> {
+    const rows = await sessions
+      .aggregate<{ _id: Date; count: number }>([
+        { $match: { startedAt: { $gte: from } } },
+        { $group: { _id: `$${field}`, count: { $sum: 1 } } },
+        { $sort: { _id: 1 } },
+      ])
+      .toArray();
+    return rows.map((row) => ({ start: row._id, count: row.count }));
+  }
+
+  return {
+    /*
+     * Max-concurrent-sessions without transactions. Every active session holds a numbered slot
+     * `<userId>:<n>` in `slotKey`, which has a unique index; ending a session rewrites its slotKey
+     * to `ended:<id>` in the same single-document update that ends it, so a slot is freed exactly
+     * when its session ends, and no counter can drift. A launch inserts itself into the lowest
+     * free slot below `limit`; when a parallel launch took that slot first, the insert fails with
+     * a duplicate key and the launch re-reads the free slots. So of N parallel launches against
+     * `limit` free slots exactly `limit` succeed, whichever replica runs them.
+     * Sessions may hold slots >= limit when the limit was lowered (or was off) while they ran,
+     * so after inserting, the launch counts the person's active sessions and withdraws itself
+     * when there are more than `limit` (conservative: two racing launches may both withdraw).
+     */
+    async createWithinLimit(input: NewWorkspaceSession, limit: number | null) {
+      const id = input.id ?? randomUUID();
+      const base = {
+        _id: id,
+        workspaceId: input.workspaceId,
+        workspaceSlug: input.workspaceSlug,
+        workspaceName: input.workspaceName,
+        workspaceKind: input.workspaceKind,
+        userId: input.userId,
+        userEmail: input.userEmail,
+        organizationId: input.organizationId,
+        status: "active" as const,
+        startedAt: input.startedAt,
+        lastHeartbeatAt: input.startedAt,
+        endedAt: null,
+        endReason: null,
+        endNote: null,
+        clientIp: input.clientIp,
+        connectionUrl: input.connectionUrl,
+        endsAt: input.endsAt,
+        idleEndsAt: input.idleEndsAt,
+        startHour: hourOf(input.startedAt),
+        startDay: dayOf(input.startedAt),
+      };
+      for (let attempt = 0; attempt < MAX_SLOT_ATTEMPTS; attempt += 1) {
+        const { slots, active } = await occupiedSlots(input.userId);
+        if (limit !== null && active >= limit) return null;
+        let slot = 0;
+        while (slots.has(slot)) slot += 1;
+        if (limit !== null && slot >= limit) return null;
+        const doc: SessionDoc = { ...base, slotKey: slotKeyOf(input.userId, slot) };
+        try {
+          await sessions.insertOne(doc);
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+          if (await sessions.findOne({ _id: id }, { projection: { _id: 1 } })) {
+            throw duplicateError("session", "_id", error);
+          }
+          continue;
+        }
+        if (
+          limit !== null &&
+          (await sessions.countDocuments(activeFilter({ userId: input.userId }))) > limit
+        ) {
+          await sessions.deleteOne({ _id: id, status: "active" });
+          return null;
+        }
+        return toSession(doc);
+      }
+      throw new Error(`could not find a free session slot for user ${input.userId}`);
+    },
+
+    async findById(id) {
+      const doc = await sessions.findOne({ _id: id });
+      return doc ? toSession(doc) : null;
+    },
+
+    async findActiveByUserAndWorkspace(userId, workspaceId) {
+      const doc = await sessions.findOne(activeFilter({ userId, workspaceId }), {
+        sort: { startedAt: -1, _id: -1 },
+      });
+      return doc ? toSession(doc) : null;
+    },
+
+    async listActiveByUser(userId) {
+      const docs = await sessions.find(activeFilter({ userId })).sort({ startedAt: -1, _id: -1 }).toArray();
+      return docs.map(toSession);
+    },
+
+    countActiveByUser(userId) {
+      return sessions.countDocuments(activeFilter({ userId }));
+    },
+
+    async listActive(filter) {
+      const docs = await sessions.find(activeFilter(filter)).sort({ startedAt: -1, _id: -1 }).toArray();
+      return docs.map(toSession);
+    },
+
+    countActive(filter) {
+      return sessions.countDocuments(activeFilter(filter));
+    },
+
+    async list(input: ListSessionsInput): Promise<Page<WorkspaceSession>> {
+      const query: Filter<SessionDoc> = {};
+      if (input.status !== undefined) query.status = input.status;
+      if (input.userId !== undefined) query.userId = input.userId;
+      if (input.workspaceId !== undefined) query.workspaceId = input.workspaceId;
+      if (input.cursor) {
+        const [startedAtMs, id] = decodeCursor(input.cursor, ["number", "string"] as const);
+        const startedAt = new Date(startedAtMs);
+        query.$or = [{ startedAt: { $lt: startedAt } }, { startedAt, _id: { $lt: id } }];
+      }
+      const docs = await sessions
+        .find(query)
+        .sort({ startedAt: -1, _id: -1 })
+        .limit(input.limit + 1)
+        .toArray();
+      const items = docs.slice(0, input.limit).map(toSession);
+      const last = items.at(-1);
+      return {
+        items,
+        nextCursor:
+          docs.length > input.limit && last ? encodeCursor([last.startedAt.getTime(), last.id]) : null,
+      };
+    },
+
+    async heartbeat(id, update) {
+      const doc = await sessions.findOneAndUpdate(
+        { _id: id, status: "active" },
+        { $set: { lastHeartbeatAt: update.at, idleEndsAt: update.idleEndsAt } },
+        { returnDocument: "after" },
+      );
+      return doc ? toSession(doc) : null;
+    },
+
+    async end(id, end) {
+      const doc = await sessions.findOneAndUpdate(
+        { _id: id, status: "active" },
+        {
+          $set: {
+            status: "ended",
+            endedAt: end.at,
+            endReason: end.reason,
+            endNote: end.note ?? null,
+            slotKey: `ended:${id}`,
+          },
+        },
+        { returnDocument: "after" },
+      );
+      return doc ? toSession(doc) : null;
+    },
+
+    async findExpired(now, limit = 500) {
+      const docs = await sessions
+        .find({ status: "active", $or: [{ endsAt: { $lte: now } }, { idleEndsAt: { $lte: now } }] })
+        .sort({ startedAt: 1, _id: 1 })
+        .limit(limit)
+        .toArray();
+      return docs.map(toSession);
+    },
+
+    launchesPerBucket(unit, from) {
+      return buckets(unit === "hour" ? "startHour" : "startDay", from);
+    },
+
+    async topWorkspaces(from, limit) {
+      const rows = await sessions
+        .aggregate<{ _id: string; launches: number }>([
+          { $match: { startedAt: { $gte: from } } },
+          { $group: { _id: "$workspaceId", launches: { $sum: 1 } } },
+          { $sort: { launches: -1, _id: 1 } },
+          { $limit: limit },
+        ])
+        .toArray();
+      // FerretDB has no $first/$last accumulators: the name comes from the latest launch.
+      return Promise.all(
+        rows.map(async (row) => {
+          const latest = await sessions.findOne(
+            { workspaceId: row._id },
+            { sort: { startedAt: -1 }, projection: { workspaceName: 1 } },
+          );
+          return { workspaceId: row._id, name: latest?.workspaceName ?? "", launches: row.launches };
+        }),
+      );
+    },
+  };
+}

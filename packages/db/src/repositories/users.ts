@@ -1,0 +1,196 @@
+import { randomUUID } from "node:crypto";
+import type { Page } from "@neosc/core/common";
+import { ROLES, type Role } from "@neosc/core/roles";
+import type { ListUsersInput, User } from "@neosc/core/user";
+import type { Filter } from "mongodb";
+import type { Collections, UserDoc } from "../collections.ts";
+import { defined } from "../collections.ts";
+import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
+import type { NewUser, UserAuthRecord, UserCountFilter, UserPatch, UsersRepository } from "../database.ts";
+import { mapDuplicate } from "../errors.ts";
+
+const UNIQUE = ["email", "_id"] as const;
+
+export function toUser(doc: UserDoc): User {
+  return {
+    id: doc._id,
+    email: doc.email,
+    name: doc.name,
+    role: doc.role,
+    organizationId: doc.organizationId ?? null,
+    source: doc.source,
+    externalId: doc.externalId ?? null,
+    disabled: doc.disabled,
+    totpEnabled: doc.totpEnabled,
+    mustChangePassword: doc.mustChangePassword,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    lastLoginAt: doc.lastLoginAt ?? null,
+  };
+}
+
+function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function countFilter(filter: UserCountFilter = {}): Filter<UserDoc> {
+  const query: Filter<UserDoc> = {};
+  if (filter.role !== undefined) query.role = filter.role;
+  if (filter.disabled !== undefined) query.disabled = filter.disabled;
+  if (filter.organizationId !== undefined) query.organizationId = filter.organizationId;
+  return query;
+}
+
+export function createUsersRepository(collections: Collections, clock: () => Date): UsersRepository {
+  const users = collections.users;
+
+  async function updateAndReturn(id: string, set: Partial<UserDoc>): Promise<User | null> {
+    const doc = await mapDuplicate(
+      () =>
+        users.findOneAndUpdate(
+          { _id: id },
+          { $set: { ...set, updatedAt: clock() } },
+          { returnDocument: "after" },
+        ),
+      { entity: "user", collection: users, written: { ...set, _id: id }, unique: UNIQUE },
+    );
+    return doc ? toUser(doc) : null;
+  }
+
+  async function authRecord(filter: Filter<UserDoc>): Promise<UserAuthRecord | null> {
+    const doc = await users.findOne(filter);
+    if (!doc) return null;
+    return { user: toUser(doc), passwordHash: doc.passwordHash ?? null, totpSecret: doc.totpSecret ?? null };
+  }
+
+  return {
+    async create(input: NewUser) {
+      const now = clock();
+      const doc: UserDoc = {
+        _id: randomUUID(),
+        email: normalizeEmail(input.email),
+        name: input.name,
+        role: input.role,
+        organizationId: input.organizationId,
+        source: input.source,
+        externalId: input.source === "local" ? null : input.externalId,
+        disabled: false,
+        totpEnabled: false,
+        mustChangePassword: input.source === "local" ? input.mustChangePassword : false,
+        createdAt: now,
+        updatedAt: now,
+        lastLoginAt: null,
+        passwordHash: input.source === "local" ? input.passwordHash : null,
+        totpSecret: null,
+        totpLastStep: 0,
+      };
+      await mapDuplicate(() => users.insertOne(doc), {
+        entity: "user",
+        collection: users,
+        written: doc,
+        unique: UNIQUE,
+      });
+      return toUser(doc);
+    },
+
+    async findById(id) {
+      const doc = await users.findOne({ _id: id });
+      return doc ? toUser(doc) : null;
+    },
+
+    async findByEmail(email) {
+      const doc = await users.findOne({ email: normalizeEmail(email) });
+      return doc ? toUser(doc) : null;
+    },
+
+    async findByExternalId(externalId) {
+      const doc = await users.findOne({ externalId }, { sort: { createdAt: 1 } });
+      return doc ? toUser(doc) : null;
+    },
+
+    findAuthRecordByEmail: (email) => authRecord({ email: normalizeEmail(email) }),
+    findAuthRecordById: (id) => authRecord({ _id: id }),
+
+    async list(input: ListUsersInput): Promise<Page<User>> {
+      const query: Filter<UserDoc> = countFilter(input);
+      const and: Filter<UserDoc>[] = [];
+      if (input.search) {
+        const pattern = { $regex: escapeRegex(input.search), $options: "i" };
+        and.push({ $or: [{ email: pattern }, { name: pattern }] });
+      }
+      if (input.cursor) {
+        const [email] = decodeCursor(input.cursor, ["string"] as const);
+        and.push({ email: { $gt: email } });
+      }
+      if (and.length > 0) query.$and = and;
+      const docs = await users
+        .find(query)
+        .sort({ email: 1 })
+        .limit(input.limit + 1)
+        .toArray();
+      const items = docs.slice(0, input.limit).map(toUser);
+      const last = items.at(-1);
+      return { items, nextCursor: docs.length > input.limit && last ? encodeCursor([last.email]) : null };
+    },
+
+    update(id, patch: UserPatch) {
+      const set: Partial<UserDoc> = defined({
+        ...patch,
+        email: patch.email === undefined ? undefined : normalizeEmail(patch.email),
+      });
+      return updateAndReturn(id, set);
+    },
+
+    setPassword(id, passwordHash, options) {
+      return updateAndReturn(id, { passwordHash, mustChangePassword: options.mustChangePassword });
+    },
+
+    setTotp(id, totp) {
+      return updateAndReturn(id, {
+        totpSecret: totp.secret,
+        totpEnabled: totp.enabled && totp.secret !== null,
+      });
+    },
+
+    async consumeTotpStep(id, step) {
+      const result = await users.updateOne(
+        { _id: id, totpLastStep: { $lt: step } },
+        { $set: { totpLastStep: step } },
+      );
+      return result.modifiedCount === 1;
+    },
+
+    async recordLogin(id, at) {
+      await users.updateOne({ _id: id }, { $set: { lastLoginAt: at } });
+    },
+
+    count(filter) {
+      return users.countDocuments(countFilter(filter));
+    },
+
+    async countByRole(filter = {}) {
+      const match: Filter<UserDoc> = filter.disabled === undefined ? {} : { disabled: filter.disabled };
+      const rows = await users
+        .aggregate<{ _id: Role; count: number }>([
+          { $match: match },
+          { $group: { _id: "$role", count: { $sum: 1 } } },
+        ])
+        .toArray();
+      const counts = Object.fromEntries(ROLES.map((role) => [role, 0])) as Record<Role, number>;
+      for (const row of rows) {
+        if (ROLES.includes(row._id)) counts[row._id] = row.count;
+      }
+      return counts;
+    },
+
+    async countByOrganization() {
+      const rows = await users
+        .aggregate<{ _id: string; count: number }>([
+          { $match: { organizationId: { $ne: null } } },
+          { $group: { _id: "$organizationId", count: { $sum: 1 } } },
+        ])
+        .toArray();
+      return Object.fromEntries(rows.map((row) => [row._id, row.count]));
+    },
+  };
+}

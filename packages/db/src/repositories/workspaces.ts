@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import type { CreateWorkspaceInput, UpdateWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import type { Filter } from "mongodb";
+import type { Collections, WorkspaceDoc } from "../collections.ts";
+import { defined } from "../collections.ts";
+import { escapeRegex } from "../cursor.ts";
+import type { WorkspaceFilter, WorkspacesRepository } from "../database.ts";
+import { isDuplicateKeyError, mapDuplicate } from "../errors.ts";
+
+const UNIQUE = ["slug", "_id"] as const;
+
+function toWorkspace(doc: WorkspaceDoc): Workspace {
+  return {
+    id: doc._id,
+    slug: doc.slug,
+    name: doc.name,
+    description: doc.description,
+    kind: doc.kind,
+    image: doc.image ?? null,
+    url: doc.url ?? null,
+    cpu: doc.cpu,
+    memoryMb: doc.memoryMb,
+    allowedRoles: doc.allowedRoles,
+    organizationId: doc.organizationId ?? null,
+    enabled: doc.enabled,
+    tags: doc.tags ?? [],
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+function fieldsOf(input: CreateWorkspaceInput) {
+  return {
+    slug: input.slug,
+    name: input.name,
+    description: input.description,
+    kind: input.kind,
+    image: input.image,
+    url: input.url,
+    cpu: input.cpu,
+    memoryMb: input.memoryMb,
+    allowedRoles: input.allowedRoles,
+    organizationId: input.organizationId,
+    enabled: input.enabled,
+    tags: input.tags,
+  };
+}
+
+export function createWorkspacesRepository(
+  collections: Collections,
+  clock: () => Date,
+): WorkspacesRepository {
+  const workspaces = collections.workspaces;
+
+  async function upsertBySlug(input: CreateWorkspaceInput): Promise<WorkspaceDoc> {
+    const now = clock();
+    const write = () =>
+      workspaces.findOneAndUpdate(
+        { slug: input.slug },
+        { $set: { ...fieldsOf(input), updatedAt: now }, $setOnInsert: { _id: randomUUID(), createdAt: now } },
+        { upsert: true, returnDocument: "after" },
+      );
+    let doc: WorkspaceDoc | null;
+    try {
+      doc = await write();
+    } catch (error) {
+      // Two resets at once: both tried to insert this slug; the second now finds the first's.
+      if (!isDuplicateKeyError(error)) throw error;
+      doc = await write();
+    }
+    if (!doc) throw new Error(`upsert of workspace ${input.slug} returned nothing`);
+    return doc;
+  }
+
+  return {
+    async create(input) {
+      const now = clock();
+      const doc: WorkspaceDoc = { _id: randomUUID(), ...fieldsOf(input), createdAt: now, updatedAt: now };
+      await mapDuplicate(() => workspaces.insertOne(doc), {
+        entity: "workspace",
+        collection: workspaces,
+        written: doc,
+        unique: UNIQUE,
+      });
+      return toWorkspace(doc);
+    },
+
+    async findById(id) {
+      const doc = await workspaces.findOne({ _id: id });
+      return doc ? toWorkspace(doc) : null;
+    },
+
+    async findBySlug(slug) {
+      const doc = await workspaces.findOne({ slug });
+      return doc ? toWorkspace(doc) : null;
+    },
+
+    async list(filter: WorkspaceFilter = {}) {
+      const query: Filter<WorkspaceDoc> = {};
+      if (filter.kind !== undefined) query.kind = filter.kind;
+      if (filter.tag !== undefined) query.tags = filter.tag;
+      if (filter.role !== undefined) query.allowedRoles = filter.role;
+      if (filter.enabled !== undefined) query.enabled = filter.enabled;
+      if (filter.organizationIds !== undefined) query.organizationId = { $in: filter.organizationIds };
+      if (filter.search) {
+        const pattern = { $regex: escapeRegex(filter.search), $options: "i" };
+        query.$or = [{ name: pattern }, { slug: pattern }, { description: pattern }];
+      }
+      const docs = await workspaces.find(query).sort({ name: 1, _id: 1 }).toArray();
+      return docs.map(toWorkspace);
+    },
+
+    async update(id, patch: UpdateWorkspaceInput["patch"]) {
+      const set = defined(patch);
+      const doc = await mapDuplicate(
+        () =>
+          workspaces.findOneAndUpdate(
+            { _id: id },
+            { $set: { ...set, updatedAt: clock() } },
+            { returnDocument: "after" },
+          ),
+        { entity: "workspace", collection: workspaces, written: { ...set, _id: id }, unique: UNIQUE },
+      );
+      return doc ? toWorkspace(doc) : null;
+    },
+
+    async delete(id) {
+      const result = await workspaces.deleteOne({ _id: id });
+      return result.deletedCount === 1;
+    },
+
+    async replaceAll(inputs) {
+      const slugs = inputs.map((input) => input.slug);
+      const removed = await workspaces.find({ slug: { $nin: slugs } }, { projection: { _id: 1 } }).toArray();
+      const removedIds = removed.map((doc) => doc._id);
+      if (removedIds.length > 0) await workspaces.deleteMany({ _id: { $in: removedIds } });
+      const docs: WorkspaceDoc[] = [];
+      for (const input of inputs) docs.push(await upsertBySlug(input));
+      return { workspaces: docs.map(toWorkspace), removedIds };
+    },
+
+    async countAll() {
+      const [total, enabled] = await Promise.all([
+        workspaces.countDocuments({}),
+        workspaces.countDocuments({ enabled: true }),
+      ]);
+      return { total, enabled };
+    },
+  };
+}
