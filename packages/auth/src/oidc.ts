@@ -56,6 +56,9 @@ export function zitadelPublicConfig(options: {
   return { issuer: options.issuer, clientId: options.clientId, scopes: zitadelScopes(options.projectId) };
 }
 
+/** Role-claim names for `claimsToIdentity` (the same options `rolesFromClaims` takes). */
+export type ClaimMappingOptions = RoleClaimOptions;
+
 export interface ZitadelOrganization {
   /** Zitadel organization id (resourceowner id). */
   externalId: string;
