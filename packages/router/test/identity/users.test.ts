@@ -1,0 +1,171 @@
+import type { User } from "@neosc/core/user";
+import { TRPCError } from "@trpc/server";
+import { beforeAll, describe, expect, it } from "vitest";
+import { resolveIdentity } from "../../src/domain/identity.ts";
+import { domainErrorOf } from "../../src/errors.ts";
+import {
+  callerFor,
+  createLocalUser,
+  RecordingCookies,
+  testServices,
+  uniqueEmail,
+} from "../support/context.ts";
+import { useTestDatabase } from "../support/database.ts";
+
+const database = useTestDatabase();
+let admin: User;
+
+beforeAll(async () => {
+  admin = (await createLocalUser(database.db, "admin")).user;
+});
+
+async function reasonOf(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof TRPCError) return { code: error.code, reason: domainErrorOf(error)?.reason };
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
+
+const asAdmin = () => callerFor(database.db, { user: admin });
+
+describe("user.create", () => {
+  it("creates a local account with a one-time password that must be changed", async () => {
+    const email = uniqueEmail("new");
+    const { user, oneTimePassword } = await asAdmin().user.create({
+      email,
+      name: "New Person",
+      role: "neosc",
+    });
+    expect(user).toMatchObject({ email, role: "neosc", mustChangePassword: true, source: "local" });
+    const login = await callerFor(database.db).auth.login({ email, password: oneTimePassword });
+    expect(login.user.mustChangePassword).toBe(true);
+    const audit = await database.db.audit.list({ action: "user.create", resourceId: user.id, limit: 1 });
+    expect(audit.items[0]).toMatchObject({ actor: { id: admin.id }, result: "success" });
+    expect(JSON.stringify(audit.items[0])).not.toContain(oneTimePassword);
+  });
+
+  it("names the field of malformed input and refuses unknown organizations", async () => {
+    const malformed = await reasonOf(
+      asAdmin().user.create({ email: "not-an-email", name: "X", role: "user" }),
+    );
+    expect(malformed.code).toBe("BAD_REQUEST");
+    expect(
+      await reasonOf(
+        asAdmin().user.create({
+          email: uniqueEmail("org"),
+          name: "X",
+          role: "user",
+          organizationId: "7b0c4a4e-9d56-4c1b-8f4e-2f1f8d1f0a11",
+        }),
+      ),
+    ).toEqual({ code: "NOT_FOUND", reason: "not_found" });
+  });
+});
+
+describe("user.setRole", () => {
+  it("changes roles but never demotes the last enabled admin", async () => {
+    const { user } = await createLocalUser(database.db, "user");
+    await expect(asAdmin().user.setRole({ userId: user.id, role: "admin" })).resolves.toMatchObject({
+      role: "admin",
+    });
+    await expect(asAdmin().user.setRole({ userId: user.id, role: "user" })).resolves.toMatchObject({
+      role: "user",
+    });
+
+    const admins = await database.db.users.list({ role: "admin", disabled: false, limit: 200 });
+    const others = admins.items.filter((candidate) => candidate.id !== admin.id);
+    for (const other of others) await database.db.users.update(other.id, { disabled: true });
+    expect(await reasonOf(asAdmin().user.setRole({ userId: admin.id, role: "neosc" }))).toEqual({
+      code: "CONFLICT",
+      reason: "last_admin",
+    });
+    expect(await reasonOf(asAdmin().user.disable({ userId: admin.id }))).toEqual({
+      code: "CONFLICT",
+      reason: "last_admin",
+    });
+    expect((await database.db.users.findById(admin.id))?.role).toBe("admin");
+    for (const other of others) await database.db.users.update(other.id, { disabled: false });
+  });
+
+  it("answers NOT_FOUND for an unknown user", async () => {
+    expect(
+      await reasonOf(
+        asAdmin().user.setRole({ userId: "7b0c4a4e-9d56-4c1b-8f4e-2f1f8d1f0a12", role: "user" }),
+      ),
+    ).toEqual({ code: "NOT_FOUND", reason: "not_found" });
+  });
+});
+
+describe("user.disable / user.enable", () => {
+  it("revokes the person's login sessions and ends their workspace sessions", async () => {
+    const { email, password, user } = await createLocalUser(database.db, "user");
+    const { token } = await callerFor(database.db).auth.login({ email, password });
+    const workspace = await database.db.workspaces.create({
+      slug: `ws-${Date.now()}`,
+      name: "Terminal",
+      description: "",
+      kind: "web",
+      image: null,
+      url: "https://terminal.example.test",
+      cpu: 1,
+      memoryMb: 1024,
+      allowedRoles: ["user"],
+      organizationId: null,
+      enabled: true,
+      tags: [],
+    });
+    const now = new Date();
+    const session = await database.db.sessions.createWithinLimit(
+      {
+        workspaceId: workspace.id,
+        workspaceSlug: workspace.slug,
+        workspaceName: workspace.name,
+        workspaceKind: workspace.kind,
+        userId: user.id,
+        userEmail: user.email,
+        organizationId: null,
+        startedAt: now,
+        clientIp: null,
+        connectionUrl: workspace.url,
+        endsAt: null,
+        idleEndsAt: null,
+      },
+      null,
+    );
+
+    const disabled = await asAdmin().user.disable({ userId: user.id });
+    expect(disabled.disabled).toBe(true);
+    const resolved = await resolveIdentity(
+      {
+        db: database.db,
+        clock: () => new Date(),
+        request: { clientIp: null, userAgent: null },
+        services: { ...testServices(), responseCookies: new RecordingCookies() },
+      },
+      { bearerToken: token },
+    );
+    expect(resolved.identity).toBeNull();
+    expect(resolved.credentialError?.reason).toBe("session_revoked");
+    expect(await database.db.sessions.findById(session?.id ?? "")).toMatchObject({
+      status: "ended",
+      endReason: "user_disabled",
+    });
+    expect((await reasonOf(callerFor(database.db).auth.login({ email, password }))).reason).toBe(
+      "account_disabled",
+    );
+
+    await expect(asAdmin().user.enable({ userId: user.id })).resolves.toMatchObject({ disabled: false });
+    await expect(callerFor(database.db).auth.login({ email, password })).resolves.toMatchObject({
+      user: { id: user.id },
+    });
+  });
+
+  it("lists users for admins with filters", async () => {
+    const { user } = await createLocalUser(database.db, "neosc", { email: uniqueEmail("findme") });
+    const page = await asAdmin().user.list({ search: user.email, limit: 10 });
+    expect(page.items.map((item) => item.id)).toEqual([user.id]);
+  });
+});
