@@ -201,21 +201,40 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       return doc ? toSession(doc) : null;
     },
 
+    /*
+     * Compare-and-set that holds on FerretDB too: the end is claimed by inserting
+     * `session_ends/<id>` (atomic on `_id`), then applied. A caller that loses the claim while the
+     * session still looks active finishes the winner's end (same reason and time), so a winner
+     * that died between claim and update never leaves a session holding its slot.
+     */
     async end(id, end) {
+      const current = await sessions.findOne({ _id: id }, { projection: { status: 1 } });
+      if (current === null || current.status !== "active") return null;
+      const claim = { _id: id, reason: end.reason, at: end.at, note: end.note ?? null };
+      let won = true;
+      try {
+        await collections.sessionEnds.insertOne(claim);
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        won = false;
+      }
+      const applied = won ? claim : await collections.sessionEnds.findOne({ _id: id });
+      if (applied === null) return null;
       const doc = await sessions.findOneAndUpdate(
         { _id: id, status: "active" },
         {
           $set: {
             status: "ended",
-            endedAt: end.at,
-            endReason: end.reason,
-            endNote: end.note ?? null,
+            endedAt: applied.at,
+            endReason: applied.reason,
+            endNote: applied.note,
             slotKey: `ended:${id}`,
           },
         },
         { returnDocument: "after" },
       );
-      return doc ? toSession(doc) : null;
+      if (!won) return null;
+      return toSession(doc ?? (await sessions.findOne({ _id: id })) ?? never(id));
     },
 
     async findExpired(now, limit = 500) {
@@ -252,4 +271,8 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       );
     },
   };
+}
+
+function never(id: string): never {
+  throw new Error(`session ${id} vanished while it was being ended`);
 }
