@@ -1,0 +1,102 @@
+import { LogOut } from "lucide-react";
+import { type ReactNode, useEffect } from "react";
+import { useLocation } from "react-router";
+import { useMe } from "../../app/me-context.tsx";
+import { Button } from "../../components/ui/button.tsx";
+import { Badge, Card, PageHeader } from "../../components/ui/feedback.tsx";
+import { toast } from "../../components/ui/toast.ts";
+import { formatDateTime } from "../../lib/format.ts";
+import { trpc } from "../../lib/trpc.ts";
+import { ChangePasswordForm } from "../auth/change-password-form.tsx";
+import { useSignOut } from "../shell/app-shell.tsx";
+import { MfaSection } from "./mfa-section.tsx";
+
+const METHOD_LABEL = {
+  local: "Email and password",
+  sso: "Single sign-on",
+  pomerium: "Access proxy (Pomerium)",
+};
+
+function Row({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="grid gap-1 py-2.5 sm:grid-cols-[12rem_1fr]">
+      <dt className="text-sm text-fg-muted">{label}</dt>
+      <dd className="min-w-0 text-sm break-words text-fg">{children}</dd>
+    </div>
+  );
+}
+
+export function AccountPage() {
+  const me = useMe();
+  const location = useLocation();
+  const { signOut, pending } = useSignOut();
+  const changePassword = trpc.auth.changePassword.useMutation();
+  const { user } = me;
+  const local = user.source === "local";
+
+  useEffect(() => {
+    if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView({ block: "start" });
+  }, [location.hash]);
+
+  return (
+    <>
+      <PageHeader title="Account" description="Your profile, how you signed in and your security settings." />
+      <div className="grid gap-6 xl:grid-cols-2">
+        <div className="space-y-6">
+          <Card className="p-5">
+            <h2 className="mb-2 text-lg font-semibold text-fg">Profile</h2>
+            <dl className="divide-y divide-line">
+              <Row label="Name">{user.name}</Row>
+              <Row label="Email">{user.email}</Row>
+              <Row label="Role">
+                <Badge tone={user.role === "admin" ? "primary" : "neutral"}>{user.role}</Badge>
+              </Row>
+              <Row label="Organization">
+                {me.organization?.name ?? <span className="text-fg-muted">None</span>}
+              </Row>
+              <Row label="Account created">{formatDateTime(user.createdAt)}</Row>
+            </dl>
+          </Card>
+          <Card className="p-5">
+            <h2 className="mb-2 text-lg font-semibold text-fg">This sign-in</h2>
+            <dl className="divide-y divide-line">
+              <Row label="Method">{METHOD_LABEL[me.method]}</Row>
+              <Row label="Two factors used">
+                <Badge tone={me.mfa ? "success" : "neutral"}>{me.mfa ? "Yes" : "No"}</Badge>
+              </Row>
+              {me.sessionExpiresAt ? <Row label="Expires">{formatDateTime(me.sessionExpiresAt)}</Row> : null}
+              {user.lastLoginAt ? <Row label="Last sign-in">{formatDateTime(user.lastLoginAt)}</Row> : null}
+            </dl>
+            <div className="mt-4 flex flex-wrap gap-2">
+              <Button
+                variant="secondary"
+                loading={pending}
+                onClick={() => void signOut(false)}
+                icon={<LogOut aria-hidden className="size-4" />}
+              >
+                Sign out
+              </Button>
+              <Button variant="secondary" disabled={pending} onClick={() => void signOut(true)}>
+                Sign out everywhere
+              </Button>
+            </div>
+          </Card>
+        </div>
+        <div className="space-y-6">
+          <MfaSection totpEnabled={user.totpEnabled} local={local} />
+          {local ? (
+            <Card className="p-5">
+              <h2 className="mb-4 text-lg font-semibold text-fg">Change password</h2>
+              <ChangePasswordForm
+                change={async (values) => {
+                  await changePassword.mutateAsync(values);
+                  toast({ title: "Password changed" });
+                }}
+              />
+            </Card>
+          ) : null}
+        </div>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,234 @@
+import { type ReactNode, useId } from "react";
+import { cn } from "../../lib/cn.ts";
+import { formatCount } from "../../lib/format.ts";
+
+export interface Point {
+  /** Shown under the axis (may be empty to skip a tick). */
+  label: string;
+  /** Full description for the tooltip and the screen-reader table. */
+  title: string;
+  value: number;
+}
+
+/** A round upper bound for the y axis: 1, 2 or 5 × 10ⁿ, at least 4. */
+export function niceMax(value: number): number {
+  if (value <= 4) return 4;
+  const magnitude = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 5, 10]) {
+    if (step * magnitude >= value) return step * magnitude;
+  }
+  return 10 * magnitude;
+}
+
+const TONES = {
+  primary: { fill: "fill-primary", stroke: "stroke-primary", soft: "fill-primary/15" },
+  danger: { fill: "fill-danger", stroke: "stroke-danger", soft: "fill-danger/15" },
+};
+
+function Frame({
+  points,
+  max,
+  caption,
+  children,
+}: {
+  points: Point[];
+  max: number;
+  caption: string;
+  children: ReactNode;
+}) {
+  return (
+    <figure className="w-full">
+      <div className="flex gap-2">
+        <div
+          aria-hidden
+          className="flex h-40 flex-col justify-between text-right text-[10px] text-fg-muted tabular-nums"
+        >
+          <span>{formatCount(max)}</span>
+          <span>{formatCount(max / 2)}</span>
+          <span>0</span>
+        </div>
+        <div className="relative h-40 flex-1">{children}</div>
+      </div>
+      <div aria-hidden className="mt-1 ml-8 flex text-[10px] text-fg-muted">
+        {points.map((point, index) => (
+          <span key={`${point.title}-${index}`} className="flex-1 truncate text-center">
+            {point.label}
+          </span>
+        ))}
+      </div>
+      <figcaption className="sr-only">{caption}</figcaption>
+      <table className="sr-only">
+        <caption>{caption}</caption>
+        <tbody>
+          {points.map((point, index) => (
+            <tr key={`${point.title}-${index}`}>
+              <th scope="row">{point.title}</th>
+              <td>{point.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}
+
+function Grid() {
+  return (
+    <>
+      {[0, 50, 100].map((y) => (
+        <line
+          key={y}
+          x1={0}
+          x2={100}
+          y1={y}
+          y2={y}
+          className="stroke-line"
+          strokeWidth={1}
+          vectorEffect="non-scaling-stroke"
+          strokeDasharray={y === 100 ? undefined : "3 3"}
+        />
+      ))}
+    </>
+  );
+}
+
+/** Vertical bars, one per bucket; hand-rolled SVG so the admin chunk stays small. */
+export function BarChart({
+  points,
+  caption,
+  tone = "primary",
+}: {
+  points: Point[];
+  caption: string;
+  tone?: keyof typeof TONES;
+}) {
+  const max = niceMax(Math.max(0, ...points.map((p) => p.value)));
+  const slot = 100 / Math.max(points.length, 1);
+  return (
+    <Frame points={points} max={max} caption={caption}>
+      <svg
+        aria-hidden
+        viewBox="0 0 100 100"
+        preserveAspectRatio="none"
+        className="absolute inset-0 size-full overflow-visible"
+      >
+        <Grid />
+        {points.map((point, index) => {
+          const height = (point.value / max) * 100;
+          return (
+            <g key={`${point.title}-${index}`}>
+              <rect
+                x={index * slot + slot * 0.15}
+                width={slot * 0.7}
+                y={100 - height}
+                height={height}
+                rx={0.6}
+                className={cn(TONES[tone].fill, "opacity-85")}
+              />
+              <rect
+                x={index * slot}
+                width={slot}
+                y={0}
+                height={100}
+                className="fill-transparent hover:fill-fg/5"
+              >
+                <title>{`${point.title}: ${formatCount(point.value)}`}</title>
+              </rect>
+            </g>
+          );
+        })}
+      </svg>
+    </Frame>
+  );
+}
+
+/** A line with a soft area under it. */
+export function LineChart({
+  points,
+  caption,
+  tone = "danger",
+}: {
+  points: Point[];
+  caption: string;
+  tone?: keyof typeof TONES;
+}) {
+  const gradient = useId().replaceAll(":", "");
+  const max = niceMax(Math.max(0, ...points.map((p) => p.value)));
+  const slot = 100 / Math.max(points.length, 1);
+  const coords = points.map(
+    (point, index) => [index * slot + slot / 2, 100 - (point.value / max) * 100] as const,
+  );
+  const line = coords.map(([x, y]) => `${x},${y}`).join(" ");
+  const first = coords[0];
+  const last = coords[coords.length - 1];
+  const area = first && last ? `M${first[0]},100 L${line.replaceAll(" ", " L")} L${last[0]},100 Z` : "";
+  return (
+    <Frame points={points} max={max} caption={caption}>
+      <svg
+        aria-hidden
+        viewBox="0 0 100 100"
+        preserveAspectRatio="none"
+        className="absolute inset-0 size-full overflow-visible"
+      >
+        <Grid />
+        <g className={tone === "danger" ? "text-danger" : "text-primary"}>
+          <defs>
+            <linearGradient id={gradient} x1="0" x2="0" y1="0" y2="1">
+              <stop offset="0%" stopColor="currentColor" stopOpacity={0.25} />
+              <stop offset="100%" stopColor="currentColor" stopOpacity={0} />
+            </linearGradient>
+          </defs>
+          <path d={area} fill={`url(#${gradient})`} />
+          <polyline
+            points={line}
+            fill="none"
+            className={TONES[tone].stroke}
+            strokeWidth={2}
+            strokeLinejoin="round"
+            strokeLinecap="round"
+            vectorEffect="non-scaling-stroke"
+          />
+        </g>
+        {points.map((point, index) => (
+          <rect
+            key={`${point.title}-${index}`}
+            x={index * slot}
+            width={slot}
+            y={0}
+            height={100}
+            className="fill-transparent hover:fill-fg/5"
+          >
+            <title>{`${point.title}: ${formatCount(point.value)}`}</title>
+          </rect>
+        ))}
+      </svg>
+    </Frame>
+  );
+}
+
+/** Horizontal bars with labels, for rankings. */
+export function RankingBars({
+  items,
+  empty,
+}: {
+  items: Array<{ label: string; value: number }>;
+  empty: string;
+}) {
+  if (items.length === 0) return <p className="text-sm text-fg-muted">{empty}</p>;
+  const max = Math.max(1, ...items.map((item) => item.value));
+  return (
+    <ol className="space-y-2.5">
+      {items.map((item) => (
+        <li key={item.label}>
+          <div className="mb-1 flex justify-between gap-2 text-sm">
+            <span className="truncate text-fg">{item.label}</span>
+            <span className="text-fg-muted tabular-nums">{formatCount(item.value)}</span>
+          </div>
+          <div className="h-2 rounded-full bg-surface-muted">
+            <div className="h-2 rounded-full bg-primary" style={{ width: `${(item.value / max) * 100}%` }} />
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}

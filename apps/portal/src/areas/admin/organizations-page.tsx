@@ -1,0 +1,220 @@
+import {
+  CreateOrganizationInputSchema,
+  type OrganizationWithCount,
+  UpdateOrganizationInputSchema,
+} from "@neosc/core/organization";
+import { Pencil, Plus } from "lucide-react";
+import { type FormEvent, useState } from "react";
+import { Button } from "../../components/ui/button.tsx";
+import { Modal } from "../../components/ui/dialog.tsx";
+import { Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { FormError, TextField } from "../../components/ui/field.tsx";
+import { toast } from "../../components/ui/toast.ts";
+import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
+import { formatCount, formatDateTime } from "../../lib/format.ts";
+import { describeError } from "../../lib/problem.ts";
+import { trpc } from "../../lib/trpc.ts";
+import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { slugify } from "./workspace-form.tsx";
+
+function OrganizationForm({
+  initial,
+  onDone,
+  onCancel,
+}: {
+  initial: OrganizationWithCount | null;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
+  const create = trpc.organization.create.useMutation();
+  const update = trpc.organization.update.useMutation();
+  const [values, setValues] = useState({
+    name: initial?.name ?? "",
+    slug: initial?.slug ?? "",
+    domain: initial?.domain ?? "",
+  });
+  const [slugTouched, setSlugTouched] = useState(initial !== null);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    const domain = values.domain.trim() || null;
+    try {
+      if (initial) {
+        const parsed = parseForm(UpdateOrganizationInputSchema, {
+          id: initial.id,
+          name: values.name,
+          domain,
+        });
+        if (!parsed.success) return setErrors(parsed.fieldErrors);
+        setErrors({});
+        await update.mutateAsync(parsed.data);
+      } else {
+        const parsed = parseForm(CreateOrganizationInputSchema, {
+          name: values.name,
+          slug: values.slug,
+          domain,
+        });
+        if (!parsed.success) return setErrors(parsed.fieldErrors);
+        setErrors({});
+        await create.mutateAsync(parsed.data);
+      }
+      toast({ title: initial ? "Organization saved" : "Organization created", description: values.name });
+      onDone();
+    } catch (error) {
+      const apiError = readApiError(error);
+      const fields = serverFieldErrors(apiError, (e) => describeError(e).message);
+      setErrors(fields);
+      if (Object.keys(fields).length === 0) setFormError(describeError(apiError).message);
+    }
+  }
+
+  return (
+    <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
+      <TextField
+        label="Name"
+        autoFocus
+        value={values.name}
+        onChange={(event) => {
+          const name = event.target.value;
+          setValues((current) => ({ ...current, name, slug: slugTouched ? current.slug : slugify(name) }));
+        }}
+        errors={errors.name}
+      />
+      <TextField
+        label="Slug"
+        hint={initial ? "The slug cannot change." : "Lower-case letters, digits and dashes."}
+        disabled={initial !== null}
+        value={values.slug}
+        onChange={(event) => {
+          setSlugTouched(true);
+          setValues((current) => ({ ...current, slug: event.target.value }));
+        }}
+        errors={errors.slug}
+        className="font-mono"
+      />
+      <TextField
+        label="Domain (optional)"
+        placeholder="example.com"
+        value={values.domain}
+        onChange={(event) => setValues((current) => ({ ...current, domain: event.target.value }))}
+        errors={errors.domain}
+      />
+      <FormError>{formError}</FormError>
+      <div className="flex justify-end gap-2">
+        <Button variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" loading={create.isPending || update.isPending}>
+          {initial ? "Save" : "Create organization"}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+export function OrganizationsPage() {
+  const utils = trpc.useUtils();
+  const list = trpc.organization.list.useQuery();
+  const [editing, setEditing] = useState<OrganizationWithCount | "new" | null>(null);
+
+  return (
+    <>
+      <PageHeader
+        title="Organizations"
+        description="Group people; workspaces can be limited to one organization."
+        actions={
+          <Button icon={<Plus aria-hidden className="size-4" />} onClick={() => setEditing("new")}>
+            New organization
+          </Button>
+        }
+      />
+      {list.isPending ? (
+        <Skeleton className="h-60" />
+      ) : list.error ? (
+        <ErrorState error={list.error} onRetry={() => void list.refetch()} />
+      ) : list.data.length === 0 ? (
+        <EmptyState title="No organizations yet">
+          Organizations also appear on their own when people sign in through an identity provider that sends
+          one.
+        </EmptyState>
+      ) : (
+        <Card className="overflow-hidden">
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
+                <tr>
+                  <th scope="col" className="px-4 py-2 font-medium">
+                    Organization
+                  </th>
+                  <th scope="col" className="px-4 py-2 font-medium">
+                    Domain
+                  </th>
+                  <th scope="col" className="px-4 py-2 text-right font-medium">
+                    Members
+                  </th>
+                  <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
+                    Created
+                  </th>
+                  <th scope="col" className="px-4 py-2">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-line">
+                {list.data.map((org) => (
+                  <tr key={org.id}>
+                    <td className="px-4 py-3">
+                      <p className="font-medium text-fg">{org.name}</p>
+                      <p className="font-mono text-xs text-fg-muted">{org.slug}</p>
+                      {org.externalId ? (
+                        <p className="text-xs text-fg-muted">from the identity provider</p>
+                      ) : null}
+                    </td>
+                    <td className="px-4 py-3 text-fg-muted">{org.domain ?? "—"}</td>
+                    <td className="px-4 py-3 text-right text-fg tabular-nums">
+                      {formatCount(org.memberCount)}
+                    </td>
+                    <td className="hidden px-4 py-3 text-xs text-fg-muted md:table-cell">
+                      {formatDateTime(org.createdAt)}
+                    </td>
+                    <td className="px-4 py-3 text-right">
+                      <Button
+                        size="sm"
+                        variant="ghost"
+                        aria-label={`Edit ${org.name}`}
+                        icon={<Pencil aria-hidden className="size-4" />}
+                        onClick={() => setEditing(org)}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </Card>
+      )}
+      <Modal
+        open={editing !== null}
+        onOpenChange={(open) => {
+          if (!open) setEditing(null);
+        }}
+        title={editing === "new" ? "New organization" : `Edit ${editing?.name ?? ""}`}
+      >
+        {editing !== null ? (
+          <OrganizationForm
+            key={editing === "new" ? "new" : editing.id}
+            initial={editing === "new" ? null : editing}
+            onCancel={() => setEditing(null)}
+            onDone={() => {
+              setEditing(null);
+              void utils.organization.invalidate();
+            }}
+          />
+        ) : null}
+      </Modal>
+    </>
+  );
+}

@@ -1,0 +1,278 @@
+import { POLICY_SETTINGS_SCHEMAS, type Policy, type PolicyKey } from "@neosc/core/policy";
+import { type FormEvent, type ReactNode, useState } from "react";
+import { Button } from "../../components/ui/button.tsx";
+import { FieldShell, FormError, TextAreaField, TextField } from "../../components/ui/field.tsx";
+import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
+import { describeError } from "../../lib/problem.ts";
+import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/** Bounds straight from the core schema, so the inputs and the API agree. */
+function numberBounds(key: "max-concurrent-sessions" | "session-max-duration" | "idle-timeout") {
+  const shape = POLICY_SETTINGS_SCHEMAS[key].shape;
+  const field = "limit" in shape ? shape.limit : shape.minutes;
+  return { min: field.minValue ?? undefined, max: field.maxValue ?? undefined };
+}
+
+function collapse(errors: FieldErrors): FieldErrors {
+  const out: FieldErrors = {};
+  for (const [key, messages] of Object.entries(errors)) {
+    const field = key.replace(/\.\d+$/, "");
+    out[field] = [...new Set([...(out[field] ?? []), ...messages])];
+  }
+  return out;
+}
+
+function SettingsForm({
+  policyKey,
+  build,
+  onSave,
+  children,
+}: {
+  policyKey: PolicyKey;
+  build: () => unknown;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+  children: (errors: FieldErrors) => ReactNode;
+}) {
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    const parsed = parseForm(POLICY_SETTINGS_SCHEMAS[policyKey], build());
+    if (!parsed.success) {
+      setErrors(collapse(parsed.fieldErrors));
+      return;
+    }
+    setErrors({});
+    setPending(true);
+    try {
+      await onSave(parsed.data as Record<string, unknown>);
+    } catch (error) {
+      const apiError = readApiError(error);
+      const fields = collapse(serverFieldErrors(apiError, (e) => describeError(e).message, "settings."));
+      setErrors(fields);
+      if (Object.keys(fields).length === 0) setFormError(describeError(apiError).message);
+    } finally {
+      setPending(false);
+    }
+  }
+
+  return (
+    <form noValidate onSubmit={(event) => void submit(event)} className="space-y-3">
+      {children(errors)}
+      <FormError>{formError ?? errors._form?.join(" ")}</FormError>
+      <Button type="submit" size="sm" variant="secondary" loading={pending}>
+        Save settings
+      </Button>
+    </form>
+  );
+}
+
+function NumberEditor({
+  policy,
+  field,
+  label,
+  unit,
+  onSave,
+}: {
+  policy: Extract<Policy, { key: "max-concurrent-sessions" | "session-max-duration" | "idle-timeout" }>;
+  field: "limit" | "minutes";
+  label: string;
+  unit: string;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  const initial = (policy.settings as Record<string, number>)[field] ?? 0;
+  const [value, setValue] = useState(String(initial));
+  const bounds = numberBounds(policy.key);
+  return (
+    <SettingsForm
+      policyKey={policy.key}
+      build={() => ({ [field]: value.trim() === "" ? Number.NaN : Number(value) })}
+      onSave={onSave}
+    >
+      {(errors) => (
+        <TextField
+          wrapperClassName="max-w-xs"
+          label={label}
+          type="number"
+          inputMode="numeric"
+          min={bounds.min}
+          max={bounds.max}
+          hint={`${bounds.min}–${bounds.max} ${unit}`}
+          value={value}
+          onChange={(event) => setValue(event.target.value)}
+          errors={errors[field]}
+        />
+      )}
+    </SettingsForm>
+  );
+}
+
+function IpAllowlistEditor({
+  policy,
+  onSave,
+}: {
+  policy: Extract<Policy, { key: "ip-allowlist" }>;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  const [text, setText] = useState(policy.settings.cidrs.join("\n"));
+  return (
+    <SettingsForm
+      policyKey="ip-allowlist"
+      build={() => ({
+        cidrs: text
+          .split(/[\s,]+/)
+          .map((line) => line.trim())
+          .filter(Boolean),
+      })}
+      onSave={onSave}
+    >
+      {(errors) => (
+        <TextAreaField
+          label="Allowed networks (CIDR)"
+          hint="One block per line, IPv4 or IPv6 — e.g. 10.0.0.0/8 or 2001:db8::/32. Up to 100."
+          rows={5}
+          className="font-mono"
+          value={text}
+          onChange={(event) => setText(event.target.value)}
+          errors={errors.cidrs}
+        />
+      )}
+    </SettingsForm>
+  );
+}
+
+let zones: string[] | null = null;
+function timeZones(): string[] {
+  zones ??= typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
+  return zones;
+}
+
+function AccessHoursEditor({
+  policy,
+  onSave,
+}: {
+  policy: Extract<Policy, { key: "access-hours" }>;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  const [timeZone, setTimeZone] = useState(policy.settings.timeZone);
+  const [days, setDays] = useState<number[]>(policy.settings.days);
+  const [start, setStart] = useState(policy.settings.start);
+  const [end, setEnd] = useState(policy.settings.end);
+  return (
+    <SettingsForm
+      policyKey="access-hours"
+      build={() => ({ timeZone: timeZone.trim(), days: [...days].sort(), start, end })}
+      onSave={onSave}
+    >
+      {(errors) => (
+        <>
+          <FieldShell group label="Days" errors={errors.days}>
+            {() => (
+              <div className="flex flex-wrap gap-1.5">
+                {DAYS.map((day, index) => (
+                  <label
+                    key={day}
+                    className="inline-flex cursor-pointer items-center gap-1.5 rounded-md border border-line px-2 py-1 text-sm text-fg has-checked:border-primary has-checked:bg-primary-soft has-checked:text-primary"
+                  >
+                    <input
+                      type="checkbox"
+                      className="size-3.5 accent-primary"
+                      checked={days.includes(index)}
+                      onChange={(event) =>
+                        setDays((current) =>
+                          event.target.checked ? [...current, index] : current.filter((d) => d !== index),
+                        )
+                      }
+                    />
+                    {day}
+                  </label>
+                ))}
+              </div>
+            )}
+          </FieldShell>
+          <div className="grid gap-3 sm:grid-cols-3">
+            <TextField
+              label="From"
+              type="time"
+              value={start}
+              onChange={(event) => setStart(event.target.value)}
+              errors={errors.start}
+            />
+            <TextField
+              label="Until"
+              type="time"
+              value={end}
+              onChange={(event) => setEnd(event.target.value)}
+              errors={errors.end}
+            />
+            <TextField
+              label="Time zone"
+              list="neosc-time-zones"
+              value={timeZone}
+              onChange={(event) => setTimeZone(event.target.value)}
+              errors={errors.timeZone}
+            />
+            <datalist id="neosc-time-zones">
+              {timeZones().map((zone) => (
+                <option key={zone} value={zone} />
+              ))}
+            </datalist>
+          </div>
+        </>
+      )}
+    </SettingsForm>
+  );
+}
+
+/** The settings editor for one policy, or null when the policy has no settings. */
+export function PolicySettingsEditor({
+  policy,
+  onSave,
+}: {
+  policy: Policy;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  switch (policy.key) {
+    case "max-concurrent-sessions":
+      return (
+        <NumberEditor
+          policy={policy}
+          field="limit"
+          label="Sessions per person"
+          unit="sessions"
+          onSave={onSave}
+        />
+      );
+    case "session-max-duration":
+      return (
+        <NumberEditor policy={policy} field="minutes" label="Maximum length" unit="minutes" onSave={onSave} />
+      );
+    case "idle-timeout":
+      return (
+        <NumberEditor
+          policy={policy}
+          field="minutes"
+          label="End after idle for"
+          unit="minutes"
+          onSave={onSave}
+        />
+      );
+    case "ip-allowlist":
+      return <IpAllowlistEditor policy={policy} onSave={onSave} />;
+    case "access-hours":
+      return <AccessHoursEditor policy={policy} onSave={onSave} />;
+    case "mfa-required":
+    case "self-registration":
+    case "local-login":
+      return null;
+    default: {
+      const unknown: never = policy;
+      return unknown;
+    }
+  }
+}

@@ -1,0 +1,434 @@
+import { ROLES, type Role } from "@neosc/core/roles";
+import { CreateUserInputSchema, type User } from "@neosc/core/user";
+import { keepPreviousData } from "@tanstack/react-query";
+import { Copy, Plus, Search } from "lucide-react";
+import { type FormEvent, useState } from "react";
+import { useMe } from "../../app/me-context.tsx";
+import { Button } from "../../components/ui/button.tsx";
+import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
+import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { controlClass, FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { toast } from "../../components/ui/toast.ts";
+import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
+import { cn } from "../../lib/cn.ts";
+import { formatRelative } from "../../lib/format.ts";
+import { describeError } from "../../lib/problem.ts";
+import { trpc } from "../../lib/trpc.ts";
+import { useDebounced } from "../../lib/use-debounced.ts";
+import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+
+const PAGE_SIZE = 25;
+
+function errorToast(error: unknown) {
+  const problem = describeError(readApiError(error));
+  toast({ tone: "error", title: problem.title, description: problem.message });
+}
+
+function CreateUserForm({
+  organizations,
+  onCreated,
+  onCancel,
+}: {
+  organizations: ReadonlyArray<{ id: string; name: string }>;
+  onCreated: (result: { user: User; oneTimePassword: string }) => void;
+  onCancel: () => void;
+}) {
+  const create = trpc.user.create.useMutation();
+  const [values, setValues] = useState({ email: "", name: "", role: "user" as Role, organizationId: "" });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    const parsed = parseForm(CreateUserInputSchema, {
+      ...values,
+      organizationId: values.organizationId || null,
+    });
+    if (!parsed.success) {
+      setErrors(parsed.fieldErrors);
+      return;
+    }
+    setErrors({});
+    try {
+      onCreated(await create.mutateAsync(parsed.data));
+    } catch (error) {
+      const apiError = readApiError(error);
+      const fields = serverFieldErrors(apiError, (e) =>
+        e.domain?.reason === "duplicate" ? "A user with this email already exists" : describeError(e).message,
+      );
+      setErrors(fields);
+      if (Object.keys(fields).length === 0) setFormError(describeError(apiError).message);
+    }
+  }
+
+  const set = (key: keyof typeof values) => (event: { target: { value: string } }) =>
+    setValues((current) => ({ ...current, [key]: event.target.value }));
+
+  return (
+    <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
+      <TextField label="Name" autoFocus value={values.name} onChange={set("name")} errors={errors.name} />
+      <TextField
+        label="Email"
+        type="email"
+        value={values.email}
+        onChange={set("email")}
+        errors={errors.email}
+      />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <SelectField label="Role" value={values.role} onChange={set("role")} errors={errors.role}>
+          {ROLES.map((role) => (
+            <option key={role} value={role}>
+              {role}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label="Organization"
+          value={values.organizationId}
+          onChange={set("organizationId")}
+          errors={errors.organizationId}
+        >
+          <option value="">None</option>
+          {organizations.map((o) => (
+            <option key={o.id} value={o.id}>
+              {o.name}
+            </option>
+          ))}
+        </SelectField>
+      </div>
+      <p className="text-xs text-fg-muted">
+        NeoSC generates a one-time password. The person must replace it when they first sign in.
+      </p>
+      <FormError>{formError}</FormError>
+      <div className="flex justify-end gap-2">
+        <Button variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" loading={create.isPending}>
+          Create user
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+function OneTimePassword({
+  result,
+  onDone,
+}: {
+  result: { user: User; oneTimePassword: string };
+  onDone: () => void;
+}) {
+  return (
+    <div className="space-y-4">
+      <p className="text-sm text-fg">
+        Give this one-time password to <span className="font-medium">{result.user.email}</span> through a safe
+        channel. It is shown only now.
+      </p>
+      <div className="flex items-center gap-2">
+        <code className="flex-1 rounded-lg border border-line bg-surface-muted px-3 py-2 font-mono text-base break-all text-fg">
+          {result.oneTimePassword}
+        </code>
+        <Button
+          variant="secondary"
+          aria-label="Copy the one-time password"
+          icon={<Copy aria-hidden className="size-4" />}
+          onClick={() =>
+            void navigator.clipboard
+              ?.writeText(result.oneTimePassword)
+              .then(() => toast({ tone: "info", title: "Password copied" }))
+          }
+        />
+      </div>
+      <div className="flex justify-end">
+        <Button onClick={onDone}>Done</Button>
+      </div>
+    </div>
+  );
+}
+
+export function UsersPage() {
+  const me = useMe();
+  const utils = trpc.useUtils();
+  const [search, setSearch] = useState("");
+  const [role, setRole] = useState<Role | "">("");
+  const [status, setStatus] = useState<"" | "active" | "disabled">("");
+  const [creating, setCreating] = useState(false);
+  const [created, setCreated] = useState<{ user: User; oneTimePassword: string } | null>(null);
+  const [disabling, setDisabling] = useState<User | null>(null);
+  const organizations = trpc.organization.list.useQuery();
+  const setRoleMutation = trpc.user.setRole.useMutation();
+  const disable = trpc.user.disable.useMutation();
+  const enable = trpc.user.enable.useMutation();
+
+  const debouncedSearch = useDebounced(search.trim());
+  const input = {
+    limit: PAGE_SIZE,
+    ...(debouncedSearch ? { search: debouncedSearch } : {}),
+    ...(role ? { role } : {}),
+    ...(status ? { disabled: status === "disabled" } : {}),
+  };
+  const users = trpc.user.list.useInfiniteQuery(input, {
+    getNextPageParam: (page) => page.nextCursor ?? undefined,
+    placeholderData: keepPreviousData,
+  });
+  const rows = users.data?.pages.flatMap((page) => page.items) ?? [];
+  const orgName = new Map((organizations.data ?? []).map((o) => [o.id, o.name]));
+
+  async function changeRole(user: User, next: Role) {
+    try {
+      await setRoleMutation.mutateAsync({ userId: user.id, role: next });
+      toast({ title: "Role changed", description: `${user.email} is now ${next}.` });
+    } catch (error) {
+      errorToast(error);
+    } finally {
+      await utils.user.list.invalidate();
+    }
+  }
+
+  async function enableUser(user: User) {
+    try {
+      await enable.mutateAsync({ userId: user.id });
+      toast({ title: "Account enabled", description: user.email });
+    } catch (error) {
+      errorToast(error);
+    } finally {
+      await utils.user.list.invalidate();
+    }
+  }
+
+  return (
+    <>
+      <PageHeader
+        title="Users"
+        description="Local accounts and people who arrived through single sign-on."
+        actions={
+          <Button icon={<Plus aria-hidden className="size-4" />} onClick={() => setCreating(true)}>
+            New user
+          </Button>
+        }
+      />
+      <div className="mb-4 flex flex-wrap gap-3">
+        <label className="relative w-full sm:w-72">
+          <span className="sr-only">Search users</span>
+          <Search
+            aria-hidden
+            className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-fg-muted"
+          />
+          <input
+            type="search"
+            placeholder="Search name or email"
+            value={search}
+            onChange={(event) => setSearch(event.target.value)}
+            className={cn(controlClass, "pl-9")}
+          />
+        </label>
+        <label className="w-full sm:w-40">
+          <span className="sr-only">Role</span>
+          <select
+            value={role}
+            onChange={(event) => setRole(event.target.value as Role | "")}
+            className={controlClass}
+          >
+            <option value="">All roles</option>
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="w-full sm:w-40">
+          <span className="sr-only">Status</span>
+          <select
+            value={status}
+            onChange={(event) => setStatus(event.target.value as "" | "active" | "disabled")}
+            className={controlClass}
+          >
+            <option value="">Any status</option>
+            <option value="active">Active</option>
+            <option value="disabled">Disabled</option>
+          </select>
+        </label>
+      </div>
+
+      {users.isPending ? (
+        <Skeleton className="h-72" />
+      ) : users.error ? (
+        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
+      ) : rows.length === 0 ? (
+        <EmptyState title="No users match">Try another search or filter.</EmptyState>
+      ) : (
+        <div className="space-y-4">
+          <Card className="overflow-hidden">
+            <div className="overflow-x-auto">
+              <table className="w-full text-left text-sm">
+                <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
+                  <tr>
+                    <th scope="col" className="px-4 py-2 font-medium">
+                      Person
+                    </th>
+                    <th scope="col" className="px-4 py-2 font-medium">
+                      Role
+                    </th>
+                    <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
+                      Sign-in
+                    </th>
+                    <th scope="col" className="hidden px-4 py-2 font-medium lg:table-cell">
+                      Last seen
+                    </th>
+                    <th scope="col" className="px-4 py-2 font-medium">
+                      Status
+                    </th>
+                    <th scope="col" className="px-4 py-2 text-right font-medium">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-line">
+                  {rows.map((user) => {
+                    const self = user.id === me.user.id;
+                    return (
+                      <tr key={user.id} className="align-middle">
+                        <td className="px-4 py-3">
+                          <p className="font-medium text-fg">
+                            {user.name}
+                            {self ? (
+                              <span className="ml-1 text-xs font-normal text-fg-muted">(you)</span>
+                            ) : null}
+                          </p>
+                          <p className="text-xs text-fg-muted">{user.email}</p>
+                          {user.organizationId ? (
+                            <p className="text-xs text-fg-muted">{orgName.get(user.organizationId) ?? ""}</p>
+                          ) : null}
+                        </td>
+                        <td className="px-4 py-3">
+                          <label>
+                            <span className="sr-only">Role of {user.email}</span>
+                            <select
+                              value={user.role}
+                              disabled={setRoleMutation.isPending}
+                              onChange={(event) => void changeRole(user, event.target.value as Role)}
+                              className={cn(controlClass, "w-28 py-1")}
+                            >
+                              {ROLES.map((r) => (
+                                <option key={r} value={r}>
+                                  {r}
+                                </option>
+                              ))}
+                            </select>
+                          </label>
+                        </td>
+                        <td className="hidden px-4 py-3 md:table-cell">
+                          <div className="flex flex-wrap gap-1">
+                            <Badge>{user.source}</Badge>
+                            {user.totpEnabled ? <Badge tone="success">2FA</Badge> : null}
+                            {user.mustChangePassword ? (
+                              <Badge tone="warning">must change password</Badge>
+                            ) : null}
+                          </div>
+                        </td>
+                        <td className="hidden px-4 py-3 text-xs text-fg-muted lg:table-cell">
+                          {user.lastLoginAt ? formatRelative(user.lastLoginAt) : "never"}
+                        </td>
+                        <td className="px-4 py-3">
+                          {user.disabled ? (
+                            <Badge tone="danger">Disabled</Badge>
+                          ) : (
+                            <Badge tone="success">Active</Badge>
+                          )}
+                        </td>
+                        <td className="px-4 py-3 text-right">
+                          {user.disabled ? (
+                            <Button size="sm" variant="secondary" onClick={() => void enableUser(user)}>
+                              Enable
+                            </Button>
+                          ) : (
+                            <Button
+                              size="sm"
+                              variant="ghost"
+                              className="text-danger"
+                              disabled={self}
+                              onClick={() => setDisabling(user)}
+                            >
+                              Disable
+                            </Button>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              </table>
+            </div>
+          </Card>
+          {users.hasNextPage ? (
+            <Button
+              variant="secondary"
+              loading={users.isFetchingNextPage}
+              onClick={() => void users.fetchNextPage()}
+            >
+              Load more
+            </Button>
+          ) : null}
+        </div>
+      )}
+
+      <Modal
+        open={creating || created !== null}
+        onOpenChange={(open) => {
+          if (!open) {
+            setCreating(false);
+            setCreated(null);
+          }
+        }}
+        title={created ? "User created" : "New user"}
+        description={created ? undefined : "A local account with a one-time password."}
+      >
+        {created ? (
+          <OneTimePassword
+            result={created}
+            onDone={() => {
+              setCreated(null);
+              setCreating(false);
+            }}
+          />
+        ) : (
+          <CreateUserForm
+            organizations={organizations.data ?? []}
+            onCancel={() => setCreating(false)}
+            onCreated={(result) => {
+              setCreated(result);
+              setCreating(false);
+              void utils.user.list.invalidate();
+              void utils.organization.list.invalidate();
+            }}
+          />
+        )}
+      </Modal>
+
+      <ConfirmDialog
+        open={disabling !== null}
+        onOpenChange={(open) => {
+          if (!open) setDisabling(null);
+        }}
+        title={`Disable ${disabling?.email ?? "this account"}?`}
+        description="They are signed out everywhere, their running sessions end, and they cannot sign in until enabled again."
+        confirmLabel="Disable account"
+        loading={disable.isPending}
+        onConfirm={() => {
+          if (!disabling) return;
+          disable
+            .mutateAsync({ userId: disabling.id })
+            .then(() => {
+              toast({ title: "Account disabled", description: disabling.email });
+              setDisabling(null);
+            })
+            .catch(errorToast)
+            .finally(() => void utils.user.list.invalidate());
+        }}
+      />
+    </>
+  );
+}

@@ -1,0 +1,324 @@
+import { ROLES, type Role } from "@neosc/core/roles";
+import {
+  type CreateWorkspaceInput,
+  CreateWorkspaceInputSchema,
+  type Workspace,
+  type WorkspaceKind,
+  WorkspaceKindSchema,
+} from "@neosc/core/workspace";
+import { type FormEvent, useState } from "react";
+import { Button } from "../../components/ui/button.tsx";
+import { FieldShell, FormError, SelectField, TextAreaField, TextField } from "../../components/ui/field.tsx";
+import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
+import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
+import { cn } from "../../lib/cn.ts";
+import { describeError } from "../../lib/problem.ts";
+import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+
+export interface WorkspaceFormValues {
+  name: string;
+  slug: string;
+  description: string;
+  kind: WorkspaceKind;
+  image: string;
+  url: string;
+  cpu: string;
+  memoryMb: string;
+  allowedRoles: Role[];
+  organizationId: string;
+  enabled: boolean;
+  tags: string;
+}
+
+export function slugify(text: string): string {
+  return text
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 64);
+}
+
+export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
+  return {
+    name: workspace?.name ?? "",
+    slug: workspace?.slug ?? "",
+    description: workspace?.description ?? "",
+    kind: workspace?.kind ?? "desktop",
+    image: workspace?.image ?? "",
+    url: workspace?.url ?? "",
+    cpu: String(workspace?.cpu ?? 1),
+    memoryMb: String(workspace?.memoryMb ?? 2048),
+    allowedRoles: workspace?.allowedRoles ?? ["user", "neosc", "admin"],
+    organizationId: workspace?.organizationId ?? "",
+    enabled: workspace?.enabled ?? true,
+    tags: workspace?.tags.join(", ") ?? "",
+  };
+}
+
+function numberOrNaN(text: string): number {
+  return text.trim() === "" ? Number.NaN : Number(text);
+}
+
+/** The API's input built from what the form holds (before validation). */
+export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
+  return {
+    name: values.name,
+    slug: values.slug,
+    description: values.description,
+    kind: values.kind,
+    image: values.kind === "web" ? null : values.image.trim() || null,
+    url: values.kind === "web" ? values.url.trim() || null : null,
+    cpu: numberOrNaN(values.cpu),
+    memoryMb: numberOrNaN(values.memoryMb),
+    allowedRoles: values.allowedRoles,
+    organizationId: values.organizationId || null,
+    enabled: values.enabled,
+    tags: values.tags
+      .split(",")
+      .map((tag) => tag.trim())
+      .filter((tag) => tag.length > 0),
+  };
+}
+
+/** `tags.2` → `tags`: list items report on the list's field. */
+function collapseListErrors(errors: FieldErrors): FieldErrors {
+  const out: FieldErrors = {};
+  for (const [key, messages] of Object.entries(errors)) {
+    const field = key.replace(/\.\d+$/, "");
+    out[field] = [...new Set([...(out[field] ?? []), ...messages])];
+  }
+  return out;
+}
+
+export interface WorkspaceFormProps {
+  initial: Workspace | null;
+  organizations: ReadonlyArray<{ id: string; name: string }>;
+  /** Throws the API's error on refusal; field errors land on their fields. */
+  onSubmit: (input: CreateWorkspaceInput) => Promise<void>;
+  onCancel: () => void;
+  /** Where the server nests the fields (`patch.` for workspace.update). */
+  serverFieldPrefix?: string;
+}
+
+/** Create/edit a catalogue entry, validated by the API's own schema before sending. */
+export function WorkspaceForm({
+  initial,
+  organizations,
+  onSubmit,
+  onCancel,
+  serverFieldPrefix = "",
+}: WorkspaceFormProps) {
+  const [values, setValues] = useState<WorkspaceFormValues>(() => valuesFrom(initial));
+  const [slugTouched, setSlugTouched] = useState(initial !== null);
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  const set = <K extends keyof WorkspaceFormValues>(key: K, value: WorkspaceFormValues[K]) =>
+    setValues((current) => ({ ...current, [key]: value }));
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    const parsed = parseForm(CreateWorkspaceInputSchema, toInput(values));
+    if (!parsed.success) {
+      setErrors(collapseListErrors(parsed.fieldErrors));
+      return;
+    }
+    setErrors({});
+    setPending(true);
+    try {
+      await onSubmit(parsed.data);
+    } catch (error) {
+      const apiError = readApiError(error);
+      const onFields = collapseListErrors(
+        serverFieldErrors(
+          apiError,
+          (e) => (e.domain?.reason === "invalid_input" ? e.message : describeError(e).message),
+          serverFieldPrefix,
+        ),
+      );
+      setErrors(onFields);
+      if (Object.keys(onFields).length === 0) setFormError(describeError(apiError).message);
+      else if (apiError.formErrors.length > 0) setFormError(apiError.formErrors.join(" "));
+    } finally {
+      setPending(false);
+    }
+  }
+
+  return (
+    <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
+      <div className="grid gap-4 sm:grid-cols-2">
+        <TextField
+          label="Name"
+          value={values.name}
+          autoFocus
+          onChange={(event) => {
+            const name = event.target.value;
+            setValues((current) => ({ ...current, name, slug: slugTouched ? current.slug : slugify(name) }));
+          }}
+          errors={errors.name}
+        />
+        <TextField
+          label="Slug"
+          hint="Lower-case letters, digits and dashes; part of URLs."
+          value={values.slug}
+          onChange={(event) => {
+            setSlugTouched(true);
+            set("slug", event.target.value);
+          }}
+          errors={errors.slug}
+          className="font-mono"
+        />
+      </div>
+
+      <FieldShell group label="Kind" errors={errors.kind}>
+        {() => (
+          <div className="grid grid-cols-3 gap-2">
+            {WorkspaceKindSchema.options.map((kind) => (
+              <label
+                key={kind}
+                className={cn(
+                  "flex cursor-pointer items-center justify-center gap-2 rounded-lg border px-3 py-2 text-sm has-focus-visible:outline-2 has-focus-visible:outline-ring",
+                  values.kind === kind
+                    ? "border-primary bg-primary-soft text-primary"
+                    : "border-line text-fg-muted hover:bg-surface-muted",
+                )}
+              >
+                <input
+                  type="radio"
+                  name="kind"
+                  value={kind}
+                  checked={values.kind === kind}
+                  onChange={() => set("kind", kind)}
+                  className="sr-only"
+                />
+                <KindIcon kind={kind} className="size-4" />
+                {kindLabel(kind)}
+              </label>
+            ))}
+          </div>
+        )}
+      </FieldShell>
+
+      {values.kind === "web" ? (
+        <TextField
+          label="URL"
+          type="url"
+          placeholder="https://wiki.example.com"
+          value={values.url}
+          onChange={(event) => set("url", event.target.value)}
+          errors={errors.url}
+        />
+      ) : (
+        <TextField
+          label="Container image"
+          placeholder="kasmweb/firefox:1.16.0"
+          value={values.image}
+          onChange={(event) => set("image", event.target.value)}
+          errors={errors.image}
+          className="font-mono"
+        />
+      )}
+
+      <TextAreaField
+        label="Description"
+        value={values.description}
+        onChange={(event) => set("description", event.target.value)}
+        errors={errors.description}
+      />
+
+      <FieldShell group label="Who may launch it" errors={errors.allowedRoles}>
+        {() => (
+          <div className="flex flex-wrap gap-4">
+            {ROLES.map((role) => (
+              <label key={role} className="inline-flex items-center gap-2 text-sm text-fg">
+                <input
+                  type="checkbox"
+                  className="size-4 accent-primary"
+                  checked={values.allowedRoles.includes(role)}
+                  onChange={(event) =>
+                    set(
+                      "allowedRoles",
+                      event.target.checked
+                        ? ROLES.filter((r) => r === role || values.allowedRoles.includes(r))
+                        : values.allowedRoles.filter((r) => r !== role),
+                    )
+                  }
+                />
+                {role}
+              </label>
+            ))}
+          </div>
+        )}
+      </FieldShell>
+
+      <div className="grid gap-4 sm:grid-cols-3">
+        <TextField
+          label="CPU cores"
+          type="number"
+          step="0.25"
+          min={0.25}
+          max={64}
+          inputMode="decimal"
+          value={values.cpu}
+          onChange={(event) => set("cpu", event.target.value)}
+          errors={errors.cpu}
+        />
+        <TextField
+          label="Memory (MB)"
+          type="number"
+          step={256}
+          min={256}
+          max={262144}
+          inputMode="numeric"
+          value={values.memoryMb}
+          onChange={(event) => set("memoryMb", event.target.value)}
+          errors={errors.memoryMb}
+        />
+        <SelectField
+          label="Organization"
+          value={values.organizationId}
+          onChange={(event) => set("organizationId", event.target.value)}
+          errors={errors.organizationId}
+        >
+          <option value="">Everyone (global)</option>
+          {organizations.map((organization) => (
+            <option key={organization.id} value={organization.id}>
+              {organization.name}
+            </option>
+          ))}
+        </SelectField>
+      </div>
+
+      <TextField
+        label="Tags"
+        hint="Comma-separated, e.g. browser, dev"
+        value={values.tags}
+        onChange={(event) => set("tags", event.target.value)}
+        errors={errors.tags}
+      />
+
+      <label className="inline-flex items-center gap-2 text-sm text-fg">
+        <input
+          type="checkbox"
+          className="size-4 accent-primary"
+          checked={values.enabled}
+          onChange={(event) => set("enabled", event.target.checked)}
+        />
+        Enabled (people can launch it)
+      </label>
+
+      <FormError>{formError}</FormError>
+      <div className="flex justify-end gap-2 pt-2">
+        <Button variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" loading={pending}>
+          {initial ? "Save changes" : "Create workspace"}
+        </Button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,101 @@
+import { ChangePasswordInputSchema } from "@neosc/core/auth";
+import { type FormEvent, useState } from "react";
+import { Button } from "../../components/ui/button.tsx";
+import { FormError, TextField } from "../../components/ui/field.tsx";
+import { readApiError } from "../../lib/api-error.ts";
+import { describeError } from "../../lib/problem.ts";
+import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+
+export interface ChangePasswordValues {
+  currentPassword: string;
+  newPassword: string;
+}
+
+/** Current + new password (twice). `change` throws the API's error on refusal. */
+export function ChangePasswordForm({
+  change,
+  submitLabel = "Change password",
+  currentLabel = "Current password",
+}: {
+  change: (values: ChangePasswordValues) => Promise<void>;
+  submitLabel?: string;
+  currentLabel?: string;
+}) {
+  const [values, setValues] = useState({ currentPassword: "", newPassword: "", confirm: "" });
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setFormError(null);
+    const { confirm, ...input } = values;
+    const parsed = parseForm(ChangePasswordInputSchema, input);
+    const fieldErrors: FieldErrors = parsed.success ? {} : { ...parsed.fieldErrors };
+    if (confirm !== values.newPassword) fieldErrors.confirm = ["The passwords do not match"];
+    if (values.newPassword && values.newPassword === values.currentPassword) {
+      fieldErrors.newPassword = [
+        ...(fieldErrors.newPassword ?? []),
+        "Choose a password different from the current one",
+      ];
+    }
+    if (!parsed.success || Object.keys(fieldErrors).length > 0) {
+      setErrors(fieldErrors);
+      return;
+    }
+    setErrors({});
+    setPending(true);
+    try {
+      await change(parsed.data);
+      setValues({ currentPassword: "", newPassword: "", confirm: "" });
+    } catch (error) {
+      const apiError = readApiError(error);
+      if (apiError.domain?.reason === "invalid_credentials")
+        setErrors({ currentPassword: ["This is not your current password"] });
+      else if (Object.keys(apiError.fieldErrors).length > 0) setErrors(apiError.fieldErrors);
+      else setFormError(describeError(apiError).message);
+    } finally {
+      setPending(false);
+    }
+  }
+
+  const set = (key: keyof typeof values) => (event: { target: { value: string } }) =>
+    setValues((current) => ({ ...current, [key]: event.target.value }));
+
+  return (
+    <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
+      <TextField
+        label={currentLabel}
+        type="password"
+        name="currentPassword"
+        autoComplete="current-password"
+        value={values.currentPassword}
+        onChange={set("currentPassword")}
+        errors={errors.currentPassword}
+      />
+      <TextField
+        label="New password"
+        type="password"
+        name="newPassword"
+        autoComplete="new-password"
+        hint="At least 10 characters."
+        value={values.newPassword}
+        onChange={set("newPassword")}
+        errors={errors.newPassword}
+      />
+      <TextField
+        label="Repeat new password"
+        type="password"
+        name="confirm"
+        autoComplete="new-password"
+        value={values.confirm}
+        onChange={set("confirm")}
+        errors={errors.confirm}
+      />
+      <FormError>{formError}</FormError>
+      <Button type="submit" loading={pending}>
+        {submitLabel}
+      </Button>
+    </form>
+  );
+}

@@ -1,0 +1,89 @@
+import type { WorkspaceSession } from "@neosc/core/session";
+import { Clock, ExternalLink, Hourglass, Square } from "lucide-react";
+import { Button, buttonClass } from "../../components/ui/button.tsx";
+import { cn } from "../../lib/cn.ts";
+import { formatRelative } from "../../lib/format.ts";
+import { KindIcon } from "../workspaces/kind.tsx";
+import { timeLeft } from "./time-left.ts";
+
+/** One running session with what the policies leave of it. */
+export function ActiveSessionItem({
+  session,
+  now,
+  openHref,
+  showUser,
+  actionLabel,
+  busy,
+  onEnd,
+}: {
+  session: WorkspaceSession;
+  now: Date;
+  openHref: string | null;
+  showUser?: boolean;
+  actionLabel: string;
+  busy?: boolean;
+  onEnd: () => void;
+}) {
+  const left = timeLeft(session, now);
+  return (
+    <li className="flex flex-col gap-3 p-4 sm:flex-row sm:items-center">
+      <div className="flex min-w-0 flex-1 items-start gap-3">
+        <span className="flex size-9 shrink-0 items-center justify-center rounded-lg bg-success-soft text-success">
+          <KindIcon kind={session.workspaceKind} className="size-4" />
+        </span>
+        <div className="min-w-0">
+          <p className="truncate font-medium text-fg">{session.workspaceName}</p>
+          <p className="text-xs text-fg-muted">
+            {showUser ? <span className="font-medium text-fg">{session.userEmail} · </span> : null}
+            started {formatRelative(session.startedAt, now)}
+            {session.clientIp ? ` · from ${session.clientIp}` : ""}
+          </p>
+          {left.maxDuration || left.idle ? (
+            <p
+              className={cn(
+                "mt-1 flex flex-wrap gap-x-3 gap-y-1 text-xs",
+                left.soon ? "text-warning" : "text-fg-muted",
+              )}
+            >
+              {left.maxDuration ? (
+                <span className="inline-flex items-center gap-1">
+                  <Hourglass aria-hidden className="size-3.5" />
+                  {left.maxDuration}
+                </span>
+              ) : null}
+              {left.idle ? (
+                <span className="inline-flex items-center gap-1">
+                  <Clock aria-hidden className="size-3.5" />
+                  {left.idle}
+                </span>
+              ) : null}
+            </p>
+          ) : null}
+        </div>
+      </div>
+      <div className="flex shrink-0 gap-2">
+        {openHref ? (
+          <a
+            href={openHref}
+            target="_blank"
+            rel="noopener noreferrer"
+            className={buttonClass("secondary", "sm")}
+          >
+            <ExternalLink aria-hidden className="size-4" />
+            Open
+          </a>
+        ) : null}
+        <Button
+          size="sm"
+          variant="secondary"
+          loading={busy}
+          onClick={onEnd}
+          icon={<Square aria-hidden className="size-4" />}
+          aria-label={`${actionLabel} ${session.workspaceName}${showUser ? ` for ${session.userEmail}` : ""}`}
+        >
+          {actionLabel}
+        </Button>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,62 @@
+import { useState } from "react";
+import { useRuntimeConfig } from "../../app/runtime-config.tsx";
+import { toast } from "../../components/ui/toast.ts";
+import { readApiError } from "../../lib/api-error.ts";
+import { describeError, type Problem } from "../../lib/problem.ts";
+import { trpc } from "../../lib/trpc.ts";
+
+/** Absolute URL for a session's connection (web URL, or a gateway path on the API host). */
+export function connectionHref(connectionUrl: string, apiBaseUrl: string): string {
+  try {
+    return new URL(connectionUrl, apiBaseUrl || window.location.origin).toString();
+  } catch {
+    return connectionUrl;
+  }
+}
+
+/** Launch and stop with the refusal kept per workspace, in words. */
+export function useLaunch() {
+  const utils = trpc.useUtils();
+  const { apiBaseUrl } = useRuntimeConfig();
+  const [problems, setProblems] = useState<Record<string, Problem>>({});
+  const [pendingId, setPendingId] = useState<string | null>(null);
+  const launch = trpc.workspace.launch.useMutation();
+  const stop = trpc.workspace.stop.useMutation();
+
+  const clearProblem = (workspaceId: string) => setProblems(({ [workspaceId]: _removed, ...rest }) => rest);
+
+  async function launchWorkspace(workspace: { id: string; name: string; kind: string }) {
+    clearProblem(workspace.id);
+    setPendingId(workspace.id);
+    try {
+      const session = await launch.mutateAsync({ workspaceId: workspace.id });
+      toast({ title: `${workspace.name} launched`, description: "The session is running." });
+      if (workspace.kind === "web" && session.connectionUrl) {
+        window.open(connectionHref(session.connectionUrl, apiBaseUrl), "_blank", "noopener,noreferrer");
+      }
+    } catch (error) {
+      setProblems((current) => ({ ...current, [workspace.id]: describeError(readApiError(error)) }));
+    } finally {
+      setPendingId(null);
+      void utils.session.invalidate();
+      void utils.stats.invalidate();
+    }
+  }
+
+  async function stopWorkspace(workspace: { id: string; name: string }) {
+    clearProblem(workspace.id);
+    setPendingId(workspace.id);
+    try {
+      await stop.mutateAsync({ workspaceId: workspace.id });
+      toast({ title: `${workspace.name} stopped` });
+    } catch (error) {
+      const problem = describeError(readApiError(error));
+      toast({ tone: "error", title: problem.title, description: problem.message });
+    } finally {
+      setPendingId(null);
+      void utils.session.invalidate();
+    }
+  }
+
+  return { launchWorkspace, stopWorkspace, problems, clearProblem, pendingId, apiBaseUrl };
+}

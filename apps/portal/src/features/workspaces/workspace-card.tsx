@@ -1,0 +1,107 @@
+import type { WorkspaceSession } from "@neosc/core/session";
+import type { Workspace } from "@neosc/core/workspace";
+import { ExternalLink, Play, Square } from "lucide-react";
+import { ProblemCallout } from "../../components/problem-callout.tsx";
+import { Button, buttonClass } from "../../components/ui/button.tsx";
+import { Badge } from "../../components/ui/feedback.tsx";
+import type { Problem } from "../../lib/problem.ts";
+import { KindIcon, kindLabel } from "./kind.tsx";
+
+export interface WorkspaceCardProps {
+  workspace: Pick<Workspace, "id" | "name" | "description" | "kind" | "tags" | "enabled">;
+  /** The caller's running session of this workspace, if any. */
+  session: Pick<WorkspaceSession, "id" | "connectionUrl"> | null;
+  openHref: string | null;
+  busy: boolean;
+  problem: Problem | undefined;
+  onLaunch: () => void;
+  onStop: () => void;
+  onDismissProblem: () => void;
+}
+
+export function WorkspaceCard({
+  workspace,
+  session,
+  openHref,
+  busy,
+  problem,
+  onLaunch,
+  onStop,
+  onDismissProblem,
+}: WorkspaceCardProps) {
+  return (
+    <article
+      aria-labelledby={`ws-${workspace.id}`}
+      className="flex flex-col gap-3 rounded-xl border border-line bg-surface p-4 shadow-sm"
+    >
+      <div className="flex items-start gap-3">
+        <span className="flex size-10 shrink-0 items-center justify-center rounded-lg bg-primary-soft text-primary">
+          <KindIcon kind={workspace.kind} />
+        </span>
+        <div className="min-w-0 flex-1">
+          <h3 id={`ws-${workspace.id}`} className="truncate font-semibold text-fg">
+            {workspace.name}
+          </h3>
+          <div className="mt-0.5 flex flex-wrap items-center gap-1.5">
+            <Badge>{kindLabel(workspace.kind)}</Badge>
+            {session ? <Badge tone="success">Running</Badge> : null}
+            {!workspace.enabled ? <Badge tone="warning">Disabled</Badge> : null}
+          </div>
+        </div>
+      </div>
+      {workspace.description ? (
+        <p className="line-clamp-3 text-sm text-fg-muted">{workspace.description}</p>
+      ) : (
+        <p className="text-sm text-fg-muted italic">No description.</p>
+      )}
+      {workspace.tags.length > 0 ? (
+        <ul aria-label="Tags" className="flex flex-wrap gap-1">
+          {workspace.tags.map((tag) => (
+            <li key={tag} className="rounded-md border border-line px-1.5 py-0.5 text-xs text-fg-muted">
+              {tag}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {problem ? <ProblemCallout problem={problem} onDismiss={onDismissProblem} /> : null}
+      <div className="mt-auto flex flex-wrap gap-2 pt-1">
+        {session ? (
+          <>
+            {openHref ? (
+              <a
+                href={openHref}
+                target="_blank"
+                rel="noopener noreferrer"
+                className={buttonClass("primary", "sm")}
+              >
+                <ExternalLink aria-hidden className="size-4" />
+                Open
+              </a>
+            ) : null}
+            <Button
+              size="sm"
+              variant="secondary"
+              loading={busy}
+              onClick={onStop}
+              icon={<Square aria-hidden className="size-4" />}
+              aria-label={`Stop ${workspace.name}`}
+            >
+              Stop
+            </Button>
+          </>
+        ) : (
+          <Button
+            size="sm"
+            loading={busy}
+            onClick={onLaunch}
+            disabled={!workspace.enabled}
+            icon={<Play aria-hidden className="size-4" />}
+            aria-label={`Launch ${workspace.name}`}
+          >
+            Launch
+          </Button>
+        )}
+      </div>
+    </article>
+  );
+}

@@ -1,0 +1,50 @@
+import { hasRole, type Role } from "@neosc/core/roles";
+
+export type NavIcon =
+  | "home"
+  | "sessions"
+  | "account"
+  | "workspaces"
+  | "policies"
+  | "audit"
+  | "users"
+  | "organizations"
+  | "stats";
+
+export interface NavItem {
+  to: string;
+  label: string;
+  icon: NavIcon;
+  /** Match the path exactly (the home link would otherwise match everything). */
+  end?: boolean;
+}
+
+export interface Navigation {
+  main: NavItem[];
+  /** Empty unless the role may use the admin area (the server enforces it regardless). */
+  admin: NavItem[];
+}
+
+const MAIN: NavItem[] = [
+  { to: "/", label: "Home", icon: "home", end: true },
+  { to: "/sessions", label: "Sessions", icon: "sessions" },
+  { to: "/account", label: "Account", icon: "account" },
+];
+
+const ADMIN: NavItem[] = [
+  { to: "/admin/workspaces", label: "Workspaces", icon: "workspaces" },
+  { to: "/admin/policies", label: "Policies", icon: "policies" },
+  { to: "/admin/audit", label: "Audit log", icon: "audit" },
+  { to: "/admin/users", label: "Users", icon: "users" },
+  { to: "/admin/organizations", label: "Organizations", icon: "organizations" },
+  { to: "/admin/stats", label: "Stats", icon: "stats" },
+];
+
+/** The links a role sees. Admin links are for admins only. */
+export function navigationFor(role: Role): Navigation {
+  return { main: MAIN, admin: canUseAdminArea(role) ? ADMIN : [] };
+}
+
+export function canUseAdminArea(role: Role): boolean {
+  return hasRole(role, "admin");
+}

@@ -1,0 +1,133 @@
+import type { CreateWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it, vi } from "vitest";
+import { WorkspaceForm } from "../src/areas/admin/workspace-form.tsx";
+import { workspacePatch } from "../src/areas/admin/workspaces-page.tsx";
+
+function errorsOf(label: RegExp): string | null {
+  const input = screen.getByLabelText(label);
+  const ids = input.getAttribute("aria-describedby")?.split(" ") ?? [];
+  const error = ids.map((id) => document.getElementById(id)).find((el) => el?.id.endsWith("-error"));
+  return error?.textContent ?? null;
+}
+
+const existing: Workspace = {
+  id: "7c0b7b5e-3f0e-4a43-9d7d-2b1f9f0c1a11",
+  slug: "firefox",
+  name: "Firefox",
+  description: "A browser",
+  kind: "desktop",
+  image: "kasmweb/firefox:1.16.0",
+  url: null,
+  cpu: 1,
+  memoryMb: 2048,
+  allowedRoles: ["user", "neosc", "admin"],
+  organizationId: null,
+  enabled: true,
+  tags: ["browser"],
+  createdAt: new Date("2026-01-01T00:00:00Z"),
+  updatedAt: new Date("2026-01-01T00:00:00Z"),
+};
+
+describe("WorkspaceForm", () => {
+  it("shows the core schema's field errors before sending anything", async () => {
+    const onSubmit = vi.fn(async (_input: CreateWorkspaceInput) => {});
+    render(<WorkspaceForm initial={null} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
+    expect(errorsOf(/^Name$/)).toBe("Required");
+    expect(errorsOf(/^Slug$/)).toBe("Required");
+    expect(errorsOf(/Container image/)).toBe("a desktop or app workspace needs an image");
+    expect(onSubmit).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByRole("radio", { name: /Web/ }));
+    await userEvent.type(screen.getByLabelText(/^Name$/), "Team Wiki");
+    expect((screen.getByLabelText(/^Slug$/) as HTMLInputElement).value).toBe("team-wiki");
+    await userEvent.type(screen.getByLabelText(/^URL$/), "ftp://wiki");
+    await userEvent.clear(screen.getByLabelText(/CPU/));
+    await userEvent.type(screen.getByLabelText(/Tags/), "ok, bad/tag");
+    await userEvent.click(screen.getByRole("checkbox", { name: "user" }));
+    await userEvent.click(screen.getByRole("checkbox", { name: "neosc" }));
+    await userEvent.click(screen.getByRole("checkbox", { name: "admin" }));
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
+    expect(errorsOf(/^URL$/)).toBe("Enter a valid URL, such as https://example.com");
+    expect(errorsOf(/CPU/)).toBe("Enter a number");
+    expect(errorsOf(/Tags/)).toBe("letters, digits, spaces, dots and dashes");
+    expect(screen.getByText("Choose at least 1")).toBeTruthy();
+    expect(onSubmit).not.toHaveBeenCalled();
+  });
+
+  it("sends valid input parsed by the schema", async () => {
+    const onSubmit = vi.fn(async (_input: CreateWorkspaceInput) => {});
+    render(<WorkspaceForm initial={null} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);
+    await userEvent.type(screen.getByLabelText(/^Name$/), "Dev Box");
+    await userEvent.type(screen.getByLabelText(/Container image/), "kasmweb/ubuntu:1.16");
+    await userEvent.type(screen.getByLabelText(/Tags/), "dev,  linux ");
+    await userEvent.click(screen.getByRole("checkbox", { name: "user" }));
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
+    expect(onSubmit).toHaveBeenCalledWith({
+      slug: "dev-box",
+      name: "Dev Box",
+      description: "",
+      kind: "desktop",
+      image: "kasmweb/ubuntu:1.16",
+      url: null,
+      cpu: 1,
+      memoryMb: 2048,
+      allowedRoles: ["neosc", "admin"],
+      organizationId: null,
+      enabled: true,
+      tags: ["dev", "linux"],
+    });
+  });
+
+  it("shows the server's field errors on their fields (update nests them under patch.)", async () => {
+    const onSubmit = vi.fn(async () => {
+      throw Object.assign(new Error("Invalid input: patch.slug"), {
+        data: {
+          code: "BAD_REQUEST",
+          domain: null,
+          zod: {
+            formErrors: [],
+            fieldErrors: { "patch.memoryMb": ["Too big: expected number to be <=262144"] },
+          },
+        },
+      });
+    });
+    render(
+      <WorkspaceForm
+        initial={existing}
+        organizations={[]}
+        serverFieldPrefix="patch."
+        onSubmit={onSubmit}
+        onCancel={() => {}}
+      />,
+    );
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await screen.findByText("Too big: expected number to be <=262144")).toBeTruthy();
+    expect(errorsOf(/Memory/)).toBe("Too big: expected number to be <=262144");
+  });
+
+  it("puts a duplicate slug refusal on the slug field", async () => {
+    const onSubmit = vi.fn(async () => {
+      throw Object.assign(new Error("duplicate"), {
+        data: { code: "CONFLICT", domain: { reason: "duplicate", details: { field: "slug" } }, zod: null },
+      });
+    });
+    render(<WorkspaceForm initial={existing} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await screen.findByText("That slug is already taken.")).toBeTruthy();
+    expect(screen.getByLabelText(/^Slug$/).getAttribute("aria-invalid")).toBe("true");
+  });
+});
+
+describe("workspacePatch", () => {
+  it("keeps only what changed", () => {
+    const { id: _id, createdAt: _c, updatedAt: _u, ...same } = existing;
+    expect(workspacePatch(existing, same)).toEqual({});
+    expect(workspacePatch(existing, { ...same, name: "Firefox ESR", tags: ["browser", "esr"] })).toEqual({
+      name: "Firefox ESR",
+      tags: ["browser", "esr"],
+    });
+  });
+});
