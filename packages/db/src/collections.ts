@@ -6,6 +6,7 @@ import type { WorkspaceSession } from "@neosc/core/session";
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import type { Collection, Db, IndexDescription } from "mongodb";
+import { isDuplicateKeyError } from "./errors.ts";
 
 /** Stored shape of an entity: `_id` instead of `id`, plus storage-only fields. */
 type Stored<T extends { id: string }> = Omit<T, "id"> & { _id: string };
@@ -54,6 +55,20 @@ export interface LoginAttemptDoc {
   day: Date;
 }
 
+/**
+ * A marker for something that must happen once (a session ending, a TOTP step being used).
+ * Claimed by inserting `_id`: the unique `_id` lets exactly one writer win on MongoDB and on
+ * FerretDB alike. (FerretDB 1.24 applies updates as read-modify-write of the whole document, so a
+ * conditional update is NOT a compare-and-set there: two racing `{status: "active"}` updates can
+ * both succeed, and a stale write can put back old values. Inserts under a unique index are
+ * atomic on both.)
+ */
+export interface ClaimDoc {
+  _id: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
 export const COLLECTION_NAMES = {
   users: "users",
   organizations: "organizations",
@@ -64,6 +79,7 @@ export const COLLECTION_NAMES = {
   audit: "audit_logs",
   policies: "policies",
   loginAttempts: "login_attempts",
+  claims: "claims",
 } as const;
 
 export interface Collections {
@@ -76,6 +92,7 @@ export interface Collections {
   audit: Collection<AuditDoc>;
   policies: Collection<PolicyDoc>;
   loginAttempts: Collection<LoginAttemptDoc>;
+  claims: Collection<ClaimDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -89,6 +106,7 @@ export function collectionsOf(db: Db): Collections {
     audit: db.collection<AuditDoc>(COLLECTION_NAMES.audit),
     policies: db.collection<PolicyDoc>(COLLECTION_NAMES.policies),
     loginAttempts: db.collection<LoginAttemptDoc>(COLLECTION_NAMES.loginAttempts),
+    claims: db.collection<ClaimDoc>(COLLECTION_NAMES.claims),
   };
 }
 
@@ -124,13 +142,17 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
     { key: { keys: 1, at: 1 }, name: "keys_at" },
     { key: { at: 1 }, name: "at" },
   ],
+  claims: [],
 };
 
-/** Creates every index; safe to run on every start (existing identical indexes are kept). */
+/**
+ * Creates every index; safe to run on every start (existing identical indexes are kept). One index
+ * per command: FerretDB 1.24 panics (connection closed) on a multi-index createIndexes when the
+ * indexes already exist, i.e. on every restart of a persistent database.
+ */
 export async function ensureIndexes(collections: Collections): Promise<void> {
   for (const name of Object.keys(INDEXES) as (keyof Collections)[]) {
-    const indexes = INDEXES[name];
-    if (indexes.length > 0) await collections[name].createIndexes(indexes);
+    for (const index of INDEXES[name]) await collections[name].createIndexes([index]);
   }
 }
 
@@ -150,4 +172,18 @@ export function dayOf(at: Date): Date {
 /** Drops undefined members, so a partial patch never writes `null` for a field it did not name. */
 export function defined<T extends object>(patch: T): Partial<T> {
   return Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/**
+ * Inserts the claim; true when this call made it, false when it already existed (someone else
+ * won). See ClaimDoc.
+ */
+export async function claimOnce(claims: Collection<ClaimDoc>, claim: ClaimDoc): Promise<boolean> {
+  try {
+    await claims.insertOne(claim);
+    return true;
+  } catch (error) {
+    if (isDuplicateKeyError(error)) return false;
+    throw error;
+  }
 }
