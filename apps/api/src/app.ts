@@ -1,0 +1,291 @@
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { isDomainError } from "@neosc/core/errors";
+import { PROCEDURE_PATHS } from "@neosc/core/permissions";
+import type { Database } from "@neosc/db/database";
+import {
+  createInnerContext,
+  type InnerContext,
+  type ResponseCookies,
+  type RouterConfig,
+  type Services,
+} from "@neosc/router/context";
+import { resolveIdentity } from "@neosc/router/domain/identity";
+import { asDomainError, toTRPCError } from "@neosc/router/errors";
+import { appRouter } from "@neosc/router/root";
+import { createExpressMiddleware } from "@trpc/server/adapters/express";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "pino";
+import {
+  CSRF_HEADER,
+  checkCsrf,
+  cors,
+  isHttps,
+  readCookie,
+  SESSION_COOKIE,
+  type SecurityOptions,
+  securityHeaders,
+} from "./http-security.ts";
+import type { Metrics } from "./metrics.ts";
+
+export interface HttpOptions {
+  publicUrl: URL;
+  /** Browser origins (besides the public URL's) that may call `/trpc` with credentials. */
+  portalOrigins: readonly string[];
+  /** Express `trust proxy`: hop count or trusted addresses/CIDRs. */
+  trustProxy: number | readonly string[];
+  bodyLimitBytes: number;
+  /** OIDC issuer the SPA talks to directly (CSP connect-src/form-action), if SSO is configured. */
+  oidcIssuer: string | null;
+  /** Built portal (`apps/portal/dist`); served with SPA fallback when it exists. */
+  portalDist: string | null;
+}
+
+export interface AppOptions {
+  db: Database;
+  /** Throws when the database does not answer. */
+  ping: () => Promise<void>;
+  services: Omit<Services, "events" | "responseCookies">;
+  routerConfig: RouterConfig;
+  http: HttpOptions;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: () => Date;
+}
+
+const KNOWN_PROCEDURES: ReadonlySet<string> = new Set(PROCEDURE_PATHS);
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/** A bounded label for metrics: the procedure path, `trpc.batch`, or a fixed route name. */
+function trpcRouteLabel(requestPath: string): string {
+  const paths = decodeURIComponent(requestPath.replace(/^\/+/, "")).split(",");
+  if (paths.length > 1) return paths.every((p) => KNOWN_PROCEDURES.has(p)) ? "trpc.batch" : "trpc.unknown";
+  const single = paths[0] ?? "";
+  return KNOWN_PROCEDURES.has(single) ? single : "trpc.unknown";
+}
+
+function sessionCookieJar(response: Response, secure: boolean): ResponseCookies {
+  const base = { httpOnly: true, sameSite: "lax" as const, secure, path: "/" };
+  return {
+    setSession(token, expiresAt) {
+      response.cookie(SESSION_COOKIE, token, { ...base, expires: expiresAt });
+    },
+    clearSession() {
+      response.clearCookie(SESSION_COOKIE, base);
+    },
+  };
+}
+
+function bearerToken(request: Request): string | undefined {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(request.get("authorization") ?? "");
+  return match?.[1];
+}
+
+function jsonError(response: Response, status: number, code: string, message: string, reason?: string) {
+  response.status(status).json({
+    error: {
+      json: {
+        message,
+        code: status === 403 ? -32003 : -32000,
+        data: {
+          code,
+          httpStatus: status,
+          domain: reason ? { reason, details: null, retryAfterSeconds: null } : null,
+          zod: null,
+        },
+      },
+    },
+  });
+}
+
+export function createApp(options: AppOptions): express.Express {
+  const { db, services, routerConfig, http, logger, metrics } = options;
+  const clock = options.clock ?? (() => new Date());
+  const secure = isHttps(http);
+  const security: SecurityOptions = {
+    publicUrl: http.publicUrl,
+    allowedOrigins: new Set([
+      http.publicUrl.origin,
+      ...http.portalOrigins.map((origin) => new URL(origin).origin),
+    ]),
+    connectOrigins: http.oidcIssuer === null ? [] : [new URL(http.oidcIssuer).origin],
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", typeof http.trustProxy === "number" ? http.trustProxy : [...http.trustProxy]);
+  app.set("etag", false);
+
+  app.use((request, response, next) => {
+    const incoming = request.get("x-request-id");
+    const id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    response.locals.requestId = id;
+    response.locals.route = "not_found";
+    response.setHeader("X-Request-Id", id);
+    const started = process.hrtime.bigint();
+    response.on("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const labels = {
+        method: request.method,
+        route: String(response.locals.route),
+        status: String(response.statusCode),
+      };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, seconds);
+      const entry = {
+        reqId: id,
+        method: request.method,
+        path: request.path,
+        route: labels.route,
+        status: response.statusCode,
+        ms: Math.round(seconds * 1000),
+        ip: request.ip,
+      };
+      if (response.statusCode >= 500) logger.warn(entry, "request failed");
+      else logger.info(entry, "request");
+    });
+    next();
+  });
+  app.use(securityHeaders(security));
+
+  app.get("/healthz", (_request, response) => {
+    response.locals.route = "healthz";
+    response.json({ status: "ok" });
+  });
+
+  app.get("/readyz", async (_request, response) => {
+    response.locals.route = "readyz";
+    try {
+      await options.ping();
+      response.json({ status: "ready" });
+    } catch (error) {
+      logger.warn({ err: error }, "readiness check failed");
+      response.status(503).json({ status: "unavailable", reason: "database_unavailable" });
+    }
+  });
+
+  app.use(
+    "/trpc",
+    (request, response, next) => {
+      response.locals.route = trpcRouteLabel(request.path);
+      response.setHeader("Cache-Control", "no-store");
+      next();
+    },
+    cors(security),
+    (request, response, next) => {
+      const verdict = checkCsrf(request, security);
+      if (verdict.ok) {
+        next();
+        return;
+      }
+      logger.info({ reqId: response.locals.requestId, why: verdict.why }, "csrf rejected");
+      jsonError(
+        response,
+        403,
+        "FORBIDDEN",
+        `Request refused (send JSON from an allowed origin, or the ${CSRF_HEADER} header)`,
+        "csrf_rejected",
+      );
+    },
+    createExpressMiddleware({
+      router: appRouter,
+      maxBodySize: http.bodyLimitBytes,
+      async createContext({ req, res }): Promise<InnerContext> {
+        const request = { clientIp: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
+        const responseCookies = sessionCookieJar(res, secure);
+        try {
+          const { identity, credentialError } = await resolveIdentity(
+            { db, clock, request, services: { ...services, responseCookies } },
+            {
+              pomeriumAssertion: req.get("x-pomerium-jwt-assertion"),
+              bearerToken: bearerToken(req),
+              sessionCookie: readCookie(req.headers.cookie, SESSION_COOKIE),
+            },
+          );
+          return createInnerContext({
+            db,
+            clock,
+            config: routerConfig,
+            identity,
+            credentialError,
+            request,
+            services: { ...services, events: metrics.events, responseCookies },
+          });
+        } catch (error) {
+          throw toTRPCError(error);
+        }
+      },
+      responseMeta({ errors }) {
+        const retryAfter = errors
+          .map((error) => asDomainError(error.cause)?.retryAfterSeconds)
+          .find((seconds): seconds is number => seconds !== undefined);
+        return retryAfter === undefined ? {} : { headers: { "Retry-After": String(retryAfter) } };
+      },
+      onError({ error, path: procedure, req }) {
+        const cause = error.cause;
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          logger.error(
+            { err: cause ?? error, procedure, reqId: req.res?.locals.requestId },
+            "procedure failed",
+          );
+        } else if (error.code === "SERVICE_UNAVAILABLE") {
+          logger.warn(
+            { procedure, reason: isDomainError(cause) ? cause.reason : null },
+            "procedure unavailable",
+          );
+        }
+      },
+    }),
+  );
+
+  if (http.portalDist !== null && existsSync(path.join(http.portalDist, "index.html"))) {
+    const dist = http.portalDist;
+    app.use(
+      "/assets",
+      (_request, response, next) => {
+        response.locals.route = "static";
+        next();
+      },
+      express.static(path.join(dist, "assets"), {
+        immutable: true,
+        maxAge: "1y",
+        fallthrough: false,
+        index: false,
+      }),
+    );
+    app.use(
+      (_request, response, next) => {
+        response.locals.route = "static";
+        next();
+      },
+      express.static(dist, { index: false, maxAge: "1h" }),
+    );
+    app.get(/.*/, (request, response, next) => {
+      if (!request.accepts("html")) {
+        next();
+        return;
+      }
+      response.locals.route = "spa";
+      response.setHeader("Cache-Control", "no-cache");
+      response.sendFile(path.join(dist, "index.html"));
+    });
+  }
+
+  app.use((_request, response) => {
+    response.locals.route = "not_found";
+    response.status(404).json({ error: "not_found" });
+  });
+
+  app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
+    const status =
+      typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
+        ? error.status
+        : 500;
+    if (status >= 500) logger.error({ err: error }, "unhandled error");
+    if (!response.headersSent)
+      response.status(status).json({ error: status >= 500 ? "internal_error" : "bad_request" });
+  });
+
+  return app;
+}

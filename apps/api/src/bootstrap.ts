@@ -1,0 +1,90 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { isDomainError } from "@neosc/core/errors";
+import type { Database } from "@neosc/db/database";
+import type { PasswordHasher } from "@neosc/router/context";
+import type { Logger } from "pino";
+
+/** Embedded mode keeps the session secret beside the data, so restarts keep people signed in. */
+export async function persistentSessionSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, "session-secret");
+  try {
+    const existing = (await readFile(file, "utf8")).trim();
+    if (Buffer.byteLength(existing, "utf8") >= 32) return existing;
+  } catch (error) {
+    if (!(error instanceof Error && "code" in error && error.code === "ENOENT")) throw error;
+  }
+  await mkdir(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString("base64url");
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return secret;
+}
+
+export interface BootstrapAdminOptions {
+  email: string;
+  /** Unset: a password is generated, printed once, and must be changed at first sign-in. */
+  password: string | undefined;
+  passwords: PasswordHasher;
+  logger: Logger;
+  /** Where the one-time notice goes (standard output by default). */
+  announce?: (text: string) => void;
+}
+
+/**
+ * First start: seeds the policies and, when there is no admin at all, creates one. Safe to run on
+ * every start and on several replicas at once (a duplicate from a racing replica is ignored).
+ */
+export async function bootstrapDatabase(db: Database, options: BootstrapAdminOptions): Promise<void> {
+  await db.policies.seedDefaults();
+  if ((await db.users.count({ role: "admin" })) > 0) return;
+  if ((await db.users.findByEmail(options.email)) !== null) {
+    options.logger.warn(
+      { email: options.email },
+      "no admin exists and the bootstrap email belongs to a non-admin",
+    );
+    return;
+  }
+  const generated = options.password === undefined;
+  const password = options.password ?? options.passwords.generateOneTimePassword();
+  try {
+    await db.users.create({
+      source: "local",
+      email: options.email,
+      name: "Administrator",
+      role: "admin",
+      organizationId: null,
+      passwordHash: await options.passwords.hash(password),
+      mustChangePassword: generated,
+    });
+  } catch (error) {
+    if (isDomainError(error) && error.reason === "duplicate") return;
+    throw error;
+  }
+  await db.audit.append({
+    actor: { id: "system", email: null, role: null },
+    action: "system.bootstrapAdmin",
+    resource: { type: "user", id: null },
+    clientIp: null,
+    userAgent: null,
+    result: "success",
+    reason: null,
+    details: { email: options.email, generatedPassword: generated },
+  });
+  if (generated) {
+    const announce = options.announce ?? ((text: string) => process.stdout.write(text));
+    announce(
+      [
+        "",
+        "  NeoSC created the first admin account (shown once; change it at first sign-in):",
+        `    email:    ${options.email}`,
+        `    password: ${password}`,
+        "",
+        "",
+      ].join("\n"),
+    );
+  } else {
+    options.logger.info({ email: options.email }, "bootstrap admin created");
+  }
+}

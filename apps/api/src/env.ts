@@ -1,0 +1,200 @@
+import { z } from "zod";
+
+/*
+ * The only reader of `process.env`. Every variable is parsed once at start; a bad value stops the
+ * process with a message naming the variable. The table in apps/api/ENV.md documents them.
+ */
+
+const emptyAsUndefined = (value: unknown) =>
+  typeof value === "string" && value.trim() === "" ? undefined : value;
+
+const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
+
+const port = (fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(fallback));
+
+const positiveInt = (fallback: number, max: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(max).default(fallback));
+
+const booleanFlag = (fallback: boolean) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
+      .default(fallback ? "true" : "false")
+      .transform((value) => ["true", "1", "yes", "on"].includes(value)),
+  );
+
+const commaList = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? "")
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== ""),
+    ),
+);
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** Number of proxy hops in front of the API, or Express trust-proxy addresses/CIDRs. */
+const TrustProxySchema = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .default("0")
+    .transform((value, ctx) => {
+      if (/^\d+$/.test(value)) return Number(value);
+      const entries = value
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean);
+      const named = new Set(["loopback", "linklocal", "uniquelocal"]);
+      for (const entry of entries) {
+        if (!named.has(entry) && !/^[0-9a-fA-F:.]+(?:\/\d{1,3})?$/.test(entry)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `"${entry}" is not a hop count, address, CIDR or loopback/linklocal/uniquelocal`,
+          });
+          return z.NEVER;
+        }
+      }
+      return entries;
+    }),
+);
+
+export const EnvSchema = z
+  .object({
+    HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
+    PORT: port(8080),
+    METRICS_HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
+    METRICS_PORT: port(9464),
+    METRICS_ENABLED: booleanFlag(true),
+    LOG_LEVEL: z.preprocess(
+      emptyAsUndefined,
+      z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    ),
+    MONGO_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^mongodb(\+srv)?:\/\//, "a mongodb:// URL")
+        .optional(),
+    ),
+    MONGO_DB_NAME: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,63}$/)
+        .optional(),
+    ),
+    MONGO_POOL_SIZE: positiveInt(20, 500),
+    MONGO_SERVER_SELECTION_TIMEOUT_MS: positiveInt(3000, 60_000),
+    NEOSC_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".neosc")),
+    NEOSC_PUBLIC_URL: z.preprocess(emptyAsUndefined, httpUrl.default("http://localhost:8080")),
+    NEOSC_PORTAL_ORIGINS: commaList.pipe(z.array(httpUrl)),
+    NEOSC_PORTAL_DIST: optionalString,
+    NEOSC_TRUSTED_PROXIES: TrustProxySchema,
+    NEOSC_BODY_LIMIT: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^\d+(b|kb|mb)$/i, "e.g. 100kb")
+        .default("100kb"),
+    ),
+    NEOSC_ADMIN_EMAIL: z.preprocess(emptyAsUndefined, z.email().default("admin@neosc.local")),
+    NEOSC_ADMIN_PASSWORD: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(10, "at least 10 characters").max(256).optional(),
+    ),
+    NEOSC_SESSION_SECRET: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .refine((value) => Buffer.byteLength(value, "utf8") >= 32, "at least 32 bytes")
+        .optional(),
+    ),
+    NEOSC_SESSION_TTL_SECONDS: positiveInt(8 * 60 * 60, 30 * 24 * 60 * 60),
+    NEOSC_LOGIN_MAX_FAILURES: positiveInt(5, 1000),
+    NEOSC_LOGIN_MAX_FAILURES_PER_IP: positiveInt(20, 100_000),
+    NEOSC_LOGIN_WINDOW_SECONDS: positiveInt(15 * 60, 24 * 60 * 60),
+    NEOSC_TOTP_ISSUER: z.preprocess(emptyAsUndefined, z.string().max(64).default("NeoSC")),
+    NEOSC_OIDC_ISSUER: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+    NEOSC_OIDC_CLIENT_ID: optionalString,
+    NEOSC_OIDC_CLIENT_SECRET: optionalString,
+    NEOSC_OIDC_SPA_CLIENT_ID: optionalString,
+    NEOSC_OIDC_PROJECT_ID: optionalString,
+    NEOSC_OIDC_ROLE_CLAIM: z.preprocess(emptyAsUndefined, z.string().default("neosc_roles")),
+    NEOSC_OIDC_ALLOW_HTTP: booleanFlag(false),
+    NEOSC_POMERIUM_JWKS_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+    NEOSC_POMERIUM_AUDIENCES: commaList,
+    NEOSC_POMERIUM_ISSUERS: commaList,
+    NEOSC_SWEEP_INTERVAL_SECONDS: positiveInt(30, 3600),
+    NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NEOSC_OIDC_ISSUER !== undefined && env.NEOSC_OIDC_CLIENT_ID === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NEOSC_OIDC_CLIENT_ID"],
+        message: "required when NEOSC_OIDC_ISSUER is set",
+      });
+    }
+    if (env.NEOSC_OIDC_ISSUER === undefined && env.NEOSC_OIDC_CLIENT_ID !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NEOSC_OIDC_ISSUER"],
+        message: "required when NEOSC_OIDC_CLIENT_ID is set",
+      });
+    }
+    if (env.NEOSC_POMERIUM_JWKS_URL !== undefined && env.NEOSC_POMERIUM_AUDIENCES.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NEOSC_POMERIUM_AUDIENCES"],
+        message: "required when NEOSC_POMERIUM_JWKS_URL is set (the route hosts, comma-separated)",
+      });
+    }
+    if (env.MONGO_URL !== undefined && env.NEOSC_SESSION_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NEOSC_SESSION_SECRET"],
+        message: "required with MONGO_URL: every API replica must sign sessions with the same secret",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+/** Parses a set of variables (tests pass their own); throws EnvError naming each bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const parsed = EnvSchema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  throw new EnvError(
+    parsed.error.issues.map(
+      (issue) => `${issue.path.map(String).join(".") || "(environment)"}: ${issue.message}`,
+    ),
+  );
+}
+
+/** Reads the process environment once; on a bad value prints which variable and exits. */
+export function loadEnv(): Env {
+  try {
+    return parseEnv(process.env);
+  } catch (error) {
+    if (error instanceof EnvError) {
+      console.error(`neosc-api: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

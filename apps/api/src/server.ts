@@ -1,0 +1,245 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createZitadelClient } from "@neosc/auth/oidc";
+import { preparePasswordHashing } from "@neosc/auth/password";
+import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
+import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
+import type { RouterConfig } from "@neosc/router/context";
+import {
+  createAuthServices,
+  oidcServiceFor,
+  passwordHasher,
+  pomeriumVerifierFor,
+} from "@neosc/router/domain/identity-services";
+import { startSweeper } from "@neosc/router/domain/sweeper";
+import { type Logger, pino } from "pino";
+import { createApp } from "./app.ts";
+import { bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
+import type { Env } from "./env.ts";
+import { createMetrics, createMetricsServer } from "./metrics.ts";
+
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  /** The internal metrics listener, when enabled. */
+  metricsUrl: string | null;
+  /** Whether this process launched the embedded database. */
+  embeddedDatabase: boolean;
+  /** Stops accepting, drains open requests, closes the database and stops an embedded one. */
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  logger?: Logger;
+  /** Where the one-time bootstrap password notice goes (default standard output). */
+  announce?: (text: string) => void;
+}
+
+export function createLogger(level: Env["LOG_LEVEL"]): Logger {
+  return pino({
+    level,
+    base: { service: "neosc-api" },
+    redact: {
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        'req.headers["x-pomerium-jwt-assertion"]',
+        'res.headers["set-cookie"]',
+        "password",
+        "token",
+        "*.password",
+        "*.token",
+      ],
+      censor: "[redacted]",
+    },
+  });
+}
+
+/** `100kb` → bytes. */
+export function parseByteSize(value: string): number {
+  const match = /^(\d+)(b|kb|mb)$/i.exec(value);
+  if (match === null) throw new RangeError(`not a size: ${value}`);
+  const units: Record<string, number> = { b: 1, kb: 1024, mb: 1024 * 1024 };
+  return Number(match[1]) * (units[(match[2] ?? "b").toLowerCase()] ?? 1);
+}
+
+/** The built portal next to this app: `apps/portal/dist` from `apps/api/src` or `apps/api/dist`. */
+function defaultPortalDist(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../portal/dist");
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function displayHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Starts the API (and, without MONGO_URL, the embedded database) from parsed configuration. */
+export async function startServer(env: Env, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const dataDir = path.resolve(env.NEOSC_DATA_DIR);
+  let local: LocalServer | null = null;
+  let connection: DatabaseConnection | null = null;
+  try {
+    let mongoUrl = env.MONGO_URL;
+    if (mongoUrl === undefined) {
+      logger.info({ dataDir: path.join(dataDir, "db") }, "no MONGO_URL: starting the embedded database");
+      local = await startLocalServer({
+        mode: "persistent",
+        dataDir: path.join(dataDir, "db"),
+        log: (line) => logger.info({ component: "database" }, line),
+      });
+      mongoUrl = local.url;
+    }
+    connection = await connectDatabase({
+      url: mongoUrl,
+      ...(env.MONGO_DB_NAME === undefined ? {} : { dbName: env.MONGO_DB_NAME }),
+      maxPoolSize: env.MONGO_POOL_SIZE,
+      serverSelectionTimeoutMS: env.MONGO_SERVER_SELECTION_TIMEOUT_MS,
+      appName: "neosc-api",
+    });
+    const { db } = connection;
+
+    const sessionSecret = env.NEOSC_SESSION_SECRET ?? (await persistentSessionSecret(dataDir));
+    await preparePasswordHashing();
+    await bootstrapDatabase(db, {
+      email: env.NEOSC_ADMIN_EMAIL,
+      password: env.NEOSC_ADMIN_PASSWORD,
+      passwords: passwordHasher,
+      logger,
+      ...(options.announce === undefined ? {} : { announce: options.announce }),
+    });
+
+    const oidcClient =
+      env.NEOSC_OIDC_ISSUER === undefined || env.NEOSC_OIDC_CLIENT_ID === undefined
+        ? null
+        : createZitadelClient({
+            issuer: env.NEOSC_OIDC_ISSUER,
+            clientId: env.NEOSC_OIDC_CLIENT_ID,
+            ...(env.NEOSC_OIDC_CLIENT_SECRET === undefined
+              ? {}
+              : { clientSecret: env.NEOSC_OIDC_CLIENT_SECRET }),
+            ...(env.NEOSC_OIDC_SPA_CLIENT_ID === undefined
+              ? {}
+              : { spaClientId: env.NEOSC_OIDC_SPA_CLIENT_ID }),
+            ...(env.NEOSC_OIDC_PROJECT_ID === undefined ? {} : { projectId: env.NEOSC_OIDC_PROJECT_ID }),
+            roleClaim: env.NEOSC_OIDC_ROLE_CLAIM,
+            allowHttp: env.NEOSC_OIDC_ALLOW_HTTP,
+          });
+    const claimMapping = {
+      roleClaim: env.NEOSC_OIDC_ROLE_CLAIM,
+      ...(env.NEOSC_OIDC_PROJECT_ID === undefined ? {} : { projectId: env.NEOSC_OIDC_PROJECT_ID }),
+    };
+    const pomerium =
+      env.NEOSC_POMERIUM_JWKS_URL === undefined
+        ? null
+        : pomeriumVerifierFor({
+            jwksUrl: env.NEOSC_POMERIUM_JWKS_URL,
+            audiences: env.NEOSC_POMERIUM_AUDIENCES,
+            ...(env.NEOSC_POMERIUM_ISSUERS.length === 0 ? {} : { issuers: env.NEOSC_POMERIUM_ISSUERS }),
+            claimMapping,
+          });
+    const services = createAuthServices({
+      sessionSecret,
+      pomerium,
+      oidc: oidcClient === null ? null : oidcServiceFor(oidcClient),
+    });
+    const routerConfig: RouterConfig = {
+      session: { ttlSeconds: env.NEOSC_SESSION_TTL_SECONDS },
+      loginThrottle: {
+        windowSeconds: env.NEOSC_LOGIN_WINDOW_SECONDS,
+        maxFailuresPerAccount: env.NEOSC_LOGIN_MAX_FAILURES,
+        maxFailuresPerIp: env.NEOSC_LOGIN_MAX_FAILURES_PER_IP,
+      },
+      totpIssuer: env.NEOSC_TOTP_ISSUER,
+    };
+
+    const metrics = createMetrics();
+    const activeConnection = connection;
+    const app = createApp({
+      db,
+      ping: () => activeConnection.ping(),
+      services,
+      routerConfig,
+      http: {
+        publicUrl: new URL(env.NEOSC_PUBLIC_URL),
+        portalOrigins: env.NEOSC_PORTAL_ORIGINS,
+        trustProxy: env.NEOSC_TRUSTED_PROXIES,
+        bodyLimitBytes: parseByteSize(env.NEOSC_BODY_LIMIT),
+        oidcIssuer: env.NEOSC_OIDC_ISSUER ?? null,
+        portalDist: env.NEOSC_PORTAL_DIST ?? defaultPortalDist(),
+      },
+      logger,
+      metrics,
+    });
+
+    const server = createServer(app);
+    server.keepAliveTimeout = 65_000;
+    const port = await listen(server, env.PORT, env.HOST);
+    let metricsServer: Server | null = null;
+    let metricsUrl: string | null = null;
+    if (env.METRICS_ENABLED) {
+      metricsServer = createMetricsServer(metrics);
+      const metricsPort = await listen(metricsServer, env.METRICS_PORT, env.METRICS_HOST);
+      metricsUrl = `http://${displayHost(env.METRICS_HOST)}:${metricsPort}/metrics`;
+    }
+    const sweeper = startSweeper({
+      db,
+      clock: () => new Date(),
+      intervalMs: env.NEOSC_SWEEP_INTERVAL_SECONDS * 1000,
+      onError: (error) => logger.warn({ err: error }, "session sweep failed"),
+    });
+    const url = `http://${displayHost(env.HOST)}:${port}`;
+    logger.info({ url, metricsUrl, embeddedDatabase: local !== null }, "neosc api listening");
+
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      port,
+      metricsUrl,
+      embeddedDatabase: local !== null,
+      close() {
+        closing ??= (async () => {
+          logger.info("shutting down");
+          await Promise.all([
+            closeServer(server, env.NEOSC_SHUTDOWN_TIMEOUT_MS),
+            metricsServer === null ? Promise.resolve() : closeServer(metricsServer, 1000),
+          ]);
+          await sweeper.stop();
+          await activeConnection.close();
+          await local?.stop();
+          logger.info("stopped");
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await connection?.close().catch(() => {});
+    await local?.stop().catch(() => {});
+    throw error;
+  }
+}
