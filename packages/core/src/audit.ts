@@ -51,6 +51,8 @@ export type AuditFilter = z.infer<typeof AuditFilterSchema>;
 export const ListAuditInputSchema = AuditFilterSchema.extend({
   limit: z.number().int().min(1).max(200).default(50),
   cursor: CursorSchema.optional(),
+  /** Added by tRPC's `useInfiniteQuery` to every page request; paging is always newest first. */
+  direction: z.enum(["forward", "backward"]).optional(),
 });
 export type ListAuditInput = z.infer<typeof ListAuditInputSchema>;
 export const AuditPageSchema = pageOf(AuditEntrySchema);
