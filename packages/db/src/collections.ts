@@ -26,17 +26,6 @@ export interface SessionDoc extends Stored<WorkspaceSession> {
   startHour: Date;
   startDay: Date;
 }
-/**
- * The claim of one session end, keyed by the session id. FerretDB 1.24 runs a filtered update as
- * read-then-write, so `{ _id, status: "active" }` is no compare-and-set there; an insert on `_id`
- * is, so whoever inserts this document is the one who ended the session.
- */
-export interface SessionEndDoc {
-  _id: string;
-  reason: WorkspaceSession["endReason"];
-  at: Date;
-  note: string | null;
-}
 export type LoginSessionDoc = Stored<LoginSession>;
 export type AuditDoc = Stored<AuditEntry>;
 export interface PolicyDoc {
@@ -74,7 +63,6 @@ export const COLLECTION_NAMES = {
   organizations: "organizations",
   workspaces: "workspaces",
   sessions: "sessions",
-  sessionEnds: "session_ends",
   loginSessions: "auth_sessions",
   audit: "audit_logs",
   policies: "policies",
@@ -87,7 +75,6 @@ export interface Collections {
   organizations: Collection<OrganizationDoc>;
   workspaces: Collection<WorkspaceDoc>;
   sessions: Collection<SessionDoc>;
-  sessionEnds: Collection<SessionEndDoc>;
   loginSessions: Collection<LoginSessionDoc>;
   audit: Collection<AuditDoc>;
   policies: Collection<PolicyDoc>;
@@ -101,7 +88,6 @@ export function collectionsOf(db: Db): Collections {
     organizations: db.collection<OrganizationDoc>(COLLECTION_NAMES.organizations),
     workspaces: db.collection<WorkspaceDoc>(COLLECTION_NAMES.workspaces),
     sessions: db.collection<SessionDoc>(COLLECTION_NAMES.sessions),
-    sessionEnds: db.collection<SessionEndDoc>(COLLECTION_NAMES.sessionEnds),
     loginSessions: db.collection<LoginSessionDoc>(COLLECTION_NAMES.loginSessions),
     audit: db.collection<AuditDoc>(COLLECTION_NAMES.audit),
     policies: db.collection<PolicyDoc>(COLLECTION_NAMES.policies),
@@ -131,7 +117,6 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
     { key: { status: 1, startedAt: -1 }, name: "status_startedAt" },
     { key: { startedAt: -1 }, name: "startedAt" },
   ],
-  sessionEnds: [],
   loginSessions: [{ key: { userId: 1 }, name: "userId" }],
   audit: [
     { key: { seq: 1 }, name: "seq_unique", unique: true },

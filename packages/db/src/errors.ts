@@ -1,11 +1,20 @@
 import { DomainError } from "@neosc/core/errors";
 import type { Collection, Document } from "mongodb";
 
-/** Duplicate key (E11000) from MongoDB or FerretDB, for single and bulk writes. */
+/**
+ * Duplicate key (E11000) from MongoDB or FerretDB, for single and bulk writes. FerretDB 1.24
+ * reports a unique violation by an update of an existing document as InternalError (code 1)
+ * carrying SQLite's "UNIQUE constraint failed" instead.
+ */
 export function isDuplicateKeyError(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
-  const { code, writeErrors } = error as { code?: unknown; writeErrors?: unknown };
+  const { code, writeErrors, message } = error as {
+    code?: unknown;
+    writeErrors?: unknown;
+    message?: unknown;
+  };
   if (code === 11000 || code === 11001) return true;
+  if (code === 1 && typeof message === "string" && message.includes("UNIQUE constraint failed")) return true;
   return (
     Array.isArray(writeErrors) && writeErrors.some((item) => (item as { code?: unknown })?.code === 11000)
   );

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { Page } from "@neosc/core/common";
-import type { ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
+import type { ListSessionsInput, SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import type { Filter } from "mongodb";
-import type { Collections, SessionDoc } from "../collections.ts";
-import { dayOf, hourOf } from "../collections.ts";
+import type { ClaimDoc, Collections, SessionDoc } from "../collections.ts";
+import { claimOnce, dayOf, hourOf } from "../collections.ts";
 import { decodeCursor, encodeCursor } from "../cursor.ts";
 import type {
   ActiveSessionFilter,
@@ -49,8 +49,10 @@ const slotKeyOf = (userId: string, slot: number) => `${userId}:${slot}`;
 /** How many times a launch re-reads the slots after losing one to a parallel launch. */
 const MAX_SLOT_ATTEMPTS = 64;
 
+const endClaimId = (sessionId: string) => `session-end:${sessionId}`;
+
 export function createSessionsRepository(collections: Collections): SessionsRepository {
-  const sessions = collections.sessions;
+  const { sessions, claims } = collections;
 
   async function occupiedSlots(userId: string): Promise<{ slots: Set<number>; active: number }> {
     const docs = await sessions.find(activeFilter({ userId }), { projection: { slotKey: 1 } }).toArray();
@@ -60,6 +62,23 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       if (Number.isInteger(slot)) slots.add(slot);
     }
     return { slots, active: docs.length };
+  }
+
+  /** Writes the ended state recorded in an end claim onto the session (same values every time). */
+  function applyEnd(id: string, claim: ClaimDoc): Promise<SessionDoc | null> {
+    return sessions.findOneAndUpdate(
+      { _id: id },
+      {
+        $set: {
+          status: "ended",
+          endedAt: claim.at,
+          endReason: claim.data.reason as SessionEndReason,
+          endNote: (claim.data.note as string | null) ?? null,
+          slotKey: `ended:${id}`,
+        },
+      },
+      { returnDocument: "after" },
+    );
   }
 
   async function buckets(field: "startHour" | "startDay", from: Date): Promise<BucketCount[]> {
@@ -193,48 +212,47 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     },
 
     async heartbeat(id, update) {
-      const doc = await sessions.findOneAndUpdate(
-        { _id: id, status: "active" },
-        { $set: { lastHeartbeatAt: update.at, idleEndsAt: update.idleEndsAt } },
-        { returnDocument: "after" },
-      );
-      return doc ? toSession(doc) : null;
+      let doc: SessionDoc | null;
+      try {
+        doc = await sessions.findOneAndUpdate(
+          { _id: id, status: "active" },
+          { $set: { lastHeartbeatAt: update.at, idleEndsAt: update.idleEndsAt } },
+          { returnDocument: "after" },
+        );
+      } catch (error) {
+        // A stale write tried to put back a slot that a new launch has taken: the session ended.
+        if (isDuplicateKeyError(error)) return null;
+        throw error;
+      }
+      if (!doc) return null;
+      // On FerretDB a heartbeat that read the session just before it ended writes it back as
+      // active; the end claim is the truth, so re-apply it.
+      const ended = await claims.findOne({ _id: endClaimId(id) });
+      if (ended) {
+        await applyEnd(id, ended);
+        return null;
+      }
+      return toSession(doc);
     },
 
     /*
-     * Compare-and-set that holds on FerretDB too: the end is claimed by inserting
-     * `session_ends/<id>` (atomic on `_id`), then applied. A caller that loses the claim while the
-     * session still looks active finishes the winner's end (same reason and time), so a winner
-     * that died between claim and update never leaves a session holding its slot.
+     * Exactly one caller ends a session, also on FerretDB (see ClaimDoc): the end is decided by
+     * inserting the claim `session-end:<id>`; the winner and every later caller then write the
+     * claim's values (idempotent), so an end interrupted after the claim is completed by the next
+     * attempt (e.g. the sweeper).
      */
     async end(id, end) {
       const current = await sessions.findOne({ _id: id }, { projection: { status: 1 } });
       if (current === null || current.status !== "active") return null;
-      const claim = { _id: id, reason: end.reason, at: end.at, note: end.note ?? null };
-      let won = true;
-      try {
-        await collections.sessionEnds.insertOne(claim);
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-        won = false;
-      }
-      const applied = won ? claim : await collections.sessionEnds.findOne({ _id: id });
-      if (applied === null) return null;
-      const doc = await sessions.findOneAndUpdate(
-        { _id: id, status: "active" },
-        {
-          $set: {
-            status: "ended",
-            endedAt: applied.at,
-            endReason: applied.reason,
-            endNote: applied.note,
-            slotKey: `ended:${id}`,
-          },
-        },
-        { returnDocument: "after" },
-      );
-      if (!won) return null;
-      return toSession(doc ?? (await sessions.findOne({ _id: id })) ?? never(id));
+      const claim: ClaimDoc = {
+        _id: endClaimId(id),
+        at: end.at,
+        data: { reason: end.reason, note: end.note ?? null },
+      };
+      const won = await claimOnce(claims, claim);
+      const decided = won ? claim : await claims.findOne({ _id: claim._id });
+      const doc = decided ? await applyEnd(id, decided) : null;
+      return won && doc ? toSession(doc) : null;
     },
 
     async findExpired(now, limit = 500) {
@@ -271,8 +289,4 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       );
     },
   };
-}
-
-function never(id: string): never {
-  throw new Error(`session ${id} vanished while it was being ended`);
 }

@@ -3,8 +3,9 @@ import type { Page } from "@neosc/core/common";
 import { ROLES, type Role } from "@neosc/core/roles";
 import type { ListUsersInput, User } from "@neosc/core/user";
 import type { Filter } from "mongodb";
+import { canonicalJson } from "../canonical.ts";
 import type { Collections, UserDoc } from "../collections.ts";
-import { defined } from "../collections.ts";
+import { claimOnce, defined } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
 import type { NewUser, UserAuthRecord, UserCountFilter, UserPatch, UsersRepository } from "../database.ts";
 import { mapDuplicate } from "../errors.ts";
@@ -44,17 +45,30 @@ function countFilter(filter: UserCountFilter = {}): Filter<UserDoc> {
 export function createUsersRepository(collections: Collections, clock: () => Date): UsersRepository {
   const users = collections.users;
 
+  /*
+   * FerretDB writes whole documents, so a concurrent update that read this user before our write
+   * (e.g. recordLogin during an admin's role change) can put the old values back. Read back and
+   * re-apply until our fields stick (MongoDB passes the first check).
+   */
   async function updateAndReturn(id: string, set: Partial<UserDoc>): Promise<User | null> {
-    const doc = await mapDuplicate(
-      () =>
-        users.findOneAndUpdate(
-          { _id: id },
-          { $set: { ...set, updatedAt: clock() } },
-          { returnDocument: "after" },
-        ),
-      { entity: "user", collection: users, written: { ...set, _id: id }, unique: UNIQUE },
-    );
-    return doc ? toUser(doc) : null;
+    for (let attempt = 0; ; attempt += 1) {
+      const doc = await mapDuplicate(
+        () =>
+          users.findOneAndUpdate(
+            { _id: id },
+            { $set: { ...set, updatedAt: clock() } },
+            { returnDocument: "after" },
+          ),
+        { entity: "user", collection: users, written: { ...set, _id: id }, unique: UNIQUE },
+      );
+      if (!doc) return null;
+      const fresh = await users.findOne({ _id: id });
+      if (!fresh) return null;
+      const stuck = Object.entries(set).every(
+        ([key, value]) => canonicalJson(fresh[key as keyof UserDoc]) === canonicalJson(value),
+      );
+      if (stuck || attempt >= 4) return toUser(fresh);
+    }
   }
 
   async function authRecord(filter: Filter<UserDoc>): Promise<UserAuthRecord | null> {
@@ -152,12 +166,17 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
       });
     },
 
+    /*
+     * Once per (user, step) through a claim (see ClaimDoc), which holds on FerretDB too; the
+     * stored last step additionally refuses steps older than one already used.
+     */
     async consumeTotpStep(id, step) {
-      const result = await users.updateOne(
-        { _id: id, totpLastStep: { $lt: step } },
-        { $set: { totpLastStep: step } },
-      );
-      return result.modifiedCount === 1;
+      const user = await users.findOne({ _id: id }, { projection: { totpLastStep: 1 } });
+      if (!user || step <= (user.totpLastStep ?? 0)) return false;
+      if (!(await claimOnce(collections.claims, { _id: `totp:${id}:${step}`, at: clock(), data: {} })))
+        return false;
+      await users.updateOne({ _id: id, totpLastStep: { $lt: step } }, { $set: { totpLastStep: step } });
+      return true;
     },
 
     async recordLogin(id, at) {
