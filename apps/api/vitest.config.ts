@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // One throwaway MongoDB-compatible server for the run; each test file gets its own database.
+    globalSetup: ["test/support/global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // API instances, IdPs and database servers per file: keep the 2-core machine unloaded.
+    fileParallelism: false,
+  },
+});
