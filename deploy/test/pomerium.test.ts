@@ -370,9 +370,7 @@ describe("golden files", () => {
       mkdirSync(new URL("./__golden__/", import.meta.url), { recursive: true });
       writeFileSync(url, yaml);
     }
-    expect(existsSync(url), `${file} missing: run UPDATE_GOLDEN=1 pnpm --filter @neosc/deploy test`).toBe(
-      true,
-    );
+    expect(existsSync(url), `${file} missing: run pnpm --filter @neosc/deploy test:update-golden`).toBe(true);
     expect(yaml).toBe(readFileSync(url, "utf8"));
   });
 });
