@@ -1,4 +1,4 @@
-import { DomainError } from "@neosc/core/errors";
+import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
 import {
   type CreateWorkspaceInput,
@@ -7,11 +7,11 @@ import {
   type UpdateWorkspaceInput,
   type Workspace,
 } from "@neosc/core/workspace";
-import type { WorkspaceFilter } from "@neosc/db/database";
+import type { Database, WorkspaceFilter } from "@neosc/db/database";
 import { audit } from "../audit.ts";
 import type { AuthedContext } from "../context.ts";
 import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
-import { endSessionOnce } from "./session-end.ts";
+import { endSessionOnce, SYSTEM_ACTOR } from "./session-end.ts";
 
 const isAdmin = (user: User) => user.role === "admin";
 
@@ -172,4 +172,32 @@ export async function resetWorkspaces(
     details: { restored: workspaces.map((w) => w.slug), removed: removedIds.length, endedSessions },
   });
   return { workspaces, removed: removedIds.length, endedSessions };
+}
+
+/**
+ * First start: fills an empty catalogue with the defaults, so a fresh install has something to
+ * launch. Safe on several replicas at once (a slug another replica inserted first is skipped).
+ */
+export async function seedDefaultCatalogue(db: Database): Promise<number> {
+  if ((await db.workspaces.countAll()).total > 0) return 0;
+  const created: string[] = [];
+  for (const input of DEFAULT_CATALOGUE) {
+    try {
+      created.push((await db.workspaces.create(input)).slug);
+    } catch (error) {
+      if (!(isDomainError(error) && error.reason === "duplicate")) throw error;
+    }
+  }
+  if (created.length > 0) {
+    await audit(
+      { db, identity: null, request: { clientIp: null, userAgent: null } },
+      {
+        action: "system.seedCatalogue",
+        actor: SYSTEM_ACTOR,
+        resource: { type: "workspace", id: null },
+        details: { created },
+      },
+    );
+  }
+  return created.length;
 }
