@@ -4,6 +4,7 @@ import path from "node:path";
 import { isDomainError } from "@neosc/core/errors";
 import type { Database } from "@neosc/db/database";
 import type { PasswordHasher } from "@neosc/router/context";
+import { seedDefaultCatalogue } from "@neosc/router/domain/workspaces";
 import type { Logger } from "pino";
 
 /** Embedded mode keeps the session secret beside the data, so restarts keep people signed in. */
@@ -39,6 +40,7 @@ export interface BootstrapAdminOptions {
 export async function bootstrapDatabase(db: Database, options: BootstrapAdminOptions): Promise<void> {
   await db.policies.seedDefaults();
   if ((await db.users.count({ role: "admin" })) > 0) return;
+  await seedDefaultCatalogue(db);
   if ((await db.users.findByEmail(options.email)) !== null) {
     options.logger.warn(
       { email: options.email },
