@@ -55,6 +55,16 @@ export function rolesFromClaims(
       rolesAsserted = true;
       names.push(...Object.keys(value));
     }
+    // Pomerium stores claims flattened (`<claim>.<role>.<orgId>`) and passes them on in that
+    // form when the zitadel-roles deploy mode names them in `jwt_claims_headers`.
+    for (const key of Object.keys(claims)) {
+      if (!key.startsWith(`${claim}.`)) continue;
+      const role = key.slice(claim.length + 1).split(".")[0];
+      if (role) {
+        rolesAsserted = true;
+        names.push(role);
+      }
+    }
   }
   const flat = flatRoleNames(claims[options.roleClaim ?? DEFAULT_ROLE_CLAIM]);
   if (flat !== null) {

@@ -16,6 +16,16 @@ describe("claimsToIdentity", () => {
     expect(identity.rolesAsserted).toBe(true);
   });
 
+  it("reads the roles keys Pomerium flattens (`<claim>.<role>.<orgId>`)", () => {
+    const identity = claimsToIdentity({
+      sub: "1",
+      "urn:zitadel:iam:org:project:roles.admin.284193857412538001": ["kappa4.com"],
+      "urn:zitadel:iam:org:project:rolesX.neosc.1": ["not a roles claim"],
+    });
+    expect(identity.roles).toEqual(["admin"]);
+    expect(identity.rolesAsserted).toBe(true);
+  });
+
   it("reads the project-specific roles object only when the project id is known", () => {
     const claims = { sub: "1", [`urn:zitadel:iam:org:project:${PROJECT}:roles`]: { admin: org } };
     expect(claimsToIdentity(claims, { projectId: PROJECT }).role).toBe("admin");
