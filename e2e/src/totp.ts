@@ -40,18 +40,14 @@ export function secretFromUri(uri: string): string {
   return secret;
 }
 
-/**
- * A code that stays valid for at least `marginMs`: waits out the end of the current step so a
- * code typed at 29.9 s is not refused at 30.1 s. Also avoids reusing the code of a step that was
- * already accepted once (servers may refuse replays).
- */
-export async function freshTotp(secretBase32: string, options: { marginMs?: number; notStep?: number } = {}) {
-  const margin = options.marginMs ?? 5_000;
-  for (;;) {
-    const now = Date.now();
-    const step = Math.floor(now / 30_000);
-    const left = (step + 1) * 30_000 - now;
-    if (left >= margin && step !== options.notStep) return { code: totp(secretBase32, { at: now }), step };
-    await new Promise((resolve) => setTimeout(resolve, left + 50));
-  }
+export const TOTP_STEP_MS = 30_000;
+
+/** The RFC 6238 time step a moment falls in. */
+export function totpStep(at = Date.now()): number {
+  return Math.floor(at / TOTP_STEP_MS);
+}
+
+/** The code of one time step (what an authenticator shows during that step). */
+export function totpForStep(secretBase32: string, step: number): string {
+  return totp(secretBase32, { at: step * TOTP_STEP_MS });
 }

@@ -22,9 +22,6 @@ export const test = base.extend<object, WorkerFixtures>({
     },
     { scope: "worker" },
   ],
-});
-
-test.use({
   baseURL: async ({ stack }, use) => {
     await use(stack.api.url);
   },
