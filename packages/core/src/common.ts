@@ -42,3 +42,6 @@ export interface Page<T> {
 export const CidrSchema = z.union([z.cidrv4(), z.cidrv6()]);
 
 export const OkSchema = z.object({ ok: z.literal(true) });
+
+/** The input of procedures that take none (every procedure declares one, see the router tests). */
+export const NoInputSchema = z.void();

@@ -63,6 +63,16 @@ describe("the router", () => {
     expect(missing).toEqual([]);
   });
 
+  it("declares input and output schemas on every procedure", () => {
+    const incomplete = Object.entries(registered)
+      .filter(([, procedure]) => {
+        const def = (procedure as { _def: { inputs: unknown[]; output?: unknown } })._def;
+        return def.inputs.length === 0 || def.output === undefined;
+      })
+      .map(([path]) => path);
+    expect(incomplete).toEqual([]);
+  });
+
   it("has no procedure outside the permission table", () => {
     const known = new Set<string>(PROCEDURE_PATHS);
     expect(Object.keys(registered).filter((path) => !known.has(path))).toEqual([]);

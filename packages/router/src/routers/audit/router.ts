@@ -5,6 +5,7 @@ import {
   ExportAuditOutputSchema,
   ListAuditInputSchema,
 } from "@neosc/core/audit";
+import { NoInputSchema } from "@neosc/core/common";
 import { exportAudit, listAudit, verifyAudit } from "../../domain/audit-log.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
@@ -17,6 +18,7 @@ export const auditRouter = router({
 
   /** Admins: recomputes the hash chain. */
   verify: procedureFor("audit.verify")
+    .input(NoInputSchema)
     .output(AuditVerifyOutputSchema)
     .query(({ ctx }) => verifyAudit(ctx)),
 

@@ -11,15 +11,12 @@ import {
   SsoInputSchema,
   TokenExchangeInputSchema,
 } from "@neosc/core/auth";
-import { OkSchema } from "@neosc/core/common";
-import { z } from "zod";
+import { NoInputSchema, OkSchema } from "@neosc/core/common";
 import { authConfig, me } from "../../domain/identity.ts";
 import { changePassword, login, logout, register } from "../../domain/identity-login.ts";
 import { confirmTotp, disableTotp, enrollTotp } from "../../domain/identity-mfa.ts";
 import { ssoLogin, tokenExchange } from "../../domain/identity-sso.ts";
 import { procedureFor, router } from "../../trpc.ts";
-
-const NoInputSchema = z.void();
 
 export const authRouter = router({
   /** Anyone, while the self-registration policy is on: a local account with role `user`. */

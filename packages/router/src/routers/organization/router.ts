@@ -1,3 +1,4 @@
+import { NoInputSchema } from "@neosc/core/common";
 import {
   CreateOrganizationInputSchema,
   OrganizationSchema,
@@ -11,6 +12,7 @@ import { procedureFor, router } from "../../trpc.ts";
 export const organizationRouter = router({
   /** Admins: all with member counts; others: their own. */
   list: procedureFor("organization.list")
+    .input(NoInputSchema)
     .output(z.array(OrganizationWithCountSchema))
     .query(({ ctx }) => listOrganizations(ctx)),
 

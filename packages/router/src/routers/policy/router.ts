@@ -1,3 +1,4 @@
+import { NoInputSchema } from "@neosc/core/common";
 import { PolicySchema, TogglePolicyInputSchema, UpdatePolicyInputSchema } from "@neosc/core/policy";
 import { z } from "zod";
 import { listPolicies, togglePolicy, updatePolicy } from "../../domain/policies.ts";
@@ -6,6 +7,7 @@ import { procedureFor, router } from "../../trpc.ts";
 export const policyRouter = router({
   /** Signed-in callers: every policy and its settings. */
   list: procedureFor("policy.list")
+    .input(NoInputSchema)
     .output(z.array(PolicySchema))
     .query(({ ctx }) => listPolicies(ctx)),
 

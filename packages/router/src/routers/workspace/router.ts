@@ -1,3 +1,4 @@
+import { NoInputSchema } from "@neosc/core/common";
 import { StopWorkspaceOutputSchema, WorkspaceSessionSchema } from "@neosc/core/session";
 import {
   CreateWorkspaceInputSchema,
@@ -68,6 +69,7 @@ export const workspaceRouter = router({
 
   /** Admins: restores the default catalogue. */
   reset: procedureFor("workspace.reset")
+    .input(NoInputSchema)
     .output(ResetWorkspacesOutputSchema)
     .mutation(({ ctx }) => resetWorkspaces(ctx)),
 });
