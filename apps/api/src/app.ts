@@ -136,7 +136,7 @@ export function createApp(options: AppOptions): express.Express {
       const entry = {
         reqId: id,
         method: request.method,
-        path: request.path,
+        path: request.originalUrl.split("?")[0],
         route: labels.route,
         status: response.statusCode,
         ms: Math.round(seconds * 1000),

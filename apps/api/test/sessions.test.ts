@@ -216,6 +216,15 @@ describe("browser protections", () => {
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  it("marks the cookie Secure and sends HSTS when the public URL is https", async () => {
+    const https = await api.start({ NEOSC_PUBLIC_URL: "https://portal.neosc.test" });
+    const login = await mutation(https.url, "auth.login", { email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    expect(login.status).toBe(200);
+    expect(sessionCookieOf(login.headers)?.attributes).toMatch(/; Secure/);
+    expect(login.headers.get("strict-transport-security")).toContain("max-age=");
+    expect((await fetch(`${first.url}/healthz`)).headers.get("strict-transport-security")).toBeNull();
+  });
+
   it("sends security headers", async () => {
     const response = await fetch(`${first.url}/healthz`);
     expect(response.status).toBe(200);

@@ -108,15 +108,7 @@ export async function upsertExternalUser(
 ): Promise<User> {
   const { db } = ctx;
   const email = external.email.trim().toLowerCase();
-  const organization =
-    external.organization === null
-      ? null
-      : await db.organizations.upsertByExternalId({
-          externalId: external.organization.externalId,
-          name:
-            external.organization.name ?? external.organization.domain ?? external.organization.externalId,
-          domain: external.organization.domain,
-        });
+  const organization = await organizationFor(db, external.organization);
   const idpRole = external.roles === null ? null : (highestRole(external.roles) ?? "user");
 
   let user = await db.users.findByExternalId(external.subject);
@@ -168,6 +160,22 @@ export async function upsertExternalUser(
     });
   }
   return updated;
+}
+
+/**
+ * The organization named by resourceowner claims, created on first sight. Looked up first so a
+ * request authenticated by a Pomerium assertion does not write when nothing changed.
+ */
+async function organizationFor(db: Database, claimed: ExternalIdentity["organization"]) {
+  if (claimed === null) return null;
+  const name = claimed.name ?? claimed.domain ?? claimed.externalId;
+  const existing = await db.organizations.findByExternalId(claimed.externalId);
+  if (existing !== null && existing.name === name && existing.domain === claimed.domain) return existing;
+  return db.organizations.upsertByExternalId({
+    externalId: claimed.externalId,
+    name,
+    domain: claimed.domain,
+  });
 }
 
 /** Credentials the host found on a request, in the order they are tried. */
