@@ -47,6 +47,12 @@ export const routes: RouteObject[] = [
             }),
           },
           {
+            path: "workspace/:sessionId",
+            lazy: async () => ({
+              Component: (await import("../areas/sessions/session-view-page.tsx")).SessionViewPage,
+            }),
+          },
+          {
             path: "account",
             lazy: async () => ({
               Component: (await import("../areas/account/account-page.tsx")).AccountPage,

@@ -13,6 +13,7 @@ export function formatDuration(ms: number): string {
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+const hourOnly = new Intl.DateTimeFormat(undefined, { hour: "numeric" });
 const dayOnly = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
 const precise = new Intl.DateTimeFormat(undefined, {
   year: "numeric",
@@ -33,6 +34,10 @@ export function formatPreciseTime(date: Date): string {
 
 export function formatTime(date: Date): string {
   return timeOnly.format(date);
+}
+
+export function formatHour(date: Date): string {
+  return hourOnly.format(date);
 }
 
 export function formatDay(date: Date): string {

@@ -49,25 +49,34 @@ function Frame({
         </div>
         <div className="relative h-40 flex-1">{children}</div>
       </div>
-      <div aria-hidden className="mt-1 ml-8 flex text-[10px] text-fg-muted">
-        {points.map((point, index) => (
-          <span key={`${point.title}-${index}`} className="flex-1 truncate text-center">
-            {point.label}
-          </span>
-        ))}
+      <div aria-hidden className="relative mt-1 ml-8 h-4 text-[10px] text-fg-muted">
+        {points.map((point, index) =>
+          point.label ? (
+            <span
+              key={`${point.title}-${index}`}
+              className="absolute top-0 -translate-x-1/2 whitespace-nowrap"
+              style={{ left: `${((index + 0.5) / points.length) * 100}%` }}
+            >
+              {point.label}
+            </span>
+          ) : null,
+        )}
       </div>
       <figcaption className="sr-only">{caption}</figcaption>
-      <table className="sr-only">
-        <caption>{caption}</caption>
-        <tbody>
-          {points.map((point, index) => (
-            <tr key={`${point.title}-${index}`}>
-              <th scope="row">{point.title}</th>
-              <td>{point.value}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      {/* Tables ignore the 1px box of sr-only, so the wrapper hides it. */}
+      <div className="sr-only">
+        <table>
+          <caption>{caption}</caption>
+          <tbody>
+            {points.map((point, index) => (
+              <tr key={`${point.title}-${index}`}>
+                <th scope="row">{point.title}</th>
+                <td>{point.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }

@@ -1,4 +1,5 @@
 import type { Policy, PolicyKey } from "@neosc/core/policy";
+import { useMe } from "../../app/me-context.tsx";
 import { Card, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { Switch } from "../../components/ui/switch.tsx";
 import { toast } from "../../components/ui/toast.ts";
@@ -46,6 +47,7 @@ const ABOUT: Record<PolicyKey, { title: string; text: string; caution?: string }
 };
 
 function PolicyCard({ policy }: { policy: Policy }) {
+  const me = useMe();
   const utils = trpc.useUtils();
   const toggle = trpc.policy.toggle.useMutation();
   const update = trpc.policy.update.useMutation();
@@ -94,7 +96,7 @@ function PolicyCard({ policy }: { policy: Policy }) {
         />
         <p className="text-xs text-fg-muted">
           Changed {formatRelative(policy.updatedAt)}
-          {policy.updatedBy ? ` by ${policy.updatedBy}` : ""}
+          {policy.updatedBy === me.user.id ? " by you" : policy.updatedBy ? " by another administrator" : ""}
         </p>
       </section>
     </Card>

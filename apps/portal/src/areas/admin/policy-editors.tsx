@@ -1,3 +1,4 @@
+import { CidrSchema } from "@neosc/core/common";
 import { POLICY_SETTINGS_SCHEMAS, type Policy, type PolicyKey } from "@neosc/core/policy";
 import { type FormEvent, type ReactNode, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
@@ -27,11 +28,14 @@ function collapse(errors: FieldErrors): FieldErrors {
 function SettingsForm({
   policyKey,
   build,
+  precheck,
   onSave,
   children,
 }: {
   policyKey: PolicyKey;
   build: () => unknown;
+  /** Errors the schema would report less precisely (which list entry is wrong). */
+  precheck?: () => FieldErrors;
   onSave: (settings: Record<string, unknown>) => Promise<void>;
   children: (errors: FieldErrors) => ReactNode;
 }) {
@@ -42,6 +46,11 @@ function SettingsForm({
   async function submit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
+    const early = precheck?.() ?? {};
+    if (Object.keys(early).length > 0) {
+      setErrors(early);
+      return;
+    }
     const parsed = parseForm(POLICY_SETTINGS_SCHEMAS[policyKey], build());
     if (!parsed.success) {
       setErrors(collapse(parsed.fieldErrors));
@@ -120,15 +129,21 @@ function IpAllowlistEditor({
   onSave: (settings: Record<string, unknown>) => Promise<void>;
 }) {
   const [text, setText] = useState(policy.settings.cidrs.join("\n"));
+  const blocks = () =>
+    text
+      .split(/[\s,]+/)
+      .map((line) => line.trim())
+      .filter(Boolean);
   return (
     <SettingsForm
       policyKey="ip-allowlist"
-      build={() => ({
-        cidrs: text
-          .split(/[\s,]+/)
-          .map((line) => line.trim())
-          .filter(Boolean),
-      })}
+      build={() => ({ cidrs: blocks() })}
+      precheck={(): FieldErrors => {
+        const bad = blocks().filter((block) => !CidrSchema.safeParse(block).success);
+        return bad.length === 0
+          ? {}
+          : { cidrs: [`Not a CIDR block: ${bad.join(", ")} (write e.g. 10.0.0.0/8)`] };
+      }}
       onSave={onSave}
     >
       {(errors) => (

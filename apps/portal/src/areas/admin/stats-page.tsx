@@ -3,7 +3,7 @@ import type { StatsOverview } from "@neosc/core/stats";
 import { Tabs } from "radix-ui";
 import { useState } from "react";
 import { Card, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { formatCount, formatDay, formatTime } from "../../lib/format.ts";
+import { formatCount, formatDay, formatHour, formatTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { BarChart, LineChart, type Point, RankingBars } from "./charts.tsx";
 
@@ -12,9 +12,9 @@ type Range = "24h" | "30d";
 /** Buckets as chart points, labelling every few so the axis stays readable. */
 export function toPoints(stats: StatsOverview, range: Range, field: "launches" | "failedLogins"): Point[] {
   const buckets = range === "24h" ? stats.hourly : stats.daily;
-  const every = range === "24h" ? 4 : 5;
+  const every = range === "24h" ? 4 : 6;
   return buckets.map((bucket, index) => ({
-    label: index % every === 0 ? (range === "24h" ? formatTime(bucket.start) : formatDay(bucket.start)) : "",
+    label: index % every === 0 ? (range === "24h" ? formatHour(bucket.start) : formatDay(bucket.start)) : "",
     title:
       range === "24h" ? `${formatDay(bucket.start)} ${formatTime(bucket.start)}` : formatDay(bucket.start),
     value: bucket[field],

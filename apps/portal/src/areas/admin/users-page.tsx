@@ -225,7 +225,7 @@ export function UsersPage() {
           />
         </label>
         <label className="w-full sm:w-40">
-          <span className="sr-only">Role</span>
+          <span className="sr-only">Filter by role</span>
           <select
             value={role}
             onChange={(event) => setRole(event.target.value as Role | "")}
@@ -240,7 +240,7 @@ export function UsersPage() {
           </select>
         </label>
         <label className="w-full sm:w-40">
-          <span className="sr-only">Status</span>
+          <span className="sr-only">Filter by status</span>
           <select
             value={status}
             onChange={(event) => setStatus(event.target.value as "" | "active" | "disabled")}

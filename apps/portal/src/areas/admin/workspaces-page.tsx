@@ -106,7 +106,7 @@ export function WorkspacesAdminPage() {
           />
         </label>
         <label className="w-full sm:w-44">
-          <span className="sr-only">Kind</span>
+          <span className="sr-only">Filter by kind</span>
           <select
             value={kind}
             onChange={(event) => setKind(event.target.value as WorkspaceKind | "")}
@@ -128,12 +128,16 @@ export function WorkspacesAdminPage() {
         <EmptyState
           title="The catalogue is empty"
           action={
-            <Button icon={<Plus aria-hidden className="size-4" />} onClick={() => setEditing("new")}>
-              New workspace
+            <Button
+              variant="secondary"
+              icon={<RotateCcw aria-hidden className="size-4" />}
+              onClick={() => setResetting(true)}
+            >
+              Restore the defaults
             </Button>
           }
         >
-          Create a workspace, or reset the catalogue to the defaults.
+          Create a workspace, or start from the default catalogue.
         </EmptyState>
       ) : rows.length === 0 ? (
         <EmptyState title="No match">No workspace matches these filters.</EmptyState>

@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { Navigate, useNavigate } from "react-router";
 import { ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
 import { toast } from "../../components/ui/toast.ts";
@@ -12,8 +13,9 @@ export function ChangePasswordPage() {
   const utils = trpc.useUtils();
   const me = trpc.auth.me.useQuery(undefined, { retry: false });
   const changePassword = trpc.auth.changePassword.useMutation();
+  const [changed, setChanged] = useState(false);
 
-  if (me.isPending) return <PageLoading />;
+  if (me.isPending || changed) return <PageLoading />;
   if (me.error) {
     if (readApiError(me.error).code === "UNAUTHORIZED") return <Navigate replace to="/sign-in" />;
     return (
@@ -34,9 +36,14 @@ export function ChangePasswordPage() {
         submitLabel="Save and continue"
         change={async (values) => {
           await changePassword.mutateAsync(values);
-          await utils.auth.me.invalidate();
+          setChanged(true);
+          // The shell must not see the stale "must change" flag and send the person back here.
+          utils.auth.me.setData(undefined, (current) =>
+            current ? { ...current, user: { ...current.user, mustChangePassword: false } } : current,
+          );
           toast({ title: "Password changed", description: "Welcome to NeoSC." });
           await navigate("/", { replace: true });
+          void utils.auth.me.invalidate();
         }}
       />
     </AuthLayout>

@@ -33,7 +33,10 @@ export function SignInPage() {
     );
   }
   // Behind Pomerium the person already has an identity: there is nothing to sign in to.
-  if (config.data.pomerium) return <Navigate replace to={next} />;
+  if (config.data.pomerium) {
+    setSignedInHint(true);
+    return <Navigate replace to={next} />;
+  }
 
   const sso = runtime.sso ?? config.data.sso;
 

@@ -98,26 +98,28 @@ export function AppShell() {
         Skip to content
       </a>
       <div className="min-h-dvh lg:grid lg:grid-cols-[16rem_1fr]">
-        <aside className="sticky top-0 hidden h-dvh flex-col border-r border-line bg-surface px-3 py-4 lg:flex">
-          <Link to="/" className="mb-6 rounded-lg px-3 py-1">
-            <Logo />
-          </Link>
-          <div className="flex-1 overflow-y-auto">
-            <AppNav role={user.role} />
-          </div>
-          <div className="mt-4 space-y-3 border-t border-line px-3 pt-4">
-            {userCard}
-            <div className="flex items-center justify-between">
-              <ThemeToggle />
-              <Button
-                variant="ghost"
-                size="sm"
-                loading={pending}
-                onClick={() => void signOut(false)}
-                icon={<LogOut aria-hidden className="size-4" />}
-              >
-                Sign out
-              </Button>
+        <aside className="hidden border-r border-line bg-surface lg:block">
+          <div className="sticky top-0 flex h-dvh flex-col px-3 py-4">
+            <Link to="/" className="mb-6 rounded-lg px-3 py-1">
+              <Logo />
+            </Link>
+            <div className="flex-1 overflow-y-auto">
+              <AppNav role={user.role} />
+            </div>
+            <div className="mt-4 space-y-3 border-t border-line px-3 pt-4">
+              {userCard}
+              <div className="flex items-center justify-between">
+                <ThemeToggle />
+                <Button
+                  variant="ghost"
+                  size="sm"
+                  loading={pending}
+                  onClick={() => void signOut(false)}
+                  icon={<LogOut aria-hidden className="size-4" />}
+                >
+                  Sign out
+                </Button>
+              </div>
             </div>
           </div>
         </aside>
