@@ -1,3 +1,4 @@
+import path from "node:path";
 import { z } from "zod";
 
 /*
@@ -178,7 +179,20 @@ export class EnvError extends Error {
 /** Parses a set of variables (tests pass their own); throws EnvError naming each bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const parsed = EnvSchema.safeParse(source);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    // Relative folders mean "where the command was started": pnpm/npm scripts run in the
+    // package folder but pass the caller's directory as INIT_CWD, so `pnpm start` at the
+    // repository root keeps its data in ./.neosc there.
+    const base = source.INIT_CWD?.trim() || process.cwd();
+    return {
+      ...parsed.data,
+      NEOSC_DATA_DIR: path.resolve(base, parsed.data.NEOSC_DATA_DIR),
+      NEOSC_PORTAL_DIST:
+        parsed.data.NEOSC_PORTAL_DIST === undefined
+          ? undefined
+          : path.resolve(base, parsed.data.NEOSC_PORTAL_DIST),
+    };
+  }
   throw new EnvError(
     parsed.error.issues.map(
       (issue) => `${issue.path.map(String).join(".") || "(environment)"}: ${issue.message}`,

@@ -16,6 +16,13 @@ describe("configuration", () => {
     expect(env.MONGO_URL).toBeUndefined();
   });
 
+  it("resolves relative folders against the directory the command was started in", () => {
+    const env = parseEnv({ INIT_CWD: "/srv/neosc", NEOSC_PORTAL_DIST: "apps/portal/dist" });
+    expect(env.NEOSC_DATA_DIR).toBe("/srv/neosc/.neosc");
+    expect(env.NEOSC_PORTAL_DIST).toBe("/srv/neosc/apps/portal/dist");
+    expect(parseEnv({ NEOSC_DATA_DIR: "/var/lib/neosc" }).NEOSC_DATA_DIR).toBe("/var/lib/neosc");
+  });
+
   it("parses lists, hop counts and proxy addresses", () => {
     const env = parseEnv({
       NEOSC_PORTAL_ORIGINS: "https://portal.example.com, https://admin.portal.example.com",
