@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { constants as fsConstants } from "node:fs";
-import { access, chmod, cp, mkdir, mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
+import { constants as fsConstants, readFileSync } from "node:fs";
+import { access, chmod, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
@@ -45,6 +45,8 @@ export interface LocalServerOptions {
   log?: (line: string) => void;
   /** How long to wait until the server answers a ping (default 60 s). */
   startTimeoutMs?: number;
+  /** Persistent mode: how long to wait for another server on the same folder to go (default 15 s). */
+  lockWaitMs?: number;
 }
 
 export interface LocalServer {
@@ -201,7 +203,7 @@ async function buildFerretDb(log: (line: string) => void): Promise<string> {
           if (!line.startsWith("go: ") && !line.startsWith("#")) compiled += 1;
           if (line.startsWith("go: downloading")) log(line);
         }
-        if (Date.now() - lastReport > 5_000) {
+        if (Date.now() - lastReport > 15_000) {
           lastReport = Date.now();
           log(`… ${compiled} packages compiled (${Math.round((Date.now() - started) / 1000)} s)`);
         }
@@ -384,20 +386,81 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const dataDir = throwaway ? root : join(root, binary.engine);
   await mkdir(dataDir, { recursive: true });
 
+  // Two servers on one persistent folder would corrupt it: one owner at a time.
+  const lock = throwaway ? null : await lockDataDir(dataDir, options.lockWaitMs ?? 15_000);
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   let lastError = "";
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = options.port ?? (await freePort());
     try {
-      return await launch({ binary, dataDir, root, throwaway, port, deadline });
+      const server = await launch({ binary, dataDir, root, throwaway, port, deadline });
+      if (!lock) return server;
+      await lock.hold(server.supervisorPid);
+      return {
+        ...server,
+        stop: async () => {
+          await server.stop();
+          await lock.release();
+        },
+      };
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
       // Someone took the port between our probe and the server's bind: try another one.
       if (options.port !== undefined || !/address already in use/i.test(lastError)) break;
     }
   }
+  await lock?.release();
   if (throwaway) await rm(root, { recursive: true, force: true }).catch(() => {});
   throw new Error(`${binary.engine} (${binary.path}) did not start: ${lastError}`);
+}
+
+/** Running and not a zombie (a reparented zombie may wait a long time for its reaper). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * `<dataDir>/launcher.pid` names the process that owns the folder (the supervisor while the
+ * server runs). A lock whose process is gone (a crashed owner) is taken over; a live one is
+ * waited for briefly (its server may be shutting down), then refused with a clear error.
+ */
+async function lockDataDir(
+  dir: string,
+  waitMs: number,
+): Promise<{ hold(pid: number): Promise<void>; release(): Promise<void> }> {
+  const file = join(dir, "launcher.pid");
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await writeFile(file, String(process.pid), { flag: "wx" });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !isRunning(holder)) {
+        await rm(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${dir} is in use by another local database (pid ${holder}); stop that one first`);
+      }
+      await delay(250);
+    }
+  }
+  return {
+    hold: (pid) => writeFile(file, String(pid)),
+    release: () => rm(file, { force: true }),
+  };
 }
 
 async function launch(input: {

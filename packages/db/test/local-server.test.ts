@@ -143,6 +143,27 @@ describe("local server launcher", () => {
     }
   });
 
+  it("refuses a second server on a persistent folder that is in use", async () => {
+    const dataDir = await scratchDir();
+    const first = await startLocalServer({ mode: "persistent", dataDir, log: () => {} });
+    try {
+      const error = await startLocalServer({
+        mode: "persistent",
+        dataDir,
+        lockWaitMs: 500,
+        log: () => {},
+      }).then(
+        () => null,
+        (caught: unknown) => caught as Error,
+      );
+      expect(error?.message).toMatch(/in use by another local database/);
+    } finally {
+      await first.stop();
+    }
+    const second = await startLocalServer({ mode: "persistent", dataDir, log: () => {} });
+    await second.stop();
+  });
+
   for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
     it(`leaves no database process behind when the owner gets ${signal}`, async () => {
       const { owner, report } = await startOwner("throwaway");
