@@ -3,7 +3,7 @@ import { z } from "zod";
 
 /*
  * The only reader of `process.env`. Every variable is parsed once at start; a bad value stops the
- * process with a message naming the variable. The table in apps/api/ENV.md documents them.
+ * process with a message naming the variable. The README (Configuration) documents them.
  */
 
 const emptyAsUndefined = (value: unknown) =>
