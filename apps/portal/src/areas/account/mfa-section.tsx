@@ -118,11 +118,14 @@ export function MfaSection({ totpEnabled, local }: { totpEnabled: boolean; local
             <ShieldCheck aria-hidden className="size-5 text-primary" />
             Two-factor authentication
           </h2>
-          <Badge tone={totpEnabled ? "success" : "neutral"}>{totpEnabled ? "On" : "Off"}</Badge>
+          {local ? (
+            <Badge tone={totpEnabled ? "success" : "neutral"}>{totpEnabled ? "On" : "Off"}</Badge>
+          ) : null}
         </div>
         {!local ? (
           <p className="text-sm text-fg-muted">
-            Your identity provider handles two-factor authentication for this account.
+            Your identity provider handles two-factor authentication for this account; “Two factors used”
+            above shows whether this sign-in used it.
           </p>
         ) : totpEnabled ? (
           <>

@@ -40,7 +40,7 @@ function NavList({ items, onNavigate }: { items: NavItem[]; onNavigate: (() => v
               onClick={onNavigate}
               className={({ isActive }) =>
                 cn(
-                  "flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium transition-colors",
+                  "flex items-center gap-3 rounded-lg px-3 py-2 text-sm font-medium transition-colors focus-visible:-outline-offset-2",
                   isActive
                     ? "bg-primary-soft text-primary"
                     : "text-fg-muted hover:bg-surface-muted hover:text-fg",

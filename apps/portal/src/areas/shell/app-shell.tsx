@@ -38,6 +38,17 @@ export function useSignOut() {
   return { signOut, pending: logout.isPending };
 }
 
+/** The shell could not find out who is signed in (API unreachable, proxy trouble). */
+function ShellProblem({ error, onRetry }: { error: unknown; onRetry: () => void }) {
+  return (
+    <main className="mx-auto flex max-w-lg flex-col gap-6 px-6 py-20">
+      <Logo />
+      <h1 className="text-xl font-semibold text-fg">NeoSC cannot load right now</h1>
+      <ErrorState error={error} onRetry={onRetry} />
+    </main>
+  );
+}
+
 export function AppShell() {
   const location = useLocation();
   const config = trpc.auth.config.useQuery(undefined, { staleTime: Number.POSITIVE_INFINITY });
@@ -59,22 +70,14 @@ export function AppShell() {
   if (!askMe) {
     if (config.isPending) return <PageLoading />;
     if (config.error) {
-      return (
-        <main className="mx-auto max-w-lg px-6 py-24">
-          <ErrorState error={config.error} onRetry={() => void config.refetch()} />
-        </main>
-      );
+      return <ShellProblem error={config.error} onRetry={() => void config.refetch()} />;
     }
     return <Navigate replace to={signInPath} />;
   }
   if (me.isPending) return <PageLoading label="Signing you in" />;
   if (me.error) {
     if (unauthorized && !config.data?.pomerium) return <Navigate replace to={signInPath} />;
-    return (
-      <main className="mx-auto max-w-lg px-6 py-24">
-        <ErrorState error={me.error} onRetry={() => void me.refetch()} />
-      </main>
-    );
+    return <ShellProblem error={me.error} onRetry={() => void me.refetch()} />;
   }
   if (me.data.user.mustChangePassword) return <Navigate replace to="/change-password" />;
 
