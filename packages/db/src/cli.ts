@@ -46,9 +46,12 @@ async function main(): Promise<number> {
     console.log(`${server.engine} (pid ${server.pid}) listening: ${server.url}`);
     console.log(`data: ${server.dataDir}${values.throwaway ? " (removed on stop)" : ""}`);
     console.log("press Ctrl-C to stop");
+    // The launcher keeps nothing alive on purpose; in the foreground we wait for a signal.
+    const keepAlive = setInterval(() => {}, 1 << 30);
     await new Promise<void>((done) => {
       for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => done());
     });
+    clearInterval(keepAlive);
     await server.stop();
     console.log("stopped");
     return 0;

@@ -69,6 +69,7 @@ interface OwnerReport {
 function startOwner(
   mode: "throwaway" | "persistent",
   dataDir?: string,
+  extra: string[] = [],
 ): Promise<{ owner: ChildProcess; report: OwnerReport }> {
   const owner = spawn(
     process.execPath,
@@ -78,6 +79,7 @@ function startOwner(
       join(packageDir, "test", "fixtures", "owner.ts"),
       mode,
       ...(dataDir ? [dataDir] : []),
+      ...extra,
     ],
     { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -177,6 +179,17 @@ describe("local server launcher", () => {
       expect(existsSync(report.dataDir)).toBe(false);
     });
   }
+
+  it("stops the server when the owner's event loop runs empty without calling stop()", async () => {
+    const { owner, report } = await startOwner("throwaway", undefined, ["--return"]);
+    const code = await new Promise((done) => {
+      if (owner.exitCode !== null) done(owner.exitCode);
+      else owner.once("exit", done);
+    });
+    expect(code).toBe(0);
+    expect(await waitUntilGone(report.pid)).toBe(true);
+    expect(existsSync(report.dataDir)).toBe(false);
+  });
 
   it("keeps the data of a persistent server whose owner was killed", async () => {
     const dataDir = await scratchDir();
