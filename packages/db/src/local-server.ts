@@ -308,6 +308,7 @@ async function ping(url: string): Promise<void> {
  * Prints `{"pid":n}` once the server is spawned, and `{"exit":code,"log":tail}` if it ends by itself.
  */
 const SUPERVISOR_SOURCE = `
+process.title = "neosc-db-supervisor";
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const [binary, logFile, ownerPid, removeDir, , ...args] = process.argv.slice(1);
