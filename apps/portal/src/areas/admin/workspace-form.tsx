@@ -180,7 +180,7 @@ export function WorkspaceForm({
               <label
                 key={kind}
                 className={cn(
-                  "flex cursor-pointer items-center justify-center gap-2 rounded-lg border px-3 py-2 text-sm has-focus-visible:outline-2 has-focus-visible:outline-ring",
+                  "relative flex cursor-pointer items-center justify-center gap-2 rounded-lg border px-3 py-2 text-sm has-focus-visible:outline-2 has-focus-visible:outline-offset-2 has-focus-visible:outline-ring",
                   values.kind === kind
                     ? "border-primary bg-primary-soft text-primary"
                     : "border-line text-fg-muted hover:bg-surface-muted",
@@ -192,7 +192,7 @@ export function WorkspaceForm({
                   value={kind}
                   checked={values.kind === kind}
                   onChange={() => set("kind", kind)}
-                  className="sr-only"
+                  className="absolute inset-0 size-full cursor-pointer opacity-0"
                 />
                 <KindIcon kind={kind} className="size-4" />
                 {kindLabel(kind)}
