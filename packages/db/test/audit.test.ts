@@ -1,7 +1,8 @@
 import { type AuditEvent, GENESIS_HASH } from "@neosc/core/audit";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { canonicalJson } from "../src/canonical.ts";
 import { type AuditDoc, COLLECTION_NAMES } from "../src/collections.ts";
+import { connectDatabase } from "../src/database.ts";
 import { hashEntry } from "../src/repositories/audit.ts";
 import { useTestDatabase } from "./support.ts";
 
@@ -88,6 +89,35 @@ describe("audit repository", () => {
     const seqs = entries.map((entry) => entry.seq).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 20 }, (_, index) => before + index + 1));
     expect(await db.audit.verify()).toEqual({ ok: true, checked: before + 20, firstBroken: null });
+  });
+
+  it("keeps one chain when several replicas append at once (each its own connection)", async () => {
+    const { dbName } = handle.test;
+    const replicas = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        connectDatabase({ url: inject("mongoUrl"), dbName, maxPoolSize: 4, appName: "neosc-replica" }),
+      ),
+    );
+    try {
+      const before = await handle.db.audit.count();
+      const entries = await Promise.all(
+        replicas.flatMap((replica, r) =>
+          Array.from({ length: 10 }, (_, index) => replica.db.audit.append(event(`replica.${r}.${index}`))),
+        ),
+      );
+      // Every caller got its own stored entry, and together they fill the next 40 seqs.
+      expect(new Set(entries.map((entry) => entry.id)).size).toBe(40);
+      expect(entries.map((entry) => entry.seq).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 40 }, (_, index) => before + index + 1),
+      );
+      for (const entry of entries) {
+        const stored = await rawAudit().findOne({ _id: entry.id });
+        expect(stored?.hash).toBe(entry.hash);
+      }
+      expect(await handle.db.audit.verify()).toEqual({ ok: true, checked: before + 40, firstBroken: null });
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
   });
 
   it("lists newest first with filters and a seq cursor, and scans oldest first", async () => {

@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { type AuditEntry, type AuditFilter, type AuditVerifyOutput, GENESIS_HASH } from "@neosc/core/audit";
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type AuditFilter,
+  type AuditVerifyOutput,
+  GENESIS_HASH,
+} from "@neosc/core/audit";
 import type { Filter } from "mongodb";
 import { canonicalJson, sha256Hex } from "../canonical.ts";
 import type { AuditDoc, Collections } from "../collections.ts";
@@ -91,44 +97,112 @@ function filterOf(filter: AuditFilter): Filter<AuditDoc> {
 
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+interface PendingAppend {
+  id: string;
+  event: AuditEvent;
+  details: Record<string, unknown>;
+  resolve: (entry: AuditEntry) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most entries one insert carries; the rest wait for the next round trip. */
+const MAX_BATCH = 200;
+
 export function createAuditRepository(collections: Collections, clock: () => Date): AuditRepository {
   const audit = collections.audit;
 
-  return {
-    async append(event) {
-      const id = randomUUID();
-      const details = plainDetails(event.details);
-      for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt += 1) {
-        const last = await audit.findOne({}, { sort: { seq: -1 }, projection: { seq: 1, hash: 1, at: 1 } });
-        const now = clock();
-        const unhashed: Unhashed = {
-          id,
-          seq: (last?.seq ?? 0) + 1,
-          // Never earlier than the previous link, so time order along the chain is checkable.
-          at: last && last.at > now ? last.at : now,
-          actor: { id: event.actor.id, email: event.actor.email, role: event.actor.role },
-          action: event.action,
-          resource: { type: event.resource.type, id: event.resource.id },
-          clientIp: event.clientIp,
-          userAgent: event.userAgent,
-          result: event.result,
-          reason: event.reason,
-          details,
-          prevHash: last?.hash ?? GENESIS_HASH,
-        };
-        const entry: AuditEntry = { ...unhashed, hash: hashEntry(unhashed) };
+  /*
+   * Group commit. Inside one process, appends queue up and a single writer chains everything
+   * pending onto the last stored entry and writes it with one ordered insert. Concurrent
+   * requests on this replica therefore never race each other for a seq (they would otherwise
+   * retry quadratically); the unique index on `seq` still arbitrates between replicas. The
+   * queue holds only events in flight, never per-user state, and every caller's promise
+   * settles with its own entry or the error of the write it was part of.
+   */
+  let queue: PendingAppend[] = [];
+  let writing = false;
+
+  function chain(batch: PendingAppend[], last: { seq: number; hash: string; at: Date } | null): AuditEntry[] {
+    const entries: AuditEntry[] = [];
+    let previous = last;
+    for (const { id, event, details } of batch) {
+      const now = clock();
+      const unhashed: Unhashed = {
+        id,
+        seq: (previous?.seq ?? 0) + 1,
+        // Never earlier than the previous link, so time order along the chain is checkable.
+        at: previous && previous.at > now ? previous.at : now,
+        actor: { id: event.actor.id, email: event.actor.email, role: event.actor.role },
+        action: event.action,
+        resource: { type: event.resource.type, id: event.resource.id },
+        clientIp: event.clientIp,
+        userAgent: event.userAgent,
+        result: event.result,
+        reason: event.reason,
+        details,
+        prevHash: previous?.hash ?? GENESIS_HASH,
+      };
+      const entry: AuditEntry = { ...unhashed, hash: hashEntry(unhashed) };
+      entries.push(entry);
+      previous = entry;
+    }
+    return entries;
+  }
+
+  async function write(batch: PendingAppend[]): Promise<void> {
+    let pending = batch;
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS && pending.length > 0; attempt += 1) {
+      const last = await audit.findOne({}, { sort: { seq: -1 }, projection: { seq: 1, hash: 1, at: 1 } });
+      const entries = chain(pending, last);
+      try {
+        await audit.insertMany(entries.map(toDoc), { ordered: true });
+        pending.forEach((item, index) => item.resolve(entries[index] as AuditEntry));
+        return;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        // Another replica took a seq. The entries before the conflict (ordered insert) — or
+        // all of ours, after an ambiguous failure — are stored and valid links: settle those.
+        const ids = pending.map((item) => item.id);
+        const stored = new Map(
+          (await audit.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]),
+        );
+        const rest: PendingAppend[] = [];
+        for (const item of pending) {
+          const doc = stored.get(item.id);
+          if (doc) item.resolve(toEntry(doc));
+          else rest.push(item);
+        }
+        pending = rest;
+        if (pending.length > 0) await pause(Math.random() * Math.min(50, 2 + attempt * 2));
+      }
+    }
+    if (pending.length > 0) throw new Error("audit append: too much contention for the next seq");
+  }
+
+  async function drain(): Promise<void> {
+    writing = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue.slice(0, MAX_BATCH);
+        queue = queue.slice(MAX_BATCH);
         try {
-          await audit.insertOne(toDoc(entry));
-          return entry;
+          await write(batch);
         } catch (error) {
-          if (!isDuplicateKeyError(error)) throw error;
-          // Our own earlier attempt may have been written after all (ambiguous network failure).
-          const mine = await audit.findOne({ _id: id });
-          if (mine) return toEntry(mine);
-          await pause(Math.random() * Math.min(50, 2 + attempt * 2));
+          // Settles only the ones still waiting; resolved promises ignore a later reject.
+          for (const item of batch) item.reject(error);
         }
       }
-      throw new Error("audit append: too much contention for the next seq");
+    } finally {
+      writing = false;
+    }
+  }
+
+  return {
+    append(event) {
+      return new Promise<AuditEntry>((resolve, reject) => {
+        queue.push({ id: randomUUID(), event, details: plainDetails(event.details), resolve, reject });
+        if (!writing) void drain();
+      });
     },
 
     async list(input) {
