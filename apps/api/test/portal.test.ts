@@ -19,6 +19,7 @@ beforeAll(async () => {
   await mkdir(path.join(dist, "assets"));
   await writeFile(path.join(dist, "index.html"), "<!doctype html><title>NeoSC</title><div id=root></div>");
   await writeFile(path.join(dist, "assets", "app-1234.js"), "console.log('portal');");
+  await writeFile(path.join(dist, "assets", "vendor-5678.js"), "export const big = 1;\n".repeat(2000));
   server = await api.start({ NEOSC_PORTAL_DIST: dist });
 });
 
@@ -41,6 +42,18 @@ describe("the built portal", () => {
     expect(
       (await fetch(`${server.url}/nothing.json`, { headers: { accept: "application/json" } })).status,
     ).toBe(404);
+  });
+
+  it("compresses the portal's files but not API answers", async () => {
+    const asset = await fetch(`${server.url}/assets/vendor-5678.js`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-encoding")).toBe("gzip");
+    expect(await asset.text()).toContain("export const big = 1;");
+    const api = await fetch(`${server.url}/trpc/auth.config`, { headers: { "accept-encoding": "gzip" } });
+    expect(api.status).toBe(200);
+    expect(api.headers.get("content-encoding")).toBeNull();
   });
 
   it("leaves /trpc to the API, and counts launches in the metrics", async () => {
