@@ -1,12 +1,19 @@
 import { randomBytes } from "node:crypto";
+import type { TestProject } from "vitest/node";
 import { connectDatabase, type Database, type DatabaseConnection } from "./database.ts";
 import { configuredMongoUrl, startLocalServer } from "./local-server.ts";
 
 /*
- * Test databases. A vitest globalSetup starts one server per run with `startTestServer()` and
- * provides its URL (see packages/db/test/global-setup.ts); each test FILE then creates its own
- * database with `createTestDatabase(inject("mongoUrl"))` and drops it in afterAll.
+ * Test databases. A package's vitest globalSetup is `export { setupTestServer as default } from
+ * "@neosc/db/testing"`: one server per run, its URL provided as `mongoUrl`; each test FILE then
+ * creates its own database with `createTestDatabase(inject("mongoUrl"))` and drops it afterwards.
  */
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    mongoUrl: string;
+  }
+}
 
 export interface TestServer {
   url: string;
@@ -55,4 +62,11 @@ export async function createTestDatabase(
       }
     },
   };
+}
+
+/** vitest globalSetup: one database server for the whole run (or MONGO_URL), stopped afterwards. */
+export async function setupTestServer(project: TestProject): Promise<() => Promise<void>> {
+  const server = await startTestServer();
+  project.provide("mongoUrl", server.url);
+  return () => server.stop();
 }

@@ -1,15 +1,4 @@
-import { startTestServer } from "@neosc/db/testing";
-import type { TestProject } from "vitest/node";
+// One database server for the whole run (or MONGO_URL); each test file makes its own database.
+import { setupTestServer } from "@neosc/db/testing";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    mongoUrl: string;
-  }
-}
-
-/** Starts one database server for the whole run (or uses MONGO_URL) and stops it afterwards. */
-export default async function setup(project: TestProject) {
-  const server = await startTestServer();
-  project.provide("mongoUrl", server.url);
-  return () => server.stop();
-}
+export default setupTestServer;
