@@ -70,9 +70,35 @@ function toDoc(entry: AuditEntry): AuditDoc {
   return { _id: id, ...rest };
 }
 
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A string as the database gives it back: BSON strings are UTF-8, which has no encoding for an
+ * unpaired UTF-16 surrogate, so each becomes U+FFFD. Hashing the stored form keeps a note such as
+ * "\ud800" from making its own entry fail verification.
+ */
+function storedText(text: string): string {
+  return text.replace(UNPAIRED_SURROGATE, "\ufffd");
+}
+
+function storedTextOrNull(text: string | null): string | null {
+  return text === null ? null : storedText(text);
+}
+
+function storedValue(value: unknown): unknown {
+  if (typeof value === "string") return storedText(value);
+  if (Array.isArray(value)) return value.map(storedValue);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, member]) => [storedText(key), storedValue(member)]),
+    );
+  }
+  return value;
+}
+
 /** Details are stored as plain JSON (dates become ISO strings), so they hash the same when read back. */
 function plainDetails(details: Record<string, unknown>): Record<string, unknown> {
-  const plain: unknown = JSON.parse(JSON.stringify(details ?? {}));
+  const plain = storedValue(JSON.parse(JSON.stringify(details ?? {})));
   return plain !== null && typeof plain === "object" && !Array.isArray(plain)
     ? (plain as Record<string, unknown>)
     : {};
@@ -132,13 +158,17 @@ export function createAuditRepository(collections: Collections, clock: () => Dat
         seq: (previous?.seq ?? 0) + 1,
         // Never earlier than the previous link, so time order along the chain is checkable.
         at: previous && previous.at > now ? previous.at : now,
-        actor: { id: event.actor.id, email: event.actor.email, role: event.actor.role },
-        action: event.action,
-        resource: { type: event.resource.type, id: event.resource.id },
-        clientIp: event.clientIp,
-        userAgent: event.userAgent,
+        actor: {
+          id: storedTextOrNull(event.actor.id),
+          email: storedTextOrNull(event.actor.email),
+          role: event.actor.role,
+        },
+        action: storedText(event.action),
+        resource: { type: storedText(event.resource.type), id: storedTextOrNull(event.resource.id) },
+        clientIp: storedTextOrNull(event.clientIp),
+        userAgent: storedTextOrNull(event.userAgent),
         result: event.result,
-        reason: event.reason,
+        reason: storedTextOrNull(event.reason),
         details,
         prevHash: previous?.hash ?? GENESIS_HASH,
       };
@@ -156,7 +186,7 @@ export function createAuditRepository(collections: Collections, clock: () => Dat
       const entries = chain(pending, last);
       try {
         await audit.insertMany(entries.map(toDoc), { ordered: true });
-        pending.forEach((item, index) => item.resolve(entries[index] as AuditEntry));
+        for (const [index, item] of pending.entries()) item.resolve(entries[index] as AuditEntry);
         return;
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
