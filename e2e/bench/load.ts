@@ -36,6 +36,11 @@ export interface Row {
   procedures?: Record<string, ProcedureSummary>;
   ratioToBare?: number;
   ratioToHello?: number;
+  /**
+   * Documents in the main collections when the row started: on FerretDB (SQLite) any query not
+   * by `_id` scans its whole collection, so these sizes explain much of the latency.
+   */
+  dataAtStart?: { users: number; sessions: number; audit: number };
   note?: string;
 }
 

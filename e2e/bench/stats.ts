@@ -18,9 +18,9 @@ export class Samples {
     const sorted = [...this.values].sort((a, b) => a - b);
     return {
       count: sorted.length,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      max: sorted.at(-1) ?? 0,
+      p50: round(percentile(sorted, 50)),
+      p99: round(percentile(sorted, 99)),
+      max: round(sorted.at(-1) ?? 0),
       errors: this.errors,
       statuses: this.statuses,
     };

@@ -43,7 +43,6 @@ interface Event {
 export async function runUserModel(spec: UserModelSpec): Promise<Row> {
   const events: Event[] = [];
   const windowMs = spec.seconds * 1000;
-  const launched = new Set<number>();
   spec.users.forEach((_user, index) => {
     for (let at = Math.random() * spec.thinkSeconds * 1000; at < windowMs; at += spec.thinkSeconds * 1000) {
       events.push({ at, user: index, kind: "dashboard" });
@@ -51,7 +50,6 @@ export async function runUserModel(spec: UserModelSpec): Promise<Row> {
     const launchAt = Math.random() * spec.cycleSeconds * 1000;
     if (launchAt < windowMs) {
       events.push({ at: launchAt, user: index, kind: "launch" });
-      launched.add(index);
       const stopAt = launchAt + spec.holdSeconds * 1000;
       if (stopAt < windowMs) events.push({ at: stopAt, user: index, kind: "stop" });
     }
@@ -103,20 +101,6 @@ export async function runUserModel(spec: UserModelSpec): Promise<Row> {
   await Promise.all(inFlight);
   const elapsed = (performance.now() - started) / 1000;
 
-  // Sessions still up at the end are stopped (not measured) so the next scenario starts clean.
-  const stillUp = [...launched].filter((index) => {
-    const launchAt = events.find((event) => event.user === index && event.kind === "launch")?.at ?? 0;
-    return launchAt + spec.holdSeconds * 1000 >= windowMs;
-  });
-  for (let offset = 0; offset < stillUp.length; offset += 50) {
-    await Promise.all(
-      stillUp.slice(offset, offset + 50).map((index) => {
-        const user = spec.users[index] as ModelUser;
-        const call = spec.stop(user);
-        return send(agent, target, "POST", call.path, call.body, user.headers, 30_000);
-      }),
-    );
-  }
   agent.destroy();
 
   const procedures: Record<string, ProcedureSummary> = {};
