@@ -7,5 +7,7 @@ export default defineConfig({
     environment: "jsdom",
     include: ["test/**/*.test.{ts,tsx}"],
     setupFiles: ["test/setup.ts"],
+    // user-event types key by key through jsdom; on a busy 2-core CI machine that can pass 5 s.
+    testTimeout: 30_000,
   },
 });
