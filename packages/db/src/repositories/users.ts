@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Page } from "@neosc/core/common";
+import { DomainError } from "@neosc/core/errors";
 import { ROLES, type Role } from "@neosc/core/roles";
 import type { ListUsersInput, User } from "@neosc/core/user";
 import type { Filter } from "mongodb";
@@ -11,6 +12,13 @@ import type { NewUser, UserAuthRecord, UserCountFilter, UserPatch, UsersReposito
 import { mapDuplicate } from "../errors.ts";
 
 const UNIQUE = ["email", "_id"] as const;
+
+/** A user-write lock older than this belongs to a writer that died; the next writer takes it. */
+const USER_LOCK_STALE_MS = 10_000;
+/** How long a write waits for the lock before answering UNAVAILABLE (retry). */
+const USER_LOCK_WAIT_MS = 10_000;
+
+const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export function toUser(doc: UserDoc): User {
   return {
@@ -46,11 +54,46 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
   const users = collections.users;
 
   /*
-   * FerretDB writes whole documents, so a concurrent update that read this user before our write
-   * (e.g. recordLogin during an admin's role change) can put the old values back. Read back and
-   * re-apply until our fields stick (MongoDB passes the first check).
+   * FerretDB writes whole documents, so two overlapping updates of one user lose one of them: a
+   * sign-in's `lastLoginAt` or a TOTP enrolment that read the user just before an admin disabled
+   * or demoted them put `disabled: false` / the old role back. Every update of a user document
+   * therefore runs under a per-user write lock: a claim inserted under its unique `_id` (atomic
+   * on MongoDB and FerretDB), deleted afterwards, taken over once older than USER_LOCK_STALE_MS.
    */
-  async function updateAndReturn(id: string, set: Partial<UserDoc>): Promise<User | null> {
+  async function withUserLock<T>(id: string, write: () => Promise<T>): Promise<T> {
+    const lockId = `user-write:${id}`;
+    const owner = randomUUID();
+    const deadline = Date.now() + USER_LOCK_WAIT_MS;
+    for (let attempt = 0; ; attempt += 1) {
+      if (await claimOnce(collections.claims, { _id: lockId, at: clock(), data: { owner } })) break;
+      const held = await collections.claims.findOne({ _id: lockId });
+      if (held !== null && clock().getTime() - held.at.getTime() > USER_LOCK_STALE_MS) {
+        await collections.claims.deleteOne({ _id: lockId, "data.owner": held.data.owner });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new DomainError("UNAVAILABLE", "database_unavailable", "The account is busy; retry shortly", {
+          retryAfterSeconds: 1,
+        });
+      }
+      await pause(1 + Math.random() * Math.min(20, 2 + attempt));
+    }
+    try {
+      return await write();
+    } finally {
+      await collections.claims.deleteOne({ _id: lockId, "data.owner": owner });
+    }
+  }
+
+  /*
+   * Under the lock no other NeoSC write of this user overlaps ours; the read-back stays as a
+   * check that the fields stuck (MongoDB and FerretDB both pass it first time).
+   */
+  function updateAndReturn(id: string, set: Partial<UserDoc>): Promise<User | null> {
+    return withUserLock(id, () => writeAndReturn(id, set));
+  }
+
+  async function writeAndReturn(id: string, set: Partial<UserDoc>): Promise<User | null> {
     for (let attempt = 0; ; attempt += 1) {
       const doc = await mapDuplicate(
         () =>
@@ -175,12 +218,14 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
       if (!user || step <= (user.totpLastStep ?? 0)) return false;
       if (!(await claimOnce(collections.claims, { _id: `totp:${id}:${step}`, at: clock(), data: {} })))
         return false;
-      await users.updateOne({ _id: id, totpLastStep: { $lt: step } }, { $set: { totpLastStep: step } });
+      await withUserLock(id, () =>
+        users.updateOne({ _id: id, totpLastStep: { $lt: step } }, { $set: { totpLastStep: step } }),
+      );
       return true;
     },
 
     async recordLogin(id, at) {
-      await users.updateOne({ _id: id }, { $set: { lastLoginAt: at } });
+      await withUserLock(id, () => users.updateOne({ _id: id }, { $set: { lastLoginAt: at } }));
     },
 
     count(filter) {
