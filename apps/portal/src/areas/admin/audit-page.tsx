@@ -2,8 +2,10 @@ import type { AuditEntry, AuditFilter, AuditResult, AuditVerifyOutput } from "@n
 import { ChevronDown, ChevronRight, Download, ShieldCheck, ShieldX } from "lucide-react";
 import { type FormEvent, Fragment, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
+import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { SelectField, TextField } from "../../components/ui/field.tsx";
+import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { readApiError } from "../../lib/api-error.ts";
 import { formatCount, formatPreciseTime } from "../../lib/format.ts";
@@ -34,6 +36,17 @@ export function toAuditFilter(form: FilterForm): AuditFilter {
   if (form.to) filter.to = new Date(form.to);
   return filter;
 }
+
+const COLUMNS: Column[] = [
+  { label: "Details", srOnly: true, className: "w-10" },
+  { label: "#" },
+  { label: "Time" },
+  { label: "Actor" },
+  { label: "Action" },
+  { label: "Result" },
+  { label: "Resource", className: "hidden lg:table-cell" },
+  { label: "IP", className: "hidden md:table-cell" },
+];
 
 const RESULT_TONE = { success: "success", denied: "warning", error: "danger" } as const;
 
@@ -247,106 +260,60 @@ export function AuditPage() {
         <EmptyState title="No entries">Nothing matches these filters.</EmptyState>
       ) : (
         <div className="space-y-4">
-          <Card className="overflow-hidden">
-            <div className="overflow-x-auto">
-              <table className="w-full text-left text-sm">
-                <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
-                  <tr>
-                    <th scope="col" className="w-10 px-3 py-2">
-                      <span className="sr-only">Details</span>
-                    </th>
-                    <th scope="col" className="px-3 py-2 font-medium">
-                      #
-                    </th>
-                    <th scope="col" className="px-3 py-2 font-medium">
-                      Time
-                    </th>
-                    <th scope="col" className="px-3 py-2 font-medium">
-                      Actor
-                    </th>
-                    <th scope="col" className="px-3 py-2 font-medium">
-                      Action
-                    </th>
-                    <th scope="col" className="px-3 py-2 font-medium">
-                      Result
-                    </th>
-                    <th scope="col" className="hidden px-3 py-2 font-medium lg:table-cell">
-                      Resource
-                    </th>
-                    <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
-                      IP
-                    </th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-line">
-                  {rows.map((entry) => {
-                    const expanded = open === entry.id;
-                    return (
-                      <Fragment key={entry.id}>
-                        <tr className="align-top">
-                          <td className="px-3 py-2">
-                            <button
-                              type="button"
-                              aria-expanded={expanded}
-                              aria-label={`Details of entry ${entry.seq}`}
-                              onClick={() => setOpen(expanded ? null : entry.id)}
-                              className="rounded p-0.5 text-fg-muted hover:bg-surface-muted"
-                            >
-                              {expanded ? (
-                                <ChevronDown aria-hidden className="size-4" />
-                              ) : (
-                                <ChevronRight aria-hidden className="size-4" />
-                              )}
-                            </button>
-                          </td>
-                          <td className="px-3 py-2 font-mono text-xs text-fg-muted tabular-nums">
-                            {entry.seq}
-                          </td>
-                          <td className="px-3 py-2 text-xs whitespace-nowrap text-fg-muted tabular-nums">
-                            {formatPreciseTime(entry.at)}
-                          </td>
-                          <td className="max-w-48 truncate px-3 py-2 text-fg">
-                            {entry.actor.email ?? <span className="text-fg-muted">system</span>}
-                          </td>
-                          <td className="px-3 py-2 font-mono text-xs text-fg">{entry.action}</td>
-                          <td className="px-3 py-2">
-                            <Badge tone={RESULT_TONE[entry.result]}>{entry.result}</Badge>
-                            {entry.reason ? (
-                              <p className="mt-0.5 font-mono text-xs text-fg-muted">{entry.reason}</p>
-                            ) : null}
-                          </td>
-                          <td className="hidden px-3 py-2 text-xs text-fg-muted lg:table-cell">
-                            {entry.resource.type}
-                          </td>
-                          <td className="hidden px-3 py-2 font-mono text-xs text-fg-muted md:table-cell">
-                            {entry.clientIp ?? "—"}
-                          </td>
-                        </tr>
+          <DataTable dense columns={COLUMNS}>
+            {rows.map((entry) => {
+              const expanded = open === entry.id;
+              return (
+                <Fragment key={entry.id}>
+                  <tr className="align-top">
+                    <td className="px-3 py-2">
+                      <button
+                        type="button"
+                        aria-expanded={expanded}
+                        aria-label={`Details of entry ${entry.seq}`}
+                        onClick={() => setOpen(expanded ? null : entry.id)}
+                        className="rounded p-0.5 text-fg-muted hover:bg-surface-muted"
+                      >
                         {expanded ? (
-                          <tr>
-                            <td colSpan={8} className="bg-surface-muted/50 px-4 py-3">
-                              <EntryDetails entry={entry} />
-                            </td>
-                          </tr>
-                        ) : null}
-                      </Fragment>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          </Card>
-          {entries.hasNextPage ? (
-            <Button
-              variant="secondary"
-              loading={entries.isFetchingNextPage}
-              onClick={() => void entries.fetchNextPage()}
-            >
-              Load older entries
-            </Button>
-          ) : (
-            <p className="text-xs text-fg-muted">That is the beginning of the log.</p>
-          )}
+                          <ChevronDown aria-hidden className="size-4" />
+                        ) : (
+                          <ChevronRight aria-hidden className="size-4" />
+                        )}
+                      </button>
+                    </td>
+                    <td className="px-3 py-2 font-mono text-xs text-fg-muted tabular-nums">{entry.seq}</td>
+                    <td className="px-3 py-2 text-xs whitespace-nowrap text-fg-muted tabular-nums">
+                      {formatPreciseTime(entry.at)}
+                    </td>
+                    <td className="max-w-48 truncate px-3 py-2 text-fg">
+                      {entry.actor.email ?? <span className="text-fg-muted">system</span>}
+                    </td>
+                    <td className="px-3 py-2 font-mono text-xs text-fg">{entry.action}</td>
+                    <td className="px-3 py-2">
+                      <Badge tone={RESULT_TONE[entry.result]}>{entry.result}</Badge>
+                      {entry.reason ? (
+                        <p className="mt-0.5 font-mono text-xs text-fg-muted">{entry.reason}</p>
+                      ) : null}
+                    </td>
+                    <td className="hidden px-3 py-2 text-xs text-fg-muted lg:table-cell">
+                      {entry.resource.type}
+                    </td>
+                    <td className="hidden px-3 py-2 font-mono text-xs text-fg-muted md:table-cell">
+                      {entry.clientIp ?? "—"}
+                    </td>
+                  </tr>
+                  {expanded ? (
+                    <tr>
+                      <td colSpan={8} className="bg-surface-muted/50 px-4 py-3">
+                        <EntryDetails entry={entry} />
+                      </td>
+                    </tr>
+                  ) : null}
+                </Fragment>
+              );
+            })}
+          </DataTable>
+          <LoadMore query={entries} label="Load older entries" end="That is the beginning of the log." />
         </div>
       )}
     </>

@@ -6,8 +6,9 @@ import {
 import { Pencil, Plus } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
+import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Modal } from "../../components/ui/dialog.tsx";
-import { Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { FormError, TextField } from "../../components/ui/field.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
@@ -16,6 +17,14 @@ import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { type FieldErrors, parseForm } from "../../lib/validation.ts";
 import { slugify } from "./workspace-form.tsx";
+
+const COLUMNS: Column[] = [
+  { label: "Organization" },
+  { label: "Domain" },
+  { label: "Members", className: "text-right" },
+  { label: "Created", className: "hidden md:table-cell" },
+  { label: "Actions", srOnly: true },
+];
 
 function OrganizationForm({
   initial,
@@ -141,60 +150,31 @@ export function OrganizationsPage() {
           one.
         </EmptyState>
       ) : (
-        <Card className="overflow-hidden">
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
-                <tr>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Organization
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Domain
-                  </th>
-                  <th scope="col" className="px-4 py-2 text-right font-medium">
-                    Members
-                  </th>
-                  <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                    Created
-                  </th>
-                  <th scope="col" className="px-4 py-2">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-line">
-                {list.data.map((org) => (
-                  <tr key={org.id}>
-                    <td className="px-4 py-3">
-                      <p className="font-medium text-fg">{org.name}</p>
-                      <p className="font-mono text-xs text-fg-muted">{org.slug}</p>
-                      {org.externalId ? (
-                        <p className="text-xs text-fg-muted">from the identity provider</p>
-                      ) : null}
-                    </td>
-                    <td className="px-4 py-3 text-fg-muted">{org.domain ?? "—"}</td>
-                    <td className="px-4 py-3 text-right text-fg tabular-nums">
-                      {formatCount(org.memberCount)}
-                    </td>
-                    <td className="hidden px-4 py-3 text-xs text-fg-muted md:table-cell">
-                      {formatDateTime(org.createdAt)}
-                    </td>
-                    <td className="px-4 py-3 text-right">
-                      <Button
-                        size="sm"
-                        variant="ghost"
-                        aria-label={`Edit ${org.name}`}
-                        icon={<Pencil aria-hidden className="size-4" />}
-                        onClick={() => setEditing(org)}
-                      />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </Card>
+        <DataTable columns={COLUMNS}>
+          {list.data.map((org) => (
+            <tr key={org.id}>
+              <td className="px-4 py-3">
+                <p className="font-medium text-fg">{org.name}</p>
+                <p className="font-mono text-xs text-fg-muted">{org.slug}</p>
+                {org.externalId ? <p className="text-xs text-fg-muted">from the identity provider</p> : null}
+              </td>
+              <td className="px-4 py-3 text-fg-muted">{org.domain ?? "—"}</td>
+              <td className="px-4 py-3 text-right text-fg tabular-nums">{formatCount(org.memberCount)}</td>
+              <td className="hidden px-4 py-3 text-xs text-fg-muted md:table-cell">
+                {formatDateTime(org.createdAt)}
+              </td>
+              <td className="px-4 py-3 text-right">
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  aria-label={`Edit ${org.name}`}
+                  icon={<Pencil aria-hidden className="size-4" />}
+                  onClick={() => setEditing(org)}
+                />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <Modal
         open={editing !== null}

@@ -5,9 +5,11 @@ import { Copy, Plus, Search } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { useMe } from "../../app/me-context.tsx";
 import { Button } from "../../components/ui/button.tsx";
+import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
-import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { controlClass, FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
 import { cn } from "../../lib/cn.ts";
@@ -18,6 +20,15 @@ import { useDebounced } from "../../lib/use-debounced.ts";
 import { type FieldErrors, parseForm } from "../../lib/validation.ts";
 
 const PAGE_SIZE = 25;
+
+const COLUMNS: Column[] = [
+  { label: "Person" },
+  { label: "Role" },
+  { label: "Sign-in", className: "hidden md:table-cell" },
+  { label: "Last seen", className: "hidden lg:table-cell" },
+  { label: "Status" },
+  { label: "Actions", srOnly: true, className: "text-right" },
+];
 
 function errorToast(error: unknown) {
   const problem = describeError(readApiError(error));
@@ -261,117 +272,77 @@ export function UsersPage() {
         <EmptyState title="No users match">Try another search or filter.</EmptyState>
       ) : (
         <div className="space-y-4">
-          <Card className="overflow-hidden">
-            <div className="overflow-x-auto">
-              <table className="w-full text-left text-sm">
-                <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
-                  <tr>
-                    <th scope="col" className="px-4 py-2 font-medium">
-                      Person
-                    </th>
-                    <th scope="col" className="px-4 py-2 font-medium">
-                      Role
-                    </th>
-                    <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                      Sign-in
-                    </th>
-                    <th scope="col" className="hidden px-4 py-2 font-medium lg:table-cell">
-                      Last seen
-                    </th>
-                    <th scope="col" className="px-4 py-2 font-medium">
-                      Status
-                    </th>
-                    <th scope="col" className="px-4 py-2 text-right font-medium">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-line">
-                  {rows.map((user) => {
-                    const self = user.id === me.user.id;
-                    return (
-                      <tr key={user.id} className="align-middle">
-                        <td className="px-4 py-3">
-                          <p className="font-medium text-fg">
-                            {user.name}
-                            {self ? (
-                              <span className="ml-1 text-xs font-normal text-fg-muted">(you)</span>
-                            ) : null}
-                          </p>
-                          <p className="text-xs text-fg-muted">{user.email}</p>
-                          {user.organizationId ? (
-                            <p className="text-xs text-fg-muted">{orgName.get(user.organizationId) ?? ""}</p>
-                          ) : null}
-                        </td>
-                        <td className="px-4 py-3">
-                          <label>
-                            <span className="sr-only">Role of {user.email}</span>
-                            <select
-                              value={user.role}
-                              disabled={setRoleMutation.isPending}
-                              onChange={(event) => void changeRole(user, event.target.value as Role)}
-                              className={cn(controlClass, "w-28 py-1")}
-                            >
-                              {ROLES.map((r) => (
-                                <option key={r} value={r}>
-                                  {r}
-                                </option>
-                              ))}
-                            </select>
-                          </label>
-                        </td>
-                        <td className="hidden px-4 py-3 md:table-cell">
-                          <div className="flex flex-wrap gap-1">
-                            <Badge>{user.source}</Badge>
-                            {user.totpEnabled ? <Badge tone="success">2FA</Badge> : null}
-                            {user.mustChangePassword ? (
-                              <Badge tone="warning">must change password</Badge>
-                            ) : null}
-                          </div>
-                        </td>
-                        <td className="hidden px-4 py-3 text-xs text-fg-muted lg:table-cell">
-                          {user.lastLoginAt ? formatRelative(user.lastLoginAt) : "never"}
-                        </td>
-                        <td className="px-4 py-3">
-                          {user.disabled ? (
-                            <Badge tone="danger">Disabled</Badge>
-                          ) : (
-                            <Badge tone="success">Active</Badge>
-                          )}
-                        </td>
-                        <td className="px-4 py-3 text-right">
-                          {user.disabled ? (
-                            <Button size="sm" variant="secondary" onClick={() => void enableUser(user)}>
-                              Enable
-                            </Button>
-                          ) : (
-                            <Button
-                              size="sm"
-                              variant="ghost"
-                              className="text-danger"
-                              disabled={self}
-                              onClick={() => setDisabling(user)}
-                            >
-                              Disable
-                            </Button>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          </Card>
-          {users.hasNextPage ? (
-            <Button
-              variant="secondary"
-              loading={users.isFetchingNextPage}
-              onClick={() => void users.fetchNextPage()}
-            >
-              Load more
-            </Button>
-          ) : null}
+          <DataTable columns={COLUMNS}>
+            {rows.map((user) => {
+              const self = user.id === me.user.id;
+              return (
+                <tr key={user.id} className="align-middle">
+                  <td className="px-4 py-3">
+                    <p className="font-medium text-fg">
+                      {user.name}
+                      {self ? <span className="ml-1 text-xs font-normal text-fg-muted">(you)</span> : null}
+                    </p>
+                    <p className="text-xs text-fg-muted">{user.email}</p>
+                    {user.organizationId ? (
+                      <p className="text-xs text-fg-muted">{orgName.get(user.organizationId) ?? ""}</p>
+                    ) : null}
+                  </td>
+                  <td className="px-4 py-3">
+                    <label>
+                      <span className="sr-only">Role of {user.email}</span>
+                      <select
+                        value={user.role}
+                        disabled={setRoleMutation.isPending}
+                        onChange={(event) => void changeRole(user, event.target.value as Role)}
+                        className={cn(controlClass, "w-28 py-1")}
+                      >
+                        {ROLES.map((r) => (
+                          <option key={r} value={r}>
+                            {r}
+                          </option>
+                        ))}
+                      </select>
+                    </label>
+                  </td>
+                  <td className="hidden px-4 py-3 md:table-cell">
+                    <div className="flex flex-wrap gap-1">
+                      <Badge>{user.source}</Badge>
+                      {user.totpEnabled ? <Badge tone="success">2FA</Badge> : null}
+                      {user.mustChangePassword ? <Badge tone="warning">must change password</Badge> : null}
+                    </div>
+                  </td>
+                  <td className="hidden px-4 py-3 text-xs text-fg-muted lg:table-cell">
+                    {user.lastLoginAt ? formatRelative(user.lastLoginAt) : "never"}
+                  </td>
+                  <td className="px-4 py-3">
+                    {user.disabled ? (
+                      <Badge tone="danger">Disabled</Badge>
+                    ) : (
+                      <Badge tone="success">Active</Badge>
+                    )}
+                  </td>
+                  <td className="px-4 py-3 text-right">
+                    {user.disabled ? (
+                      <Button size="sm" variant="secondary" onClick={() => void enableUser(user)}>
+                        Enable
+                      </Button>
+                    ) : (
+                      <Button
+                        size="sm"
+                        variant="ghost"
+                        className="text-danger"
+                        disabled={self}
+                        onClick={() => setDisabling(user)}
+                      >
+                        Disable
+                      </Button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </DataTable>
+          <LoadMore query={users} />
         </div>
       )}
 

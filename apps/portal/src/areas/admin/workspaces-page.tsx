@@ -2,8 +2,9 @@ import type { CreateWorkspaceInput, Workspace, WorkspaceKind } from "@neosc/core
 import { Pencil, Plus, RotateCcw, Search, Trash2 } from "lucide-react";
 import { useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
+import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
-import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { controlClass } from "../../components/ui/field.tsx";
 import { Switch } from "../../components/ui/switch.tsx";
 import { toast } from "../../components/ui/toast.ts";
@@ -26,6 +27,15 @@ export function workspacePatch(
   }
   return patch as Partial<CreateWorkspaceInput>;
 }
+
+const COLUMNS: Column[] = [
+  { label: "Workspace" },
+  { label: "Kind" },
+  { label: "Roles" },
+  { label: "Organization", className: "hidden md:table-cell" },
+  { label: "Enabled" },
+  { label: "Actions", srOnly: true, className: "text-right" },
+];
 
 function errorToast(error: unknown) {
   const problem = describeError(readApiError(error));
@@ -142,97 +152,69 @@ export function WorkspacesAdminPage() {
       ) : rows.length === 0 ? (
         <EmptyState title="No match">No workspace matches these filters.</EmptyState>
       ) : (
-        <Card className="overflow-hidden">
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
-                <tr>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Workspace
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Kind
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Roles
-                  </th>
-                  <th scope="col" className="hidden px-4 py-2 font-medium md:table-cell">
-                    Organization
-                  </th>
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Enabled
-                  </th>
-                  <th scope="col" className="px-4 py-2 text-right font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-line">
-                {rows.map((w) => (
-                  <tr key={w.id} className="align-middle">
-                    <td className="px-4 py-3">
-                      <p className="font-medium text-fg">{w.name}</p>
-                      <p className="font-mono text-xs text-fg-muted">{w.slug}</p>
-                      {w.tags.length > 0 ? (
-                        <p className="mt-1 flex flex-wrap gap-1">
-                          {w.tags.map((tag) => (
-                            <span key={tag} className="rounded border border-line px-1 text-xs text-fg-muted">
-                              {tag}
-                            </span>
-                          ))}
-                        </p>
-                      ) : null}
-                    </td>
-                    <td className="px-4 py-3">
-                      <span className="inline-flex items-center gap-1.5 text-fg-muted">
-                        <KindIcon kind={w.kind} className="size-4" />
-                        {kindLabel(w.kind)}
+        <DataTable columns={COLUMNS}>
+          {rows.map((w) => (
+            <tr key={w.id} className="align-middle">
+              <td className="px-4 py-3">
+                <p className="font-medium text-fg">{w.name}</p>
+                <p className="font-mono text-xs text-fg-muted">{w.slug}</p>
+                {w.tags.length > 0 ? (
+                  <p className="mt-1 flex flex-wrap gap-1">
+                    {w.tags.map((tag) => (
+                      <span key={tag} className="rounded border border-line px-1 text-xs text-fg-muted">
+                        {tag}
                       </span>
-                    </td>
-                    <td className="px-4 py-3">
-                      <div className="flex flex-wrap gap-1">
-                        {w.allowedRoles.map((role) => (
-                          <Badge key={role} tone={role === "admin" ? "primary" : "neutral"}>
-                            {role}
-                          </Badge>
-                        ))}
-                      </div>
-                    </td>
-                    <td className="hidden px-4 py-3 text-fg-muted md:table-cell">
-                      {w.organizationId ? (orgName.get(w.organizationId) ?? "Unknown") : "Global"}
-                    </td>
-                    <td className="px-4 py-3">
-                      <Switch
-                        checked={w.enabled}
-                        label={`${w.name} enabled`}
-                        onCheckedChange={(enabled) => void toggleEnabled(w, enabled)}
-                      />
-                    </td>
-                    <td className="px-4 py-3">
-                      <div className="flex justify-end gap-1">
-                        <Button
-                          size="sm"
-                          variant="ghost"
-                          aria-label={`Edit ${w.name}`}
-                          icon={<Pencil aria-hidden className="size-4" />}
-                          onClick={() => setEditing(w)}
-                        />
-                        <Button
-                          size="sm"
-                          variant="ghost"
-                          aria-label={`Delete ${w.name}`}
-                          className="text-danger"
-                          icon={<Trash2 aria-hidden className="size-4" />}
-                          onClick={() => setDeleting(w)}
-                        />
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </Card>
+                    ))}
+                  </p>
+                ) : null}
+              </td>
+              <td className="px-4 py-3">
+                <span className="inline-flex items-center gap-1.5 text-fg-muted">
+                  <KindIcon kind={w.kind} className="size-4" />
+                  {kindLabel(w.kind)}
+                </span>
+              </td>
+              <td className="px-4 py-3">
+                <div className="flex flex-wrap gap-1">
+                  {w.allowedRoles.map((role) => (
+                    <Badge key={role} tone={role === "admin" ? "primary" : "neutral"}>
+                      {role}
+                    </Badge>
+                  ))}
+                </div>
+              </td>
+              <td className="hidden px-4 py-3 text-fg-muted md:table-cell">
+                {w.organizationId ? (orgName.get(w.organizationId) ?? "Unknown") : "Global"}
+              </td>
+              <td className="px-4 py-3">
+                <Switch
+                  checked={w.enabled}
+                  label={`${w.name} enabled`}
+                  onCheckedChange={(enabled) => void toggleEnabled(w, enabled)}
+                />
+              </td>
+              <td className="px-4 py-3">
+                <div className="flex justify-end gap-1">
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    aria-label={`Edit ${w.name}`}
+                    icon={<Pencil aria-hidden className="size-4" />}
+                    onClick={() => setEditing(w)}
+                  />
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    aria-label={`Delete ${w.name}`}
+                    className="text-danger"
+                    icon={<Trash2 aria-hidden className="size-4" />}
+                    onClick={() => setDeleting(w)}
+                  />
+                </div>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
 
       <Modal

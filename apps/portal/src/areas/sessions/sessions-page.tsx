@@ -4,8 +4,9 @@ import { useState } from "react";
 import { useSearchParams } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
-import { Button } from "../../components/ui/button.tsx";
+import { DataTable } from "../../components/ui/data-table.tsx";
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { ActiveSessionItem } from "../../features/sessions/active-session-item.tsx";
 import { endReasonLabel } from "../../features/sessions/end-reason.ts";
@@ -13,7 +14,6 @@ import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessi
 import { KindIcon } from "../../features/workspaces/kind.tsx";
 import { connectionHref } from "../../features/workspaces/use-launch.ts";
 import { readApiError } from "../../lib/api-error.ts";
-import { cn } from "../../lib/cn.ts";
 import { formatDateTime, formatDuration } from "../../lib/format.ts";
 import { canUseAdminArea } from "../../lib/navigation.ts";
 import { describeError } from "../../lib/problem.ts";
@@ -142,79 +142,46 @@ function HistoryTab() {
 
   return (
     <div className="space-y-4">
-      <Card className="overflow-hidden">
-        <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm">
-            <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
-              <tr>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Workspace
-                </th>
-                {showUsers ? (
-                  <th scope="col" className="px-4 py-2 font-medium">
-                    Person
-                  </th>
-                ) : null}
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Started
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  Duration
-                </th>
-                <th scope="col" className="px-4 py-2 font-medium">
-                  How it ended
-                </th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-line">
-              {sessions.map((session) => (
-                <tr key={session.id} className="align-top">
-                  <td className="px-4 py-3">
-                    <span className="inline-flex items-center gap-2 font-medium text-fg">
-                      <KindIcon kind={session.workspaceKind} className="size-4 text-fg-muted" />
-                      {session.workspaceName}
-                    </span>
-                  </td>
-                  {showUsers ? <td className="px-4 py-3 text-fg-muted">{session.userEmail}</td> : null}
-                  <td className="px-4 py-3 whitespace-nowrap text-fg-muted">
-                    {formatDateTime(session.startedAt)}
-                  </td>
-                  <td className="px-4 py-3 whitespace-nowrap text-fg-muted">
-                    {session.endedAt
-                      ? formatDuration(session.endedAt.getTime() - session.startedAt.getTime())
-                      : "—"}
-                  </td>
-                  <td className="px-4 py-3">
-                    <Badge
-                      tone={
-                        session.endReason === "user_stopped" || session.endReason === "user_disconnected"
-                          ? "neutral"
-                          : "warning"
-                      }
-                    >
-                      {endReasonLabel(session.endReason)}
-                    </Badge>
-                    {session.endNote ? (
-                      <p className={cn("mt-1 text-xs text-fg-muted")}>“{session.endNote}”</p>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </Card>
-      {history.hasNextPage ? (
-        <Button
-          variant="secondary"
-          loading={history.isFetchingNextPage}
-          onClick={() => void history.fetchNextPage()}
-        >
-          Load more
-        </Button>
-      ) : (
-        <p className="text-xs text-fg-muted">That is everything.</p>
-      )}
+      <DataTable
+        columns={[
+          { label: "Workspace" },
+          ...(showUsers ? [{ label: "Person" }] : []),
+          { label: "Started" },
+          { label: "Duration" },
+          { label: "How it ended" },
+        ]}
+      >
+        {sessions.map((session) => (
+          <tr key={session.id} className="align-top">
+            <td className="px-4 py-3">
+              <span className="inline-flex items-center gap-2 font-medium text-fg">
+                <KindIcon kind={session.workspaceKind} className="size-4 text-fg-muted" />
+                {session.workspaceName}
+              </span>
+            </td>
+            {showUsers ? <td className="px-4 py-3 text-fg-muted">{session.userEmail}</td> : null}
+            <td className="px-4 py-3 whitespace-nowrap text-fg-muted">{formatDateTime(session.startedAt)}</td>
+            <td className="px-4 py-3 whitespace-nowrap text-fg-muted">
+              {session.endedAt
+                ? formatDuration(session.endedAt.getTime() - session.startedAt.getTime())
+                : "—"}
+            </td>
+            <td className="px-4 py-3">
+              <Badge
+                tone={
+                  session.endReason === "user_stopped" || session.endReason === "user_disconnected"
+                    ? "neutral"
+                    : "warning"
+                }
+              >
+                {endReasonLabel(session.endReason)}
+              </Badge>
+              {session.endNote ? <p className="mt-1 text-xs text-fg-muted">“{session.endNote}”</p> : null}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
+      <LoadMore query={history} end="That is everything." />
     </div>
   );
 }
