@@ -42,6 +42,8 @@ export interface LoginAttemptDoc {
   at: Date;
   hour: Date;
   day: Date;
+  /** Absent for failed logins; registrations are throttled here but are no failed logins. */
+  kind?: "registration";
 }
 
 /**

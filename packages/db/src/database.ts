@@ -315,10 +315,18 @@ export interface PoliciesRepository {
 export interface LoginAttemptsRepository {
   /**
    * Records one failed login under several throttle keys at once (e.g. `email:a@b.c` and
-   * `ip:10.0.0.1`); it counts once in the failed-login statistics.
+   * `ip:10.0.0.1`); it counts once in the failed-login statistics. Returns its id, so an attempt
+   * recorded before its outcome was known can be forgotten again.
    */
-  recordFailure(keys: string[], at: Date): Promise<void>;
-  /** Failures under `key` at or after `since`, and the oldest of them (for Retry-After). */
+  recordFailure(keys: string[], at: Date): Promise<string>;
+  /**
+   * Records one registration attempt under throttle keys (e.g. `register-ip:10.0.0.1`); it is
+   * counted by `countSince` but is not a failed login in the statistics.
+   */
+  recordRegistration(keys: string[], at: Date): Promise<string>;
+  /** Removes one recorded attempt entirely (it turned out not to be a failure). */
+  forget(id: string): Promise<void>;
+  /** Attempts under `key` at or after `since`, and the oldest of them (for Retry-After). */
   countSince(key: string, since: Date): Promise<{ count: number; oldestAt: Date | null }>;
   /** Forgets `key` for throttling (after a successful login); statistics keep the failures. */
   clear(key: string): Promise<void>;

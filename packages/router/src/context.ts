@@ -30,7 +30,10 @@ export interface RouterConfig {
     windowSeconds: number;
     /** Failures for one account inside the window before login is refused. */
     maxFailuresPerAccount: number;
-    /** Failures from one client IP inside the window before login is refused. */
+    /**
+     * Failures from one client IP inside the window before login is refused; also how many
+     * sign-ups (`auth.register`) one client IP may attempt inside the window.
+     */
     maxFailuresPerIp: number;
   };
   /** Issuer label shown by authenticator apps for TOTP enrolment. */

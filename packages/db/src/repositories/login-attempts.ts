@@ -1,20 +1,30 @@
 import { randomUUID } from "node:crypto";
-import type { Collections } from "../collections.ts";
+import type { Collections, LoginAttemptDoc } from "../collections.ts";
 import { dayOf, hourOf } from "../collections.ts";
 import type { LoginAttemptsRepository } from "../database.ts";
 
 export function createLoginAttemptsRepository(collections: Collections): LoginAttemptsRepository {
   const attempts = collections.loginAttempts;
 
+  async function record(keys: string[], at: Date, kind?: LoginAttemptDoc["kind"]): Promise<string> {
+    const doc: LoginAttemptDoc = {
+      _id: randomUUID(),
+      keys: [...new Set(keys)],
+      at,
+      hour: hourOf(at),
+      day: dayOf(at),
+      ...(kind === undefined ? {} : { kind }),
+    };
+    await attempts.insertOne(doc);
+    return doc._id;
+  }
+
   return {
-    async recordFailure(keys, at) {
-      await attempts.insertOne({
-        _id: randomUUID(),
-        keys: [...new Set(keys)],
-        at,
-        hour: hourOf(at),
-        day: dayOf(at),
-      });
+    recordFailure: (keys, at) => record(keys, at),
+    recordRegistration: (keys, at) => record(keys, at, "registration"),
+
+    async forget(id) {
+      await attempts.deleteOne({ _id: id });
     },
 
     async countSince(key, since) {
@@ -33,7 +43,7 @@ export function createLoginAttemptsRepository(collections: Collections): LoginAt
     async failuresPerBucket(unit, from) {
       const rows = await attempts
         .aggregate<{ _id: Date; count: number }>([
-          { $match: { at: { $gte: from } } },
+          { $match: { at: { $gte: from }, kind: { $ne: "registration" } } },
           { $group: { _id: unit === "hour" ? "$hour" : "$day", count: { $sum: 1 } } },
           { $sort: { _id: 1 } },
         ])

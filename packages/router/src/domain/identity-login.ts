@@ -1,5 +1,5 @@
 import type { LoginInput, LoginOutput, RegisterInput } from "@neosc/core/auth";
-import { DomainError, type Reason } from "@neosc/core/errors";
+import { DomainError, isDomainError, type Reason } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
 import { audit } from "../audit.ts";
 import type { AuthedContext, InnerContext } from "../context.ts";
@@ -27,8 +27,17 @@ function throttleKeys(ctx: InnerContext, email: string): ThrottleKey[] {
   return keys;
 }
 
-/** Refuses while the account or the client address has too many recent failures (any replica). */
-async function assertNotThrottled(ctx: InnerContext, keys: ThrottleKey[], email: string) {
+/**
+ * Refuses while the account or the client address has used up its attempts (on any replica).
+ * The caller has already recorded the current attempt under `keys`, so attempts sent in parallel
+ * count against each other: of N at once, at most `limit` get through.
+ */
+async function assertNotThrottled(
+  ctx: InnerContext,
+  action: "auth.login" | "auth.register",
+  keys: ThrottleKey[],
+  email: string,
+) {
   const now = ctx.clock();
   const windowMs = ctx.config.loginThrottle.windowSeconds * 1000;
   const since = new Date(now.getTime() - windowMs);
@@ -37,7 +46,7 @@ async function assertNotThrottled(ctx: InnerContext, keys: ThrottleKey[], email:
   let scope: ThrottleKey["scope"] | null = null;
   counts.forEach(({ count, oldestAt }, index) => {
     const key = keys[index];
-    if (key === undefined || count < key.limit) return;
+    if (key === undefined || count <= key.limit) return;
     const freesAt = (oldestAt ?? now).getTime() + windowMs;
     const seconds = Math.max(1, Math.ceil((freesAt - now.getTime()) / 1000));
     if (seconds > retryAfterSeconds) {
@@ -47,30 +56,29 @@ async function assertNotThrottled(ctx: InnerContext, keys: ThrottleKey[], email:
   });
   if (scope === null) return;
   await audit(ctx, {
-    action: "auth.login",
+    action,
     actor: anonymousActor(email),
     resource: { type: "user", id: null },
     result: "denied",
     reason: "throttled",
     details: { scope, retryAfterSeconds },
   });
-  throw new DomainError("TOO_MANY_REQUESTS", "throttled", "Too many failed sign-ins; try again later", {
-    retryAfterSeconds,
-    details: { scope },
-  });
+  const message =
+    action === "auth.login"
+      ? "Too many failed sign-ins; try again later"
+      : "Too many sign-ups from your network address; try again later";
+  throw new DomainError("TOO_MANY_REQUESTS", "throttled", message, { retryAfterSeconds, details: { scope } });
 }
+
+/** Outcomes that are failed guesses and keep counting against the account and the address. */
+const FAILED_GUESSES: ReadonlySet<Reason> = new Set(["invalid_credentials", "invalid_totp"]);
 
 async function failLogin(
   ctx: InnerContext,
-  keys: ThrottleKey[],
   email: string,
   user: User | null,
   reason: Extract<Reason, "invalid_credentials" | "invalid_totp">,
 ): Promise<never> {
-  await ctx.db.loginAttempts.recordFailure(
-    keys.map((key) => key.key),
-    ctx.clock(),
-  );
   await audit(ctx, {
     action: "auth.login",
     actor: anonymousActor(email),
@@ -102,17 +110,37 @@ async function assertLocalLoginEnabled(ctx: InnerContext, action: string, email:
 
 /** Email + password (+ TOTP once enrolled) → a login session. */
 export async function login(ctx: InnerContext, input: LoginInput): Promise<LoginOutput> {
-  const { db, services } = ctx;
+  const { db } = ctx;
   const { email } = input;
   await assertLocalLoginEnabled(ctx, "auth.login", email);
   await assertLoginAllowedFrom(ctx, "auth.login", email);
   const keys = throttleKeys(ctx, email);
-  await assertNotThrottled(ctx, keys, email);
+  // Recorded as a failure before the password is checked, so parallel guesses see each other;
+  // forgotten again unless it turns out to be a failed guess.
+  const attemptId = await db.loginAttempts.recordFailure(
+    keys.map((key) => key.key),
+    ctx.clock(),
+  );
+  let output: LoginOutput;
+  try {
+    await assertNotThrottled(ctx, "auth.login", keys, email);
+    output = await checkCredentials(ctx, input);
+  } catch (error) {
+    if (!(isDomainError(error) && FAILED_GUESSES.has(error.reason))) await db.loginAttempts.forget(attemptId);
+    throw error;
+  }
+  await db.loginAttempts.forget(attemptId);
+  await db.loginAttempts.clear(`email:${email}`);
+  return output;
+}
 
+async function checkCredentials(ctx: InnerContext, input: LoginInput): Promise<LoginOutput> {
+  const { db, services } = ctx;
+  const { email } = input;
   const record = await db.users.findAuthRecordByEmail(email);
   const passwordOk = await services.passwords.verify(record?.passwordHash ?? null, input.password);
   if (record === null || !passwordOk)
-    return failLogin(ctx, keys, email, record?.user ?? null, "invalid_credentials");
+    return failLogin(ctx, email, record?.user ?? null, "invalid_credentials");
   const { user } = record;
 
   if (user.disabled) {
@@ -134,12 +162,11 @@ export async function login(ctx: InnerContext, input: LoginInput): Promise<Login
     const step =
       record.totpSecret === null ? null : services.totp.verify(record.totpSecret, input.totp, ctx.clock());
     if (step === null || !(await db.users.consumeTotpStep(user.id, step))) {
-      return failLogin(ctx, keys, email, user, "invalid_totp");
+      return failLogin(ctx, email, user, "invalid_totp");
     }
     mfa = true;
   }
 
-  await db.loginAttempts.clear(`email:${email}`);
   const { output, sessionId } = await openLoginSession(ctx, user, { method: "local", mfa });
   await audit(ctx, {
     action: "auth.login",
@@ -148,6 +175,29 @@ export async function login(ctx: InnerContext, input: LoginInput): Promise<Login
     details: { method: "local", mfa },
   });
   return output;
+}
+
+/**
+ * Every sign-up attempt from an address counts (successful or not), against the same per-address
+ * budget as failed logins but under its own key: unbounded sign-ups would let one address create
+ * accounts at will, burn argon2 time and probe which emails exist.
+ */
+async function assertRegistrationNotThrottled(ctx: InnerContext, email: string) {
+  const { clientIp } = ctx.request;
+  if (clientIp === null) return;
+  const keys: ThrottleKey[] = [
+    { key: `register-ip:${clientIp}`, scope: "ip", limit: ctx.config.loginThrottle.maxFailuresPerIp },
+  ];
+  const attemptId = await ctx.db.loginAttempts.recordRegistration(
+    keys.map((key) => key.key),
+    ctx.clock(),
+  );
+  try {
+    await assertNotThrottled(ctx, "auth.register", keys, email);
+  } catch (error) {
+    await ctx.db.loginAttempts.forget(attemptId);
+    throw error;
+  }
 }
 
 /** Self-service sign-up while the `self-registration` policy is on; always role `user`. */
@@ -166,6 +216,7 @@ export async function register(ctx: InnerContext, input: RegisterInput): Promise
   }
   await assertLocalLoginEnabled(ctx, "auth.register", input.email);
   await assertLoginAllowedFrom(ctx, "auth.register", input.email);
+  await assertRegistrationNotThrottled(ctx, input.email);
 
   const passwordHash = await services.passwords.hash(input.password);
   const user = await db.users.create({
