@@ -4,7 +4,7 @@ import { type FormEvent, useEffect, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
 import { Badge, Card } from "../../components/ui/feedback.tsx";
 import { FormError, TextField } from "../../components/ui/field.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { readApiError } from "../../lib/api-error.ts";
 import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
@@ -105,8 +105,7 @@ export function MfaSection({ totpEnabled, local }: { totpEnabled: boolean; local
     try {
       setSecret(await enroll.mutateAsync());
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     }
   }
 

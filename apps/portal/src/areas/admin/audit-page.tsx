@@ -6,10 +6,8 @@ import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { SelectField, TextField } from "../../components/ui/field.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
-import { toast } from "../../components/ui/toast.ts";
-import { readApiError } from "../../lib/api-error.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { formatCount, formatPreciseTime } from "../../lib/format.ts";
-import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 
 const PAGE_SIZE = 50;
@@ -116,8 +114,7 @@ export function AuditPage() {
     try {
       setVerification(await utils.client.audit.verify.query());
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     } finally {
       setVerifying(false);
     }
@@ -133,8 +130,7 @@ export function AuditPage() {
         description: `${formatCount(result.count)} entries in ${result.filename}`,
       });
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     } finally {
       setExporting(null);
       void utils.audit.list.invalidate();

@@ -2,10 +2,8 @@ import type { Policy, PolicyKey } from "@neosc/core/policy";
 import { useMe } from "../../app/me-context.tsx";
 import { Card, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { Switch } from "../../components/ui/switch.tsx";
-import { toast } from "../../components/ui/toast.ts";
-import { readApiError } from "../../lib/api-error.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { formatRelative } from "../../lib/format.ts";
-import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { PolicySettingsEditor } from "./policy-editors.tsx";
 
@@ -58,8 +56,7 @@ function PolicyCard({ policy }: { policy: Policy }) {
       await toggle.mutateAsync({ key: policy.key, enabled });
       toast({ title: `${about.title} ${enabled ? "on" : "off"}` });
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     } finally {
       await Promise.all([utils.policy.invalidate(), utils.auth.config.invalidate()]);
     }

@@ -1,18 +1,18 @@
 import { ROLES, type Role } from "@neosc/core/roles";
 import { CreateUserInputSchema, type User } from "@neosc/core/user";
 import { keepPreviousData } from "@tanstack/react-query";
-import { Copy, Plus, Search } from "lucide-react";
+import { Copy, Plus } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { useMe } from "../../app/me-context.tsx";
 import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
 import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { controlClass, FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { InlineSelect, SearchInput } from "../../components/ui/inline-controls.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
-import { cn } from "../../lib/cn.ts";
 import { formatRelative } from "../../lib/format.ts";
 import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
@@ -20,6 +20,12 @@ import { useDebounced } from "../../lib/use-debounced.ts";
 import { type FieldErrors, parseForm } from "../../lib/validation.ts";
 
 const PAGE_SIZE = 25;
+
+const roleOptions = ROLES.map((role) => (
+  <option key={role} value={role}>
+    {role}
+  </option>
+));
 
 const COLUMNS: Column[] = [
   { label: "Person" },
@@ -29,11 +35,6 @@ const COLUMNS: Column[] = [
   { label: "Status" },
   { label: "Actions", srOnly: true, className: "text-right" },
 ];
-
-function errorToast(error: unknown) {
-  const problem = describeError(readApiError(error));
-  toast({ tone: "error", title: problem.title, description: problem.message });
-}
 
 function CreateUserForm({
   organizations,
@@ -88,11 +89,7 @@ function CreateUserForm({
       />
       <div className="grid gap-4 sm:grid-cols-2">
         <SelectField label="Role" value={values.role} onChange={set("role")} errors={errors.role}>
-          {ROLES.map((role) => (
-            <option key={role} value={role}>
-              {role}
-            </option>
-          ))}
+          {roleOptions}
         </SelectField>
         <SelectField
           label="Organization"
@@ -192,7 +189,7 @@ export function UsersPage() {
       await setRoleMutation.mutateAsync({ userId: user.id, role: next });
       toast({ title: "Role changed", description: `${user.email} is now ${next}.` });
     } catch (error) {
-      errorToast(error);
+      toastError(error);
     } finally {
       await utils.user.list.invalidate();
     }
@@ -203,7 +200,7 @@ export function UsersPage() {
       await enable.mutateAsync({ userId: user.id });
       toast({ title: "Account enabled", description: user.email });
     } catch (error) {
-      errorToast(error);
+      toastError(error);
     } finally {
       await utils.user.list.invalidate();
     }
@@ -221,47 +218,32 @@ export function UsersPage() {
         }
       />
       <div className="mb-4 flex flex-wrap gap-3">
-        <label className="relative w-full sm:w-72">
-          <span className="sr-only">Search users</span>
-          <Search
-            aria-hidden
-            className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-fg-muted"
-          />
-          <input
-            type="search"
-            placeholder="Search name or email"
-            value={search}
-            onChange={(event) => setSearch(event.target.value)}
-            className={cn(controlClass, "pl-9")}
-          />
-        </label>
-        <label className="w-full sm:w-40">
-          <span className="sr-only">Filter by role</span>
-          <select
-            value={role}
-            onChange={(event) => setRole(event.target.value as Role | "")}
-            className={controlClass}
-          >
-            <option value="">All roles</option>
-            {ROLES.map((r) => (
-              <option key={r} value={r}>
-                {r}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="w-full sm:w-40">
-          <span className="sr-only">Filter by status</span>
-          <select
-            value={status}
-            onChange={(event) => setStatus(event.target.value as "" | "active" | "disabled")}
-            className={controlClass}
-          >
-            <option value="">Any status</option>
-            <option value="active">Active</option>
-            <option value="disabled">Disabled</option>
-          </select>
-        </label>
+        <SearchInput
+          label="Search users"
+          className="sm:w-72"
+          placeholder="Search name or email"
+          value={search}
+          onChange={(event) => setSearch(event.target.value)}
+        />
+        <InlineSelect
+          label="Filter by role"
+          className="w-full sm:w-40"
+          value={role}
+          onChange={(event) => setRole(event.target.value as Role | "")}
+        >
+          <option value="">All roles</option>
+          {roleOptions}
+        </InlineSelect>
+        <InlineSelect
+          label="Filter by status"
+          className="w-full sm:w-40"
+          value={status}
+          onChange={(event) => setStatus(event.target.value as "" | "active" | "disabled")}
+        >
+          <option value="">Any status</option>
+          <option value="active">Active</option>
+          <option value="disabled">Disabled</option>
+        </InlineSelect>
       </div>
 
       {users.isPending ? (
@@ -288,21 +270,15 @@ export function UsersPage() {
                     ) : null}
                   </td>
                   <td className="px-4 py-3">
-                    <label>
-                      <span className="sr-only">Role of {user.email}</span>
-                      <select
-                        value={user.role}
-                        disabled={setRoleMutation.isPending}
-                        onChange={(event) => void changeRole(user, event.target.value as Role)}
-                        className={cn(controlClass, "w-28 py-1")}
-                      >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    </label>
+                    <InlineSelect
+                      label={`Role of ${user.email}`}
+                      selectClassName="w-28 py-1"
+                      value={user.role}
+                      disabled={setRoleMutation.isPending}
+                      onChange={(event) => void changeRole(user, event.target.value as Role)}
+                    >
+                      {roleOptions}
+                    </InlineSelect>
                   </td>
                   <td className="hidden px-4 py-3 md:table-cell">
                     <div className="flex flex-wrap gap-1">
@@ -396,7 +372,7 @@ export function UsersPage() {
               toast({ title: "Account disabled", description: disabling.email });
               setDisabling(null);
             })
-            .catch(errorToast)
+            .catch(toastError)
             .finally(() => void utils.user.list.invalidate());
         }}
       />

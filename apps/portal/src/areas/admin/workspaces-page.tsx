@@ -1,17 +1,14 @@
 import type { CreateWorkspaceInput, Workspace, WorkspaceKind } from "@neosc/core/workspace";
-import { Pencil, Plus, RotateCcw, Search, Trash2 } from "lucide-react";
+import { Pencil, Plus, RotateCcw, Trash2 } from "lucide-react";
 import { useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
 import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { controlClass } from "../../components/ui/field.tsx";
+import { InlineSelect, SearchInput } from "../../components/ui/inline-controls.tsx";
 import { Switch } from "../../components/ui/switch.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
-import { readApiError } from "../../lib/api-error.ts";
-import { cn } from "../../lib/cn.ts";
-import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { WorkspaceForm } from "./workspace-form.tsx";
 
@@ -36,11 +33,6 @@ const COLUMNS: Column[] = [
   { label: "Enabled" },
   { label: "Actions", srOnly: true, className: "text-right" },
 ];
-
-function errorToast(error: unknown) {
-  const problem = describeError(readApiError(error));
-  toast({ tone: "error", title: problem.title, description: problem.message });
-}
 
 export function WorkspacesAdminPage() {
   const utils = trpc.useUtils();
@@ -73,7 +65,7 @@ export function WorkspacesAdminPage() {
       await update.mutateAsync({ id: workspace.id, patch: { enabled } });
       toast({ title: `${workspace.name} ${enabled ? "enabled" : "disabled"}` });
     } catch (error) {
-      errorToast(error);
+      toastError(error);
     } finally {
       await refresh();
     }
@@ -101,33 +93,24 @@ export function WorkspacesAdminPage() {
       />
 
       <div className="mb-4 flex flex-wrap gap-3">
-        <label className="relative w-full sm:w-72">
-          <span className="sr-only">Search workspaces</span>
-          <Search
-            aria-hidden
-            className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-fg-muted"
-          />
-          <input
-            type="search"
-            placeholder="Search name, slug or tag"
-            value={search}
-            onChange={(event) => setSearch(event.target.value)}
-            className={cn(controlClass, "pl-9")}
-          />
-        </label>
-        <label className="w-full sm:w-44">
-          <span className="sr-only">Filter by kind</span>
-          <select
-            value={kind}
-            onChange={(event) => setKind(event.target.value as WorkspaceKind | "")}
-            className={controlClass}
-          >
-            <option value="">All kinds</option>
-            <option value="desktop">Desktop</option>
-            <option value="app">App</option>
-            <option value="web">Web</option>
-          </select>
-        </label>
+        <SearchInput
+          label="Search workspaces"
+          className="sm:w-72"
+          placeholder="Search name, slug or tag"
+          value={search}
+          onChange={(event) => setSearch(event.target.value)}
+        />
+        <InlineSelect
+          label="Filter by kind"
+          className="w-full sm:w-44"
+          value={kind}
+          onChange={(event) => setKind(event.target.value as WorkspaceKind | "")}
+        >
+          <option value="">All kinds</option>
+          <option value="desktop">Desktop</option>
+          <option value="app">App</option>
+          <option value="web">Web</option>
+        </InlineSelect>
       </div>
 
       {list.isPending ? (
@@ -275,7 +258,7 @@ export function WorkspacesAdminPage() {
               });
               setDeleting(null);
             })
-            .catch(errorToast)
+            .catch(toastError)
             .finally(() => void refresh());
         }}
       />
@@ -297,7 +280,7 @@ export function WorkspacesAdminPage() {
               });
               setResetting(false);
             })
-            .catch(errorToast)
+            .catch(toastError)
             .finally(() => void refresh());
         }}
       />

@@ -1,14 +1,12 @@
-import { Search } from "lucide-react";
 import { useState } from "react";
 import { Link } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { controlClass } from "../../components/ui/field.tsx";
+import { SearchInput } from "../../components/ui/inline-controls.tsx";
 import { ActiveSessionItem } from "../../features/sessions/active-session-item.tsx";
 import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessions.ts";
 import { connectionHref, useLaunch } from "../../features/workspaces/use-launch.ts";
 import { WorkspaceCard } from "../../features/workspaces/workspace-card.tsx";
-import { cn } from "../../lib/cn.ts";
 import { canUseAdminArea } from "../../lib/navigation.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
@@ -93,20 +91,13 @@ export function HomePage() {
             Your workspaces
           </h2>
           {launchable.length > 6 ? (
-            <label className="relative w-full sm:w-64">
-              <span className="sr-only">Search workspaces</span>
-              <Search
-                aria-hidden
-                className="pointer-events-none absolute top-1/2 left-3 size-4 -translate-y-1/2 text-fg-muted"
-              />
-              <input
-                type="search"
-                value={search}
-                onChange={(event) => setSearch(event.target.value)}
-                placeholder="Search workspaces"
-                className={cn(controlClass, "pl-9")}
-              />
-            </label>
+            <SearchInput
+              label="Search workspaces"
+              className="sm:w-64"
+              placeholder="Search workspaces"
+              value={search}
+              onChange={(event) => setSearch(event.target.value)}
+            />
           ) : null}
         </div>
         {workspaces.isPending ? (

@@ -4,13 +4,11 @@ import { useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { Button, buttonClass } from "../../components/ui/button.tsx";
 import { Badge, EmptyState, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { timeLeft } from "../../features/sessions/time-left.ts";
 import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessions.ts";
 import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
-import { readApiError } from "../../lib/api-error.ts";
 import { formatRelative } from "../../lib/format.ts";
-import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
@@ -57,8 +55,7 @@ export function SessionViewPage() {
       setEnding(null);
       await navigate("/");
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     } finally {
       void utils.session.invalidate();
     }

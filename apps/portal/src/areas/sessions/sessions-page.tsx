@@ -7,16 +7,14 @@ import { useRuntimeConfig } from "../../app/runtime-config.tsx";
 import { DataTable } from "../../components/ui/data-table.tsx";
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { ActiveSessionItem } from "../../features/sessions/active-session-item.tsx";
 import { endReasonLabel } from "../../features/sessions/end-reason.ts";
 import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessions.ts";
 import { KindIcon } from "../../features/workspaces/kind.tsx";
 import { connectionHref } from "../../features/workspaces/use-launch.ts";
-import { readApiError } from "../../lib/api-error.ts";
 import { formatDateTime, formatDuration } from "../../lib/format.ts";
 import { canUseAdminArea } from "../../lib/navigation.ts";
-import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
@@ -78,8 +76,7 @@ function ActiveTab() {
       toast({ title: "Session disconnected", description: target.workspaceName });
       setTarget(null);
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     } finally {
       void utils.session.invalidate();
     }

@@ -1,4 +1,6 @@
 import { useSyncExternalStore } from "react";
+import { readApiError } from "../../lib/api-error.ts";
+import { describeError } from "../../lib/problem.ts";
 
 export type ToastTone = "success" | "error" | "info";
 
@@ -24,6 +26,12 @@ export function toast(input: { title: string; description?: string; tone?: Toast
   if (input.description) item.description = input.description;
   items = [...items.slice(-4), item];
   emit();
+}
+
+/** A failed call as an error toast, explained the way `describeError` explains it. */
+export function toastError(error: unknown) {
+  const problem = describeError(readApiError(error));
+  toast({ tone: "error", title: problem.title, description: problem.message });
 }
 
 export function closeToast(id: number) {

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { readApiError } from "../../lib/api-error.ts";
 import { describeError, type Problem } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
@@ -50,8 +50,7 @@ export function useLaunch() {
       await stop.mutateAsync({ workspaceId: workspace.id });
       toast({ title: `${workspace.name} stopped` });
     } catch (error) {
-      const problem = describeError(readApiError(error));
-      toast({ tone: "error", title: problem.title, description: problem.message });
+      toastError(error);
     } finally {
       setPendingId(null);
       void utils.session.invalidate();
