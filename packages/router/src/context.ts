@@ -45,6 +45,12 @@ export interface ExternalIdentity {
   /** IdP subject (`sub`). */
   subject: string;
   email: string;
+  /**
+   * False when the IdP says the address is not verified (Zitadel: `email_verified` false or
+   * absent); such an identity is never linked to an existing account by email. Undefined when the
+   * source does not say (a Pomerium assertion without the claim).
+   */
+  emailVerified?: boolean;
   name: string | null;
   /** Roles the IdP sent; null when it sent none (the stored role then stays). */
   roles: Role[] | null;

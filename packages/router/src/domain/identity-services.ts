@@ -47,13 +47,18 @@ export function sessionTokensFor(options: { secret: string | Uint8Array }): Sess
   };
 }
 
-function toExternal(identity: ZitadelIdentity, email: string | null): ExternalIdentity {
+function toExternal(
+  identity: ZitadelIdentity,
+  email: string | null,
+  emailVerified: boolean | undefined,
+): ExternalIdentity {
   if (email === null) {
     throw new DomainError("UNAUTHORIZED", "sso_failed", "The identity provider sent no email address");
   }
   return {
     subject: identity.subject,
     email,
+    ...(emailVerified === undefined ? {} : { emailVerified }),
     name: identity.name,
     roles: identity.rolesAsserted ? identity.roles : null,
     mfa: identity.mfa,
@@ -66,7 +71,7 @@ export function oidcServiceFor(client: ZitadelClient): OidcService {
     publicSettings: client.publicConfig(),
     async verifyIdToken(idToken, { nonce }) {
       const verified = await client.verifyIdToken(idToken, nonce === undefined ? {} : { nonce });
-      return toExternal(verified.identity, verified.identity.email);
+      return toExternal(verified.identity, verified.identity.email, verified.identity.emailVerified);
     },
     async exchangeCode({ code, codeVerifier, redirectUri, nonce }) {
       const result = await client.exchangeCode({
@@ -75,7 +80,7 @@ export function oidcServiceFor(client: ZitadelClient): OidcService {
         redirectUri,
         ...(nonce === undefined ? {} : { nonce }),
       });
-      return toExternal(result.identity, result.identity.email);
+      return toExternal(result.identity, result.identity.email, result.identity.emailVerified);
     },
   };
 }
@@ -92,7 +97,10 @@ export function pomeriumVerifierFor(
     async verify(assertion, now) {
       const verified = await verifier.verify(assertion, { now });
       const mapped = claimsToIdentity({ ...verified.claims, sub: verified.subject }, options.claimMapping);
-      return toExternal(mapped, verified.email);
+      // Pomerium's assertion carries `email_verified` only when `jwt_claims_headers` adds it.
+      const emailVerified =
+        typeof verified.claims.email_verified === "boolean" ? verified.claims.email_verified : undefined;
+      return toExternal(mapped, verified.email, emailVerified);
     },
   };
 }

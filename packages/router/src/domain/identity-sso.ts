@@ -1,5 +1,6 @@
 import type { LoginOutput } from "@neosc/core/auth";
 import { DomainError, isDomainError } from "@neosc/core/errors";
+import type { User } from "@neosc/core/user";
 import { audit } from "../audit.ts";
 import type { ExternalIdentity, InnerContext, OidcService } from "../context.ts";
 import {
@@ -53,7 +54,22 @@ async function signInExternal(
   external: ExternalIdentity,
 ): Promise<LoginOutput> {
   await assertLoginAllowedFrom(ctx, action, external.email);
-  const user = await upsertExternalUser(ctx, external, "sso", action);
+  let user: User;
+  try {
+    user = await upsertExternalUser(ctx, external, "sso", action);
+  } catch (error) {
+    if (isDomainError(error) && error.code === "UNAUTHORIZED") {
+      await audit(ctx, {
+        action,
+        actor: anonymousActor(external.email),
+        resource: { type: "user", id: null },
+        result: "denied",
+        reason: error.reason,
+        details: error.details ?? {},
+      });
+    }
+    throw error;
+  }
   if (user.disabled) {
     await audit(ctx, {
       action,

@@ -97,8 +97,9 @@ export async function openLoginSession(
 
 /**
  * The user behind an external identity (Zitadel or Pomerium), created on first sight. An
- * existing local account with the same email is linked once. Roles sent by the IdP win on every
- * login; without roles the stored role stays. The organization comes from resourceowner claims.
+ * existing local account with the same email is linked once, unless the IdP says the email is
+ * unverified. Roles sent by the IdP win on every login; without roles the stored role stays. The
+ * organization comes from resourceowner claims.
  */
 export async function upsertExternalUser(
   ctx: AuditContext,
@@ -118,6 +119,15 @@ export async function upsertExternalUser(
       throw new DomainError("UNAUTHORIZED", "sso_failed", "This email belongs to another identity", {
         details: { email },
       });
+    }
+    // Linking hands the account over: only for an address the IdP has verified.
+    if (byEmail !== null && external.emailVerified === false) {
+      throw new DomainError(
+        "UNAUTHORIZED",
+        "sso_failed",
+        "The identity provider has not verified this email address, so it cannot take over the existing account",
+        { details: { email } },
+      );
     }
     user = byEmail;
   }
