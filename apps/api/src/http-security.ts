@@ -80,8 +80,21 @@ export function cors(options: SecurityOptions) {
 export type CsrfVerdict = { ok: true } | { ok: false; why: string };
 
 /**
+ * Same-origin: the page's Origin names the host the request was sent to. Browsers set Origin
+ * themselves, so a foreign page cannot claim ours; this is what lets the portal work on any port
+ * or address it is opened on (`127.0.0.1`, a LAN name) without listing each one.
+ */
+function isSameOrigin(request: Request, origin: string): boolean {
+  try {
+    return new URL(origin).host === request.get("host");
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A mutation riding on the session cookie must prove it came from our own pages: either it is
- * JSON (which a cross-site form cannot send) from an allowed Origin — or with no Origin at all,
+ * JSON (which a cross-site form cannot send) from our own or an allowed Origin — or with no Origin at all,
  * which browsers always send on cross-site POSTs — or it carries the custom CSRF header, which
  * a cross-site page cannot add without a CORS preflight we refuse. Bearer clients are not
  * exposed to CSRF and pass.
@@ -91,7 +104,7 @@ export function checkCsrf(request: Request, options: SecurityOptions): CsrfVerdi
     return { ok: true };
   if (/^bearer\s/i.test(request.get("authorization") ?? "")) return { ok: true };
   const origin = request.get("origin");
-  if (origin !== undefined && !options.allowedOrigins.has(origin)) {
+  if (origin !== undefined && !options.allowedOrigins.has(origin) && !isSameOrigin(request, origin)) {
     return { ok: false, why: `origin ${origin} is not allowed` };
   }
   if (request.get(CSRF_HEADER) !== undefined) return { ok: true };

@@ -186,6 +186,30 @@ describe("browser protections", () => {
     expect(ours.status).toBe(200);
   });
 
+  it("accepts the page's own origin when it is not the configured public URL (another port or address)", async () => {
+    const { output } = await loginAdmin(first);
+    const own = new URL(first.url).origin;
+    expect(own).not.toBe(PUBLIC_ORIGIN);
+    const sameOrigin = await mutation(
+      first.url,
+      "auth.logout",
+      {},
+      { headers: { ...cookie(output.token), origin: own } },
+    );
+    expect(sameOrigin.status).toBe(200);
+    const otherPort = new URL(first.url);
+    otherPort.port = String(Number(otherPort.port) + 1);
+    const { output: again } = await loginAdmin(first);
+    const neighbour = await mutation(
+      first.url,
+      "auth.logout",
+      {},
+      { headers: { ...cookie(again.token), origin: otherPort.origin } },
+    );
+    expect(neighbour.status).toBe(403);
+    expect(neighbour.error?.data.domain?.reason).toBe("csrf_rejected");
+  });
+
   it("lets the custom CSRF header stand in for JSON (tRPC itself then judges the body)", async () => {
     const credentials = { email: ADMIN_EMAIL, password: ADMIN_PASSWORD };
     const octets = { contentType: "application/octet-stream" };
