@@ -67,3 +67,13 @@ export function parseForm<S extends z.ZodType>(schema: S, values: unknown): Form
   }
   return { success: false, fieldErrors };
 }
+
+/** `tags.2` → `tags`: errors on list items are shown on the list's field. */
+export function collapseListErrors(errors: FieldErrors): FieldErrors {
+  const out: FieldErrors = {};
+  for (const [key, messages] of Object.entries(errors)) {
+    const field = key.replace(/\.\d+$/, "");
+    out[field] = [...new Set([...(out[field] ?? []), ...messages])];
+  }
+  return out;
+}

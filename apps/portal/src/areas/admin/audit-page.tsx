@@ -9,6 +9,7 @@ import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { formatCount, formatPreciseTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
+import { useForm } from "../../lib/use-form.ts";
 
 const PAGE_SIZE = 50;
 
@@ -89,7 +90,7 @@ function EntryDetails({ entry }: { entry: AuditEntry }) {
 
 export function AuditPage() {
   const utils = trpc.useUtils();
-  const [form, setForm] = useState<FilterForm>(EMPTY);
+  const { field, values: form, setValues: setForm } = useForm<FilterForm>(EMPTY);
   const [filter, setFilter] = useState<AuditFilter>({});
   const [open, setOpen] = useState<string | null>(null);
   const [verifying, setVerifying] = useState(false);
@@ -100,9 +101,6 @@ export function AuditPage() {
     { ...filter, limit: PAGE_SIZE },
     { getNextPageParam: (page) => page.nextCursor ?? undefined },
   );
-
-  const set = (key: keyof FilterForm) => (event: { target: { value: string } }) =>
-    setForm((current) => ({ ...current, [key]: event.target.value }));
 
   function apply(event: FormEvent) {
     event.preventDefault();
@@ -204,32 +202,17 @@ export function AuditPage() {
 
       <Card className="mb-4 p-4">
         <form onSubmit={apply} className="grid gap-3 sm:grid-cols-2 lg:grid-cols-6">
-          <TextField
-            label="Actor email"
-            value={form.actorEmail}
-            onChange={set("actorEmail")}
-            placeholder="someone@example.com"
-          />
-          <TextField
-            label="Action"
-            value={form.action}
-            onChange={set("action")}
-            placeholder="workspace.launch"
-          />
-          <TextField
-            label="Resource type"
-            value={form.resourceType}
-            onChange={set("resourceType")}
-            placeholder="workspace"
-          />
-          <SelectField label="Result" value={form.result} onChange={set("result")}>
+          <TextField label="Actor email" {...field("actorEmail")} placeholder="someone@example.com" />
+          <TextField label="Action" {...field("action")} placeholder="workspace.launch" />
+          <TextField label="Resource type" {...field("resourceType")} placeholder="workspace" />
+          <SelectField label="Result" {...field("result")}>
             <option value="">Any</option>
             <option value="success">Success</option>
             <option value="denied">Denied</option>
             <option value="error">Error</option>
           </SelectField>
-          <TextField label="From" type="datetime-local" value={form.from} onChange={set("from")} />
-          <TextField label="To" type="datetime-local" value={form.to} onChange={set("to")} />
+          <TextField label="From" type="datetime-local" {...field("from")} />
+          <TextField label="To" type="datetime-local" {...field("to")} />
           <div className="flex gap-2 sm:col-span-2 lg:col-span-6">
             <Button type="submit" size="sm">
               Apply filters

@@ -11,11 +11,10 @@ import { Modal } from "../../components/ui/dialog.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { FormError, TextField } from "../../components/ui/field.tsx";
 import { toast } from "../../components/ui/toast.ts";
-import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
 import { formatCount, formatDateTime } from "../../lib/format.ts";
-import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
-import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { useForm } from "../../lib/use-form.ts";
+import { parseForm } from "../../lib/validation.ts";
 import { slugify } from "./workspace-form.tsx";
 
 const COLUMNS: Column[] = [
@@ -37,14 +36,12 @@ function OrganizationForm({
 }) {
   const create = trpc.organization.create.useMutation();
   const update = trpc.organization.update.useMutation();
-  const [values, setValues] = useState({
+  const { values, setValues, set, field, errors, setErrors, formError, setFormError, showRefusal } = useForm({
     name: initial?.name ?? "",
     slug: initial?.slug ?? "",
     domain: initial?.domain ?? "",
   });
   const [slugTouched, setSlugTouched] = useState(initial !== null);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -73,10 +70,7 @@ function OrganizationForm({
       toast({ title: initial ? "Organization saved" : "Organization created", description: values.name });
       onDone();
     } catch (error) {
-      const apiError = readApiError(error);
-      const fields = serverFieldErrors(apiError, (e) => describeError(e).message);
-      setErrors(fields);
-      if (Object.keys(fields).length === 0) setFormError(describeError(apiError).message);
+      showRefusal(error);
     }
   }
 
@@ -99,18 +93,12 @@ function OrganizationForm({
         value={values.slug}
         onChange={(event) => {
           setSlugTouched(true);
-          setValues((current) => ({ ...current, slug: event.target.value }));
+          set("slug", event.target.value);
         }}
         errors={errors.slug}
         className="font-mono"
       />
-      <TextField
-        label="Domain (optional)"
-        placeholder="example.com"
-        value={values.domain}
-        onChange={(event) => setValues((current) => ({ ...current, domain: event.target.value }))}
-        errors={errors.domain}
-      />
+      <TextField label="Domain (optional)" placeholder="example.com" {...field("domain")} />
       <FormError>{formError}</FormError>
       <div className="flex justify-end gap-2">
         <Button variant="secondary" onClick={onCancel}>

@@ -3,9 +3,8 @@ import { POLICY_SETTINGS_SCHEMAS, type Policy, type PolicyKey } from "@neosc/cor
 import { type FormEvent, type ReactNode, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
 import { FieldShell, FormError, TextAreaField, TextField } from "../../components/ui/field.tsx";
-import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
-import { describeError } from "../../lib/problem.ts";
-import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { useFormErrors } from "../../lib/use-form.ts";
+import { collapseListErrors, type FieldErrors, parseForm } from "../../lib/validation.ts";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
@@ -14,15 +13,6 @@ function numberBounds(key: "max-concurrent-sessions" | "session-max-duration" | 
   const shape = POLICY_SETTINGS_SCHEMAS[key].shape;
   const field = "limit" in shape ? shape.limit : shape.minutes;
   return { min: field.minValue ?? undefined, max: field.maxValue ?? undefined };
-}
-
-function collapse(errors: FieldErrors): FieldErrors {
-  const out: FieldErrors = {};
-  for (const [key, messages] of Object.entries(errors)) {
-    const field = key.replace(/\.\d+$/, "");
-    out[field] = [...new Set([...(out[field] ?? []), ...messages])];
-  }
-  return out;
 }
 
 function SettingsForm({
@@ -39,8 +29,7 @@ function SettingsForm({
   onSave: (settings: Record<string, unknown>) => Promise<void>;
   children: (errors: FieldErrors) => ReactNode;
 }) {
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const { errors, setErrors, formError, setFormError, showRefusal } = useFormErrors();
   const [pending, setPending] = useState(false);
 
   async function submit(event: FormEvent) {
@@ -53,7 +42,7 @@ function SettingsForm({
     }
     const parsed = parseForm(POLICY_SETTINGS_SCHEMAS[policyKey], build());
     if (!parsed.success) {
-      setErrors(collapse(parsed.fieldErrors));
+      setErrors(collapseListErrors(parsed.fieldErrors));
       return;
     }
     setErrors({});
@@ -61,10 +50,7 @@ function SettingsForm({
     try {
       await onSave(parsed.data as Record<string, unknown>);
     } catch (error) {
-      const apiError = readApiError(error);
-      const fields = collapse(serverFieldErrors(apiError, (e) => describeError(e).message, "settings."));
-      setErrors(fields);
-      if (Object.keys(fields).length === 0) setFormError(describeError(apiError).message);
+      showRefusal(error, { prefix: "settings.", collapseLists: true });
     } finally {
       setPending(false);
     }

@@ -12,12 +12,12 @@ import { FormError, SelectField, TextField } from "../../components/ui/field.tsx
 import { InlineSelect, SearchInput } from "../../components/ui/inline-controls.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
-import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
 import { formatRelative } from "../../lib/format.ts";
 import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useDebounced } from "../../lib/use-debounced.ts";
-import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { useForm } from "../../lib/use-form.ts";
+import { parseForm } from "../../lib/validation.ts";
 
 const PAGE_SIZE = 25;
 
@@ -46,9 +46,12 @@ function CreateUserForm({
   onCancel: () => void;
 }) {
   const create = trpc.user.create.useMutation();
-  const [values, setValues] = useState({ email: "", name: "", role: "user" as Role, organizationId: "" });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const { values, field, setErrors, formError, setFormError, showRefusal } = useForm({
+    email: "",
+    name: "",
+    role: "user" as Role,
+    organizationId: "",
+  });
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -65,38 +68,24 @@ function CreateUserForm({
     try {
       onCreated(await create.mutateAsync(parsed.data));
     } catch (error) {
-      const apiError = readApiError(error);
-      const fields = serverFieldErrors(apiError, (e) =>
-        e.domain?.reason === "duplicate" ? "A user with this email already exists" : describeError(e).message,
-      );
-      setErrors(fields);
-      if (Object.keys(fields).length === 0) setFormError(describeError(apiError).message);
+      showRefusal(error, {
+        describe: (e) =>
+          e.domain?.reason === "duplicate"
+            ? "A user with this email already exists"
+            : describeError(e).message,
+      });
     }
   }
 
-  const set = (key: keyof typeof values) => (event: { target: { value: string } }) =>
-    setValues((current) => ({ ...current, [key]: event.target.value }));
-
   return (
     <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
-      <TextField label="Name" autoFocus value={values.name} onChange={set("name")} errors={errors.name} />
-      <TextField
-        label="Email"
-        type="email"
-        value={values.email}
-        onChange={set("email")}
-        errors={errors.email}
-      />
+      <TextField label="Name" autoFocus {...field("name")} />
+      <TextField label="Email" type="email" {...field("email")} />
       <div className="grid gap-4 sm:grid-cols-2">
-        <SelectField label="Role" value={values.role} onChange={set("role")} errors={errors.role}>
+        <SelectField label="Role" {...field("role")}>
           {roleOptions}
         </SelectField>
-        <SelectField
-          label="Organization"
-          value={values.organizationId}
-          onChange={set("organizationId")}
-          errors={errors.organizationId}
-        >
+        <SelectField label="Organization" {...field("organizationId")}>
           <option value="">None</option>
           {organizations.map((o) => (
             <option key={o.id} value={o.id}>

@@ -10,10 +10,10 @@ import { type FormEvent, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
 import { FieldShell, FormError, SelectField, TextAreaField, TextField } from "../../components/ui/field.tsx";
 import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
-import { readApiError, serverFieldErrors } from "../../lib/api-error.ts";
 import { cn } from "../../lib/cn.ts";
 import { describeError } from "../../lib/problem.ts";
-import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { useForm } from "../../lib/use-form.ts";
+import { collapseListErrors, parseForm } from "../../lib/validation.ts";
 
 export interface WorkspaceFormValues {
   name: string;
@@ -81,16 +81,6 @@ export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
   };
 }
 
-/** `tags.2` → `tags`: list items report on the list's field. */
-function collapseListErrors(errors: FieldErrors): FieldErrors {
-  const out: FieldErrors = {};
-  for (const [key, messages] of Object.entries(errors)) {
-    const field = key.replace(/\.\d+$/, "");
-    out[field] = [...new Set([...(out[field] ?? []), ...messages])];
-  }
-  return out;
-}
-
 export interface WorkspaceFormProps {
   initial: Workspace | null;
   organizations: ReadonlyArray<{ id: string; name: string }>;
@@ -109,14 +99,10 @@ export function WorkspaceForm({
   onCancel,
   serverFieldPrefix = "",
 }: WorkspaceFormProps) {
-  const [values, setValues] = useState<WorkspaceFormValues>(() => valuesFrom(initial));
+  const { values, setValues, set, field, errors, setErrors, formError, setFormError, showRefusal } =
+    useForm<WorkspaceFormValues>(() => valuesFrom(initial));
   const [slugTouched, setSlugTouched] = useState(initial !== null);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
-
-  const set = <K extends keyof WorkspaceFormValues>(key: K, value: WorkspaceFormValues[K]) =>
-    setValues((current) => ({ ...current, [key]: value }));
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -131,17 +117,11 @@ export function WorkspaceForm({
     try {
       await onSubmit(parsed.data);
     } catch (error) {
-      const apiError = readApiError(error);
-      const onFields = collapseListErrors(
-        serverFieldErrors(
-          apiError,
-          (e) => (e.domain?.reason === "invalid_input" ? e.message : describeError(e).message),
-          serverFieldPrefix,
-        ),
-      );
-      setErrors(onFields);
-      if (Object.keys(onFields).length === 0) setFormError(describeError(apiError).message);
-      else if (apiError.formErrors.length > 0) setFormError(apiError.formErrors.join(" "));
+      showRefusal(error, {
+        describe: (e) => (e.domain?.reason === "invalid_input" ? e.message : describeError(e).message),
+        prefix: serverFieldPrefix,
+        collapseLists: true,
+      });
     } finally {
       setPending(false);
     }
@@ -203,31 +183,17 @@ export function WorkspaceForm({
       </FieldShell>
 
       {values.kind === "web" ? (
-        <TextField
-          label="URL"
-          type="url"
-          placeholder="https://wiki.example.com"
-          value={values.url}
-          onChange={(event) => set("url", event.target.value)}
-          errors={errors.url}
-        />
+        <TextField label="URL" type="url" placeholder="https://wiki.example.com" {...field("url")} />
       ) : (
         <TextField
           label="Container image"
           placeholder="kasmweb/firefox:1.16.0"
-          value={values.image}
-          onChange={(event) => set("image", event.target.value)}
-          errors={errors.image}
+          {...field("image")}
           className="font-mono"
         />
       )}
 
-      <TextAreaField
-        label="Description"
-        value={values.description}
-        onChange={(event) => set("description", event.target.value)}
-        errors={errors.description}
-      />
+      <TextAreaField label="Description" {...field("description")} />
 
       <FieldShell group label="Who may launch it" errors={errors.allowedRoles}>
         {() => (
@@ -262,9 +228,7 @@ export function WorkspaceForm({
           min={0.25}
           max={64}
           inputMode="decimal"
-          value={values.cpu}
-          onChange={(event) => set("cpu", event.target.value)}
-          errors={errors.cpu}
+          {...field("cpu")}
         />
         <TextField
           label="Memory (MB)"
@@ -273,16 +237,9 @@ export function WorkspaceForm({
           min={256}
           max={262144}
           inputMode="numeric"
-          value={values.memoryMb}
-          onChange={(event) => set("memoryMb", event.target.value)}
-          errors={errors.memoryMb}
+          {...field("memoryMb")}
         />
-        <SelectField
-          label="Organization"
-          value={values.organizationId}
-          onChange={(event) => set("organizationId", event.target.value)}
-          errors={errors.organizationId}
-        >
+        <SelectField label="Organization" {...field("organizationId")}>
           <option value="">Everyone (global)</option>
           {organizations.map((organization) => (
             <option key={organization.id} value={organization.id}>
@@ -292,13 +249,7 @@ export function WorkspaceForm({
         </SelectField>
       </div>
 
-      <TextField
-        label="Tags"
-        hint="Comma-separated, e.g. browser, dev"
-        value={values.tags}
-        onChange={(event) => set("tags", event.target.value)}
-        errors={errors.tags}
-      />
+      <TextField label="Tags" hint="Comma-separated, e.g. browser, dev" {...field("tags")} />
 
       <label className="inline-flex items-center gap-2 text-sm text-fg">
         <input

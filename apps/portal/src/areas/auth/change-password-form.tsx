@@ -4,7 +4,10 @@ import { Button } from "../../components/ui/button.tsx";
 import { FormError, TextField } from "../../components/ui/field.tsx";
 import { readApiError } from "../../lib/api-error.ts";
 import { describeError } from "../../lib/problem.ts";
+import { useForm } from "../../lib/use-form.ts";
 import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+
+const EMPTY = { currentPassword: "", newPassword: "", confirm: "" };
 
 export interface ChangePasswordValues {
   currentPassword: string;
@@ -21,9 +24,7 @@ export function ChangePasswordForm({
   submitLabel?: string;
   currentLabel?: string;
 }) {
-  const [values, setValues] = useState({ currentPassword: "", newPassword: "", confirm: "" });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const { values, setValues, field, setErrors, formError, setFormError } = useForm(EMPTY);
   const [pending, setPending] = useState(false);
 
   async function submit(event: FormEvent) {
@@ -47,7 +48,7 @@ export function ChangePasswordForm({
     setPending(true);
     try {
       await change(parsed.data);
-      setValues({ currentPassword: "", newPassword: "", confirm: "" });
+      setValues(EMPTY);
     } catch (error) {
       const apiError = readApiError(error);
       if (apiError.domain?.reason === "invalid_credentials")
@@ -59,9 +60,6 @@ export function ChangePasswordForm({
     }
   }
 
-  const set = (key: keyof typeof values) => (event: { target: { value: string } }) =>
-    setValues((current) => ({ ...current, [key]: event.target.value }));
-
   return (
     <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
       <TextField
@@ -69,9 +67,7 @@ export function ChangePasswordForm({
         type="password"
         name="currentPassword"
         autoComplete="current-password"
-        value={values.currentPassword}
-        onChange={set("currentPassword")}
-        errors={errors.currentPassword}
+        {...field("currentPassword")}
       />
       <TextField
         label="New password"
@@ -79,18 +75,14 @@ export function ChangePasswordForm({
         name="newPassword"
         autoComplete="new-password"
         hint="At least 10 characters."
-        value={values.newPassword}
-        onChange={set("newPassword")}
-        errors={errors.newPassword}
+        {...field("newPassword")}
       />
       <TextField
         label="Repeat new password"
         type="password"
         name="confirm"
         autoComplete="new-password"
-        value={values.confirm}
-        onChange={set("confirm")}
-        errors={errors.confirm}
+        {...field("confirm")}
       />
       <FormError>{formError}</FormError>
       <Button type="submit" loading={pending}>

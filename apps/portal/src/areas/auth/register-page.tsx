@@ -1,5 +1,5 @@
 import { RegisterInputSchema } from "@neosc/core/auth";
-import { type FormEvent, useState } from "react";
+import type { FormEvent } from "react";
 import { Link, Navigate, useNavigate } from "react-router";
 import { Button } from "../../components/ui/button.tsx";
 import { ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
@@ -9,6 +9,7 @@ import { readApiError } from "../../lib/api-error.ts";
 import { describeError } from "../../lib/problem.ts";
 import { setSignedInHint } from "../../lib/signed-in-hint.ts";
 import { trpc } from "../../lib/trpc.ts";
+import { useForm } from "../../lib/use-form.ts";
 import { type FieldErrors, parseForm } from "../../lib/validation.ts";
 import { AuthLayout } from "./auth-layout.tsx";
 
@@ -17,9 +18,12 @@ export function RegisterPage() {
   const config = trpc.auth.config.useQuery(undefined, { staleTime: Number.POSITIVE_INFINITY });
   const register = trpc.auth.register.useMutation();
   const utils = trpc.useUtils();
-  const [values, setValues] = useState({ email: "", name: "", password: "", confirm: "" });
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string | null>(null);
+  const { values, field, setErrors, formError, setFormError } = useForm({
+    email: "",
+    name: "",
+    password: "",
+    confirm: "",
+  });
 
   if (config.isPending) return <PageLoading />;
   if (config.error) {
@@ -68,48 +72,25 @@ export function RegisterPage() {
     }
   }
 
-  const set = (key: keyof typeof values) => (event: { target: { value: string } }) =>
-    setValues((current) => ({ ...current, [key]: event.target.value }));
-
   return (
     <AuthLayout title="Create an account" subtitle="Registration is open on this server.">
       <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
-        <TextField
-          label="Name"
-          name="name"
-          autoComplete="name"
-          autoFocus
-          value={values.name}
-          onChange={set("name")}
-          errors={errors.name}
-        />
-        <TextField
-          label="Email"
-          type="email"
-          name="email"
-          autoComplete="email"
-          value={values.email}
-          onChange={set("email")}
-          errors={errors.email}
-        />
+        <TextField label="Name" name="name" autoComplete="name" autoFocus {...field("name")} />
+        <TextField label="Email" type="email" name="email" autoComplete="email" {...field("email")} />
         <TextField
           label="Password"
           type="password"
           name="password"
           autoComplete="new-password"
           hint="At least 10 characters."
-          value={values.password}
-          onChange={set("password")}
-          errors={errors.password}
+          {...field("password")}
         />
         <TextField
           label="Repeat password"
           type="password"
           name="confirm"
           autoComplete="new-password"
-          value={values.confirm}
-          onChange={set("confirm")}
-          errors={errors.confirm}
+          {...field("confirm")}
         />
         <FormError>{formError}</FormError>
         <Button type="submit" className="w-full" loading={register.isPending}>
