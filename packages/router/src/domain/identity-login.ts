@@ -10,13 +10,13 @@ import { actorFor, anonymousActor, assertLoginAllowedFrom, openLoginSession } fr
  * password change. Every outcome is audited.
  */
 
-interface ThrottleKey {
+export interface ThrottleKey {
   key: string;
   scope: "account" | "ip";
   limit: number;
 }
 
-function throttleKeys(ctx: InnerContext, email: string): ThrottleKey[] {
+export function throttleKeys(ctx: InnerContext, email: string): ThrottleKey[] {
   const { loginThrottle } = ctx.config;
   const keys: ThrottleKey[] = [
     { key: `email:${email}`, scope: "account", limit: loginThrottle.maxFailuresPerAccount },
@@ -32,12 +32,7 @@ function throttleKeys(ctx: InnerContext, email: string): ThrottleKey[] {
  * The caller has already recorded the current attempt under `keys`, so attempts sent in parallel
  * count against each other: of N at once, at most `limit` get through.
  */
-async function assertNotThrottled(
-  ctx: InnerContext,
-  action: "auth.login" | "auth.register",
-  keys: ThrottleKey[],
-  email: string,
-) {
+async function assertNotThrottled(ctx: InnerContext, action: string, keys: ThrottleKey[], email: string) {
   const now = ctx.clock();
   const windowMs = ctx.config.loginThrottle.windowSeconds * 1000;
   const since = new Date(now.getTime() - windowMs);
@@ -66,12 +61,43 @@ async function assertNotThrottled(
   const message =
     action === "auth.login"
       ? "Too many failed sign-ins; try again later"
-      : "Too many sign-ups from your network address; try again later";
+      : action === "auth.register"
+        ? "Too many sign-ups from your network address; try again later"
+        : "Too many failed attempts; try again later";
   throw new DomainError("TOO_MANY_REQUESTS", "throttled", message, { retryAfterSeconds, details: { scope } });
 }
 
 /** Outcomes that are failed guesses and keep counting against the account and the address. */
 const FAILED_GUESSES: ReadonlySet<Reason> = new Set(["invalid_credentials", "invalid_totp"]);
+
+/**
+ * Runs a check of a secret (password, TOTP code) under the throttle of `keys`: the attempt is
+ * recorded as a failure before the check, so guesses sent in parallel count against each other,
+ * and forgotten again unless the check ends in a failed guess (or the throttle refused it).
+ */
+export async function throttledSecretCheck<T>(
+  ctx: InnerContext,
+  action: string,
+  keys: ThrottleKey[],
+  email: string,
+  check: () => Promise<T>,
+): Promise<T> {
+  const attemptId = await ctx.db.loginAttempts.recordFailure(
+    keys.map((key) => key.key),
+    ctx.clock(),
+  );
+  let result: T;
+  try {
+    await assertNotThrottled(ctx, action, keys, email);
+    result = await check();
+  } catch (error) {
+    if (!(isDomainError(error) && FAILED_GUESSES.has(error.reason)))
+      await ctx.db.loginAttempts.forget(attemptId);
+    throw error;
+  }
+  await ctx.db.loginAttempts.forget(attemptId);
+  return result;
+}
 
 async function failLogin(
   ctx: InnerContext,
@@ -114,22 +140,9 @@ export async function login(ctx: InnerContext, input: LoginInput): Promise<Login
   const { email } = input;
   await assertLocalLoginEnabled(ctx, "auth.login", email);
   await assertLoginAllowedFrom(ctx, "auth.login", email);
-  const keys = throttleKeys(ctx, email);
-  // Recorded as a failure before the password is checked, so parallel guesses see each other;
-  // forgotten again unless it turns out to be a failed guess.
-  const attemptId = await db.loginAttempts.recordFailure(
-    keys.map((key) => key.key),
-    ctx.clock(),
+  const output = await throttledSecretCheck(ctx, "auth.login", throttleKeys(ctx, email), email, () =>
+    checkCredentials(ctx, input),
   );
-  let output: LoginOutput;
-  try {
-    await assertNotThrottled(ctx, "auth.login", keys, email);
-    output = await checkCredentials(ctx, input);
-  } catch (error) {
-    if (!(isDomainError(error) && FAILED_GUESSES.has(error.reason))) await db.loginAttempts.forget(attemptId);
-    throw error;
-  }
-  await db.loginAttempts.forget(attemptId);
   await db.loginAttempts.clear(`email:${email}`);
   return output;
 }
@@ -267,17 +280,26 @@ export async function changePassword(
       details: { field: "currentPassword" },
     });
   }
-  if (!(await services.passwords.verify(record.passwordHash, input.currentPassword))) {
-    await audit(ctx, {
-      action: "auth.changePassword",
-      resource: { type: "user", id: identity.user.id },
-      result: "denied",
-      reason: "invalid_credentials",
-    });
-    throw new DomainError("FORBIDDEN", "invalid_credentials", "The current password is wrong", {
-      details: { field: "currentPassword" },
-    });
-  }
+  const currentHash = record.passwordHash;
+  // The same budget as sign-in: a borrowed session must not be able to guess the password.
+  await throttledSecretCheck(
+    ctx,
+    "auth.changePassword",
+    throttleKeys(ctx, identity.user.email),
+    identity.user.email,
+    async () => {
+      if (await services.passwords.verify(currentHash, input.currentPassword)) return;
+      await audit(ctx, {
+        action: "auth.changePassword",
+        resource: { type: "user", id: identity.user.id },
+        result: "denied",
+        reason: "invalid_credentials",
+      });
+      throw new DomainError("FORBIDDEN", "invalid_credentials", "The current password is wrong", {
+        details: { field: "currentPassword" },
+      });
+    },
+  );
   if (input.newPassword === input.currentPassword) {
     throw new DomainError(
       "BAD_REQUEST",

@@ -1,6 +1,7 @@
 import { DomainError } from "@neosc/core/errors";
 import { audit } from "../audit.ts";
 import type { AuthedContext } from "../context.ts";
+import { throttledSecretCheck, throttleKeys } from "./identity-login.ts";
 
 /*
  * TOTP for local accounts. The secret lives in the user document (never leaves packages/db except
@@ -66,7 +67,15 @@ export async function disableTotp(ctx: AuthedContext, input: { code: string }): 
   if (record === null || !record.user.totpEnabled || record.totpSecret === null) {
     throw new DomainError("BAD_REQUEST", "totp_not_enrolled", "No authenticator is set up");
   }
-  await checkCode(ctx, record.totpSecret, input.code, "auth.mfa.disable");
+  const { totpSecret } = record;
+  // The same budget as sign-in: a borrowed session must not be able to guess codes until it works.
+  await throttledSecretCheck(
+    ctx,
+    "auth.mfa.disable",
+    throttleKeys(ctx, identity.user.email),
+    identity.user.email,
+    () => checkCode(ctx, totpSecret, input.code, "auth.mfa.disable"),
+  );
   await db.users.setTotp(identity.user.id, { secret: null, enabled: false });
   await audit(ctx, { action: "auth.mfa.disable", resource: { type: "user", id: identity.user.id } });
   return { ok: true };
