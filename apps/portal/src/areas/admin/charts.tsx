@@ -21,18 +21,34 @@ export function niceMax(value: number): number {
 }
 
 const TONES = {
-  primary: { fill: "fill-primary", stroke: "stroke-primary", soft: "fill-primary/15" },
-  danger: { fill: "fill-danger", stroke: "stroke-danger", soft: "fill-danger/15" },
+  primary: { fill: "fill-primary", stroke: "stroke-primary", text: "text-primary" },
+  danger: { fill: "fill-danger", stroke: "stroke-danger", text: "text-danger" },
 };
 
-function Frame({
+type Tone = keyof typeof TONES;
+
+/** The y axis' top and each point's share of the width, in the 0–100 view box. */
+function scale(points: Point[]) {
+  return {
+    max: niceMax(Math.max(0, ...points.map((p) => p.value))),
+    slot: 100 / Math.max(points.length, 1),
+  };
+}
+
+/**
+ * What every chart has around its own marks: y labels, grid, x labels, one hover target with a
+ * tooltip per point, and the numbers as a table for screen readers.
+ */
+function Plot({
   points,
   max,
+  slot,
   caption,
   children,
 }: {
   points: Point[];
   max: number;
+  slot: number;
   caption: string;
   children: ReactNode;
 }) {
@@ -47,7 +63,41 @@ function Frame({
           <span>{formatCount(max / 2)}</span>
           <span>0</span>
         </div>
-        <div className="relative h-40 flex-1">{children}</div>
+        <div className="relative h-40 flex-1">
+          <svg
+            aria-hidden
+            viewBox="0 0 100 100"
+            preserveAspectRatio="none"
+            className="absolute inset-0 size-full overflow-visible"
+          >
+            {[0, 50, 100].map((y) => (
+              <line
+                key={y}
+                x1={0}
+                x2={100}
+                y1={y}
+                y2={y}
+                className="stroke-line"
+                strokeWidth={1}
+                vectorEffect="non-scaling-stroke"
+                strokeDasharray={y === 100 ? undefined : "3 3"}
+              />
+            ))}
+            {children}
+            {points.map((point, index) => (
+              <rect
+                key={`${point.title}-${index}`}
+                x={index * slot}
+                width={slot}
+                y={0}
+                height={100}
+                className="fill-transparent hover:fill-fg/5"
+              >
+                <title>{`${point.title}: ${formatCount(point.value)}`}</title>
+              </rect>
+            ))}
+          </svg>
+        </div>
       </div>
       <div aria-hidden className="relative mt-1 ml-8 h-4 text-[10px] text-fg-muted">
         {points.map((point, index) =>
@@ -81,26 +131,6 @@ function Frame({
   );
 }
 
-function Grid() {
-  return (
-    <>
-      {[0, 50, 100].map((y) => (
-        <line
-          key={y}
-          x1={0}
-          x2={100}
-          y1={y}
-          y2={y}
-          className="stroke-line"
-          strokeWidth={1}
-          vectorEffect="non-scaling-stroke"
-          strokeDasharray={y === 100 ? undefined : "3 3"}
-        />
-      ))}
-    </>
-  );
-}
-
 /** Vertical bars, one per bucket; hand-rolled SVG so the admin chunk stays small. */
 export function BarChart({
   points,
@@ -109,45 +139,26 @@ export function BarChart({
 }: {
   points: Point[];
   caption: string;
-  tone?: keyof typeof TONES;
+  tone?: Tone;
 }) {
-  const max = niceMax(Math.max(0, ...points.map((p) => p.value)));
-  const slot = 100 / Math.max(points.length, 1);
+  const { max, slot } = scale(points);
   return (
-    <Frame points={points} max={max} caption={caption}>
-      <svg
-        aria-hidden
-        viewBox="0 0 100 100"
-        preserveAspectRatio="none"
-        className="absolute inset-0 size-full overflow-visible"
-      >
-        <Grid />
-        {points.map((point, index) => {
-          const height = (point.value / max) * 100;
-          return (
-            <g key={`${point.title}-${index}`}>
-              <rect
-                x={index * slot + slot * 0.15}
-                width={slot * 0.7}
-                y={100 - height}
-                height={height}
-                rx={0.6}
-                className={cn(TONES[tone].fill, "opacity-85")}
-              />
-              <rect
-                x={index * slot}
-                width={slot}
-                y={0}
-                height={100}
-                className="fill-transparent hover:fill-fg/5"
-              >
-                <title>{`${point.title}: ${formatCount(point.value)}`}</title>
-              </rect>
-            </g>
-          );
-        })}
-      </svg>
-    </Frame>
+    <Plot points={points} max={max} slot={slot} caption={caption}>
+      {points.map((point, index) => {
+        const height = (point.value / max) * 100;
+        return (
+          <rect
+            key={`${point.title}-${index}`}
+            x={index * slot + slot * 0.15}
+            width={slot * 0.7}
+            y={100 - height}
+            height={height}
+            rx={0.6}
+            className={cn(TONES[tone].fill, "opacity-85")}
+          />
+        );
+      })}
+    </Plot>
   );
 }
 
@@ -159,11 +170,10 @@ export function LineChart({
 }: {
   points: Point[];
   caption: string;
-  tone?: keyof typeof TONES;
+  tone?: Tone;
 }) {
   const gradient = useId().replaceAll(":", "");
-  const max = niceMax(Math.max(0, ...points.map((p) => p.value)));
-  const slot = 100 / Math.max(points.length, 1);
+  const { max, slot } = scale(points);
   const coords = points.map(
     (point, index) => [index * slot + slot / 2, 100 - (point.value / max) * 100] as const,
   );
@@ -172,46 +182,26 @@ export function LineChart({
   const last = coords[coords.length - 1];
   const area = first && last ? `M${first[0]},100 L${line.replaceAll(" ", " L")} L${last[0]},100 Z` : "";
   return (
-    <Frame points={points} max={max} caption={caption}>
-      <svg
-        aria-hidden
-        viewBox="0 0 100 100"
-        preserveAspectRatio="none"
-        className="absolute inset-0 size-full overflow-visible"
-      >
-        <Grid />
-        <g className={tone === "danger" ? "text-danger" : "text-primary"}>
-          <defs>
-            <linearGradient id={gradient} x1="0" x2="0" y1="0" y2="1">
-              <stop offset="0%" stopColor="currentColor" stopOpacity={0.25} />
-              <stop offset="100%" stopColor="currentColor" stopOpacity={0} />
-            </linearGradient>
-          </defs>
-          <path d={area} fill={`url(#${gradient})`} />
-          <polyline
-            points={line}
-            fill="none"
-            className={TONES[tone].stroke}
-            strokeWidth={2}
-            strokeLinejoin="round"
-            strokeLinecap="round"
-            vectorEffect="non-scaling-stroke"
-          />
-        </g>
-        {points.map((point, index) => (
-          <rect
-            key={`${point.title}-${index}`}
-            x={index * slot}
-            width={slot}
-            y={0}
-            height={100}
-            className="fill-transparent hover:fill-fg/5"
-          >
-            <title>{`${point.title}: ${formatCount(point.value)}`}</title>
-          </rect>
-        ))}
-      </svg>
-    </Frame>
+    <Plot points={points} max={max} slot={slot} caption={caption}>
+      <g className={TONES[tone].text}>
+        <defs>
+          <linearGradient id={gradient} x1="0" x2="0" y1="0" y2="1">
+            <stop offset="0%" stopColor="currentColor" stopOpacity={0.25} />
+            <stop offset="100%" stopColor="currentColor" stopOpacity={0} />
+          </linearGradient>
+        </defs>
+        <path d={area} fill={`url(#${gradient})`} />
+        <polyline
+          points={line}
+          fill="none"
+          className={TONES[tone].stroke}
+          strokeWidth={2}
+          strokeLinejoin="round"
+          strokeLinecap="round"
+          vectorEffect="non-scaling-stroke"
+        />
+      </g>
+    </Plot>
   );
 }
 

@@ -1,8 +1,9 @@
 import { ROLES } from "@neosc/core/roles";
 import type { StatsOverview } from "@neosc/core/stats";
 import { Tabs } from "radix-ui";
-import { useState } from "react";
+import { type ReactNode, useState } from "react";
 import { Card, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { StatTile } from "../../components/ui/stat-tile.tsx";
 import { formatCount, formatDay, formatHour, formatTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { BarChart, LineChart, type Point, RankingBars } from "./charts.tsx";
@@ -21,12 +22,30 @@ export function toPoints(stats: StatsOverview, range: Range, field: "launches" |
   }));
 }
 
-function Tile({ label, value, hint }: { label: string; value: number; hint?: string }) {
+/** A titled card for one chart; a time series also says its total over the span shown. */
+function ChartCard({
+  title,
+  total,
+  children,
+}: {
+  title: string;
+  total?: { points: Point[]; span: string };
+  children: ReactNode;
+}) {
   return (
-    <Card className="p-4">
-      <p className="text-xs font-medium text-fg-muted">{label}</p>
-      <p className="mt-1 text-2xl font-semibold text-fg tabular-nums">{formatCount(value)}</p>
-      {hint ? <p className="mt-0.5 text-xs text-fg-muted">{hint}</p> : null}
+    <Card className="p-5">
+      <div className="mb-4 flex items-baseline justify-between gap-2">
+        <h2 className="font-semibold text-fg">{title}</h2>
+        {total ? (
+          <p className="text-sm text-fg-muted">
+            <span className="font-semibold text-fg tabular-nums">
+              {formatCount(total.points.reduce((sum, point) => sum + point.value, 0))}
+            </span>{" "}
+            in the {total.span}
+          </p>
+        ) : null}
+      </div>
+      {children}
     </Card>
   );
 }
@@ -63,7 +82,6 @@ export function StatsPage() {
   const data = stats.data;
   const launches = toPoints(data, range, "launches");
   const failed = toPoints(data, range, "failedLogins");
-  const sum = (points: Point[]) => points.reduce((total, point) => total + point.value, 0);
   const span = range === "24h" ? "last 24 hours" : "last 30 days";
 
   return (
@@ -85,61 +103,45 @@ export function StatsPage() {
         }
       />
       <div className="grid grid-cols-2 gap-4 lg:grid-cols-4">
-        <Tile label="Active sessions" value={data.activeSessions} />
-        <Tile
+        <StatTile label="Active sessions" value={formatCount(data.activeSessions)} />
+        <StatTile
           label="Users"
-          value={data.users}
+          value={formatCount(data.users)}
           hint={data.disabledUsers > 0 ? `${formatCount(data.disabledUsers)} disabled` : "none disabled"}
         />
-        <Tile
+        <StatTile
           label="Workspaces"
-          value={data.workspaces}
+          value={formatCount(data.workspaces)}
           hint={`${formatCount(data.enabledWorkspaces)} enabled`}
         />
-        <Tile label="Organizations" value={data.organizations} />
+        <StatTile label="Organizations" value={formatCount(data.organizations)} />
       </div>
 
       <div className="mt-4 grid gap-4 xl:grid-cols-2">
-        <Card className="p-5">
-          <div className="mb-4 flex items-baseline justify-between gap-2">
-            <h2 className="font-semibold text-fg">Launches</h2>
-            <p className="text-sm text-fg-muted">
-              <span className="font-semibold text-fg tabular-nums">{formatCount(sum(launches))}</span> in the{" "}
-              {span}
-            </p>
-          </div>
+        <ChartCard title="Launches" total={{ points: launches, span }}>
           <BarChart
             points={launches}
             caption={`Workspace launches per ${range === "24h" ? "hour" : "day"}, ${span}`}
           />
-        </Card>
-        <Card className="p-5">
-          <div className="mb-4 flex items-baseline justify-between gap-2">
-            <h2 className="font-semibold text-fg">Failed sign-ins</h2>
-            <p className="text-sm text-fg-muted">
-              <span className="font-semibold text-fg tabular-nums">{formatCount(sum(failed))}</span> in the{" "}
-              {span}
-            </p>
-          </div>
+        </ChartCard>
+        <ChartCard title="Failed sign-ins" total={{ points: failed, span }}>
           <LineChart
             points={failed}
             caption={`Failed sign-ins per ${range === "24h" ? "hour" : "day"}, ${span}`}
           />
-        </Card>
-        <Card className="p-5">
-          <h2 className="mb-4 font-semibold text-fg">Top workspaces</h2>
+        </ChartCard>
+        <ChartCard title="Top workspaces">
           <RankingBars
             items={data.topWorkspaces.map((w) => ({ label: w.name, value: w.launches }))}
             empty="No launches yet."
           />
-        </Card>
-        <Card className="p-5">
-          <h2 className="mb-4 font-semibold text-fg">Users by role</h2>
+        </ChartCard>
+        <ChartCard title="Users by role">
           <RankingBars
             items={[...ROLES].reverse().map((role) => ({ label: role, value: data.usersByRole[role] ?? 0 }))}
             empty="No users."
           />
-        </Card>
+        </ChartCard>
       </div>
     </>
   );

@@ -1,18 +1,9 @@
 import { ChartColumn } from "lucide-react";
 import { Link } from "react-router";
 import { ErrorState, Skeleton } from "../../components/ui/feedback.tsx";
+import { StatTile } from "../../components/ui/stat-tile.tsx";
 import { formatCount } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
-
-function Tile({ label, value, hint }: { label: string; value: string; hint?: string }) {
-  return (
-    <div className="rounded-xl border border-line bg-surface p-4 shadow-sm">
-      <p className="text-xs font-medium text-fg-muted">{label}</p>
-      <p className="mt-1 text-2xl font-semibold text-fg tabular-nums">{value}</p>
-      {hint ? <p className="mt-0.5 text-xs text-fg-muted">{hint}</p> : null}
-    </div>
-  );
-}
 
 /** The system at a glance, for admins on the home page. */
 export function AdminSummary() {
@@ -41,16 +32,16 @@ export function AdminSummary() {
         <ErrorState compact error={stats.error} onRetry={() => void stats.refetch()} />
       ) : (
         <div className="grid grid-cols-2 gap-3 md:grid-cols-4">
-          <Tile label="Active sessions" value={formatCount(stats.data.activeSessions)} />
-          <Tile
+          <StatTile label="Active sessions" value={formatCount(stats.data.activeSessions)} />
+          <StatTile
             label="Launches, 24 h"
             value={formatCount(stats.data.hourly.reduce((sum, bucket) => sum + bucket.launches, 0))}
           />
-          <Tile
+          <StatTile
             label="Failed sign-ins, 24 h"
             value={formatCount(stats.data.hourly.reduce((sum, bucket) => sum + bucket.failedLogins, 0))}
           />
-          <Tile
+          <StatTile
             label="Users"
             value={formatCount(stats.data.users)}
             hint={`${formatCount(stats.data.enabledWorkspaces)} of ${formatCount(stats.data.workspaces)} workspaces on`}
