@@ -3,6 +3,7 @@ import { DomainError, isDomainError, type Reason } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
 import { audit } from "../audit.ts";
 import type { AuthedContext, InnerContext } from "../context.ts";
+import { parseAddress } from "./cidr.ts";
 import { actorFor, anonymousActor, assertLoginAllowedFrom, openLoginSession } from "./identity.ts";
 
 /*
@@ -16,13 +17,28 @@ export interface ThrottleKey {
   limit: number;
 }
 
+/**
+ * The network a per-address budget belongs to: the IPv4 address itself, or the /64 of an IPv6
+ * address (a client usually holds a whole /64 and can use a fresh address for every request).
+ */
+export function throttleNetwork(clientIp: string): string {
+  const address = parseAddress(clientIp);
+  if (address === null) return clientIp;
+  if (address.version === 4) {
+    return [24, 16, 8, 0].map((shift) => Number((address.value >> BigInt(shift)) & 0xffn)).join(".");
+  }
+  const prefix = [112, 96, 80, 64].map((shift) => ((address.value >> BigInt(shift)) & 0xffffn).toString(16));
+  return `${prefix.join(":")}::/64`;
+}
+
 export function throttleKeys(ctx: InnerContext, email: string): ThrottleKey[] {
   const { loginThrottle } = ctx.config;
   const keys: ThrottleKey[] = [
     { key: `email:${email}`, scope: "account", limit: loginThrottle.maxFailuresPerAccount },
   ];
   if (ctx.request.clientIp !== null) {
-    keys.push({ key: `ip:${ctx.request.clientIp}`, scope: "ip", limit: loginThrottle.maxFailuresPerIp });
+    const network = throttleNetwork(ctx.request.clientIp);
+    keys.push({ key: `ip:${network}`, scope: "ip", limit: loginThrottle.maxFailuresPerIp });
   }
   return keys;
 }
@@ -199,7 +215,11 @@ async function assertRegistrationNotThrottled(ctx: InnerContext, email: string) 
   const { clientIp } = ctx.request;
   if (clientIp === null) return;
   const keys: ThrottleKey[] = [
-    { key: `register-ip:${clientIp}`, scope: "ip", limit: ctx.config.loginThrottle.maxFailuresPerIp },
+    {
+      key: `register-ip:${throttleNetwork(clientIp)}`,
+      scope: "ip",
+      limit: ctx.config.loginThrottle.maxFailuresPerIp,
+    },
   ];
   const attemptId = await ctx.db.loginAttempts.recordRegistration(
     keys.map((key) => key.key),
