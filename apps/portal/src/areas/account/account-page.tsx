@@ -1,4 +1,3 @@
-import { LogOut } from "lucide-react";
 import { type ReactNode, useEffect } from "react";
 import { useLocation } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
@@ -8,7 +7,7 @@ import { toast } from "../../components/ui/toast.ts";
 import { formatDateTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { ChangePasswordForm } from "../auth/change-password-form.tsx";
-import { useSignOut } from "../shell/app-shell.tsx";
+import { SignOutButton, useSignOut } from "../shell/app-shell.tsx";
 import { MfaSection } from "./mfa-section.tsx";
 
 const METHOD_LABEL = {
@@ -68,14 +67,7 @@ export function AccountPage() {
               {user.lastLoginAt ? <Row label="Last sign-in">{formatDateTime(user.lastLoginAt)}</Row> : null}
             </dl>
             <div className="mt-4 flex flex-wrap gap-2">
-              <Button
-                variant="secondary"
-                loading={pending}
-                onClick={() => void signOut(false)}
-                icon={<LogOut aria-hidden className="size-4" />}
-              >
-                Sign out
-              </Button>
+              <SignOutButton signOut={signOut} pending={pending} variant="secondary" />
               <Button variant="secondary" disabled={pending} onClick={() => void signOut(true)}>
                 Sign out everywhere
               </Button>

@@ -6,7 +6,7 @@ import { Link, Navigate, Outlet, useLocation } from "react-router";
 import { MeContext } from "../../app/me-context.tsx";
 import { Logo } from "../../components/brand.tsx";
 import { ThemeToggle } from "../../components/theme-toggle.tsx";
-import { Button } from "../../components/ui/button.tsx";
+import { Button, type ButtonSize, type ButtonVariant } from "../../components/ui/button.tsx";
 import { Badge, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { readApiError } from "../../lib/api-error.ts";
@@ -36,6 +36,30 @@ export function useSignOut() {
     window.location.assign(config.data?.pomerium ? "/.pomerium/sign_out" : "/sign-in");
   };
   return { signOut, pending: logout.isPending };
+}
+
+/** "Sign out" of this browser, with the state of the `useSignOut()` it belongs to. */
+export function SignOutButton({
+  signOut,
+  pending,
+  ...look
+}: {
+  signOut: (everywhere: boolean) => Promise<void>;
+  pending: boolean;
+  variant: ButtonVariant;
+  size?: ButtonSize;
+  className?: string;
+}) {
+  return (
+    <Button
+      {...look}
+      loading={pending}
+      onClick={() => void signOut(false)}
+      icon={<LogOut aria-hidden className="size-4" />}
+    >
+      Sign out
+    </Button>
+  );
 }
 
 /** The shell could not find out who is signed in (API unreachable, proxy trouble). */
@@ -113,15 +137,7 @@ export function AppShell() {
               {userCard}
               <div className="flex items-center justify-between">
                 <ThemeToggle />
-                <Button
-                  variant="ghost"
-                  size="sm"
-                  loading={pending}
-                  onClick={() => void signOut(false)}
-                  icon={<LogOut aria-hidden className="size-4" />}
-                >
-                  Sign out
-                </Button>
+                <SignOutButton signOut={signOut} pending={pending} variant="ghost" size="sm" />
               </div>
             </div>
           </div>
@@ -155,15 +171,12 @@ export function AppShell() {
                   <AppNav role={user.role} onNavigate={() => setMenuOpen(false)} />
                   <div className="mt-auto space-y-3 border-t border-line pt-4">
                     {userCard}
-                    <Button
+                    <SignOutButton
+                      signOut={signOut}
+                      pending={pending}
                       variant="secondary"
                       className="w-full"
-                      loading={pending}
-                      onClick={() => void signOut(false)}
-                      icon={<LogOut aria-hidden className="size-4" />}
-                    >
-                      Sign out
-                    </Button>
+                    />
                   </div>
                 </Dialog.Content>
               </Dialog.Portal>

@@ -1,9 +1,9 @@
 import type { WorkspaceSession } from "@neosc/core/session";
-import { Clock, ExternalLink, Hourglass, Square } from "lucide-react";
-import { Button, buttonClass } from "../../components/ui/button.tsx";
+import { Clock, Hourglass } from "lucide-react";
 import { cn } from "../../lib/cn.ts";
 import { formatRelative } from "../../lib/format.ts";
 import { KindIcon } from "../workspaces/kind.tsx";
+import { RunningSessionActions } from "./running-session-actions.tsx";
 import { timeLeft } from "./time-left.ts";
 
 /** One running session with what the policies leave of it. */
@@ -62,27 +62,14 @@ export function ActiveSessionItem({
         </div>
       </div>
       <div className="flex shrink-0 gap-2">
-        {openHref ? (
-          <a
-            href={openHref}
-            target="_blank"
-            rel="noopener noreferrer"
-            className={buttonClass("secondary", "sm")}
-          >
-            <ExternalLink aria-hidden className="size-4" />
-            Open
-          </a>
-        ) : null}
-        <Button
-          size="sm"
-          variant="secondary"
-          loading={busy}
-          onClick={onEnd}
-          icon={<Square aria-hidden className="size-4" />}
-          aria-label={`${actionLabel} ${session.workspaceName}${showUser ? ` for ${session.userEmail}` : ""}`}
-        >
-          {actionLabel}
-        </Button>
+        <RunningSessionActions
+          openHref={openHref}
+          openVariant="secondary"
+          endLabel={actionLabel}
+          endAccessibleName={`${actionLabel} ${session.workspaceName}${showUser ? ` for ${session.userEmail}` : ""}`}
+          busy={busy}
+          onEnd={onEnd}
+        />
       </div>
     </li>
   );

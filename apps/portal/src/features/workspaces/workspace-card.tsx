@@ -1,10 +1,11 @@
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { Workspace } from "@neosc/core/workspace";
-import { ExternalLink, Play, Square } from "lucide-react";
+import { Play } from "lucide-react";
 import { ProblemCallout } from "../../components/problem-callout.tsx";
-import { Button, buttonClass } from "../../components/ui/button.tsx";
+import { Button } from "../../components/ui/button.tsx";
 import { Badge } from "../../components/ui/feedback.tsx";
 import type { Problem } from "../../lib/problem.ts";
+import { RunningSessionActions } from "../sessions/running-session-actions.tsx";
 import { KindIcon, kindLabel } from "./kind.tsx";
 
 export interface WorkspaceCardProps {
@@ -66,29 +67,14 @@ export function WorkspaceCard({
       {problem ? <ProblemCallout problem={problem} onDismiss={onDismissProblem} /> : null}
       <div className="mt-auto flex flex-wrap gap-2 pt-1">
         {session ? (
-          <>
-            {openHref ? (
-              <a
-                href={openHref}
-                target="_blank"
-                rel="noopener noreferrer"
-                className={buttonClass("primary", "sm")}
-              >
-                <ExternalLink aria-hidden className="size-4" />
-                Open
-              </a>
-            ) : null}
-            <Button
-              size="sm"
-              variant="secondary"
-              loading={busy}
-              onClick={onStop}
-              icon={<Square aria-hidden className="size-4" />}
-              aria-label={`Stop ${workspace.name}`}
-            >
-              Stop
-            </Button>
-          </>
+          <RunningSessionActions
+            openHref={openHref}
+            openVariant="primary"
+            endLabel="Stop"
+            endAccessibleName={`Stop ${workspace.name}`}
+            busy={busy}
+            onEnd={onStop}
+          />
         ) : (
           <Button
             size="sm"
