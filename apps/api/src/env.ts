@@ -69,9 +69,9 @@ const TrustProxySchema = z.preprocess(
 
 export const EnvSchema = z
   .object({
-    HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
+    HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
     PORT: port(8080),
-    METRICS_HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
+    METRICS_HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
     METRICS_PORT: port(9464),
     METRICS_ENABLED: booleanFlag(true),
     LOG_LEVEL: z.preprocess(
@@ -165,6 +165,12 @@ export const EnvSchema = z
         message: "required with MONGO_URL: every API replica must sign sessions with the same secret",
       });
     }
+  })
+  .transform((env) => {
+    // The embedded default is one person's machine: listen on loopback unless told otherwise.
+    // With MONGO_URL it runs as a service (container, pod) and must be reachable from outside.
+    const listen = env.MONGO_URL === undefined ? "127.0.0.1" : "0.0.0.0";
+    return { ...env, HOST: env.HOST ?? listen, METRICS_HOST: env.METRICS_HOST ?? listen };
   });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -16,6 +16,13 @@ describe("configuration", () => {
     expect(env.MONGO_URL).toBeUndefined();
   });
 
+  it("listens on loopback in the embedded mode and on every interface as a service", () => {
+    expect(parseEnv({})).toMatchObject({ HOST: "127.0.0.1", METRICS_HOST: "127.0.0.1" });
+    const service = parseEnv({ MONGO_URL: "mongodb://db:27017", NEOSC_SESSION_SECRET: "s".repeat(32) });
+    expect(service).toMatchObject({ HOST: "0.0.0.0", METRICS_HOST: "0.0.0.0" });
+    expect(parseEnv({ HOST: "0.0.0.0" }).HOST).toBe("0.0.0.0");
+  });
+
   it("resolves relative folders against the directory the command was started in", () => {
     const env = parseEnv({ INIT_CWD: "/srv/neosc", NEOSC_PORTAL_DIST: "apps/portal/dist" });
     expect(env.NEOSC_DATA_DIR).toBe("/srv/neosc/.neosc");
