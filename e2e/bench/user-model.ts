@@ -64,8 +64,19 @@ export async function runUserModel(spec: UserModelSpec): Promise<Row> {
     stop: new Samples(),
   };
   const inFlight = new Set<Promise<void>>();
+  // Like the portal's query cache, a person never has two dashboard loads in flight: a refresh
+  // that comes due while the previous one is still pending is skipped (and counted).
+  const loading = new Set<number>();
+  let skipped = 0;
   const fire = (event: Event, scheduled: number) => {
     const user = spec.users[event.user] as ModelUser;
+    if (event.kind === "dashboard") {
+      if (loading.has(event.user)) {
+        skipped += 1;
+        return;
+      }
+      loading.add(event.user);
+    }
     const call =
       event.kind === "dashboard"
         ? { method: "GET", path: spec.dashboard.path, body: undefined }
@@ -78,7 +89,10 @@ export async function runUserModel(spec: UserModelSpec): Promise<Row> {
       call.body,
       user.headers,
       spec.timeoutMs ?? 10_000,
-    ).then((status) => samples[event.kind].record(performance.now() - scheduled, status));
+    ).then((status) => {
+      samples[event.kind].record(performance.now() - scheduled, status);
+      if (event.kind === "dashboard") loading.delete(event.user);
+    });
     inFlight.add(promise);
     void promise.finally(() => inFlight.delete(promise));
   };
@@ -126,9 +140,13 @@ export async function runUserModel(spec: UserModelSpec): Promise<Row> {
     rps: round(requests / elapsed, 0),
     p50: dashboard.p50,
     p99: dashboard.p99,
+    timeoutMs: spec.timeoutMs ?? 10_000,
     errors,
     statuses,
     procedures,
+    ...(skipped > 0
+      ? { note: `${skipped} dashboard refreshes skipped: that person's previous load was still pending` }
+      : {}),
   };
 }
 
@@ -142,6 +160,13 @@ function send(
   timeoutMs: number,
 ): Promise<number | "timeout" | "error"> {
   return new Promise((resolve) => {
+    let settled = false;
+    const finish = (outcome: number | "timeout" | "error") => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(outcome);
+    };
     const req = request(
       {
         agent,
@@ -150,19 +175,19 @@ function send(
         method,
         path,
         headers: body === undefined ? headers : { ...headers, "content-type": "application/json" },
-        timeout: timeoutMs,
       },
       (response) => {
         response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-        response.on("error", () => resolve("error"));
+        response.on("end", () => finish(response.statusCode ?? 0));
+        response.on("error", () => finish("error"));
       },
     );
-    req.on("timeout", () => {
+    // An absolute deadline from the moment the person sends it, including any wait for a socket.
+    const deadline = setTimeout(() => {
+      finish("timeout");
       req.destroy();
-      resolve("timeout");
-    });
-    req.on("error", () => resolve("error"));
+    }, timeoutMs);
+    req.on("error", () => finish("error"));
     req.end(body);
   });
 }
