@@ -50,8 +50,12 @@ export function createLoginSessionsRepository(collections: Collections): LoginSe
     },
 
     async findActive(id, now) {
-      const doc = await loginSessions.findOne({ _id: id, revokedAt: null, expiresAt: { $gt: now } });
-      return doc ? toLoginSession(doc) : null;
+      // Runs on every authenticated request. By `_id` alone, then checked here: FerretDB 1.24
+      // (SQLite) pushes down only a bare `_id` filter, and any extra condition makes it scan and
+      // decode the whole collection (see e2e/bench/probe-ferretdb.ts).
+      const doc = await loginSessions.findOne({ _id: id });
+      if (doc === null || (doc.revokedAt ?? null) !== null || !(doc.expiresAt > now)) return null;
+      return toLoginSession(doc);
     },
 
     async revoke(id, at) {
