@@ -25,8 +25,9 @@ try {
   for (let i = 0; i < docs.length; i += 500) await sessions.insertMany(docs.slice(i, i + 500));
 
   console.log("query on 3,000 documents                 ms/query  pushed down");
-  const plans: [string, Record<string, string>][] = [
+  const plans: [string, Record<string, unknown>][] = [
     ["{ _id }", { _id: "s5" }],
+    ["{ _id, status, startedAt: { $gt } }", { _id: "s5", status: "active", startedAt: { $gt: new Date(0) } }],
     ["{ userId }", { userId: "u5" }],
     ["{ userId, status }", { userId: "u5", status: "active" }],
   ];

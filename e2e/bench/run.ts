@@ -152,12 +152,12 @@ async function scenarios(stack: RunningStack, services: Service[], logDir: strin
     `dashboard: ${(list.data as Workspace[]).length} workspaces + ${(active.data as unknown[]).length} session, ${sampleBody.length} bytes`,
   );
 
-  const bare = await startCeiling(services, logDir, "ceiling-bare", "bare-server.ts", bodyFile, "/");
+  const bare = await startCeiling(services, logDir, "ceiling-bare", "bare-server.mjs", bodyFile, "/");
   const hello = await startCeiling(
     services,
     logDir,
     "ceiling-hello",
-    "hello-server.ts",
+    "hello-server.mjs",
     payloadFile,
     "/healthz",
   );
@@ -348,7 +348,7 @@ async function startCeiling(
   const service = await startService({
     name,
     command: process.execPath,
-    args: ["--import", "tsx", join(E2E_ROOT, "bench", script), dataFile, String(port)],
+    args: [join(E2E_ROOT, "bench", script), dataFile, String(port)],
     env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
     cwd: E2E_ROOT,
     logFile: join(logDir, `${name}.log`),
