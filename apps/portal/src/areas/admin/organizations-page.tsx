@@ -15,7 +15,7 @@ import { formatCount, formatDateTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useForm } from "../../lib/use-form.ts";
 import { parseForm } from "../../lib/validation.ts";
-import { slugify } from "./workspace-form.tsx";
+import { useNameAndSlug } from "./slug.ts";
 
 const COLUMNS: Column[] = [
   { label: "Organization" },
@@ -36,12 +36,13 @@ function OrganizationForm({
 }) {
   const create = trpc.organization.create.useMutation();
   const update = trpc.organization.update.useMutation();
-  const { values, setValues, set, field, errors, setErrors, formError, setFormError, showRefusal } = useForm({
+  const form = useForm({
     name: initial?.name ?? "",
     slug: initial?.slug ?? "",
     domain: initial?.domain ?? "",
   });
-  const [slugTouched, setSlugTouched] = useState(initial !== null);
+  const { values, field, setErrors, formError, setFormError, showRefusal } = form;
+  const nameAndSlug = useNameAndSlug(form, initial !== null);
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -76,26 +77,12 @@ function OrganizationForm({
 
   return (
     <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
-      <TextField
-        label="Name"
-        autoFocus
-        value={values.name}
-        onChange={(event) => {
-          const name = event.target.value;
-          setValues((current) => ({ ...current, name, slug: slugTouched ? current.slug : slugify(name) }));
-        }}
-        errors={errors.name}
-      />
+      <TextField label="Name" autoFocus {...nameAndSlug.name} />
       <TextField
         label="Slug"
         hint={initial ? "The slug cannot change." : "Lower-case letters, digits and dashes."}
         disabled={initial !== null}
-        value={values.slug}
-        onChange={(event) => {
-          setSlugTouched(true);
-          set("slug", event.target.value);
-        }}
-        errors={errors.slug}
+        {...nameAndSlug.slug}
         className="font-mono"
       />
       <TextField label="Domain (optional)" placeholder="example.com" {...field("domain")} />

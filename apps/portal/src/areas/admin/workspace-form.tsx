@@ -14,6 +14,7 @@ import { cn } from "../../lib/cn.ts";
 import { describeError } from "../../lib/problem.ts";
 import { useForm } from "../../lib/use-form.ts";
 import { collapseListErrors, parseForm } from "../../lib/validation.ts";
+import { useNameAndSlug } from "./slug.ts";
 
 export interface WorkspaceFormValues {
   name: string;
@@ -28,15 +29,6 @@ export interface WorkspaceFormValues {
   organizationId: string;
   enabled: boolean;
   tags: string;
-}
-
-export function slugify(text: string): string {
-  return text
-    .toLowerCase()
-    .normalize("NFKD")
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 64);
 }
 
 export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
@@ -99,9 +91,9 @@ export function WorkspaceForm({
   onCancel,
   serverFieldPrefix = "",
 }: WorkspaceFormProps) {
-  const { values, setValues, set, field, errors, setErrors, formError, setFormError, showRefusal } =
-    useForm<WorkspaceFormValues>(() => valuesFrom(initial));
-  const [slugTouched, setSlugTouched] = useState(initial !== null);
+  const form = useForm<WorkspaceFormValues>(() => valuesFrom(initial));
+  const { values, set, field, errors, setErrors, formError, setFormError, showRefusal } = form;
+  const nameAndSlug = useNameAndSlug(form, initial !== null);
   const [pending, setPending] = useState(false);
 
   async function submit(event: FormEvent) {
@@ -130,25 +122,11 @@ export function WorkspaceForm({
   return (
     <form noValidate onSubmit={(event) => void submit(event)} className="space-y-4">
       <div className="grid gap-4 sm:grid-cols-2">
-        <TextField
-          label="Name"
-          value={values.name}
-          autoFocus
-          onChange={(event) => {
-            const name = event.target.value;
-            setValues((current) => ({ ...current, name, slug: slugTouched ? current.slug : slugify(name) }));
-          }}
-          errors={errors.name}
-        />
+        <TextField label="Name" autoFocus {...nameAndSlug.name} />
         <TextField
           label="Slug"
           hint="Lower-case letters, digits and dashes; part of URLs."
-          value={values.slug}
-          onChange={(event) => {
-            setSlugTouched(true);
-            set("slug", event.target.value);
-          }}
-          errors={errors.slug}
+          {...nameAndSlug.slug}
           className="font-mono"
         />
       </div>
