@@ -77,3 +77,20 @@ export function collapseListErrors(errors: FieldErrors): FieldErrors {
   }
   return out;
 }
+
+/**
+ * Parses a form that asks for a new password twice: `confirm` must repeat `values[password]` and
+ * is left out of what the schema sees. `data` is null while any field has an error.
+ */
+export function parseNewPassword<S extends z.ZodType, V extends { confirm: string }>(
+  schema: S,
+  values: V,
+  password: keyof V,
+): { data: z.output<S> | null; fieldErrors: FieldErrors } {
+  const { confirm, ...input } = values;
+  const parsed = parseForm(schema, input);
+  const fieldErrors: FieldErrors = parsed.success ? {} : { ...parsed.fieldErrors };
+  if (confirm !== values[password]) fieldErrors.confirm = ["The passwords do not match"];
+  const valid = parsed.success && Object.keys(fieldErrors).length === 0;
+  return { data: valid ? parsed.data : null, fieldErrors };
+}

@@ -5,7 +5,7 @@ import { FormError, TextField } from "../../components/ui/field.tsx";
 import { readApiError } from "../../lib/api-error.ts";
 import { describeError } from "../../lib/problem.ts";
 import { useForm } from "../../lib/use-form.ts";
-import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { parseNewPassword } from "../../lib/validation.ts";
 
 const EMPTY = { currentPassword: "", newPassword: "", confirm: "" };
 
@@ -30,24 +30,21 @@ export function ChangePasswordForm({
   async function submit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
-    const { confirm, ...input } = values;
-    const parsed = parseForm(ChangePasswordInputSchema, input);
-    const fieldErrors: FieldErrors = parsed.success ? {} : { ...parsed.fieldErrors };
-    if (confirm !== values.newPassword) fieldErrors.confirm = ["The passwords do not match"];
+    const { data, fieldErrors } = parseNewPassword(ChangePasswordInputSchema, values, "newPassword");
     if (values.newPassword && values.newPassword === values.currentPassword) {
       fieldErrors.newPassword = [
         ...(fieldErrors.newPassword ?? []),
         "Choose a password different from the current one",
       ];
     }
-    if (!parsed.success || Object.keys(fieldErrors).length > 0) {
+    if (data === null || Object.keys(fieldErrors).length > 0) {
       setErrors(fieldErrors);
       return;
     }
     setErrors({});
     setPending(true);
     try {
-      await change(parsed.data);
+      await change(data);
       setValues(EMPTY);
     } catch (error) {
       const apiError = readApiError(error);

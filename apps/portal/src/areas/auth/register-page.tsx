@@ -10,7 +10,7 @@ import { describeError } from "../../lib/problem.ts";
 import { setSignedInHint } from "../../lib/signed-in-hint.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useForm } from "../../lib/use-form.ts";
-import { type FieldErrors, parseForm } from "../../lib/validation.ts";
+import { parseNewPassword } from "../../lib/validation.ts";
 import { AuthLayout } from "./auth-layout.tsx";
 
 export function RegisterPage() {
@@ -48,17 +48,14 @@ export function RegisterPage() {
   async function submit(event: FormEvent) {
     event.preventDefault();
     setFormError(null);
-    const { confirm, ...input } = values;
-    const parsed = parseForm(RegisterInputSchema, input);
-    const fieldErrors: FieldErrors = parsed.success ? {} : { ...parsed.fieldErrors };
-    if (confirm !== values.password) fieldErrors.confirm = ["The passwords do not match"];
-    if (!parsed.success || Object.keys(fieldErrors).length > 0) {
+    const { data, fieldErrors } = parseNewPassword(RegisterInputSchema, values, "password");
+    if (data === null) {
       setErrors(fieldErrors);
       return;
     }
     setErrors({});
     try {
-      await register.mutateAsync(parsed.data);
+      await register.mutateAsync(data);
       setSignedInHint(true);
       utils.auth.me.reset();
       toast({ title: "Welcome to NeoSC", description: "Your account is ready." });
