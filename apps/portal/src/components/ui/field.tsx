@@ -11,19 +11,24 @@ import { cn } from "../../lib/cn.ts";
 export const controlClass =
   "block w-full rounded-lg border border-line bg-surface px-3 py-2 text-sm text-fg shadow-sm placeholder:text-fg-muted/70 disabled:opacity-60 aria-invalid:border-danger";
 
-interface FieldShellProps {
+/** What the control inside a field needs to be named and described by it. */
+export interface ControlProps {
+  id: string;
+  "aria-describedby": string | undefined;
+  "aria-invalid": true | undefined;
+}
+
+interface FieldProps {
   label: ReactNode;
   hint?: ReactNode;
   errors?: readonly string[] | undefined;
-  className?: string;
+}
+
+interface FieldShellProps extends FieldProps {
+  className?: string | undefined;
   /** A group of controls (radios, checkboxes): the label names the group instead of one input. */
   group?: boolean;
-  children: (ids: {
-    id: string;
-    labelId: string;
-    describedBy: string | undefined;
-    invalid: boolean;
-  }) => ReactNode;
+  children: (control: ControlProps) => ReactNode;
 }
 
 /** Label, control, hint and error messages wired together for assistive technology. */
@@ -34,6 +39,7 @@ export function FieldShell({ label, hint, errors, className, group, children }: 
   const errorId = `${id}-error`;
   const invalid = Boolean(errors && errors.length > 0);
   const describedBy = [hint ? hintId : null, invalid ? errorId : null].filter(Boolean).join(" ") || undefined;
+  const control: ControlProps = { id, "aria-describedby": describedBy, "aria-invalid": invalid || undefined };
   const messages = (
     <>
       {hint ? (
@@ -54,7 +60,7 @@ export function FieldShell({ label, hint, errors, className, group, children }: 
         <legend id={labelId} className="mb-1.5 block text-sm font-medium text-fg">
           {label}
         </legend>
-        {children({ id, labelId, describedBy, invalid })}
+        {children(control)}
         {messages}
       </fieldset>
     );
@@ -64,41 +70,28 @@ export function FieldShell({ label, hint, errors, className, group, children }: 
       <label id={labelId} htmlFor={id} className="block text-sm font-medium text-fg">
         {label}
       </label>
-      {children({ id, labelId, describedBy, invalid })}
+      {children(control)}
       {messages}
     </div>
   );
 }
 
-interface TextFieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "id"> {
-  ref?: Ref<HTMLInputElement>;
-  label: ReactNode;
-  hint?: ReactNode;
-  errors?: readonly string[] | undefined;
-  wrapperClassName?: string;
-}
+/** The field's own props; `wrapperClassName` styles the field, `className` the control. */
+type FieldOf<Attributes> = Omit<Attributes, "id"> & FieldProps & { wrapperClassName?: string };
 
-export function TextField({ label, hint, errors, wrapperClassName, className, ...rest }: TextFieldProps) {
+export function TextField({
+  label,
+  hint,
+  errors,
+  wrapperClassName,
+  className,
+  ...rest
+}: FieldOf<InputHTMLAttributes<HTMLInputElement>> & { ref?: Ref<HTMLInputElement> }) {
   return (
     <FieldShell label={label} hint={hint} errors={errors} className={wrapperClassName}>
-      {({ id, describedBy, invalid }) => (
-        <input
-          id={id}
-          aria-describedby={describedBy}
-          aria-invalid={invalid || undefined}
-          className={cn(controlClass, className)}
-          {...rest}
-        />
-      )}
+      {(control) => <input {...control} className={cn(controlClass, className)} {...rest} />}
     </FieldShell>
   );
-}
-
-interface TextAreaFieldProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, "id"> {
-  label: ReactNode;
-  hint?: ReactNode;
-  errors?: readonly string[] | undefined;
-  wrapperClassName?: string;
 }
 
 export function TextAreaField({
@@ -108,27 +101,12 @@ export function TextAreaField({
   wrapperClassName,
   className,
   ...rest
-}: TextAreaFieldProps) {
+}: FieldOf<TextareaHTMLAttributes<HTMLTextAreaElement>>) {
   return (
     <FieldShell label={label} hint={hint} errors={errors} className={wrapperClassName}>
-      {({ id, describedBy, invalid }) => (
-        <textarea
-          id={id}
-          aria-describedby={describedBy}
-          aria-invalid={invalid || undefined}
-          className={cn(controlClass, "min-h-20", className)}
-          {...rest}
-        />
-      )}
+      {(control) => <textarea {...control} className={cn(controlClass, "min-h-20", className)} {...rest} />}
     </FieldShell>
   );
-}
-
-interface SelectFieldProps extends Omit<SelectHTMLAttributes<HTMLSelectElement>, "id"> {
-  label: ReactNode;
-  hint?: ReactNode;
-  errors?: readonly string[] | undefined;
-  wrapperClassName?: string;
 }
 
 export function SelectField({
@@ -139,17 +117,11 @@ export function SelectField({
   className,
   children,
   ...rest
-}: SelectFieldProps) {
+}: FieldOf<SelectHTMLAttributes<HTMLSelectElement>>) {
   return (
     <FieldShell label={label} hint={hint} errors={errors} className={wrapperClassName}>
-      {({ id, describedBy, invalid }) => (
-        <select
-          id={id}
-          aria-describedby={describedBy}
-          aria-invalid={invalid || undefined}
-          className={cn(controlClass, "pr-8", className)}
-          {...rest}
-        >
+      {(control) => (
+        <select {...control} className={cn(controlClass, "pr-8", className)} {...rest}>
           {children}
         </select>
       )}
