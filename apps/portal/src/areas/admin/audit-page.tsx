@@ -47,6 +47,9 @@ const COLUMNS: Column[] = [
   { label: "IP", className: "hidden md:table-cell" },
 ];
 
+const EXPORT_FORMATS = ["jsonl", "csv"] as const;
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 const RESULT_TONE = { success: "success", denied: "warning", error: "danger" } as const;
 
 const PROBLEM_TEXT: Record<NonNullable<AuditVerifyOutput["firstBroken"]>["problem"], string> = {
@@ -95,7 +98,7 @@ export function AuditPage() {
   const [open, setOpen] = useState<string | null>(null);
   const [verifying, setVerifying] = useState(false);
   const [verification, setVerification] = useState<AuditVerifyOutput | null>(null);
-  const [exporting, setExporting] = useState<"jsonl" | "csv" | null>(null);
+  const [exporting, setExporting] = useState<ExportFormat | null>(null);
 
   const entries = trpc.audit.list.useInfiniteQuery(
     { ...filter, limit: PAGE_SIZE },
@@ -118,7 +121,7 @@ export function AuditPage() {
     }
   }
 
-  async function exportAs(format: "jsonl" | "csv") {
+  async function exportAs(format: ExportFormat) {
     setExporting(format);
     try {
       const result = await utils.client.audit.export.query({ ...filter, format });
@@ -144,24 +147,18 @@ export function AuditPage() {
         description="Every sign-in, change and refusal, hash-chained so tampering shows."
         actions={
           <>
-            <Button
-              variant="secondary"
-              loading={exporting === "jsonl"}
-              disabled={exporting !== null}
-              onClick={() => void exportAs("jsonl")}
-              icon={<Download aria-hidden className="size-4" />}
-            >
-              JSONL
-            </Button>
-            <Button
-              variant="secondary"
-              loading={exporting === "csv"}
-              disabled={exporting !== null}
-              onClick={() => void exportAs("csv")}
-              icon={<Download aria-hidden className="size-4" />}
-            >
-              CSV
-            </Button>
+            {EXPORT_FORMATS.map((format) => (
+              <Button
+                key={format}
+                variant="secondary"
+                loading={exporting === format}
+                disabled={exporting !== null}
+                onClick={() => void exportAs(format)}
+                icon={<Download aria-hidden className="size-4" />}
+              >
+                {format.toUpperCase()}
+              </Button>
+            ))}
             <Button
               loading={verifying}
               onClick={() => void verify()}
