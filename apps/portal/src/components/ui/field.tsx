@@ -79,52 +79,37 @@ export function FieldShell({ label, hint, errors, className, group, children }: 
 /** The field's own props; `wrapperClassName` styles the field, `className` the control. */
 type FieldOf<Attributes> = Omit<Attributes, "id"> & FieldProps & { wrapperClassName?: string };
 
+/** A field's props split into the shell's (label, hint, errors, wrapper class) and the control's. */
+function splitField<P extends FieldOf<object>>({ label, hint, errors, wrapperClassName, ...control }: P) {
+  return { shell: { label, hint, errors, className: wrapperClassName }, control };
+}
+
 export function TextField({
-  label,
-  hint,
-  errors,
-  wrapperClassName,
   className,
-  ...rest
+  ...props
 }: FieldOf<InputHTMLAttributes<HTMLInputElement>> & { ref?: Ref<HTMLInputElement> }) {
+  const { shell, control } = splitField(props);
   return (
-    <FieldShell label={label} hint={hint} errors={errors} className={wrapperClassName}>
-      {(control) => <input {...control} className={cn(controlClass, className)} {...rest} />}
+    <FieldShell {...shell}>
+      {(wiring) => <input {...wiring} className={cn(controlClass, className)} {...control} />}
     </FieldShell>
   );
 }
 
-export function TextAreaField({
-  label,
-  hint,
-  errors,
-  wrapperClassName,
-  className,
-  ...rest
-}: FieldOf<TextareaHTMLAttributes<HTMLTextAreaElement>>) {
+export function TextAreaField({ className, ...props }: FieldOf<TextareaHTMLAttributes<HTMLTextAreaElement>>) {
+  const { shell, control } = splitField(props);
   return (
-    <FieldShell label={label} hint={hint} errors={errors} className={wrapperClassName}>
-      {(control) => <textarea {...control} className={cn(controlClass, "min-h-20", className)} {...rest} />}
+    <FieldShell {...shell}>
+      {(wiring) => <textarea {...wiring} className={cn(controlClass, "min-h-20", className)} {...control} />}
     </FieldShell>
   );
 }
 
-export function SelectField({
-  label,
-  hint,
-  errors,
-  wrapperClassName,
-  className,
-  children,
-  ...rest
-}: FieldOf<SelectHTMLAttributes<HTMLSelectElement>>) {
+export function SelectField({ className, ...props }: FieldOf<SelectHTMLAttributes<HTMLSelectElement>>) {
+  const { shell, control } = splitField(props);
   return (
-    <FieldShell label={label} hint={hint} errors={errors} className={wrapperClassName}>
-      {(control) => (
-        <select {...control} className={cn(controlClass, "pr-8", className)} {...rest}>
-          {children}
-        </select>
-      )}
+    <FieldShell {...shell}>
+      {(wiring) => <select {...wiring} className={cn(controlClass, "pr-8", className)} {...control} />}
     </FieldShell>
   );
 }
