@@ -138,7 +138,12 @@ export async function startApi(name: string, env: Record<string, string>, logDir
   return startService({
     name,
     command: process.execPath,
-    args: ["--enable-source-maps", API_BUNDLE],
+    // NEOSC_E2E_API_NODE_ARGS: extra node flags for the API, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+    args: [
+      ...(process.env.NEOSC_E2E_API_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+      "--enable-source-maps",
+      API_BUNDLE,
+    ],
     env,
     cwd: REPO_ROOT,
     logFile: join(logDir, `${name}.log`),
