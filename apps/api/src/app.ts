@@ -47,6 +47,8 @@ export interface AppOptions {
   db: Database;
   /** Throws when the database does not answer. */
   ping: () => Promise<void>;
+  /** True once shutdown began: /readyz then sends traffic elsewhere. */
+  isDraining: () => boolean;
   services: Omit<Services, "events" | "responseCookies">;
   routerConfig: RouterConfig;
   http: HttpOptions;
@@ -118,6 +120,20 @@ export function createApp(options: AppOptions): express.Express {
   app.set("trust proxy", typeof http.trustProxy === "number" ? http.trustProxy : [...http.trustProxy]);
   app.set("etag", false);
 
+  // While shutting down, every answer — also to requests already in flight — tells a keep-alive
+  // client to reconnect (to another replica) instead of holding this process to the force timeout.
+  app.use((_request, response, next) => {
+    const writeHead = response.writeHead;
+    response.writeHead = function writeHeadDraining(
+      this: Response,
+      ...args: Parameters<Response["writeHead"]>
+    ) {
+      if (options.isDraining()) this.setHeader("Connection", "close");
+      return writeHead.apply(this, args);
+    } as Response["writeHead"];
+    next();
+  });
+
   app.use((request, response, next) => {
     const incoming = request.get("x-request-id");
     const id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -157,6 +173,10 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get("/readyz", async (_request, response) => {
     response.locals.route = "readyz";
+    if (options.isDraining()) {
+      response.status(503).json({ status: "unavailable", reason: "shutting_down" });
+      return;
+    }
     try {
       await options.ping();
       response.json({ status: "ready" });

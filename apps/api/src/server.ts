@@ -180,9 +180,11 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
 
     const metrics = createMetrics();
     const activeConnection = connection;
+    let draining = false;
     const app = createApp({
       db,
       ping: () => activeConnection.ping(),
+      isDraining: () => draining,
       services,
       routerConfig,
       http: {
@@ -225,6 +227,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       close() {
         closing ??= (async () => {
           logger.info("shutting down");
+          draining = true;
           await Promise.all([
             closeServer(server, env.NEOSC_SHUTDOWN_TIMEOUT_MS),
             metricsServer === null ? Promise.resolve() : closeServer(metricsServer, 1000),
