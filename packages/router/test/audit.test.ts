@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { audit } from "../src/audit.ts";
 import { callerFor, createLocalUser, makeContext } from "./support/context.ts";
+import { parseCsv } from "./support/csv.ts";
 import { expectRefusal } from "./support/expect-error.ts";
 
 const opened: TestDatabase[] = [];
@@ -188,35 +189,6 @@ describe("audit chain", () => {
     expect(["prev_hash_mismatch", "seq_order", "hash_mismatch"]).toContain(result.firstBroken?.problem);
   });
 });
-
-/** A small RFC 4180 reader, to check the export parses back. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (char === "\r" && text[i + 1] === "\n") {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = "";
-      i++;
-    } else cell += char;
-  }
-  return rows;
-}
 
 describe("audit.export", () => {
   let database: TestDatabase;

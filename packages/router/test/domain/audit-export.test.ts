@@ -1,6 +1,7 @@
 import type { AuditEntry } from "@neosc/core/audit";
 import { describe, expect, it } from "vitest";
 import { auditToCsv, auditToJsonLines, csvCell } from "../../src/domain/audit-export.ts";
+import { parseCsv } from "../support/csv.ts";
 
 function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {
@@ -19,35 +20,6 @@ function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
     hash: "a".repeat(64),
     ...overrides,
   };
-}
-
-/** A small RFC 4180 reader, to prove the writer round-trips. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else cell += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (char === "\r" && text[i + 1] === "\n") {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = "";
-      i++;
-    } else cell += char;
-  }
-  return rows;
 }
 
 describe("csvCell", () => {
