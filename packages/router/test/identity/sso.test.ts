@@ -1,8 +1,6 @@
-import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
 import type { ExternalIdentity, PomeriumVerifier } from "../../src/context.ts";
 import { resolveIdentity } from "../../src/domain/identity.ts";
-import { domainErrorOf } from "../../src/errors.ts";
 import {
   callerFor,
   createLocalUser,
@@ -12,6 +10,7 @@ import {
   uniqueEmail,
 } from "../support/context.ts";
 import { useTestDatabase } from "../support/database.ts";
+import { refusalOf } from "../support/expect-error.ts";
 
 /*
  * The identity-provider side is a stand-in at the port boundary (the real Zitadel client and
@@ -31,16 +30,6 @@ function external(overrides: Partial<ExternalIdentity> = {}): ExternalIdentity {
     organization: null,
     ...overrides,
   };
-}
-
-async function reasonOf(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return { code: error.code, reason: domainErrorOf(error)?.reason };
-    throw error;
-  }
-  throw new Error("expected the call to fail");
 }
 
 describe("auth.sso / auth.tokenExchange", () => {
@@ -98,12 +87,12 @@ describe("auth.sso / auth.tokenExchange", () => {
 
   it("refuses what the IdP did not vouch for, and audits it", async () => {
     const oidc = fixedOidc(external());
-    expect(await reasonOf(callerFor(database.db, { oidc }).auth.sso({ idToken: "tampered" }))).toEqual({
+    expect(await refusalOf(callerFor(database.db, { oidc }).auth.sso({ idToken: "tampered" }))).toEqual({
       code: "UNAUTHORIZED",
       reason: "sso_failed",
     });
     expect(
-      await reasonOf(callerFor(database.db, { oidc }).auth.tokenExchange({ ...exchange(), code: "x" })),
+      await refusalOf(callerFor(database.db, { oidc }).auth.tokenExchange({ ...exchange(), code: "x" })),
     ).toEqual({
       code: "UNAUTHORIZED",
       reason: "sso_failed",
@@ -113,7 +102,7 @@ describe("auth.sso / auth.tokenExchange", () => {
   });
 
   it("says so when SSO is not configured", async () => {
-    expect(await reasonOf(callerFor(database.db).auth.sso({ idToken: "valid-id-token" }))).toEqual({
+    expect(await refusalOf(callerFor(database.db).auth.sso({ idToken: "valid-id-token" }))).toEqual({
       code: "BAD_REQUEST",
       reason: "sso_not_configured",
     });
@@ -133,7 +122,7 @@ describe("auth.sso / auth.tokenExchange", () => {
 
     await database.db.users.update(local.user.id, { disabled: true });
     expect(
-      await reasonOf(
+      await refusalOf(
         callerFor(database.db, { oidc: fixedOidc(person) }).auth.sso({ idToken: "valid-id-token" }),
       ),
     ).toEqual({ code: "FORBIDDEN", reason: "account_disabled" });

@@ -1,8 +1,6 @@
 import type { User } from "@neosc/core/user";
-import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveIdentity } from "../../src/domain/identity.ts";
-import { domainErrorOf } from "../../src/errors.ts";
 import {
   callerFor,
   createLocalUser,
@@ -11,6 +9,7 @@ import {
   uniqueEmail,
 } from "../support/context.ts";
 import { useTestDatabase } from "../support/database.ts";
+import { refusalOf } from "../support/expect-error.ts";
 
 const database = useTestDatabase();
 let admin: User;
@@ -18,16 +17,6 @@ let admin: User;
 beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
 });
-
-async function reasonOf(promise: Promise<unknown>) {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof TRPCError) return { code: error.code, reason: domainErrorOf(error)?.reason };
-    throw error;
-  }
-  throw new Error("expected the call to fail");
-}
 
 const asAdmin = () => callerFor(database.db, { user: admin });
 
@@ -48,12 +37,12 @@ describe("user.create", () => {
   });
 
   it("names the field of malformed input and refuses unknown organizations", async () => {
-    const malformed = await reasonOf(
+    const malformed = await refusalOf(
       asAdmin().user.create({ email: "not-an-email", name: "X", role: "user" }),
     );
     expect(malformed.code).toBe("BAD_REQUEST");
     expect(
-      await reasonOf(
+      await refusalOf(
         asAdmin().user.create({
           email: uniqueEmail("org"),
           name: "X",
@@ -78,11 +67,11 @@ describe("user.setRole", () => {
     const admins = await database.db.users.list({ role: "admin", disabled: false, limit: 200 });
     const others = admins.items.filter((candidate) => candidate.id !== admin.id);
     for (const other of others) await database.db.users.update(other.id, { disabled: true });
-    expect(await reasonOf(asAdmin().user.setRole({ userId: admin.id, role: "neosc" }))).toEqual({
+    expect(await refusalOf(asAdmin().user.setRole({ userId: admin.id, role: "neosc" }))).toEqual({
       code: "CONFLICT",
       reason: "last_admin",
     });
-    expect(await reasonOf(asAdmin().user.disable({ userId: admin.id }))).toEqual({
+    expect(await refusalOf(asAdmin().user.disable({ userId: admin.id }))).toEqual({
       code: "CONFLICT",
       reason: "last_admin",
     });
@@ -92,7 +81,7 @@ describe("user.setRole", () => {
 
   it("answers NOT_FOUND for an unknown user", async () => {
     expect(
-      await reasonOf(
+      await refusalOf(
         asAdmin().user.setRole({ userId: "7b0c4a4e-9d56-4c1b-8f4e-2f1f8d1f0a12", role: "user" }),
       ),
     ).toEqual({ code: "NOT_FOUND", reason: "not_found" });
@@ -153,7 +142,7 @@ describe("user.disable / user.enable", () => {
       status: "ended",
       endReason: "user_disabled",
     });
-    expect((await reasonOf(callerFor(database.db).auth.login({ email, password }))).reason).toBe(
+    expect((await refusalOf(callerFor(database.db).auth.login({ email, password }))).reason).toBe(
       "account_disabled",
     );
 

@@ -1,9 +1,8 @@
 import { generateTotp } from "@neosc/auth/totp";
-import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
-import { domainErrorOf } from "../../src/errors.ts";
 import { callerFor, createLocalUser, manualClock, TEST_CONFIG } from "../support/context.ts";
 import { useTestDatabase } from "../support/database.ts";
+import { outcomeOf } from "../support/expect-error.ts";
 
 /*
  * auth.changePassword and auth.mfa.disable check a secret (the current password, a TOTP code)
@@ -15,35 +14,25 @@ import { useTestDatabase } from "../support/database.ts";
 const database = useTestDatabase();
 const LIMIT = TEST_CONFIG.loginThrottle.maxFailuresPerAccount;
 
-async function reasonOf(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-    return "ok";
-  } catch (error) {
-    if (error instanceof TRPCError) return domainErrorOf(error)?.reason;
-    throw error;
-  }
-}
-
 describe("issue 3: a borrowed session cannot guess the account's secrets", () => {
   it("auth.changePassword stops checking the current password after the account limit", async () => {
     const { user, password } = await createLocalUser(database.db, "user");
     const asUser = callerFor(database.db, { user, clientIp: "198.51.100.60" });
     for (let guess = 0; guess < LIMIT; guess++) {
       expect(
-        await reasonOf(
+        await outcomeOf(
           asUser.auth.changePassword({ currentPassword: `guess-${guess}`, newPassword: "a-new-password-1" }),
         ),
       ).toBe("invalid_credentials");
     }
     expect(
-      await reasonOf(
+      await outcomeOf(
         asUser.auth.changePassword({ currentPassword: password, newPassword: "a-new-password-1" }),
       ),
     ).toBe("throttled");
     // Guesses made there also hold the account's sign-in.
     expect(
-      await reasonOf(
+      await outcomeOf(
         callerFor(database.db, { clientIp: "198.51.100.61" }).auth.login({ email: user.email, password }),
       ),
     ).toBe("throttled");
@@ -59,9 +48,9 @@ describe("issue 3: a borrowed session cannot guess the account's secrets", () =>
     const right = generateTotp(secret, time.clock());
     const wrong = right === "000000" ? "111111" : "000000";
     for (let guess = 0; guess < LIMIT; guess++) {
-      expect(await reasonOf(asUser().auth.mfa.disable({ code: wrong }))).toBe("invalid_totp");
+      expect(await outcomeOf(asUser().auth.mfa.disable({ code: wrong }))).toBe("invalid_totp");
     }
-    expect(await reasonOf(asUser().auth.mfa.disable({ code: right }))).toBe("throttled");
+    expect(await outcomeOf(asUser().auth.mfa.disable({ code: right }))).toBe("throttled");
     expect((await database.db.users.findById(user.id))?.totpEnabled).toBe(true);
   });
 });

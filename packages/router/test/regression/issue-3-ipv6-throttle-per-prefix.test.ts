@@ -1,8 +1,7 @@
-import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
-import { domainErrorOf } from "../../src/errors.ts";
 import { callerFor, TEST_CONFIG, uniqueEmail } from "../support/context.ts";
 import { useTestDatabase } from "../support/database.ts";
+import { outcomeOf } from "../support/expect-error.ts";
 
 /*
  * The per-address budgets (failed sign-ins across accounts, sign-ups) were keyed on the exact
@@ -13,38 +12,28 @@ import { useTestDatabase } from "../support/database.ts";
 const database = useTestDatabase();
 const LIMIT = TEST_CONFIG.loginThrottle.maxFailuresPerIp;
 
-async function reasonOf(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call;
-    return "ok";
-  } catch (error) {
-    if (error instanceof TRPCError) return domainErrorOf(error)?.reason;
-    throw error;
-  }
-}
-
 describe("issue 3: IPv6 clients get one per-address budget per /64", () => {
   it("failed sign-ins from rotating addresses of one /64 exhaust one budget", async () => {
     for (let index = 1; index <= LIMIT; index++) {
       const caller = callerFor(database.db, { clientIp: `2001:db8:1:2::${index.toString(16)}` });
       expect(
-        await reasonOf(caller.auth.login({ email: uniqueEmail("spray"), password: "guess-guess" })),
+        await outcomeOf(caller.auth.login({ email: uniqueEmail("spray"), password: "guess-guess" })),
       ).toBe("invalid_credentials");
     }
     const next = callerFor(database.db, { clientIp: "2001:db8:1:2:ffff:1:2:3" });
-    expect(await reasonOf(next.auth.login({ email: uniqueEmail("spray"), password: "guess-guess" }))).toBe(
+    expect(await outcomeOf(next.auth.login({ email: uniqueEmail("spray"), password: "guess-guess" }))).toBe(
       "throttled",
     );
     const elsewhere = callerFor(database.db, { clientIp: "2001:db8:1:3::1" });
     expect(
-      await reasonOf(elsewhere.auth.login({ email: uniqueEmail("spray"), password: "guess-guess" })),
+      await outcomeOf(elsewhere.auth.login({ email: uniqueEmail("spray"), password: "guess-guess" })),
     ).toBe("invalid_credentials");
   });
 
   it("sign-ups from rotating addresses of one /64 exhaust one budget", async () => {
     await database.db.policies.setEnabled("self-registration", true, null);
     const register = (clientIp: string) =>
-      reasonOf(
+      outcomeOf(
         callerFor(database.db, { clientIp }).auth.register({
           email: uniqueEmail("v6"),
           name: "Six",

@@ -24,3 +24,27 @@ export async function expectRefusal(
 export function detailsOf(error: TRPCError): Record<string, unknown> | undefined {
   return domainErrorOf(error)?.details;
 }
+
+/** What a call came to: "ok", or the domain reason it was refused with. */
+export async function outcomeOf(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call;
+    return "ok";
+  } catch (error) {
+    if (error instanceof TRPCError) return domainErrorOf(error)?.reason;
+    throw error;
+  }
+}
+
+/** The tRPC code and domain reason of a call that must fail. */
+export async function refusalOf(
+  call: Promise<unknown>,
+): Promise<{ code: TRPCError["code"]; reason: Reason | undefined }> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof TRPCError) return { code: error.code, reason: domainErrorOf(error)?.reason };
+    throw error;
+  }
+  throw new Error("expected the call to fail");
+}
