@@ -2,6 +2,7 @@
 // are inlined; every other package stays external and is loaded from apps/api/node_modules at run
 // time, so native modules (@node-rs/argon2) and the MongoDB driver keep their own layout. A
 // third-party import that apps/api cannot resolve fails the build instead of the first request.
+import { cp, mkdir } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 
@@ -30,6 +31,14 @@ await build({
   logLevel: "warning",
   plugins: [externalizeDependencies],
 });
+
+// The embedded database's supervisor is a script Node runs in a child process, not a module of
+// the bundle: it goes beside the bundle where the launcher looks for it (see local-server.ts).
+await mkdir(new URL("./dist/local-server/", import.meta.url), { recursive: true });
+await cp(
+  new URL("../../packages/db/src/local-server/supervisor.mjs", import.meta.url),
+  new URL("./dist/local-server/supervisor.mjs", import.meta.url),
+);
 
 const require = createRequire(new URL("./package.json", import.meta.url));
 const unresolved = [...externals].filter((specifier) => {

@@ -4,27 +4,19 @@ import path from "node:path";
 import { isDomainError } from "@neosc/core/errors";
 import { PROCEDURE_PATHS } from "@neosc/core/permissions";
 import type { Database } from "@neosc/db/database";
-import {
-  createInnerContext,
-  type InnerContext,
-  type ResponseCookies,
-  type RouterConfig,
-  type Services,
-} from "@neosc/router/context";
-import { resolveIdentity } from "@neosc/router/domain/identity";
-import { asDomainError, toTRPCError } from "@neosc/router/errors";
+import type { RouterConfig, Services } from "@neosc/router/context";
+import { asDomainError } from "@neosc/router/errors";
 import { appRouter } from "@neosc/router/root";
 import { createExpressMiddleware } from "@trpc/server/adapters/express";
 import compression from "compression";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Logger } from "pino";
+import { createHttpContext } from "./context.ts";
 import {
   CSRF_HEADER,
   checkCsrf,
   cors,
   isHttps,
-  readCookie,
-  SESSION_COOKIE,
   type SecurityOptions,
   securityHeaders,
 } from "./http-security.ts";
@@ -66,23 +58,6 @@ function trpcRouteLabel(requestPath: string): string {
   if (paths.length > 1) return paths.every((p) => KNOWN_PROCEDURES.has(p)) ? "trpc.batch" : "trpc.unknown";
   const single = paths[0] ?? "";
   return KNOWN_PROCEDURES.has(single) ? single : "trpc.unknown";
-}
-
-function sessionCookieJar(response: Response, secure: boolean): ResponseCookies {
-  const base = { httpOnly: true, sameSite: "lax" as const, secure, path: "/" };
-  return {
-    setSession(token, expiresAt) {
-      response.cookie(SESSION_COOKIE, token, { ...base, expires: expiresAt });
-    },
-    clearSession() {
-      response.clearCookie(SESSION_COOKIE, base);
-    },
-  };
-}
-
-function bearerToken(request: Request): string | undefined {
-  const match = /^bearer\s+(\S+)\s*$/i.exec(request.get("authorization") ?? "");
-  return match?.[1];
 }
 
 function jsonError(response: Response, status: number, code: string, message: string, reason?: string) {
@@ -212,31 +187,12 @@ export function createApp(options: AppOptions): express.Express {
     createExpressMiddleware({
       router: appRouter,
       maxBodySize: http.bodyLimitBytes,
-      async createContext({ req, res }): Promise<InnerContext> {
-        const request = { clientIp: req.ip ?? null, userAgent: req.get("user-agent")?.slice(0, 512) ?? null };
-        const responseCookies = sessionCookieJar(res, secure);
-        try {
-          const { identity, credentialError } = await resolveIdentity(
-            { db, clock, request, services: { ...services, responseCookies } },
-            {
-              pomeriumAssertion: req.get("x-pomerium-jwt-assertion"),
-              bearerToken: bearerToken(req),
-              sessionCookie: readCookie(req.headers.cookie, SESSION_COOKIE),
-            },
-          );
-          return createInnerContext({
-            db,
-            clock,
-            config: routerConfig,
-            identity,
-            credentialError,
-            request,
-            services: { ...services, events: metrics.events, responseCookies },
-          });
-        } catch (error) {
-          throw toTRPCError(error);
-        }
-      },
+      createContext: ({ req, res }) =>
+        createHttpContext(
+          { db, clock, config: routerConfig, services: { ...services, events: metrics.events }, secure },
+          req,
+          res,
+        ),
       responseMeta({ errors }) {
         const retryAfter = errors
           .map((error) => asDomainError(error.cause)?.retryAfterSeconds)

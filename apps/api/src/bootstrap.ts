@@ -4,7 +4,7 @@ import path from "node:path";
 import { isDomainError } from "@neosc/core/errors";
 import type { Database } from "@neosc/db/database";
 import type { PasswordHasher } from "@neosc/router/context";
-import { seedDefaultCatalogue } from "@neosc/router/domain/workspaces";
+import { seedDefaultCatalogue } from "@neosc/router/domain/workspaces/workspaces";
 import type { Logger } from "pino";
 
 /** Embedded mode keeps the session secret beside the data, so restarts keep people signed in. */

@@ -7,15 +7,10 @@ import { preparePasswordHashing } from "@neosc/auth/password";
 import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import type { RouterConfig } from "@neosc/router/context";
-import {
-  createAuthServices,
-  oidcServiceFor,
-  passwordHasher,
-  pomeriumVerifierFor,
-} from "@neosc/router/domain/identity-services";
-import { startSweeper } from "@neosc/router/domain/sweeper";
+import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
 import { type Logger, pino } from "pino";
 import { createApp } from "./app.ts";
+import { createAuthServices, oidcServiceFor, passwordHasher, pomeriumVerifierFor } from "./auth-services.ts";
 import { bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
 import type { Env } from "./env.ts";
 import { createMetrics, createMetricsServer } from "./metrics.ts";

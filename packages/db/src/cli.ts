@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { resolveServerBinary, startLocalServer } from "./local-server.ts";
+import { resolveServerBinary } from "./local-server/binary.ts";
+import { startLocalServer } from "./local-server.ts";
 
 /*
  * `pnpm --filter @neosc/db database <command>`

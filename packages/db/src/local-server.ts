@@ -1,38 +1,27 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { constants as fsConstants, readFileSync } from "node:fs";
-import { access, chmod, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
-import { homedir, tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
+import { defaultLog, type Engine, resolveServerBinary, type ServerBinary } from "./local-server/binary.ts";
+import { lockDataDir } from "./local-server/data-dir-lock.ts";
+import { delay, grace } from "./local-server/timers.ts";
 
 /*
  * The local MongoDB launcher (ARCHITECTURE §5): when no MONGO_URL is configured, start a
- * MongoDB-compatible server on 127.0.0.1 and hand back its URL.
- *
- *   1. `mongod` on PATH,
- *   2. else FerretDB (SQLite backend): `ferretdb` on PATH, else the cached build in
- *      `${XDG_CACHE_HOME:-~/.cache}/neosc/ferretdb-v1.24.2/ferretdb`, else build it once with Go,
- *   3. else a clear error naming these three ways.
+ * MongoDB-compatible server on 127.0.0.1 and hand back its URL. Which server runs is decided in
+ * `local-server/binary.ts` (mongod, else FerretDB, else a clear error).
  *
  * The server process never outlives its owner. It is started through a tiny Node supervisor
- * (SUPERVISOR_SOURCE) in its own process group, whose stdin is a pipe from the owner: the kernel
+ * (`local-server/supervisor.mjs`) in its own process group, whose stdin is a pipe from the owner: the kernel
  * closes that pipe however the owner ends (stop(), exit, SIGINT/SIGTERM, crash, SIGKILL), the
  * supervisor sees end-of-file and stops the server (SIGTERM, SIGKILL after a grace period). As a
  * second line it also polls its parent pid once a second (a reparented supervisor means the
  * owner is gone). The own process group keeps a terminal's Ctrl-C away from the database, so
  * the owner can shut down in order (drain requests, then stop the database).
  */
-
-export const FERRETDB_VERSION = "v1.24.2";
-const FERRETDB_MODULE = "github.com/FerretDB/FerretDB";
-
-export type Engine = "mongod" | "ferretdb";
-
-export interface ServerBinary {
-  engine: Engine;
-  path: string;
-}
 
 export interface LocalServerOptions {
   /** `persistent`: data stays in `dataDir` across restarts; `throwaway`: a temp dir removed on stop. */
@@ -62,206 +51,10 @@ export interface LocalServer {
   stop(): Promise<void>;
 }
 
-const defaultLog = (line: string) => {
-  process.stderr.write(`[neosc db] ${line}\n`);
-};
-
 /** MONGO_URL when the environment names a server (then no launcher is needed). */
 export function configuredMongoUrl(): string | undefined {
   const url = process.env.MONGO_URL?.trim();
   return url ? url : undefined;
-}
-
-export function ferretDbCacheDir(): string {
-  const cacheHome = process.env.XDG_CACHE_HOME?.trim() || join(homedir(), ".cache");
-  return join(cacheHome, "neosc", `ferretdb-${FERRETDB_VERSION}`);
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, fsConstants.X_OK);
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function findOnPath(name: string): Promise<string | null> {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return null;
-}
-
-function run(
-  file: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      file,
-      args,
-      { cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 60_000, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        done({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-/**
- * A FerretDB binary that starts. (`go install ...@v1.24.2` yields a binary that panics at start
- * because the module zip lacks build/version/version.txt, so existence alone proves nothing.)
- */
-async function isWorkingFerretDb(path: string): Promise<boolean> {
-  if (!(await isExecutable(path))) return false;
-  const result = await run(path, ["--version"], { timeoutMs: 15_000 });
-  return result.code === 0 && result.stdout.includes("version:");
-}
-
-/**
- * Builds FerretDB into the cache folder. Not plain `GOBIN=<cache> go install ...@v1.24.2`: that
- * binary panics at start ("Invalid build/version/version.txt"), since the version file is
- * generated by FerretDB's release tooling and missing from the module. So: download the module
- * source with `go mod download`, copy it, write build/version/version.txt, `go build` it.
- * A lock folder keeps two processes from building at once.
- */
-async function buildFerretDb(log: (line: string) => void): Promise<string> {
-  const cacheDir = ferretDbCacheDir();
-  const target = join(cacheDir, "ferretdb");
-  const go = await findOnPath("go");
-  if (!go) throw new Error(noServerMessage());
-  await mkdir(cacheDir, { recursive: true });
-
-  const lock = join(cacheDir, ".build-lock");
-  const lockDeadline = Date.now() + 20 * 60_000;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      if (await isWorkingFerretDb(target)) return target;
-      const age = await stat(lock).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (age > 20 * 60_000) {
-        await rm(lock, { recursive: true, force: true });
-        continue;
-      }
-      if (Date.now() > lockDeadline)
-        throw new Error(`timed out waiting for another FerretDB build (${lock})`);
-      log("another process is building FerretDB; waiting…");
-      await delay(5_000);
-    }
-  }
-
-  const work = await mkdtemp(join(tmpdir(), "neosc-ferretdb-build-"));
-  try {
-    if (await isWorkingFerretDb(target)) return target;
-    const started = Date.now();
-    log(`building FerretDB ${FERRETDB_VERSION} with ${go} (one time, a few minutes) into ${cacheDir}`);
-    const env = { ...process.env, GOFLAGS: "-buildvcs=false", CGO_ENABLED: "0" };
-
-    log(`downloading ${FERRETDB_MODULE}@${FERRETDB_VERSION} sources…`);
-    const download = await run(go, ["mod", "download", "-json", `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], {
-      cwd: work,
-      env,
-      timeoutMs: 10 * 60_000,
-    });
-    const moduleDir = download.code === 0 ? (JSON.parse(download.stdout) as { Dir?: string }).Dir : undefined;
-    if (!moduleDir) {
-      throw new Error(`go mod download failed: ${(download.stderr || download.stdout).trim().slice(-2000)}`);
-    }
-
-    const source = join(work, "src");
-    await cp(moduleDir, source, { recursive: true });
-    const versionDir = join(source, "build", "version");
-    await chmod(versionDir, 0o755);
-    await writeFile(join(versionDir, "version.txt"), `${FERRETDB_VERSION}\n`);
-
-    const output = join(work, "ferretdb");
-    log("compiling (progress: packages compiled)…");
-    await new Promise<void>((done, fail) => {
-      const child = spawn(go, ["build", "-v", "-trimpath", "-o", output, "./cmd/ferretdb"], {
-        cwd: source,
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let compiled = 0;
-      let lastReport = Date.now();
-      const tail: string[] = [];
-      const onData = (chunk: Buffer) => {
-        for (const line of chunk.toString().split("\n")) {
-          if (!line.trim()) continue;
-          tail.push(line);
-          if (tail.length > 40) tail.shift();
-          if (!line.startsWith("go: ") && !line.startsWith("#")) compiled += 1;
-          if (line.startsWith("go: downloading")) log(line);
-        }
-        if (Date.now() - lastReport > 15_000) {
-          lastReport = Date.now();
-          log(`… ${compiled} packages compiled (${Math.round((Date.now() - started) / 1000)} s)`);
-        }
-      };
-      child.stdout.on("data", onData);
-      child.stderr.on("data", onData);
-      child.on("error", fail);
-      child.on("close", (code) => {
-        if (code === 0) done();
-        else fail(new Error(`go build of FerretDB failed (exit ${code}):\n${tail.join("\n")}`));
-      });
-    });
-
-    if (!(await isWorkingFerretDb(output))) throw new Error("the freshly built FerretDB does not start");
-    await cp(output, `${target}.tmp`);
-    await chmod(`${target}.tmp`, 0o755);
-    await rename(`${target}.tmp`, target);
-    log(`FerretDB ${FERRETDB_VERSION} built in ${Math.round((Date.now() - started) / 1000)} s: ${target}`);
-    return target;
-  } finally {
-    await rm(work, { recursive: true, force: true }).catch(() => {});
-    await rm(lock, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-function noServerMessage(): string {
-  return [
-    "No MongoDB-compatible server available. Provide one of:",
-    "  1. MONGO_URL=mongodb://host:27017/neosc pointing at a running MongoDB 7 server;",
-    "  2. a `mongod` (MongoDB 7) or `ferretdb` (FerretDB 1.24) executable on PATH;",
-    `  3. Go (https://go.dev/dl) on PATH, so FerretDB ${FERRETDB_VERSION} can be built once into ${ferretDbCacheDir()}.`,
-  ].join("\n");
-}
-
-/**
- * Which server the launcher would run: `mongod` on PATH, else a working `ferretdb` on PATH or in
- * the cache, else (when `build` is true, the default) FerretDB built with Go.
- */
-export async function resolveServerBinary(
-  options: { build?: boolean; log?: (line: string) => void } = {},
-): Promise<ServerBinary> {
-  const mongod = await findOnPath("mongod");
-  if (mongod) return { engine: "mongod", path: mongod };
-  const onPath = await findOnPath("ferretdb");
-  if (onPath && (await isWorkingFerretDb(onPath))) return { engine: "ferretdb", path: onPath };
-  const cached = join(ferretDbCacheDir(), "ferretdb");
-  if (await isWorkingFerretDb(cached)) return { engine: "ferretdb", path: cached };
-  if (options.build === false) throw new Error(noServerMessage());
-  return { engine: "ferretdb", path: await buildFerretDb(options.log ?? defaultLog) };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-/** A timer for races that does not keep the process alive on its own. */
-function grace(ms: number): Promise<false> {
-  return new Promise((done) => setTimeout(() => done(false), ms).unref());
 }
 
 function freePort(): Promise<number> {
@@ -304,46 +97,10 @@ async function ping(url: string): Promise<void> {
 }
 
 /*
- * Runs as `node -e SUPERVISOR_SOURCE <binary> <logFile> <ownerPid> <removeDir|-> -- <args...>`.
- * Prints `{"pid":n}` once the server is spawned, and `{"exit":code,"log":tail}` if it ends by itself.
+ * Beside this file in the source tree, and copied beside the bundle by apps/api/build.mjs
+ * (dist/local-server/supervisor.mjs), so the same relative URL works in both.
  */
-const SUPERVISOR_SOURCE = `
-process.title = "neosc-db-supervisor";
-const { spawn } = require("node:child_process");
-const fs = require("node:fs");
-const [binary, logFile, ownerPid, removeDir, , ...args] = process.argv.slice(1);
-const say = (message) => { try { process.stdout.write(JSON.stringify(message) + "\\n"); } catch {} };
-process.stdout.on("error", () => {});
-const logFd = fs.openSync(logFile, "w");
-const child = spawn(binary, args, { stdio: ["ignore", logFd, logFd] });
-let stopping = false;
-function stop() {
-  if (stopping) return;
-  stopping = true;
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-}
-child.on("spawn", () => say({ pid: child.pid }));
-child.on("error", (error) => {
-  say({ exit: 127, log: String(error && error.message) });
-  process.exit(127);
-});
-child.on("exit", (code, signal) => {
-  if (!stopping) {
-    let tail = "";
-    try { tail = fs.readFileSync(logFile, "utf8").slice(-4000); } catch {}
-    say({ exit: code === null ? 1 : code, signal, log: tail });
-  }
-  if (removeDir !== "-") { try { fs.rmSync(removeDir, { recursive: true, force: true }); } catch {} }
-  process.exit(code === null ? 1 : code);
-});
-process.stdin.on("end", stop);
-process.stdin.on("close", stop);
-process.stdin.on("error", stop);
-process.stdin.resume();
-for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(signal, stop);
-setInterval(() => { if (process.ppid !== Number(ownerPid)) stop(); }, 1000);
-`;
+const SUPERVISOR_PATH = fileURLToPath(new URL("./local-server/supervisor.mjs", import.meta.url));
 
 interface SupervisorMessage {
   pid?: number;
@@ -415,55 +172,6 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   throw new Error(`${binary.engine} (${binary.path}) did not start: ${lastError}`);
 }
 
-/** Running and not a zombie (a reparented zombie may wait a long time for its reaper). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
-  } catch {
-    return true;
-  }
-}
-
-/**
- * `<dataDir>/launcher.pid` names the process that owns the folder (the supervisor while the
- * server runs). A lock whose process is gone (a crashed owner) is taken over; a live one is
- * waited for briefly (its server may be shutting down), then refused with a clear error.
- */
-async function lockDataDir(
-  dir: string,
-  waitMs: number,
-): Promise<{ hold(pid: number): Promise<void>; release(): Promise<void> }> {
-  const file = join(dir, "launcher.pid");
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      await writeFile(file, String(process.pid), { flag: "wx" });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-      if (!Number.isInteger(holder) || holder <= 0 || !isRunning(holder)) {
-        await rm(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`${dir} is in use by another local database (pid ${holder}); stop that one first`);
-      }
-      await delay(250);
-    }
-  }
-  return {
-    hold: (pid) => writeFile(file, String(pid)),
-    release: () => rm(file, { force: true }),
-  };
-}
-
 async function launch(input: {
   binary: ServerBinary;
   dataDir: string;
@@ -478,16 +186,7 @@ async function launch(input: {
   const removeDir = throwaway ? root : "-";
   const supervisor: ChildProcess = spawn(
     process.execPath,
-    [
-      "-e",
-      SUPERVISOR_SOURCE,
-      binary.path,
-      join(root, logName),
-      String(process.pid),
-      removeDir,
-      "--",
-      ...args,
-    ],
+    [SUPERVISOR_PATH, binary.path, join(root, logName), String(process.pid), removeDir, "--", ...args],
     { stdio: ["pipe", "pipe", "ignore"], detached: true },
   );
   const exited = new Promise<void>((done) => {

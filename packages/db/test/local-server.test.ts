@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { resolveServerBinary, startLocalServer } from "../src/local-server.ts";
+import { resolveServerBinary } from "../src/local-server/binary.ts";
+import { startLocalServer } from "../src/local-server.ts";
 
 const packageDir = join(import.meta.dirname, "..");
 const scratch: string[] = [];

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { NewWorkspaceSession } from "../src/database.ts";
+import type { NewWorkspaceSession } from "../src/repositories/sessions.ts";
 import { rejectionOf, useTestDatabase } from "./support.ts";
 
 const handle = useTestDatabase();

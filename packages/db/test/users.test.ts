@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NewUser } from "../src/database.ts";
+import type { NewUser } from "../src/repositories/users.ts";
 import { rejectionOf, useTestDatabase } from "./support.ts";
 
 const handle = useTestDatabase();

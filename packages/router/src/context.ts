@@ -4,7 +4,7 @@ import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
 import type { Database } from "@neosc/db/database";
 
-/** Who is calling, resolved once per request by the host (see `domain/identity.ts`). */
+/** Who is calling, resolved once per request by the host (see `domain/identity/identity.ts`). */
 export interface Identity {
   user: User;
   /** The app login session behind a bearer token or cookie; null for Pomerium assertions. */

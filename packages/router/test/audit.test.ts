@@ -4,7 +4,7 @@ import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { hashEntry } from "@neosc/db/repositories/audit";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { audit } from "../src/audit.ts";
+import { audit } from "../src/domain/audit/record.ts";
 import { callerFor, createLocalUser, makeContext } from "./support/context.ts";
 import { parseCsv } from "./support/csv.ts";
 import { expectRefusal } from "./support/expect-error.ts";

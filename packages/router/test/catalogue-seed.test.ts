@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CATALOGUE } from "../src/domain/default-catalogue.ts";
-import { seedDefaultCatalogue } from "../src/domain/workspaces.ts";
+import { DEFAULT_CATALOGUE } from "../src/domain/workspaces/default-catalogue.ts";
+import { seedDefaultCatalogue } from "../src/domain/workspaces/workspaces.ts";
 import { useTestDatabase } from "./support/database.ts";
 
 const database = useTestDatabase();

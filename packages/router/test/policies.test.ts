@@ -2,7 +2,7 @@ import { DEFAULT_POLICIES, POLICY_KEYS } from "@neosc/core/policy";
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { sweepSessions } from "../src/domain/sweeper.ts";
+import { sweepSessions } from "../src/domain/sessions/sweeper.ts";
 import { callerFor, createLocalUser, manualClock, uniqueEmail } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 import { detailsOf, expectRefusal } from "./support/expect-error.ts";

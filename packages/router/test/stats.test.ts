@@ -1,7 +1,7 @@
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bucketStarts } from "../src/domain/stats.ts";
+import { bucketStarts } from "../src/domain/stats/overview.ts";
 import { callerFor, createLocalUser, manualClock } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 

@@ -1,6 +1,6 @@
 import type { Workspace } from "@neosc/core/workspace";
 import { beforeAll, describe, expect, it } from "vitest";
-import { startSweeper, sweepSessions } from "../src/domain/sweeper.ts";
+import { startSweeper, sweepSessions } from "../src/domain/sessions/sweeper.ts";
 import { callerFor, createLocalUser, manualClock } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 

@@ -3,7 +3,7 @@ import type { CreateWorkspaceInput } from "@neosc/core/workspace";
 import type { inferProcedureInput } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { LaunchResult } from "../src/context.ts";
-import { DEFAULT_CATALOGUE } from "../src/domain/default-catalogue.ts";
+import { DEFAULT_CATALOGUE } from "../src/domain/workspaces/default-catalogue.ts";
 import type { AppRouter } from "../src/root.ts";
 import { callerFor, createCaller, createLocalUser, makeContext } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";

@@ -5,13 +5,30 @@ import {
   type AuditFilter,
   type AuditVerifyOutput,
   GENESIS_HASH,
+  type ListAuditInput,
 } from "@neosc/core/audit";
+import type { Page } from "@neosc/core/common";
 import type { Filter } from "mongodb";
 import { canonicalJson, sha256Hex } from "../canonical.ts";
 import type { AuditDoc, Collections } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
-import type { AuditRepository } from "../database.ts";
 import { isDuplicateKeyError } from "../errors.ts";
+
+export interface AuditRepository {
+  /**
+   * Appends one link: assigns `seq` (next after the last, unique index, retried on conflict),
+   * `at` (never earlier than the previous entry), `prevHash` and
+   * `hash = sha256(canonicalJson(entry without hash))`. `details` are stored as plain JSON.
+   */
+  append(event: AuditEvent): Promise<AuditEntry>;
+  /** Newest first (seq desc), keyset cursor. */
+  list(input: ListAuditInput): Promise<Page<AuditEntry>>;
+  /** Oldest first (seq asc), at most `limit` entries matching the filter (export). */
+  scan(filter: AuditFilter, limit: number): Promise<AuditEntry[]>;
+  /** Walks the whole chain by seq and reports the first broken link. */
+  verify(): Promise<AuditVerifyOutput>;
+  count(): Promise<number>;
+}
 
 /*
  * The hash chain (ARCHITECTURE §7). Entry n stores `prevHash` = hash of entry n-1 (GENESIS_HASH

@@ -1,9 +1,34 @@
 import { randomUUID } from "node:crypto";
 import type { LoginSession } from "@neosc/core/auth";
+import type { AuthMethod } from "@neosc/core/user";
 import type { Filter } from "mongodb";
 import type { Collections, LoginSessionDoc } from "../collections.ts";
-import type { LoginSessionsRepository } from "../database.ts";
 import { mapDuplicate } from "../errors.ts";
+
+export interface NewLoginSession {
+  /** Optional: the caller may choose the id (it becomes the token's `jti`). */
+  id?: string;
+  userId: string;
+  method: AuthMethod;
+  mfa: boolean;
+  clientIp: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface LoginSessionsRepository {
+  create(input: NewLoginSession): Promise<LoginSession>;
+  findById(id: string): Promise<LoginSession | null>;
+  /** Not revoked and `expiresAt` after `now`. */
+  findActive(id: string, now: Date): Promise<LoginSession | null>;
+  /** True when this call revoked it (it was not revoked before). */
+  revoke(id: string, at: Date): Promise<boolean>;
+  /** Revokes every unrevoked session of the person except `exceptId`; returns how many. */
+  revokeAllForUser(userId: string, at: Date, options?: { exceptId?: string }): Promise<number>;
+  /** Housekeeping: deletes sessions that expired before `before`. Returns how many. */
+  deleteExpired(before: Date): Promise<number>;
+}
 
 function toLoginSession(doc: LoginSessionDoc): LoginSession {
   return {

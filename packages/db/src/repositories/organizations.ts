@@ -1,11 +1,35 @@
 import { randomUUID } from "node:crypto";
 import { isDomainError } from "@neosc/core/errors";
-import type { Organization } from "@neosc/core/organization";
+import type { CreateOrganizationInput, Organization } from "@neosc/core/organization";
 import { uuidFromKey } from "../canonical.ts";
 import type { Collections, OrganizationDoc } from "../collections.ts";
 import { defined } from "../collections.ts";
-import type { NewOrganization, OrganizationsRepository } from "../database.ts";
 import { mapDuplicate } from "../errors.ts";
+
+export interface NewOrganization extends CreateOrganizationInput {
+  externalId?: string | null;
+}
+
+export interface OrganizationsRepository {
+  create(input: NewOrganization): Promise<Organization>;
+  findById(id: string): Promise<Organization | null>;
+  findBySlug(slug: string): Promise<Organization | null>;
+  findByExternalId(externalId: string): Promise<Organization | null>;
+  /**
+   * Just-in-time organization from IdP claims: returns the existing one (name refreshed) or
+   * creates it. Safe under concurrent logins (the id is derived from `externalId`); the slug is
+   * derived from the name and suffixed when taken.
+   */
+  upsertByExternalId(input: {
+    externalId: string;
+    name: string;
+    domain?: string | null;
+  }): Promise<Organization>;
+  /** Sorted by name. */
+  list(): Promise<Organization[]>;
+  update(id: string, patch: { name?: string; domain?: string | null }): Promise<Organization | null>;
+  count(): Promise<number>;
+}
 
 const UNIQUE = ["slug", "_id"] as const;
 

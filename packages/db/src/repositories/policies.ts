@@ -7,10 +7,25 @@ import {
   type PolicyKey,
   type PolicyOf,
   PolicySchema,
+  type PolicySettings,
 } from "@neosc/core/policy";
 import type { Collections, PolicyDoc } from "../collections.ts";
-import type { PoliciesRepository } from "../database.ts";
 import { isDuplicateKeyError } from "../errors.ts";
+
+export interface PoliciesRepository {
+  /** Inserts every missing policy with its default; never overwrites. Idempotent. */
+  seedDefaults(at?: Date): Promise<void>;
+  /** Every policy in POLICY_KEYS order (missing ones as their defaults). */
+  list(): Promise<Policy[]>;
+  get<K extends PolicyKey>(key: K): Promise<PolicyOf<K>>;
+  setEnabled(key: PolicyKey, enabled: boolean, by: string | null): Promise<Policy>;
+  /** Settings are validated against the policy's schema (BAD_REQUEST invalid_input otherwise). */
+  setSettings<K extends PolicyKey>(
+    key: K,
+    settings: PolicySettings<K>,
+    by: string | null,
+  ): Promise<PolicyOf<K>>;
+}
 
 function toPolicy<K extends PolicyKey>(key: K, doc: PolicyDoc | null, fallbackAt: Date): PolicyOf<K> {
   const defaults = DEFAULT_POLICIES[key];

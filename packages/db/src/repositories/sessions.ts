@@ -5,13 +5,78 @@ import type { Filter } from "mongodb";
 import type { ClaimDoc, Collections, SessionDoc } from "../collections.ts";
 import { claimOnce, dayOf, hourOf } from "../collections.ts";
 import { decodeCursor, encodeCursor } from "../cursor.ts";
-import type {
-  ActiveSessionFilter,
-  BucketCount,
-  NewWorkspaceSession,
-  SessionsRepository,
-} from "../database.ts";
 import { duplicateError, isDuplicateKeyError } from "../errors.ts";
+
+/** What the domain supplies at launch; status, heartbeat and end fields are set by the repository. */
+export interface NewWorkspaceSession {
+  /** Optional: the caller may choose the id (the gateway connection URL contains it). */
+  id?: string;
+  workspaceId: string;
+  workspaceSlug: string;
+  workspaceName: string;
+  workspaceKind: WorkspaceSession["workspaceKind"];
+  userId: string;
+  userEmail: string;
+  organizationId: string | null;
+  startedAt: Date;
+  clientIp: string | null;
+  connectionUrl: string | null;
+  endsAt: Date | null;
+  idleEndsAt: Date | null;
+}
+
+export interface ActiveSessionFilter {
+  userId?: string;
+  workspaceId?: string;
+  organizationId?: string;
+}
+
+export type TimeUnit = "hour" | "day";
+
+/** One UTC hour or day with at least one event (empty buckets are not returned). */
+export interface BucketCount {
+  start: Date;
+  count: number;
+}
+
+export interface SessionsRepository {
+  /**
+   * Starts a session only while the person has fewer than `limit` active sessions (`null`: no
+   * limit). Race-free without transactions: every active session occupies a numbered slot
+   * (`<userId>:<n>`) under a unique index, so of many parallel launches only `limit` can take
+   * the slots 0..limit-1. Returns null when all slots are taken.
+   */
+  createWithinLimit(session: NewWorkspaceSession, limit: number | null): Promise<WorkspaceSession | null>;
+  findById(id: string): Promise<WorkspaceSession | null>;
+  /** The person's active session of that workspace, if any (newest first when several). */
+  findActiveByUserAndWorkspace(userId: string, workspaceId: string): Promise<WorkspaceSession | null>;
+  listActiveByUser(userId: string): Promise<WorkspaceSession[]>;
+  countActiveByUser(userId: string): Promise<number>;
+  /** Newest first. */
+  listActive(filter?: ActiveSessionFilter): Promise<WorkspaceSession[]>;
+  countActive(filter?: ActiveSessionFilter): Promise<number>;
+  /** Newest first (startedAt desc, id desc), keyset cursor. */
+  list(input: ListSessionsInput): Promise<Page<WorkspaceSession>>;
+  /** Only while active; returns the updated session or null. */
+  heartbeat(id: string, update: { at: Date; idleEndsAt: Date | null }): Promise<WorkspaceSession | null>;
+  /**
+   * Compare-and-set: ends the session only if it is still active. Returns the ended session when
+   * THIS call ended it, null when it was already ended (or does not exist).
+   */
+  end(
+    id: string,
+    end: { reason: SessionEndReason; at: Date; note?: string | null },
+  ): Promise<WorkspaceSession | null>;
+  /** Active sessions whose `endsAt` or `idleEndsAt` is at or before `now` (for the sweeper). */
+  findExpired(now: Date, limit?: number): Promise<WorkspaceSession[]>;
+  /** Launches (session starts) per UTC hour/day since `from`, oldest first. */
+  launchesPerBucket(unit: TimeUnit, from: Date): Promise<BucketCount[]>;
+  /** Most launched workspaces since `from`. */
+  topWorkspaces(
+    from: Date,
+    limit: number,
+  ): Promise<{ workspaceId: string; name: string; launches: number }[]>;
+}
 
 function toSession(doc: SessionDoc): WorkspaceSession {
   return {

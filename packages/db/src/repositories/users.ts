@@ -2,14 +2,94 @@ import { randomUUID } from "node:crypto";
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
 import { ROLES, type Role } from "@neosc/core/roles";
-import type { ListUsersInput, User } from "@neosc/core/user";
+import type { AuthMethod, ListUsersInput, User } from "@neosc/core/user";
 import type { Filter } from "mongodb";
 import { canonicalJson } from "../canonical.ts";
 import type { Collections, UserDoc } from "../collections.ts";
 import { claimOnce, defined } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
-import type { NewUser, UserAuthRecord, UserCountFilter, UserPatch, UsersRepository } from "../database.ts";
 import { mapDuplicate } from "../errors.ts";
+
+export interface NewLocalUser {
+  source: "local";
+  email: string;
+  name: string;
+  role: Role;
+  organizationId: string | null;
+  passwordHash: string;
+  /** True for admin-created accounts with a one-time password. */
+  mustChangePassword: boolean;
+}
+
+/** A person seen for the first time through SSO or Pomerium (just-in-time). */
+export interface NewExternalUser {
+  source: Exclude<AuthMethod, "local">;
+  email: string;
+  name: string;
+  role: Role;
+  organizationId: string | null;
+  externalId: string;
+}
+
+export type NewUser = NewLocalUser | NewExternalUser;
+
+export interface UserPatch {
+  email?: string;
+  name?: string;
+  role?: Role;
+  organizationId?: string | null;
+  disabled?: boolean;
+  mustChangePassword?: boolean;
+  source?: AuthMethod;
+  externalId?: string | null;
+}
+
+/** What login needs and nothing else may see: the password hash and the TOTP secret. */
+export interface UserAuthRecord {
+  user: User;
+  passwordHash: string | null;
+  /** Set while enrolling (user.totpEnabled false) and once confirmed (totpEnabled true). */
+  totpSecret: string | null;
+}
+
+export interface UserCountFilter {
+  role?: Role;
+  disabled?: boolean;
+  organizationId?: string | null;
+}
+
+export interface UsersRepository {
+  create(input: NewUser): Promise<User>;
+  findById(id: string): Promise<User | null>;
+  /** Case-insensitive (emails are stored lower-case). */
+  findByEmail(email: string): Promise<User | null>;
+  /** IdP subject (Zitadel `sub`, also what Pomerium forwards). */
+  findByExternalId(externalId: string): Promise<User | null>;
+  findAuthRecordByEmail(email: string): Promise<UserAuthRecord | null>;
+  findAuthRecordById(id: string): Promise<UserAuthRecord | null>;
+  /** Sorted by email ascending; keyset cursor. `search` matches email or name (substring). */
+  list(input: ListUsersInput): Promise<Page<User>>;
+  /** Returns the updated user, or null when there is no such user. */
+  update(id: string, patch: UserPatch): Promise<User | null>;
+  setPassword(
+    id: string,
+    passwordHash: string,
+    options: { mustChangePassword: boolean },
+  ): Promise<User | null>;
+  /** Enrol: `{ secret, enabled: false }`; confirm: `{ secret, enabled: true }`; disable: `{ secret: null, enabled: false }`. */
+  setTotp(id: string, totp: { secret: string | null; enabled: boolean }): Promise<User | null>;
+  /**
+   * Marks a TOTP time step as used (replay protection). Compare-and-set: true only if `step` is
+   * later than every step used before by this user.
+   */
+  consumeTotpStep(id: string, step: number): Promise<boolean>;
+  recordLogin(id: string, at: Date): Promise<void>;
+  count(filter?: UserCountFilter): Promise<number>;
+  /** Every role present as a key (0 when nobody has it). */
+  countByRole(filter?: { disabled?: boolean }): Promise<Record<Role, number>>;
+  /** organizationId → number of members (users without organization are not counted). */
+  countByOrganization(): Promise<Record<string, number>>;
+}
 
 const UNIQUE = ["email", "_id"] as const;
 

@@ -1,11 +1,40 @@
 import { randomUUID } from "node:crypto";
-import type { CreateWorkspaceInput, UpdateWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import type {
+  CreateWorkspaceInput,
+  ListWorkspacesInput,
+  UpdateWorkspaceInput,
+  Workspace,
+} from "@neosc/core/workspace";
 import type { Filter } from "mongodb";
 import type { Collections, WorkspaceDoc } from "../collections.ts";
 import { defined } from "../collections.ts";
 import { escapeRegex } from "../cursor.ts";
-import type { WorkspaceFilter, WorkspacesRepository } from "../database.ts";
 import { isDuplicateKeyError, mapDuplicate } from "../errors.ts";
+
+export interface WorkspaceFilter extends NonNullable<ListWorkspacesInput> {
+  /** Only workspaces of these organizations (`null` = global workspaces). */
+  organizationIds?: (string | null)[];
+}
+
+export interface WorkspacesRepository {
+  create(input: CreateWorkspaceInput): Promise<Workspace>;
+  findById(id: string): Promise<Workspace | null>;
+  findBySlug(slug: string): Promise<Workspace | null>;
+  /**
+   * Sorted by name. `role` keeps workspaces whose allowedRoles contain it; `tag` one tag;
+   * `search` substring of name/slug/description.
+   */
+  list(filter?: WorkspaceFilter): Promise<Workspace[]>;
+  update(id: string, patch: UpdateWorkspaceInput["patch"]): Promise<Workspace | null>;
+  /** True when it existed. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Restores a catalogue: workspaces whose slug is in `inputs` are overwritten in place (ids kept,
+   * so running sessions stay linked), all others removed (their ids returned).
+   */
+  replaceAll(inputs: CreateWorkspaceInput[]): Promise<{ workspaces: Workspace[]; removedIds: string[] }>;
+  countAll(): Promise<{ total: number; enabled: number }>;
+}
 
 const UNIQUE = ["slug", "_id"] as const;
 

@@ -1,8 +1,8 @@
 import { DomainError } from "@neosc/core/errors";
 import type { ProcedurePath } from "@neosc/core/permissions";
 import { hasRole, type Role } from "@neosc/core/roles";
-import { audit } from "../audit.ts";
 import type { AuthedContext } from "../context.ts";
+import { audit } from "../domain/audit/record.ts";
 
 /** What a person with a one-time password may still do before choosing their own. */
 const ALLOWED_BEFORE_PASSWORD_CHANGE: ReadonlySet<ProcedurePath> = new Set([

@@ -1,7 +1,7 @@
 import { generateTotp } from "@neosc/auth/totp";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
-import { resolveIdentity } from "../../src/domain/identity.ts";
+import { resolveIdentity } from "../../src/domain/identity/identity.ts";
 import { domainErrorOf } from "../../src/errors.ts";
 import {
   callerFor,

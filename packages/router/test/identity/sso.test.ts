@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ExternalIdentity, PomeriumVerifier } from "../../src/context.ts";
-import { resolveIdentity } from "../../src/domain/identity.ts";
+import { resolveIdentity } from "../../src/domain/identity/identity.ts";
 import {
   callerFor,
   createLocalUser,

@@ -1,6 +1,6 @@
 import type { User } from "@neosc/core/user";
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveIdentity } from "../../src/domain/identity.ts";
+import { resolveIdentity } from "../../src/domain/identity/identity.ts";
 import {
   callerFor,
   createLocalUser,

@@ -1,7 +1,7 @@
 import { claimsToIdentity, type ZitadelClient } from "@neosc/auth/oidc";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
-import { oidcServiceFor } from "../../src/domain/identity-services.ts";
+import { oidcServiceFor } from "../../../../apps/api/src/auth-services.ts";
 import { domainErrorOf } from "../../src/errors.ts";
 import { callerFor, createLocalUser, uniqueEmail } from "../support/context.ts";
 import { useTestDatabase } from "../support/database.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sweepSessions } from "../../src/domain/sweeper.ts";
+import { sweepSessions } from "../../src/domain/sessions/sweeper.ts";
 import { callerFor, createLocalUser, manualClock } from "../support/context.ts";
 import { useTestDatabase } from "../support/database.ts";
 

@@ -4,6 +4,9 @@ import type { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
 import type { Database } from "@neosc/db/database";
+// The services the API runs, not a copy: the wiring lives in the API (it is the host's choice),
+// and a package dependency router → api would be a cycle, so the tests reach the file directly.
+import { createAuthServices, passwordHasher } from "../../../../apps/api/src/auth-services.ts";
 import {
   createInnerContext,
   type ExternalIdentity,
@@ -14,7 +17,6 @@ import {
   type ResponseCookies,
   type RouterConfig,
 } from "../../src/context.ts";
-import { createAuthServices, passwordHasher } from "../../src/domain/identity-services.ts";
 import { appRouter } from "../../src/root.ts";
 import { createCallerFactory } from "../../src/trpc.ts";
 

@@ -6,7 +6,7 @@ import {
   ListAuditInputSchema,
 } from "@neosc/core/audit";
 import { NoInputSchema } from "@neosc/core/common";
-import { exportAudit, listAudit, verifyAudit } from "../../domain/audit-log.ts";
+import { exportAudit, listAudit, verifyAudit } from "../../domain/audit/log.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const auditRouter = router({

@@ -12,10 +12,10 @@ import {
   TokenExchangeInputSchema,
 } from "@neosc/core/auth";
 import { NoInputSchema, OkSchema } from "@neosc/core/common";
-import { authConfig, me } from "../../domain/identity.ts";
-import { changePassword, login, logout, register } from "../../domain/identity-login.ts";
-import { confirmTotp, disableTotp, enrollTotp } from "../../domain/identity-mfa.ts";
-import { ssoLogin, tokenExchange } from "../../domain/identity-sso.ts";
+import { authConfig, me } from "../../domain/identity/identity.ts";
+import { changePassword, login, logout, register } from "../../domain/identity/login.ts";
+import { confirmTotp, disableTotp, enrollTotp } from "../../domain/identity/mfa.ts";
+import { ssoLogin, tokenExchange } from "../../domain/identity/sso.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const authRouter = router({

@@ -6,7 +6,11 @@ import {
   UpdateOrganizationInputSchema,
 } from "@neosc/core/organization";
 import { z } from "zod";
-import { createOrganization, listOrganizations, updateOrganization } from "../../domain/organizations.ts";
+import {
+  createOrganization,
+  listOrganizations,
+  updateOrganization,
+} from "../../domain/organizations/organizations.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const organizationRouter = router({

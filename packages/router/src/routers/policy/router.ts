@@ -1,7 +1,7 @@
 import { NoInputSchema } from "@neosc/core/common";
 import { PolicySchema, TogglePolicyInputSchema, UpdatePolicyInputSchema } from "@neosc/core/policy";
 import { z } from "zod";
-import { listPolicies, togglePolicy, updatePolicy } from "../../domain/policies.ts";
+import { listPolicies, togglePolicy, updatePolicy } from "../../domain/policies/policies.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const policyRouter = router({

@@ -7,7 +7,12 @@ import {
   WorkspaceSessionSchema,
 } from "@neosc/core/session";
 import { z } from "zod";
-import { activeSessions, disconnectSession, heartbeat, listSessions } from "../../domain/sessions.ts";
+import {
+  activeSessions,
+  disconnectSession,
+  heartbeat,
+  listSessions,
+} from "../../domain/sessions/sessions.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const sessionRouter = router({

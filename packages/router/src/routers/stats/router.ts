@@ -1,6 +1,6 @@
 import { NoInputSchema } from "@neosc/core/common";
 import { StatsOverviewSchema } from "@neosc/core/stats";
-import { statsOverview } from "../../domain/stats.ts";
+import { statsOverview } from "../../domain/stats/overview.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const statsRouter = router({

@@ -7,7 +7,7 @@ import {
   UserPageSchema,
   UserSchema,
 } from "@neosc/core/user";
-import { createUser, disableUser, enableUser, listUsers, setUserRole } from "../../domain/identity-users.ts";
+import { createUser, disableUser, enableUser, listUsers, setUserRole } from "../../domain/identity/users.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const userRouter = router({

@@ -12,8 +12,8 @@ import {
   WorkspaceSchema,
 } from "@neosc/core/workspace";
 import { z } from "zod";
-import { launchWorkspace } from "../../domain/launch.ts";
-import { stopWorkspace } from "../../domain/sessions.ts";
+import { launchWorkspace } from "../../domain/sessions/launch.ts";
+import { stopWorkspace } from "../../domain/sessions/sessions.ts";
 import {
   createWorkspace,
   deleteWorkspace,
@@ -21,7 +21,7 @@ import {
   listWorkspaces,
   resetWorkspaces,
   updateWorkspace,
-} from "../../domain/workspaces.ts";
+} from "../../domain/workspaces/workspaces.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const workspaceRouter = router({

@@ -5,8 +5,8 @@ import type {
   OrganizationWithCount,
   UpdateOrganizationInput,
 } from "@neosc/core/organization";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
+import type { AuthedContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
 
 /** Admins: every organization with its member count; others: their own (or none). */
 export async function listOrganizations(ctx: AuthedContext): Promise<OrganizationWithCount[]> {

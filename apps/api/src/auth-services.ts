@@ -13,7 +13,7 @@ import type {
   Services,
   SessionTokens,
   TotpService,
-} from "../context.ts";
+} from "@neosc/router/context";
 
 /*
  * Wires the ports of `context.ts` to @neosc/auth. The HTTP host and the tests both build their

@@ -1,8 +1,8 @@
 import type { AuditEntry, AuditFilter, AuditVerifyOutput, ListAuditInput } from "@neosc/core/audit";
 import type { Page } from "@neosc/core/common";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
-import { auditToCsv, auditToJsonLines } from "./audit-export.ts";
+import type { AuthedContext } from "../../context.ts";
+import { auditToCsv, auditToJsonLines } from "./export.ts";
+import { audit } from "./record.ts";
 
 /** Admins: newest first, filtered, keyset-paginated. */
 export function listAudit(ctx: AuthedContext, input: ListAuditInput): Promise<Page<AuditEntry>> {

@@ -1,6 +1,6 @@
 import { CreateWorkspaceInputSchema } from "@neosc/core/workspace";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CATALOGUE } from "../../src/domain/default-catalogue.ts";
+import { DEFAULT_CATALOGUE } from "../../../src/domain/workspaces/default-catalogue.ts";
 
 describe("DEFAULT_CATALOGUE", () => {
   it("holds only valid workspaces with unique slugs", () => {

@@ -1,7 +1,7 @@
 import type { AuditEntry } from "@neosc/core/audit";
 import { describe, expect, it } from "vitest";
-import { auditToCsv, auditToJsonLines, csvCell } from "../../src/domain/audit-export.ts";
-import { parseCsv } from "../support/csv.ts";
+import { auditToCsv, auditToJsonLines, csvCell } from "../../../src/domain/audit/export.ts";
+import { parseCsv } from "../../support/csv.ts";
 
 function entry(overrides: Partial<AuditEntry> = {}): AuditEntry {
   return {

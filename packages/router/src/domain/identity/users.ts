@@ -2,9 +2,9 @@ import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import type { CreateUserInput, ListUsersInput, User } from "@neosc/core/user";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
-import { endSessionOnce } from "./session-end.ts";
+import type { AuthedContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
+import { endSessionOnce } from "../sessions/end.ts";
 
 /*
  * User management for admins. The system never runs out of admins: demoting or disabling the last

@@ -3,12 +3,12 @@ import { performance } from "node:perf_hooks";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { LaunchWorkspaceInput, Workspace } from "@neosc/core/workspace";
-import { audit } from "../audit.ts";
-import type { AuthedContext, LaunchResult } from "../context.ts";
-import { loadPolicies } from "./policies.ts";
-import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "./policy-checks.ts";
-import { expireIfDue } from "./session-end.ts";
-import { notFound, organizationMatches } from "./workspaces.ts";
+import type { AuthedContext, LaunchResult } from "../../context.ts";
+import { audit } from "../audit/record.ts";
+import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
+import { loadPolicies } from "../policies/policies.ts";
+import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
+import { expireIfDue } from "./end.ts";
 
 /** Where the browser goes: the target itself for web workspaces, the session gateway otherwise. */
 export function connectionUrlFor(workspace: Workspace, sessionId: string): string {

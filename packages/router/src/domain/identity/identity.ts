@@ -4,7 +4,6 @@ import { DomainError, isDomainError } from "@neosc/core/errors";
 import { highestRole } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
 import type { Database } from "@neosc/db/database";
-import { type AuditContext, audit } from "../audit.ts";
 import type {
   AuthedContext,
   ExternalIdentity,
@@ -13,8 +12,9 @@ import type {
   RequestInfo,
   ResponseCookies,
   Services,
-} from "../context.ts";
-import { ipInAnyCidr } from "./cidr.ts";
+} from "../../context.ts";
+import { type AuditContext, audit } from "../audit/record.ts";
+import { ipInAnyCidr } from "../policies/cidr.ts";
 
 /** Public facts for the sign-in page. */
 export async function authConfig(ctx: InnerContext): Promise<AuthConfig> {

@@ -1,6 +1,6 @@
 import type { StatsOverview } from "@neosc/core/stats";
-import type { BucketCount, TimeUnit } from "@neosc/db/database";
-import type { AuthedContext } from "../context.ts";
+import type { BucketCount, TimeUnit } from "@neosc/db/repositories/sessions";
+import type { AuthedContext } from "../../context.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;

@@ -1,8 +1,8 @@
 import type { Database } from "@neosc/db/database";
-import type { AuditContext } from "../audit.ts";
-import { isWithinAccessHours } from "./access-hours.ts";
-import { loadPolicies } from "./policies.ts";
-import { endSessionOnce, expireIfDue, SYSTEM_ACTOR } from "./session-end.ts";
+import type { AuditContext } from "../audit/record.ts";
+import { isWithinAccessHours } from "../policies/access-hours.ts";
+import { loadPolicies } from "../policies/policies.ts";
+import { endSessionOnce, expireIfDue, SYSTEM_ACTOR } from "./end.ts";
 
 export interface SweepOptions {
   db: Database;

@@ -1,11 +1,11 @@
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
 import type { ActiveSessionsInput, ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
-import { loadPolicies } from "./policies.ts";
-import { idleEndsAt } from "./policy-checks.ts";
-import { endSessionOnce, expireIfDue } from "./session-end.ts";
+import type { AuthedContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
+import { idleEndsAt } from "../policies/checks.ts";
+import { loadPolicies } from "../policies/policies.ts";
+import { endSessionOnce, expireIfDue } from "./end.ts";
 
 const isAdmin = (ctx: AuthedContext) => ctx.identity.user.role === "admin";
 

@@ -10,8 +10,8 @@ import {
   type UpdatePolicyInput,
 } from "@neosc/core/policy";
 import type { Database } from "@neosc/db/database";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
+import type { AuthedContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
 
 export type PolicyMap = { [K in PolicyKey]: PolicyOf<K> };
 

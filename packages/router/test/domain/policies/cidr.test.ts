@@ -1,7 +1,7 @@
 import { BlockList, isIP } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ipInAnyCidr, parseAddress, parseCidr } from "../../src/domain/cidr.ts";
+import { ipInAnyCidr, parseAddress, parseCidr } from "../../../src/domain/policies/cidr.ts";
 
 describe("parseAddress", () => {
   it.each([

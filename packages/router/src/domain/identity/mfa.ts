@@ -1,7 +1,7 @@
 import { DomainError } from "@neosc/core/errors";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
-import { throttledSecretCheck, throttleKeys } from "./identity-login.ts";
+import type { AuthedContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
+import { throttledSecretCheck, throttleKeys } from "./login.ts";
 
 /*
  * TOTP for local accounts. The secret lives in the user document (never leaves packages/db except

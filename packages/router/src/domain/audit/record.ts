@@ -1,5 +1,5 @@
 import type { AuditActor, AuditEvent, AuditResult } from "@neosc/core/audit";
-import type { InnerContext } from "./context.ts";
+import type { InnerContext } from "../../context.ts";
 
 export interface AuditInput {
   /** The procedure name (`workspace.launch`) or a system action (`session.expire`). */

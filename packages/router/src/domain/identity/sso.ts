@@ -1,8 +1,8 @@
 import type { LoginOutput } from "@neosc/core/auth";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
-import { audit } from "../audit.ts";
-import type { ExternalIdentity, InnerContext, OidcService } from "../context.ts";
+import type { ExternalIdentity, InnerContext, OidcService } from "../../context.ts";
+import { audit } from "../audit/record.ts";
 import {
   actorFor,
   anonymousActor,

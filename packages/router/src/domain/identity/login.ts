@@ -1,9 +1,9 @@
 import type { LoginInput, LoginOutput, RegisterInput } from "@neosc/core/auth";
 import { DomainError, isDomainError, type Reason } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
-import { audit } from "../audit.ts";
-import type { AuthedContext, InnerContext } from "../context.ts";
-import { parseAddress } from "./cidr.ts";
+import type { AuthedContext, InnerContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
+import { parseAddress } from "../policies/cidr.ts";
 import { actorFor, anonymousActor, assertLoginAllowedFrom, openLoginSession } from "./identity.ts";
 
 /*

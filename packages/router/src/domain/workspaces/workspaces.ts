@@ -7,11 +7,12 @@ import {
   type UpdateWorkspaceInput,
   type Workspace,
 } from "@neosc/core/workspace";
-import type { Database, WorkspaceFilter } from "@neosc/db/database";
-import { audit } from "../audit.ts";
-import type { AuthedContext } from "../context.ts";
+import type { Database } from "@neosc/db/database";
+import type { WorkspaceFilter } from "@neosc/db/repositories/workspaces";
+import type { AuthedContext } from "../../context.ts";
+import { audit } from "../audit/record.ts";
+import { endSessionOnce, SYSTEM_ACTOR } from "../sessions/end.ts";
 import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
-import { endSessionOnce, SYSTEM_ACTOR } from "./session-end.ts";
 
 const isAdmin = (user: User) => user.role === "admin";
 
