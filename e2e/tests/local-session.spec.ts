@@ -13,6 +13,9 @@ test("a person signs in, launches, sees the time left, disconnects; the admin fi
   await signIn(page, person.email, person.password);
   const card = workspaceCard(page, workspace.name);
   await card.getByRole("button", { name: `Launch ${workspace.name}` }).click();
+  // Launch opens the viewer; the session keeps running after "Home".
+  await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
+  await page.getByRole("link", { name: "Home", exact: true }).first().click();
   await expect(card.getByText("Running", { exact: true })).toBeVisible();
 
   // The session is listed with what the max-duration (480 min) and idle (30 min) policies leave.
@@ -22,10 +25,10 @@ test("a person signs in, launches, sees the time left, disconnects; the admin fi
   await expect(running).toContainText(/idle timeout in \d+ min/);
 
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sessions" }).click();
-  await page.getByRole("button", { name: `Disconnect ${workspace.name}` }).click();
-  const dialog = page.getByRole("alertdialog", { name: "Disconnect this session?" });
+  await page.getByRole("button", { name: `End session ${workspace.name}` }).click();
+  const dialog = page.getByRole("alertdialog", { name: "End this session?" });
   await dialog.getByLabel("Note (optional)").fill("done for today");
-  await dialog.getByRole("button", { name: "Disconnect" }).click();
+  await dialog.getByRole("button", { name: "End session" }).click();
   await expect(page.getByText("No active sessions")).toBeVisible();
 
   const adminContext = await browser.newContext({ baseURL: stack.api.url });

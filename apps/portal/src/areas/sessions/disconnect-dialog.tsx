@@ -3,7 +3,10 @@ import { useState } from "react";
 import { ConfirmDialog } from "../../components/ui/dialog.tsx";
 import { TextAreaField } from "../../components/ui/field.tsx";
 
-/** Asks before ending a session; an optional note is recorded with it. */
+/**
+ * Asks before ending a session ("End session"; "Disconnect" in the viewer only closes the viewer);
+ * an optional note is recorded with it.
+ */
 export function DisconnectDialog({
   session,
   ownSession,
@@ -27,21 +30,21 @@ export function DisconnectDialog({
           onCancel();
         }
       }}
-      title="Disconnect this session?"
+      title="End this session?"
       description={
         session
           ? ownSession
-            ? `${session.workspaceName} will close and anything unsaved in it may be lost.`
-            : `${session.userEmail}'s ${session.workspaceName} session will close. They will see that an administrator ended it.`
+            ? `${session.workspaceName} will stop and anything unsaved in it may be lost.`
+            : `${session.userEmail}'s ${session.workspaceName} session will stop. They will see “Ended by an administrator”.`
           : ""
       }
-      confirmLabel="Disconnect"
+      confirmLabel="End session"
       loading={pending}
       onConfirm={() => onConfirm(note.trim())}
     >
       <TextAreaField
         label="Note (optional)"
-        hint="Recorded in the audit log with the disconnect."
+        hint="Recorded in the audit log with the end."
         maxLength={500}
         value={note}
         onChange={(event) => setNote(event.target.value)}

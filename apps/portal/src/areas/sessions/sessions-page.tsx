@@ -73,7 +73,7 @@ function ActiveTab() {
     if (!target) return;
     try {
       await disconnect.mutateAsync({ sessionId: target.id, ...(note ? { note } : {}) });
-      toast({ title: "Session disconnected", description: target.workspaceName });
+      toast({ title: "Session ended", description: target.workspaceName });
       setTarget(null);
     } catch (error) {
       toastError(error);
@@ -104,7 +104,7 @@ function ActiveTab() {
                   ? connectionHref(session.connectionUrl, apiBaseUrl)
                   : null
               }
-              actionLabel="Disconnect"
+              actionLabel="End session"
               onEnd={() => setTarget(session)}
             />
           ))}

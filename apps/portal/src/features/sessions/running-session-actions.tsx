@@ -1,7 +1,11 @@
-import { ExternalLink, Square } from "lucide-react";
+import { ExternalLink, MonitorPlay, Square } from "lucide-react";
+import { Link } from "react-router";
 import { Button, type ButtonVariant, buttonClass } from "../../components/ui/button.tsx";
 
-/** "Open" (the session's connection, in a new tab) and the button that ends the session. */
+/**
+ * "Open" (the viewer page for desktops and apps, a new tab for web workspaces) and the button that
+ * ends the session.
+ */
 export function RunningSessionActions({
   openHref,
   openVariant,
@@ -20,7 +24,12 @@ export function RunningSessionActions({
 }) {
   return (
     <>
-      {openHref ? (
+      {openHref?.startsWith("/") ? (
+        <Link to={openHref} className={buttonClass(openVariant, "sm")}>
+          <MonitorPlay aria-hidden className="size-4" />
+          Open
+        </Link>
+      ) : openHref ? (
         <a
           href={openHref}
           target="_blank"

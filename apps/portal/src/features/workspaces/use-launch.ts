@@ -1,12 +1,17 @@
 import { useState } from "react";
+import { useNavigate } from "react-router";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { readApiError } from "../../lib/api-error.ts";
 import { describeError, type Problem } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 
-/** Absolute URL for a session's connection (web URL, or a gateway path on the API host). */
+/**
+ * Where "Open" goes: a desktop or app session's `/workspace/<id>` is the portal's own viewer page;
+ * a web workspace's URL is absolute (a relative one is resolved on the API host).
+ */
 export function connectionHref(connectionUrl: string, apiBaseUrl: string): string {
+  if (connectionUrl.startsWith("/workspace/")) return connectionUrl;
   try {
     return new URL(connectionUrl, apiBaseUrl || window.location.origin).toString();
   } catch {
@@ -18,6 +23,7 @@ export function connectionHref(connectionUrl: string, apiBaseUrl: string): strin
 export function useLaunch() {
   const utils = trpc.useUtils();
   const { apiBaseUrl } = useRuntimeConfig();
+  const navigate = useNavigate();
   const [problems, setProblems] = useState<Record<string, Problem>>({});
   const [pendingId, setPendingId] = useState<string | null>(null);
   const launch = trpc.workspace.launch.useMutation();
@@ -33,6 +39,9 @@ export function useLaunch() {
       toast({ title: `${workspace.name} launched`, description: "The session is running." });
       if (workspace.kind === "web" && session.connectionUrl) {
         window.open(connectionHref(session.connectionUrl, apiBaseUrl), "_blank", "noopener,noreferrer");
+      } else {
+        // Desktops and apps open in the viewer right away.
+        void navigate(`/workspace/${session.id}`);
       }
     } catch (error) {
       setProblems((current) => ({ ...current, [workspace.id]: describeError(readApiError(error)) }));
