@@ -50,6 +50,7 @@ export const REASONS = [
   "conflict",
   "invalid_input",
   "session_not_active",
+  "not_connectable",
   "last_admin",
   "database_unavailable",
 ] as const;

@@ -30,6 +30,7 @@ export const PROCEDURE_ACCESS = {
   "session.active": "user",
   "session.heartbeat": "user",
   "session.disconnect": "user",
+  "session.connect": "user",
   "audit.list": "admin",
   "audit.verify": "admin",
   "audit.export": "admin",

@@ -14,6 +14,10 @@ export const SessionEndReasonSchema = z.enum([
   "access_hours",
   "user_disabled",
   "workspace_deleted",
+  "workspace_exited",
+  "host_lost",
+  "login_revoked",
+  "launch_failed",
 ]);
 export type SessionEndReason = z.infer<typeof SessionEndReasonSchema>;
 
@@ -30,6 +34,8 @@ export const WorkspaceSessionSchema = z.object({
   status: SessionStatusSchema,
   startedAt: z.date(),
   lastHeartbeatAt: z.date(),
+  /** The last real input (keys, pointer, clipboard) the gateway saw; idle is measured from it. */
+  lastInputAt: z.date().nullable(),
   endedAt: z.date().nullable(),
   endReason: SessionEndReasonSchema.nullable(),
   /** Free-text note from the person who ended it (disconnect). */

@@ -60,6 +60,15 @@ export interface ClaimDoc {
   data: Record<string, unknown>;
 }
 
+/** Coordination state of the gateway replicas (see repositories/gateway.ts); all found by `_id`. */
+export interface GatewayStateDoc {
+  _id: string;
+  at: Date;
+  token?: string;
+  replica?: string;
+  connectionId?: string;
+}
+
 export const COLLECTION_NAMES = {
   users: "users",
   organizations: "organizations",
@@ -70,6 +79,7 @@ export const COLLECTION_NAMES = {
   policies: "policies",
   loginAttempts: "login_attempts",
   claims: "claims",
+  gatewayState: "gateway_state",
 } as const;
 
 export interface Collections {
@@ -82,6 +92,7 @@ export interface Collections {
   policies: Collection<PolicyDoc>;
   loginAttempts: Collection<LoginAttemptDoc>;
   claims: Collection<ClaimDoc>;
+  gatewayState: Collection<GatewayStateDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -95,6 +106,7 @@ export function collectionsOf(db: Db): Collections {
     policies: db.collection<PolicyDoc>(COLLECTION_NAMES.policies),
     loginAttempts: db.collection<LoginAttemptDoc>(COLLECTION_NAMES.loginAttempts),
     claims: db.collection<ClaimDoc>(COLLECTION_NAMES.claims),
+    gatewayState: db.collection<GatewayStateDoc>(COLLECTION_NAMES.gatewayState),
   };
 }
 
@@ -130,6 +142,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
     { key: { at: 1 }, name: "at" },
   ],
   claims: [],
+  gatewayState: [],
 };
 
 /**

@@ -3,6 +3,11 @@ import { connectClient, createMongoClient, dbNameFromUrl, unavailable } from "./
 import { collectionsOf, ensureIndexes } from "./collections.ts";
 import { type AuditRepository, createAuditRepository } from "./repositories/audit.ts";
 import {
+  type ConnectTicketsRepository,
+  createConnectTicketsRepository,
+} from "./repositories/connect-tickets.ts";
+import { createGatewayRepository, type GatewayRepository } from "./repositories/gateway.ts";
+import {
   createLoginAttemptsRepository,
   type LoginAttemptsRepository,
 } from "./repositories/login-attempts.ts";
@@ -35,6 +40,8 @@ export interface Database {
   audit: AuditRepository;
   policies: PoliciesRepository;
   loginAttempts: LoginAttemptsRepository;
+  connectTickets: ConnectTicketsRepository;
+  gateway: GatewayRepository;
 }
 
 export interface ConnectDatabaseOptions {
@@ -84,6 +91,8 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       audit: createAuditRepository(collections, clock),
       policies: createPoliciesRepository(collections, clock),
       loginAttempts: createLoginAttemptsRepository(collections),
+      connectTickets: createConnectTicketsRepository(collections),
+      gateway: createGatewayRepository(collections),
     },
     client,
     dbName,

@@ -38,6 +38,11 @@ export interface RouterConfig {
   };
   /** Issuer label shown by authenticator apps for TOTP enrolment. */
   totpIssuer: string;
+  /**
+   * The gateway's WebSocket URL handed out by `session.connect`: absent when it is mounted on this
+   * server (`/gateway/connect`), `wss://workspace.portal.<domain>/gateway/connect` behind Pomerium.
+   */
+  gateway?: { url: string };
 }
 
 /** An identity asserted by an external party (Zitadel ID token, Pomerium assertion). */

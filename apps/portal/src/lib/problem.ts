@@ -227,6 +227,8 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
       return { title: "Check the form", message: "Some values are not valid." };
     case "session_not_active":
       return { title: "Session already ended", message: "That session is no longer running." };
+    case "not_connectable":
+      return { title: "Opens directly", message: "This workspace opens in its own browser tab." };
     case "last_admin":
       return {
         title: "Last administrator",

@@ -4,6 +4,7 @@ import type { AuthMethod } from "@neosc/core/user";
 import type { Filter } from "mongodb";
 import type { Collections, LoginSessionDoc } from "../collections.ts";
 import { mapDuplicate } from "../errors.ts";
+import { bumpRevocations } from "./gateway.ts";
 
 export interface NewLoginSession {
   /** Optional: the caller may choose the id (it becomes the token's `jti`). */
@@ -85,6 +86,8 @@ export function createLoginSessionsRepository(collections: Collections): LoginSe
 
     async revoke(id, at) {
       const result = await loginSessions.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
+      // Gateway connections opened through this login close on every replica's next poll.
+      if (result.modifiedCount === 1) await bumpRevocations(collections, at);
       return result.modifiedCount === 1;
     },
 
@@ -92,6 +95,7 @@ export function createLoginSessionsRepository(collections: Collections): LoginSe
       const filter: Filter<LoginSessionDoc> = { userId, revokedAt: null };
       if (options.exceptId !== undefined) filter._id = { $ne: options.exceptId };
       const result = await loginSessions.updateMany(filter, { $set: { revokedAt: at } });
+      if (result.modifiedCount > 0) await bumpRevocations(collections, at);
       return result.modifiedCount;
     },
 

@@ -6,6 +6,7 @@ import type { ClaimDoc, Collections, SessionDoc } from "../collections.ts";
 import { claimOnce, dayOf, hourOf } from "../collections.ts";
 import { decodeCursor, encodeCursor } from "../cursor.ts";
 import { duplicateError, isDuplicateKeyError } from "../errors.ts";
+import { bumpRevocations } from "./gateway.ts";
 
 /** What the domain supplies at launch; status, heartbeat and end fields are set by the repository. */
 export interface NewWorkspaceSession {
@@ -60,6 +61,11 @@ export interface SessionsRepository {
   /** Only while active; returns the updated session or null. */
   heartbeat(id: string, update: { at: Date; idleEndsAt: Date | null }): Promise<WorkspaceSession | null>;
   /**
+   * A person's real input reached the gateway (throttled by the caller): sets `lastInputAt` and
+   * the new `idleEndsAt`. Only while active; returns the updated session or null.
+   */
+  recordInput(id: string, update: { at: Date; idleEndsAt: Date | null }): Promise<WorkspaceSession | null>;
+  /**
    * Compare-and-set: ends the session only if it is still active. Returns the ended session when
    * THIS call ended it, null when it was already ended (or does not exist).
    */
@@ -91,6 +97,7 @@ function toSession(doc: SessionDoc): WorkspaceSession {
     status: doc.status,
     startedAt: doc.startedAt,
     lastHeartbeatAt: doc.lastHeartbeatAt,
+    lastInputAt: doc.lastInputAt ?? null,
     endedAt: doc.endedAt ?? null,
     endReason: doc.endReason ?? null,
     endNote: doc.endNote ?? null,
@@ -184,6 +191,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         status: "active" as const,
         startedAt: input.startedAt,
         lastHeartbeatAt: input.startedAt,
+        lastInputAt: null,
         endedAt: null,
         endReason: null,
         endNote: null,
@@ -300,6 +308,28 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       return toSession(doc);
     },
 
+    async recordInput(id, update) {
+      let doc: SessionDoc | null;
+      try {
+        doc = await sessions.findOneAndUpdate(
+          { _id: id },
+          { $set: { lastInputAt: update.at, idleEndsAt: update.idleEndsAt } },
+          { returnDocument: "after" },
+        );
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return null;
+        throw error;
+      }
+      if (!doc) return null;
+      // As in heartbeat: a write that raced the end may have put `active` back; the claim decides.
+      const ended = await claims.findOne({ _id: endClaimId(id) });
+      if (ended) {
+        await applyEnd(id, ended);
+        return null;
+      }
+      return doc.status === "active" ? toSession(doc) : null;
+    },
+
     /*
      * Exactly one caller ends a session, also on FerretDB (see ClaimDoc): the end is decided by
      * inserting the claim `session-end:<id>`; the winner and every later caller then write the
@@ -317,6 +347,8 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       const won = await claimOnce(claims, claim);
       const decided = won ? claim : await claims.findOne({ _id: claim._id });
       const doc = decided ? await applyEnd(id, decided) : null;
+      // Live connections of this session, on any gateway replica, close on the next poll.
+      if (won) await bumpRevocations(collections, end.at);
       return won && doc ? toSession(doc) : null;
     },
 

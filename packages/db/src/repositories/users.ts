@@ -9,6 +9,7 @@ import type { Collections, UserDoc } from "../collections.ts";
 import { claimOnce, defined } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
 import { mapDuplicate } from "../errors.ts";
+import { bumpRevocations } from "./gateway.ts";
 
 export interface NewLocalUser {
   source: "local";
@@ -270,12 +271,15 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
       return { items, nextCursor: docs.length > input.limit && last ? encodeCursor([last.email]) : null };
     },
 
-    update(id, patch: UserPatch) {
+    async update(id, patch: UserPatch) {
       const set: Partial<UserDoc> = defined({
         ...patch,
         email: patch.email === undefined ? undefined : normalizeEmail(patch.email),
       });
-      return updateAndReturn(id, set);
+      const updated = await updateAndReturn(id, set);
+      // A disabled person's gateway connections close on every replica's next poll.
+      if (updated !== null && patch.disabled === true) await bumpRevocations(collections, clock());
+      return updated;
     },
 
     setPassword(id, passwordHash, options) {

@@ -20,6 +20,10 @@ const END_REASON: Record<SessionEndReason, string> = {
   access_hours: "Outside access hours",
   user_disabled: "Account disabled",
   workspace_deleted: "Workspace removed",
+  workspace_exited: "The workspace stopped",
+  host_lost: "The workspace host stopped answering",
+  login_revoked: "Signed out",
+  launch_failed: "Could not start",
 };
 
 const END_DETAIL: Record<SessionEndReason, string> = {
@@ -31,6 +35,10 @@ const END_DETAIL: Record<SessionEndReason, string> = {
   access_hours: "Workspaces are available only during access hours.",
   user_disabled: "Your account was disabled by an administrator.",
   workspace_deleted: "The workspace was removed from the catalogue.",
+  workspace_exited: "The programs in the workspace ended, so the session ended with them.",
+  host_lost: "The machine running the workspace stopped answering.",
+  login_revoked: "You signed out, or your sign-in was revoked, so the session was ended.",
+  launch_failed: "The workspace could not be started.",
 };
 
 /** The end reason in words, the same in the viewer and in the session history. */

@@ -1,3 +1,4 @@
+import { ConnectSessionInputSchema, ConnectSessionOutputSchema } from "@neosc/core/connection";
 import {
   ActiveSessionsInputSchema,
   DisconnectSessionInputSchema,
@@ -7,6 +8,7 @@ import {
   WorkspaceSessionSchema,
 } from "@neosc/core/session";
 import { z } from "zod";
+import { connectSession } from "../../domain/sessions/connect.ts";
 import {
   activeSessions,
   disconnectSession,
@@ -33,6 +35,12 @@ export const sessionRouter = router({
     .input(SessionIdInputSchema)
     .output(WorkspaceSessionSchema)
     .mutation(({ ctx, input }) => heartbeat(ctx, input.sessionId)),
+
+  /** The session's owner only: a single-use ticket for one gateway connection (≤ 60 s). */
+  connect: procedureFor("session.connect")
+    .input(ConnectSessionInputSchema)
+    .output(ConnectSessionOutputSchema)
+    .mutation(({ ctx, input }) => connectSession(ctx, input)),
 
   /** The session's owner or an admin: ends it, with an optional note. */
   disconnect: procedureFor("session.disconnect")

@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import type { Collections, GatewayStateDoc } from "../collections.ts";
+import { isDuplicateKeyError } from "../errors.ts";
+
+/*
+ * What the gateway replicas share (ARCHITECTURE §9), all of it found by `_id` (FerretDB scans any
+ * other filter):
+ * - `revocations`: one document whose `token` changes whenever something that can end a live
+ *   connection happens (a session ends, a login is revoked, a person is disabled). Each replica
+ *   reads it once a second and re-checks the connections it holds only when it changed, so
+ *   revocation costs O(1) reads per replica per second. The token is random, not a counter:
+ *   FerretDB applies `$inc` as read-modify-write, so two racing bumps could write the same number
+ *   and a replica could miss the second one; two random tokens never collide.
+ * - `replica:<id>`: each replica's last sign of life, so a connection slot held by a replica that
+ *   died can be taken over.
+ * - `slot:<sessionId>:<n>`: the per-session connection cap, one inserted document per open
+ *   connection (inserts under the unique `_id` are atomic on MongoDB and FerretDB alike).
+ */
+
+const REVOCATIONS_ID = "revocations";
+const replicaId = (id: string) => `replica:${id}`;
+const slotId = (sessionId: string, slot: number) => `slot:${sessionId}:${slot}`;
+
+export interface ConnectionSlot {
+  sessionId: string;
+  slot: number;
+  connectionId: string;
+}
+
+export interface GatewayRepository {
+  /** The current revocation token (null before the first bump). */
+  revocationToken(): Promise<string | null>;
+  /** Changes the revocation token; every replica re-checks its connections within a poll. */
+  bumpRevocations(at: Date): Promise<void>;
+  /** Records that a replica is alive. */
+  replicaSeen(replica: string, at: Date): Promise<void>;
+  /**
+   * Takes the lowest free of `cap` slots for a connection of the session; null when all are held
+   * by live replicas. A slot whose replica has not been seen since `staleBefore` is taken over.
+   */
+  takeSlot(input: {
+    sessionId: string;
+    cap: number;
+    replica: string;
+    connectionId: string;
+    at: Date;
+    staleBefore: Date;
+  }): Promise<ConnectionSlot | null>;
+  /** Frees a slot this connection holds (never one another connection took over). */
+  releaseSlot(slot: ConnectionSlot): Promise<void>;
+}
+
+/** Used by the repositories whose writes can end a live connection. */
+export async function bumpRevocations(collections: Collections, at: Date): Promise<void> {
+  await collections.gatewayState.updateOne(
+    { _id: REVOCATIONS_ID },
+    { $set: { token: randomUUID(), at } },
+    { upsert: true },
+  );
+}
+
+export function createGatewayRepository(collections: Collections): GatewayRepository {
+  const state = collections.gatewayState;
+
+  async function holderAlive(doc: GatewayStateDoc, staleBefore: Date): Promise<boolean> {
+    if (typeof doc.replica !== "string") return false;
+    const replica = await state.findOne({ _id: replicaId(doc.replica) });
+    return replica?.at !== undefined && replica.at.getTime() >= staleBefore.getTime();
+  }
+
+  return {
+    async revocationToken() {
+      const doc = await state.findOne({ _id: REVOCATIONS_ID });
+      return typeof doc?.token === "string" ? doc.token : null;
+    },
+
+    bumpRevocations: (at) => bumpRevocations(collections, at),
+
+    async replicaSeen(replica, at) {
+      await state.updateOne({ _id: replicaId(replica) }, { $set: { at } }, { upsert: true });
+    },
+
+    async takeSlot(input) {
+      const claim = async (slot: number): Promise<ConnectionSlot | null> => {
+        try {
+          await state.insertOne({
+            _id: slotId(input.sessionId, slot),
+            at: input.at,
+            replica: input.replica,
+            connectionId: input.connectionId,
+          });
+          return { sessionId: input.sessionId, slot, connectionId: input.connectionId };
+        } catch (error) {
+          if (isDuplicateKeyError(error)) return null;
+          throw error;
+        }
+      };
+      for (let slot = 0; slot < input.cap; slot++) {
+        const taken = await claim(slot);
+        if (taken !== null) return taken;
+      }
+      // Every slot is held: take over one whose replica died (only if it is still that holder's).
+      for (let slot = 0; slot < input.cap; slot++) {
+        const held = await state.findOne({ _id: slotId(input.sessionId, slot) });
+        if (held !== null) {
+          if (await holderAlive(held, input.staleBefore)) continue;
+          await state.deleteOne({ _id: held._id, connectionId: held.connectionId });
+        }
+        const taken = await claim(slot);
+        if (taken !== null) return taken;
+      }
+      return null;
+    },
+
+    async releaseSlot(slot) {
+      await state.deleteOne({ _id: slotId(slot.sessionId, slot.slot), connectionId: slot.connectionId });
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import {
+  type ConnectProtocol,
+  type ConnectSessionOutput,
+  GATEWAY_PATH,
+  TICKET_TTL_SECONDS,
+} from "@neosc/core/connection";
+import { DomainError } from "@neosc/core/errors";
+import type { WorkspaceSession } from "@neosc/core/session";
+import { audit } from "../audit/record.ts";
+import type { AuthedContext } from "../../context.ts";
+import { loadPolicies } from "../policies/policies.ts";
+import { checkAccessHours, checkIpAllowlist } from "../policies/checks.ts";
+import { expireIfDue } from "./end.ts";
+
+/** What the browser's viewer speaks to the gateway for a session of this kind. */
+function protocolFor(session: WorkspaceSession): ConnectProtocol | null {
+  return session.workspaceKind === "web" ? null : "rfb";
+}
+
+/**
+ * A single-use ticket (≤ 60 s) for one gateway connection to the caller's own active session.
+ * Re-checks what launch checked that can change while a session runs: the owner, the session's
+ * state and deadlines, the ip-allowlist and access hours. Every refusal and every ticket is
+ * audited; the ticket itself is never stored or logged, only its hash.
+ */
+export async function connectSession(
+  ctx: AuthedContext,
+  input: { sessionId: string },
+): Promise<ConnectSessionOutput> {
+  const { user, loginSession } = ctx.identity;
+  const now = ctx.clock();
+  const deny = async (error: DomainError): Promise<never> => {
+    await audit(ctx, {
+      action: "session.connect",
+      resource: { type: "session", id: input.sessionId },
+      result: "denied",
+      reason: error.reason,
+      details: error.details ?? {},
+    });
+    throw error;
+  };
+
+  const session = await ctx.db.sessions.findById(input.sessionId);
+  if (session === null) {
+    return deny(
+      new DomainError("NOT_FOUND", "not_found", "No such session", {
+        details: { sessionId: input.sessionId },
+      }),
+    );
+  }
+  if (session.userId !== user.id) {
+    return deny(
+      new DomainError("FORBIDDEN", "not_owner", "Only the person who launched a session can open it"),
+    );
+  }
+  const ended = new DomainError("CONFLICT", "session_not_active", "This session has already ended", {
+    details: { sessionId: session.id, endReason: session.endReason },
+  });
+  if (session.status !== "active") return deny(ended);
+  if ((await expireIfDue(ctx, session, now)) !== null) return deny(ended);
+
+  const policies = await loadPolicies(ctx.db);
+  const refusal =
+    checkIpAllowlist(policies["ip-allowlist"], ctx.request.clientIp) ??
+    checkAccessHours(policies["access-hours"], now);
+  if (refusal !== null) return deny(refusal);
+
+  const protocol = protocolFor(session);
+  if (protocol === null) {
+    return deny(
+      new DomainError("CONFLICT", "not_connectable", "This workspace opens in the browser directly", {
+        details: { sessionId: session.id, kind: session.workspaceKind },
+      }),
+    );
+  }
+
+  const ticket = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(now.getTime() + TICKET_TTL_SECONDS * 1000);
+  await ctx.db.connectTickets.issue(ticket, {
+    sessionId: session.id,
+    userId: user.id,
+    loginSessionId: loginSession?.id ?? null,
+    subject: user.externalId,
+    issuedAt: now,
+    expiresAt,
+  });
+  await audit(ctx, {
+    action: "session.connect",
+    resource: { type: "session", id: session.id },
+    details: { protocol, expiresAt: expiresAt.toISOString() },
+  });
+  return { ticket, url: ctx.config.gateway?.url ?? GATEWAY_PATH, protocol, expiresAt };
+}
