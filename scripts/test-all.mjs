@@ -15,6 +15,7 @@ const vitestPackages = [
   "packages/db",
   "packages/auth",
   "packages/router",
+  "packages/gateway",
   "packages/client",
   "apps/api",
   "apps/portal",

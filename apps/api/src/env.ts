@@ -134,6 +134,11 @@ export const EnvSchema = z
     NEOSC_POMERIUM_AUDIENCES: commaList,
     NEOSC_POMERIUM_ISSUERS: commaList,
     NEOSC_SWEEP_INTERVAL_SECONDS: positiveInt(30, 3600),
+    NEOSC_GATEWAY_URL: z.preprocess(
+      emptyAsUndefined,
+      z.url({ protocol: /^wss?$/, error: "a ws:// or wss:// URL" }).optional(),
+    ),
+    NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION: positiveInt(2, 16),
     NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
   })
   .superRefine((env, ctx) => {

@@ -6,6 +6,7 @@ import { createZitadelClient } from "@neosc/auth/oidc";
 import { preparePasswordHashing } from "@neosc/auth/password";
 import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
+import type { EndpointResolver } from "@neosc/gateway/endpoint";
 import type { RouterConfig } from "@neosc/router/context";
 import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
 import { type Logger, pino } from "pino";
@@ -13,6 +14,7 @@ import { createApp } from "./app.ts";
 import { createAuthServices, oidcServiceFor, passwordHasher, pomeriumVerifierFor } from "./auth-services.ts";
 import { bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
 import type { Env } from "./env.ts";
+import { mountGateway } from "./gateway.ts";
 import { createMetrics, createMetricsServer } from "./metrics.ts";
 
 export interface RunningServer {
@@ -31,6 +33,8 @@ export interface StartServerOptions {
   logger?: Logger;
   /** Where the one-time bootstrap password notice goes (default standard output). */
   announce?: (text: string) => void;
+  /** Where the gateway finds running workspaces (the in-process workspace host's provisioner). */
+  endpoints?: EndpointResolver;
 }
 
 export function createLogger(level: Env["LOG_LEVEL"]): Logger {
@@ -171,6 +175,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
         maxFailuresPerIp: env.NEOSC_LOGIN_MAX_FAILURES_PER_IP,
       },
       totpIssuer: env.NEOSC_TOTP_ISSUER,
+      ...(env.NEOSC_GATEWAY_URL === undefined ? {} : { gateway: { url: env.NEOSC_GATEWAY_URL } }),
     };
 
     const metrics = createMetrics();
@@ -196,6 +201,13 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
 
     const server = createServer(app);
     server.keepAliveTimeout = 65_000;
+    const gateway = mountGateway(server, {
+      db,
+      env,
+      sessionSecret,
+      logger,
+      ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
+    });
     const port = await listen(server, env.PORT, env.HOST);
     let metricsServer: Server | null = null;
     let metricsUrl: string | null = null;
@@ -223,6 +235,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
         closing ??= (async () => {
           logger.info("shutting down");
           draining = true;
+          await gateway.close();
           await Promise.all([
             closeServer(server, env.NEOSC_SHUTDOWN_TIMEOUT_MS),
             metricsServer === null ? Promise.resolve() : closeServer(metricsServer, 1000),

@@ -1,6 +1,6 @@
+import { isWithinAccessHours } from "@neosc/core/access-hours";
 import { DomainError } from "@neosc/core/errors";
 import type { PolicyOf } from "@neosc/core/policy";
-import { isWithinAccessHours } from "./access-hours.ts";
 import { ipInAnyCidr } from "./cidr.ts";
 
 /*

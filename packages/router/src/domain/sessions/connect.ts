@@ -7,10 +7,10 @@ import {
 } from "@neosc/core/connection";
 import { DomainError } from "@neosc/core/errors";
 import type { WorkspaceSession } from "@neosc/core/session";
-import { audit } from "../audit/record.ts";
 import type { AuthedContext } from "../../context.ts";
-import { loadPolicies } from "../policies/policies.ts";
+import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist } from "../policies/checks.ts";
+import { loadPolicies } from "../policies/policies.ts";
 import { expireIfDue } from "./end.ts";
 
 /** What the browser's viewer speaks to the gateway for a session of this kind. */

@@ -1,6 +1,6 @@
+import { isWithinAccessHours } from "@neosc/core/access-hours";
 import type { Database } from "@neosc/db/database";
 import type { AuditContext } from "../audit/record.ts";
-import { isWithinAccessHours } from "../policies/access-hours.ts";
 import { loadPolicies } from "../policies/policies.ts";
 import { endSessionOnce, expireIfDue, SYSTEM_ACTOR } from "./end.ts";
 

@@ -1,5 +1,5 @@
+import { isWithinAccessHours, localTime } from "@neosc/core/access-hours";
 import { describe, expect, it } from "vitest";
-import { isWithinAccessHours, localTime } from "../../../src/domain/policies/access-hours.ts";
 
 const berlinOffice = { timeZone: "Europe/Berlin", days: [1, 2, 3, 4, 5], start: "08:00", end: "18:00" };
 

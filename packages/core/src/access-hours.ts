@@ -1,4 +1,4 @@
-import type { PolicySettings } from "@neosc/core/policy";
+import type { PolicySettings } from "./policy.ts";
 
 export type AccessHours = PolicySettings<"access-hours">;
 
@@ -51,4 +51,14 @@ export function isWithinAccessHours(at: Date, hours: AccessHours): boolean {
   const local = localTime(at, hours.timeZone);
   if (!hours.days.includes(local.weekday)) return false;
   return local.minutes >= toMinutes(hours.start) && local.minutes < toMinutes(hours.end);
+}
+
+/**
+ * When the window `at` lies in closes (the caller knows it is inside), so the gateway can close a
+ * connection at that moment instead of at the sweeper's next round.
+ */
+export function accessHoursCloseAt(at: Date, hours: AccessHours): Date {
+  const minutesLeft = toMinutes(hours.end) - localTime(at, hours.timeZone).minutes;
+  // Zone offsets are whole minutes, so the seconds into the current minute are the same everywhere.
+  return new Date(at.getTime() + minutesLeft * 60_000 - (at.getTime() % 60_000));
 }

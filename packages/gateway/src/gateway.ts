@@ -1,0 +1,444 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { PomeriumVerifier } from "@neosc/auth/pomerium";
+import { verifySessionToken } from "@neosc/auth/session-token";
+import { isWithinAccessHours } from "@neosc/core/access-hours";
+import {
+  CLOSE_CODES,
+  type CloseCode,
+  GATEWAY_SUBPROTOCOL,
+  TICKET_SUBPROTOCOL_PREFIX,
+} from "@neosc/core/connection";
+import type { Database } from "@neosc/db/database";
+import type { ConnectionSlot } from "@neosc/db/repositories/gateway";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { EndpointResolver } from "./endpoint.ts";
+import { type ConnectionEnd, ConnectionMonitor, closeFrameFor, SYSTEM_ACTOR } from "./monitor.ts";
+import { connectEndpoint, Relay } from "./relay.ts";
+import { rfbSession } from "./rfb.ts";
+
+/*
+ * The workspace gateway (ARCHITECTURE §9): admits a WebSocket only with a valid single-use
+ * ticket from an allowed Origin (and, behind Pomerium, the same person's assertion), relays it
+ * to the session's workspace, and keeps every policy on the live connection through one monitor
+ * per connection. Nothing about a person lives only in this process: tickets, connection slots
+ * and the revocation signal are in MongoDB, so any replica can serve any connection and an end
+ * decided anywhere reaches the replica that holds the socket.
+ */
+
+export interface GatewayLogger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+export interface GatewayOptions {
+  db: Database;
+  endpoints: EndpointResolver;
+  /** Page origins that may open gateway connections (the portal's); the server's own origin always may. */
+  allowedOrigins: ReadonlySet<string>;
+  /** When Pomerium is in front: the upgrade must carry the ticket owner's assertion. */
+  pomerium: PomeriumVerifier | null;
+  /**
+   * When the gateway shares the portal's origin (the embedded default): a ticket issued to a
+   * signed-in login is accepted only with that same login's session cookie, so a ticket that
+   * leaks to someone else is worthless to them.
+   */
+  loginCookie: { name: string; secret: string } | null;
+  clock?: () => Date;
+  logger?: GatewayLogger;
+  /** Open connections per session, across replicas (default 2: a tab and its reconnect). */
+  maxConnectionsPerSession?: number;
+  /** Largest WebSocket message (and clipboard) accepted from a browser (default 1 MiB). */
+  maxFrameBytes?: number;
+  /** Keeps proxies' idle timeouts from cutting quiet connections, and finds dead peers (25 s). */
+  pingIntervalMs?: number;
+  /** How often the revocation signal is read (default 1 s). */
+  revocationPollMs?: number;
+  /** At most one `lastInputAt` write per connection per this many ms (default 10 s). */
+  inputWriteIntervalMs?: number;
+  /** Pause the workspace while this much is unsent to the browser (default 1 MiB). */
+  highWaterBytes?: number;
+  connectTimeoutMs?: number;
+  /** This replica's name in the coordination state (default a random id). */
+  replicaId?: string;
+}
+
+export interface Gateway {
+  /** For `server.on("upgrade")` on the gateway's path. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Open connections on this replica. */
+  readonly connectionCount: number;
+  /** Closes every connection (1012, try another replica) and stops polling. */
+  close(): Promise<void>;
+}
+
+/** A slot held by a replica not seen for this long may be taken over. */
+const REPLICA_STALE_MS = 30_000;
+const REPLICA_HEARTBEAT_MS = 5_000;
+
+interface Live {
+  id: string;
+  ws: WebSocket;
+  monitor: ConnectionMonitor;
+}
+
+/** The ticket and the protocol version among the offered subprotocols. */
+export function parseSubprotocols(header: string | undefined): { ticket: string | null; speaksV1: boolean } {
+  const offered = (header ?? "")
+    .split(",")
+    .map((value) => value.trim())
+    .filter(Boolean);
+  const ticket = offered.find((value) => value.startsWith(TICKET_SUBPROTOCOL_PREFIX));
+  return {
+    ticket: ticket === undefined ? null : ticket.slice(TICKET_SUBPROTOCOL_PREFIX.length) || null,
+    speaksV1: offered.includes(GATEWAY_SUBPROTOCOL),
+  };
+}
+
+function cookieValue(header: string | undefined, name: string): string | null {
+  for (const part of (header ?? "").split(";")) {
+    const [key, ...value] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(value.join("="));
+  }
+  return null;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { db } = options;
+  const clock = options.clock ?? (() => new Date());
+  const logger = options.logger ?? { info: () => {}, warn: () => {} };
+  const replica = options.replicaId ?? randomUUID();
+  const cap = options.maxConnectionsPerSession ?? 2;
+  const maxFrameBytes = options.maxFrameBytes ?? 1024 * 1024;
+  const pingIntervalMs = options.pingIntervalMs ?? 25_000;
+  const live = new Map<string, Live>();
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    // Frames above the limit are refused by our own check with 4009; ws cuts only far larger ones (1009).
+    maxPayload: maxFrameBytes * 2,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (protocols) => (protocols.has(GATEWAY_SUBPROTOCOL) ? GATEWAY_SUBPROTOCOL : false),
+  });
+
+  const refuse = (ws: WebSocket, code: CloseCode, reason: string) => {
+    ws.close(code, reason);
+  };
+
+  const auditConnection = async (
+    request: { clientIp: string | null; userAgent: string | null },
+    entry: {
+      sessionId: string | null;
+      userId: string | null;
+      result: "success" | "denied";
+      reason: string | null;
+      details?: Record<string, unknown>;
+    },
+    action = "gateway.connect",
+  ) => {
+    try {
+      await db.audit.append({
+        actor: entry.userId === null ? SYSTEM_ACTOR : { id: entry.userId, email: null, role: null },
+        action,
+        resource: { type: "session", id: entry.sessionId },
+        clientIp: request.clientIp,
+        userAgent: request.userAgent,
+        result: entry.result,
+        reason: entry.reason,
+        details: entry.details ?? {},
+      });
+    } catch (error) {
+      logger.warn({ err: error }, "gateway audit append failed");
+    }
+  };
+
+  /** A configured portal origin, or the page's own origin (the portal served by this server). */
+  const originAllowed = (origin: string, host: string | undefined) => {
+    if (options.allowedOrigins.has(origin)) return true;
+    try {
+      return host !== undefined && new URL(origin).host === host;
+    } catch {
+      return false;
+    }
+  };
+
+  async function admit(ws: WebSocket, request: IncomingMessage): Promise<void> {
+    const now = clock();
+    const info = {
+      clientIp: request.socket.remoteAddress ?? null,
+      userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
+    };
+    const deny = async (code: CloseCode, reason: string, sessionId: string | null, userId: string | null) => {
+      refuse(ws, code, reason);
+      await auditConnection(info, { sessionId, userId, result: "denied", reason });
+    };
+
+    const origin = request.headers.origin;
+    if (origin === undefined || !originAllowed(origin, request.headers.host)) {
+      return deny(CLOSE_CODES.refused, "origin_not_allowed", null, null);
+    }
+    const { ticket } = parseSubprotocols(request.headers["sec-websocket-protocol"]);
+    if (ticket === null) return deny(CLOSE_CODES.ticketInvalid, "ticket_missing", null, null);
+    const redeemed = await db.connectTickets.redeem(ticket, now);
+    if (!redeemed.ok) return deny(CLOSE_CODES.ticketInvalid, `ticket_${redeemed.why}`, null, null);
+    const { sessionId, userId, loginSessionId, subject } = redeemed.ticket;
+
+    if (options.pomerium !== null) {
+      const assertion = request.headers["x-pomerium-jwt-assertion"];
+      let asserted: string | null = null;
+      if (typeof assertion === "string") {
+        try {
+          asserted = (await options.pomerium.verify(assertion, { now })).subject;
+        } catch {
+          asserted = null;
+        }
+      }
+      if (asserted === null || subject === null || asserted !== subject) {
+        return deny(CLOSE_CODES.refused, "identity_mismatch", sessionId, userId);
+      }
+    }
+
+    if (options.loginCookie !== null && loginSessionId !== null) {
+      const token = cookieValue(request.headers.cookie, options.loginCookie.name);
+      let login: string | null = null;
+      if (token !== null) {
+        try {
+          login = (await verifySessionToken({ secret: options.loginCookie.secret }, token, { now }))
+            .sessionId;
+        } catch {
+          login = null;
+        }
+      }
+      if (login !== loginSessionId) return deny(CLOSE_CODES.refused, "identity_mismatch", sessionId, userId);
+    }
+
+    const [session, user, login, idleTimeout, accessHours] = await Promise.all([
+      db.sessions.findById(sessionId),
+      db.users.findById(userId),
+      loginSessionId === null ? Promise.resolve(null) : db.loginSessions.findById(loginSessionId),
+      db.policies.get("idle-timeout"),
+      db.policies.get("access-hours"),
+    ]);
+    if (session === null || session.userId !== userId) {
+      return deny(CLOSE_CODES.ticketInvalid, "ticket_unknown", sessionId, userId);
+    }
+    if (session.status !== "active") {
+      return deny(CLOSE_CODES.sessionEnded, session.endReason ?? "admin_disconnected", sessionId, userId);
+    }
+
+    const connectionId = randomUUID();
+    let slot: ConnectionSlot | null = null;
+    let relay: Relay | null = null;
+    const closeWith = (end: ConnectionEnd) => {
+      relay?.stop();
+      const frame = closeFrameFor(end);
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(frame.code, frame.reason);
+    };
+    const monitor = new ConnectionMonitor({
+      db,
+      clock,
+      session,
+      userId,
+      loginSessionId,
+      loginExpiresAt: login?.expiresAt ?? null,
+      policies: { idleTimeout, accessHours },
+      inputWriteIntervalMs: options.inputWriteIntervalMs ?? 10_000,
+      close: closeWith,
+      onError: (error, what) => logger.warn({ err: error, sessionId }, `gateway: failed ${what}`),
+    });
+
+    // What changed since the ticket was issued: a disabled person, a revoked login, a deadline.
+    if (user === null || user.disabled) return monitor.endSession("user_disabled", "session.revoke");
+    if (loginSessionId !== null && (login === null || login.revokedAt !== null)) {
+      return monitor.endSession("login_revoked", "session.revoke");
+    }
+    if (session.endsAt !== null && session.endsAt <= now)
+      return monitor.endSession("max_duration", "session.expire");
+    if (session.idleEndsAt !== null && session.idleEndsAt <= now) {
+      return monitor.endSession("idle_timeout", "session.expire");
+    }
+    if (accessHours.enabled && !isWithinAccessHours(now, accessHours.settings)) {
+      return monitor.endSession("access_hours", "session.expire");
+    }
+
+    slot = await db.gateway.takeSlot({
+      sessionId,
+      cap,
+      replica,
+      connectionId,
+      at: now,
+      staleBefore: new Date(now.getTime() - REPLICA_STALE_MS),
+    });
+    if (slot === null) return deny(CLOSE_CODES.tooManyConnections, "too_many_connections", sessionId, userId);
+    const heldSlot = slot;
+
+    const entry: Live = { id: connectionId, ws, monitor };
+    live.set(connectionId, entry);
+    const openedAt = Date.now();
+    ws.once("close", (code: number) => {
+      live.delete(connectionId);
+      clearInterval(pinger);
+      // The client (or the network) ended it when the monitor did not.
+      monitor.finish({ kind: "client_closed", code });
+      relay?.stop();
+      void db.gateway
+        .releaseSlot(heldSlot)
+        .catch((error: unknown) => logger.warn({ err: error }, "slot release failed"));
+      const end = monitor.end ?? { kind: "client_closed", code };
+      const frame = closeFrameFor(end);
+      logger.info(
+        { sessionId, connectionId, code: frame.code, reason: frame.reason },
+        "gateway connection closed",
+      );
+      void auditConnection(
+        info,
+        {
+          sessionId,
+          userId,
+          result: "success",
+          reason: end.kind === "session" ? end.reason : end.kind,
+          details: {
+            code: frame.code,
+            seconds: Math.round((Date.now() - openedAt) / 1000),
+            bytesToClient: relay?.bytesToClient ?? 0,
+            bytesToServer: relay?.bytesToServer ?? 0,
+            ...(end.kind === "protocol" || end.kind === "workspace_closed" ? { detail: end.detail } : {}),
+          },
+        },
+        "gateway.disconnect",
+      );
+    });
+
+    let alive = true;
+    ws.on("pong", () => {
+      alive = true;
+    });
+    const pinger = setInterval(() => {
+      if (!alive) {
+        monitor.finish({ kind: "unresponsive" });
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+    }, pingIntervalMs);
+    pinger.unref();
+
+    monitor.start();
+    const endpoint = await options.endpoints(session).catch((error: unknown) => {
+      logger.warn({ err: error, sessionId }, "gateway: endpoint lookup failed");
+      return null;
+    });
+    if (endpoint === null || endpoint.protocol !== "rfb") {
+      return monitor.finish({ kind: "workspace_closed", detail: "the workspace is not running" });
+    }
+    let upstream: Awaited<ReturnType<typeof connectEndpoint>>;
+    try {
+      upstream = await connectEndpoint(endpoint.endpoint, options.connectTimeoutMs ?? 5_000);
+    } catch (error) {
+      return monitor.finish({
+        kind: "workspace_closed",
+        detail: error instanceof Error ? error.message : String(error),
+      });
+    }
+    if (monitor.end !== null) {
+      upstream.destroy();
+      return;
+    }
+    relay = new Relay(
+      ws,
+      upstream,
+      rfbSession({ password: endpoint.secret, maxClipboardBytes: maxFrameBytes }),
+      {
+        highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
+        maxFrameBytes,
+        connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      },
+      {
+        onInput: () => monitor.input(),
+        onViolation: (error) =>
+          monitor.finish({
+            kind: "protocol",
+            code: error.kind === "too_large" ? CLOSE_CODES.tooLarge : CLOSE_CODES.protocolViolation,
+            detail: error.message,
+          }),
+        onWorkspaceClosed: (detail) => monitor.finish({ kind: "workspace_closed", detail }),
+      },
+    );
+    await auditConnection(info, {
+      sessionId,
+      userId,
+      result: "success",
+      reason: null,
+      details: { connectionId },
+    });
+    await relay.start();
+  }
+
+  // The revocation watch: one `_id` read per poll; the held connections are re-checked only when
+  // the signal changed. A replica also says it is alive, so its slots are not taken over.
+  let token: string | null | undefined;
+  let polling: Promise<void> | null = null;
+  let lastSeenAt = 0;
+  const poll = async () => {
+    const now = clock();
+    if (now.getTime() - lastSeenAt >= REPLICA_HEARTBEAT_MS) {
+      lastSeenAt = now.getTime();
+      await db.gateway.replicaSeen(replica, now);
+    }
+    const current = await db.gateway.revocationToken();
+    if (current === token) return;
+    token = current;
+    await Promise.all([...live.values()].map((entry) => entry.monitor.revalidate()));
+  };
+  const poller = setInterval(() => {
+    if (polling !== null) return;
+    polling = poll()
+      .catch((error: unknown) => logger.warn({ err: error }, "gateway: revocation poll failed"))
+      .finally(() => {
+        polling = null;
+      });
+  }, options.revocationPollMs ?? 1000);
+  poller.unref();
+
+  return {
+    handleUpgrade(request, socket, head) {
+      const { speaksV1 } = parseSubprotocols(request.headers["sec-websocket-protocol"]);
+      if (!speaksV1) {
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        ws.on("error", (error) => logger.warn({ err: error }, "gateway websocket error"));
+        admit(ws, request).catch((error: unknown) => {
+          logger.warn({ err: error }, "gateway: admission failed");
+          if (ws.readyState === ws.OPEN) ws.close(1011, "gateway_error");
+        });
+      });
+    },
+    get connectionCount() {
+      return live.size;
+    },
+    async close() {
+      clearInterval(poller);
+      await polling;
+      for (const entry of live.values()) entry.monitor.finish({ kind: "gateway_stopping" });
+      await Promise.all(
+        [...live.values()].map(
+          (entry) =>
+            new Promise<void>((resolve) => {
+              if (entry.ws.readyState === entry.ws.CLOSED) resolve();
+              else entry.ws.once("close", () => resolve());
+              setTimeout(() => {
+                entry.ws.terminate();
+                resolve();
+              }, 2000).unref();
+            }),
+        ),
+      );
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { ByteStream } from "./byte-stream.ts";
+
+/*
+ * What the relay needs from a protocol (RFB today; terminals and web apps later): a handshake
+ * that may speak to both sides before bytes flow, and a reader of the client's bytes that
+ * enforces the protocol's message grammar and says which messages are a person's input. Server
+ * bytes pass through unchanged. A recorder (issue 13) taps the same two points.
+ */
+
+export interface HandshakeIo {
+  client: ByteStream;
+  server: ByteStream;
+  toClient(bytes: Buffer): void;
+  toServer(bytes: Buffer): void;
+}
+
+export interface ClientBytes {
+  /** Whole messages to forward to the server, unchanged, in order. */
+  forward: Buffer;
+  /** Whether any of them was a person's input (keys, pointer moves or clicks, clipboard). */
+  input: boolean;
+}
+
+export interface ProtocolSession {
+  /** Runs once both sides are connected; throws a ProtocolError or a WorkspaceError to refuse. */
+  handshake(io: HandshakeIo): Promise<void>;
+  /** Client bytes after the handshake (any split); throws a ProtocolError on a violation. */
+  fromClient(chunk: Buffer): ClientBytes;
+}
+
+/** The client broke the protocol: close with 4008 (malformed) or 4009 (too large). */
+export class ProtocolError extends Error {
+  constructor(
+    readonly kind: "malformed" | "too_large",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+/** The workspace side failed the handshake (refused, wrong password, went away). */
+export class WorkspaceError extends Error {
+  override name = "WorkspaceError";
+}

@@ -1,0 +1,187 @@
+import { connect, type Socket } from "node:net";
+import type { WebSocket } from "ws";
+import { ByteStream } from "./byte-stream.ts";
+import type { Endpoint } from "./endpoint.ts";
+import { ProtocolError, type ProtocolSession, WorkspaceError } from "./protocol.ts";
+
+/*
+ * The byte pump between one browser WebSocket and one workspace socket, with backpressure both
+ * ways: the workspace socket is paused while the browser's send buffer is above the high-water
+ * mark, and the WebSocket is paused while the workspace socket's write buffer is full. Client
+ * bytes go through the protocol's reader first (message grammar, input detection); server bytes
+ * pass unchanged.
+ */
+
+export interface RelayHooks {
+  /** A person's input passed through (for the idle rule). */
+  onInput(): void;
+  /** The client broke the protocol. */
+  onViolation(error: ProtocolError): void;
+  /** The workspace side closed or failed. */
+  onWorkspaceClosed(detail: string): void;
+  /** Bytes relayed, for metrics and the recorder tap (issue 13). */
+  onServerBytes?(chunk: Buffer): void;
+}
+
+export interface RelayOptions {
+  /** Pause the workspace socket while the browser has more than this many bytes unsent. */
+  highWaterBytes: number;
+  /** Largest WebSocket message accepted from the browser. */
+  maxFrameBytes: number;
+  /** How long to wait for the workspace's socket and handshake. */
+  connectTimeoutMs: number;
+}
+
+export function connectEndpoint(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket =
+      endpoint.transport === "unix"
+        ? connect({ path: endpoint.path })
+        : connect({ host: endpoint.host, port: endpoint.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new WorkspaceError(`workspace did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      socket.off("error", fail);
+      resolve(socket);
+    });
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(new WorkspaceError(`workspace unreachable: ${error.message}`));
+    };
+    socket.once("error", fail);
+  });
+}
+
+export class Relay {
+  private closed = false;
+  private serverPaused = false;
+  bytesToClient = 0;
+  bytesToServer = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly upstream: Socket,
+    private readonly protocol: ProtocolSession,
+    private readonly options: RelayOptions,
+    private readonly hooks: RelayHooks,
+  ) {}
+
+  /** Runs the protocol handshake, then relays until either side closes. */
+  async start(): Promise<void> {
+    const { ws, upstream } = this;
+    const client = new ByteStream();
+    const server = new ByteStream();
+    const onClientMessage = (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return this.violation(new ProtocolError("malformed", "text frame"));
+      if (data.length > this.options.maxFrameBytes) {
+        return this.violation(new ProtocolError("too_large", `frame of ${data.length} bytes`));
+      }
+      client.push(data);
+    };
+    const onServerData = (chunk: Buffer) => server.push(chunk);
+    const onServerGone = (error?: Error) => {
+      const why = error?.message ?? "workspace closed the connection";
+      server.fail(new WorkspaceError(why));
+      this.workspaceClosed(why);
+    };
+    ws.on("message", onClientMessage);
+    upstream.on("data", onServerData);
+    upstream.on("error", onServerGone);
+    upstream.on("close", () => onServerGone());
+    ws.once("close", () => client.fail(new Error("client closed")));
+
+    const timeout = setTimeout(
+      () => server.fail(new WorkspaceError("workspace handshake timed out")),
+      this.options.connectTimeoutMs,
+    );
+    try {
+      await this.protocol.handshake({
+        client,
+        server,
+        toClient: (bytes) => ws.send(bytes),
+        toServer: (bytes) => upstream.write(bytes),
+      });
+    } catch (error) {
+      if (error instanceof ProtocolError) this.violation(error);
+      else if (error instanceof WorkspaceError) this.workspaceClosed(error.message);
+      else if (!this.closed) this.workspaceClosed(error instanceof Error ? error.message : String(error));
+      return;
+    } finally {
+      clearTimeout(timeout);
+    }
+    if (this.closed) return;
+
+    ws.off("message", onClientMessage);
+    upstream.off("data", onServerData);
+    ws.on("message", (data: Buffer, isBinary: boolean) => this.fromClient(data, isBinary));
+    upstream.on("data", (chunk: Buffer) => this.fromServer(chunk));
+    const early = client.drain();
+    if (early.length > 0) this.fromClient(early, true);
+    const pendingServer = server.drain();
+    if (pendingServer.length > 0) this.fromServer(pendingServer);
+  }
+
+  /** Stops relaying (the monitor decided the end); the caller closes the WebSocket. */
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstream.destroy();
+  }
+
+  private fromClient(data: Buffer, isBinary: boolean) {
+    if (this.closed) return;
+    if (!isBinary) return this.violation(new ProtocolError("malformed", "text frame"));
+    if (data.length > this.options.maxFrameBytes) {
+      return this.violation(new ProtocolError("too_large", `frame of ${data.length} bytes`));
+    }
+    let parsed: ReturnType<ProtocolSession["fromClient"]>;
+    try {
+      parsed = this.protocol.fromClient(data);
+    } catch (error) {
+      if (error instanceof ProtocolError) return this.violation(error);
+      throw error;
+    }
+    if (parsed.input) this.hooks.onInput();
+    if (parsed.forward.length === 0) return;
+    this.bytesToServer += parsed.forward.length;
+    if (!this.upstream.write(parsed.forward)) {
+      // The workspace is not reading fast enough: stop reading the browser until it drains.
+      this.ws.pause();
+      this.upstream.once("drain", () => {
+        if (!this.closed) this.ws.resume();
+      });
+    }
+  }
+
+  private fromServer(chunk: Buffer) {
+    if (this.closed) return;
+    this.bytesToClient += chunk.length;
+    this.hooks.onServerBytes?.(chunk);
+    this.ws.send(chunk, { binary: true }, () => {
+      if (this.serverPaused && this.ws.bufferedAmount < this.options.highWaterBytes / 2) {
+        this.serverPaused = false;
+        if (!this.closed) this.upstream.resume();
+      }
+    });
+    if (!this.serverPaused && this.ws.bufferedAmount >= this.options.highWaterBytes) {
+      // The browser is not reading fast enough: stop reading the workspace until it catches up.
+      this.serverPaused = true;
+      this.upstream.pause();
+    }
+  }
+
+  private violation(error: ProtocolError) {
+    if (this.closed) return;
+    this.stop();
+    this.hooks.onViolation(error);
+  }
+
+  private workspaceClosed(detail: string) {
+    if (this.closed) return;
+    this.stop();
+    this.hooks.onWorkspaceClosed(detail);
+  }
+}

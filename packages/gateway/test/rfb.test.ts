@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { rfbSession } from "../src/rfb.ts";
+
+/** The client-message reader on its own: which messages count as a person's input. */
+describe("RFB client messages", () => {
+  const pointer = (mask: number, x: number, y: number) =>
+    Buffer.from([5, mask, x >> 8, x & 255, y >> 8, y & 255]);
+
+  it("counts keys, changed pointer positions or buttons and clipboard as input, not update requests", () => {
+    const reader = rfbSession({ maxClipboardBytes: 1024 });
+    expect(reader.fromClient(Buffer.from([1]))).toEqual({ forward: Buffer.from([1]), input: false });
+    expect(reader.fromClient(Buffer.from([3, 1, 0, 0, 0, 0, 2, 128, 1, 224])).input).toBe(false);
+    expect(reader.fromClient(pointer(0, 10, 10)).input).toBe(true);
+    expect(reader.fromClient(pointer(0, 10, 10)).input).toBe(false);
+    expect(reader.fromClient(pointer(1, 10, 10)).input).toBe(true);
+    expect(reader.fromClient(pointer(1, 11, 10)).input).toBe(true);
+    expect(reader.fromClient(Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x61])).input).toBe(true);
+    expect(reader.fromClient(Buffer.from([255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 30])).input).toBe(true);
+    expect(reader.fromClient(Buffer.from([6, 0, 0, 0, 0, 0, 0, 2, 0x68, 0x69])).input).toBe(true);
+    // Extended clipboard "caps" is sent by noVNC on its own; "notify" is a person copying.
+    expect(reader.fromClient(Buffer.from([6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfc, 0x01, 0, 0, 1])).input).toBe(
+      false,
+    );
+    expect(reader.fromClient(Buffer.from([6, 0, 0, 0, 0xff, 0xff, 0xff, 0xfc, 0x08, 0, 0, 1])).input).toBe(
+      true,
+    );
+  });
+
+  it("removes ExtendedMouseButtons from SetEncodings so every PointerEvent stays 6 bytes", () => {
+    const reader = rfbSession({ maxClipboardBytes: 1024 });
+    reader.fromClient(Buffer.from([1]));
+    const encodings = Buffer.from([2, 0, 0, 3, 0, 0, 0, 7, 0xff, 0xff, 0xfe, 0xc4, 0xff, 0xff, 0xfe, 0xfe]);
+    const { forward } = reader.fromClient(encodings);
+    expect([...forward]).toEqual([2, 0, 0, 2, 0, 0, 0, 7, 0xff, 0xff, 0xfe, 0xfe]);
+  });
+});

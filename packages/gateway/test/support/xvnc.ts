@@ -1,0 +1,81 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+/*
+ * A real TigerVNC Xvnc on a unix socket for the gateway's tests (the provisioner's local driver
+ * runs the same, inside a sandbox; these tests are about the gateway, so they start it bare).
+ */
+
+export interface TestXvnc {
+  socketPath: string;
+  display: number;
+  /** The VNC password when started with one. */
+  password: string | null;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startXvnc(options: { password?: string; geometry?: string } = {}): Promise<TestXvnc> {
+  const dir = mkdtempSync(path.join(tmpdir(), "neosc-gw-xvnc-"));
+  const socketPath = path.join(dir, "rfb.sock");
+  const security: string[] = [];
+  if (options.password === undefined) security.push("-SecurityTypes", "None");
+  else {
+    const passwordFile = path.join(dir, "passwd");
+    writeFileSync(passwordFile, execFileSync("vncpasswd", ["-f"], { input: `${options.password}\n` }), {
+      mode: 0o600,
+    });
+    security.push("-SecurityTypes", "VncAuth", "-PasswordFile", passwordFile);
+  }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const display = 200 + Math.floor(Math.random() * 700);
+    if (existsSync(`/tmp/.X${display}-lock`)) continue;
+    const child = spawn(
+      "Xvnc",
+      [
+        `:${display}`,
+        "-rfbunixpath",
+        socketPath,
+        "-rfbport",
+        "-1",
+        "-nolisten",
+        "tcp",
+        "-geometry",
+        options.geometry ?? "640x480",
+        "-depth",
+        "24",
+        ...security,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let log = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    const started = Date.now();
+    while (!existsSync(socketPath) && child.exitCode === null && Date.now() - started < 10_000) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (existsSync(socketPath)) {
+      return {
+        socketPath,
+        display,
+        password: options.password ?? null,
+        process: child,
+        async stop() {
+          if (child.exitCode === null) {
+            const exited = new Promise((resolve) => child.once("exit", resolve));
+            child.kill("SIGTERM");
+            await exited;
+          }
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    child.kill("SIGKILL");
+    if (!/already active|server is already/i.test(log)) throw new Error(`Xvnc did not start: ${log}`);
+  }
+  throw new Error("no free X display for Xvnc");
+}
