@@ -45,6 +45,7 @@ const MATRIX: Record<string, Row> = {
   "session.active":        ["no",     "yes", "yes", "yes"],
   "session.heartbeat":     ["no",     "yes", "yes", "yes"],
   "session.disconnect":    ["no",     "yes", "yes", "yes"],
+  "session.connect":       ["no",     "yes", "yes", "yes"],
   "audit.list":            ["no",     "no",  "no",  "yes"],
   "audit.verify":          ["no",     "no",  "no",  "yes"],
   "audit.export":          ["no",     "no",  "no",  "yes"],
