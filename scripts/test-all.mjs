@@ -16,6 +16,7 @@ const vitestPackages = [
   "packages/auth",
   "packages/router",
   "packages/gateway",
+  "apps/gateway",
   "packages/client",
   "apps/api",
   "apps/portal",

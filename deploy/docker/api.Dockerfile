@@ -11,12 +11,14 @@ WORKDIR /src
 # Manifests first, so dependency installation is cached until a manifest or the lockfile changes.
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json ./
 COPY apps/api/package.json apps/api/
+COPY apps/gateway/package.json apps/gateway/
 COPY apps/portal/package.json apps/portal/
 COPY packages/core/package.json packages/core/
 COPY packages/db/package.json packages/db/
 COPY packages/auth/package.json packages/auth/
 COPY packages/router/package.json packages/router/
 COPY packages/client/package.json packages/client/
+COPY packages/gateway/package.json packages/gateway/
 COPY deploy/package.json deploy/
 COPY e2e/package.json e2e/
 RUN pnpm install --frozen-lockfile --filter "@neosc/api..."

@@ -2,9 +2,9 @@ import type { Database } from "@neosc/db/database";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WorkspaceEndpoint } from "../src/endpoint.ts";
+import { RfbTestClient } from "../testing/rfb-client.ts";
+import { startXvnc, type TestXvnc } from "../testing/xvnc.ts";
 import { launchSession, ORIGIN, startGateway, type TestGateway } from "./support/gateway.ts";
-import { RfbTestClient } from "./support/rfb-client.ts";
-import { startXvnc, type TestXvnc } from "./support/xvnc.ts";
 
 let database: TestDatabase;
 let db: Database;

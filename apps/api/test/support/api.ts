@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, beforeAll, inject } from "vitest";
 import { parseEnv } from "../../src/env.ts";
-import { type RunningServer, startServer } from "../../src/server.ts";
+import { type RunningServer, type StartServerOptions, startServer } from "../../src/server.ts";
 
 export const ADMIN_EMAIL = "admin@neosc.test";
 export const ADMIN_PASSWORD = "admin-password-for-tests";
@@ -12,6 +12,7 @@ export function startTestApi(
   mongoUrl: string,
   dbName: string,
   env: Record<string, string> = {},
+  options: Omit<StartServerOptions, "announce"> = {},
 ): Promise<RunningServer> {
   return startServer(
     parseEnv({
@@ -31,14 +32,14 @@ export function startTestApi(
       NEOSC_SWEEP_INTERVAL_SECONDS: "3600",
       ...env,
     }),
-    { announce: () => {} },
+    { announce: () => {}, ...options },
   );
 }
 
 export interface ApiFixture {
   readonly database: TestDatabase;
   /** Starts one more API instance on this file's database (closed after the file). */
-  start(env?: Record<string, string>): Promise<RunningServer>;
+  start(env?: Record<string, string>, options?: Omit<StartServerOptions, "announce">): Promise<RunningServer>;
 }
 
 /** A database for this test file and any number of API instances on it. */
@@ -57,9 +58,9 @@ export function useApi(): ApiFixture {
       if (database === undefined) throw new Error("the test database is created in beforeAll");
       return database;
     },
-    async start(env = {}) {
+    async start(env = {}, options = {}) {
       if (database === undefined) throw new Error("start API instances inside tests or beforeAll");
-      const server = await startTestApi(inject("mongoUrl"), database.dbName, env);
+      const server = await startTestApi(inject("mongoUrl"), database.dbName, env, options);
       servers.push(server);
       return server;
     },

@@ -1,6 +1,6 @@
 import { gatewaySubprotocols } from "@neosc/core/connection";
 import { WebSocket } from "ws";
-import { ByteStream } from "../../src/byte-stream.ts";
+import { ByteStream } from "../src/byte-stream.ts";
 
 /** A minimal RFB 3.8 client over the gateway's WebSocket, as noVNC speaks it. */
 export class RfbTestClient {

@@ -1,0 +1,125 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createPomeriumVerifier } from "@neosc/auth/pomerium";
+import { GATEWAY_PATH } from "@neosc/core/connection";
+import { connectDatabase } from "@neosc/db/database";
+import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { createGateway } from "@neosc/gateway/gateway";
+import { type Logger, pino } from "pino";
+import type { GatewayEnv } from "./env.ts";
+
+/*
+ * The gateway as its own process (production: behind Pomerium at `workspace.portal.<domain>`,
+ * any number of replicas on one database). Health endpoints answer plain HTTP; everything else
+ * is the WebSocket upgrade at /gateway/connect.
+ */
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface StartGatewayOptions {
+  logger?: Logger;
+  /** Where running workspaces listen (the workspace host this process runs, or the host registry). */
+  endpoints?: EndpointResolver;
+}
+
+/** Until this process runs a workspace host, it knows no running workspace. */
+const noWorkspacesHere: EndpointResolver = async () => null;
+
+export function createLogger(level: GatewayEnv["LOG_LEVEL"]): Logger {
+  return pino({
+    level,
+    base: { service: "neosc-gateway" },
+    redact: { paths: ["req.headers.cookie", 'req.headers["sec-websocket-protocol"]'], censor: "[redacted]" },
+  });
+}
+
+export async function startGateway(
+  env: GatewayEnv,
+  options: StartGatewayOptions = {},
+): Promise<RunningGateway> {
+  const logger = options.logger ?? createLogger(env.LOG_LEVEL);
+  const connection = await connectDatabase({
+    url: env.MONGO_URL,
+    ...(env.MONGO_DB_NAME === undefined ? {} : { dbName: env.MONGO_DB_NAME }),
+    appName: "neosc-gateway",
+  });
+  const gateway = createGateway({
+    db: connection.db,
+    endpoints: options.endpoints ?? noWorkspacesHere,
+    allowedOrigins: new Set(env.NEOSC_PORTAL_ORIGINS.map((origin) => new URL(origin).origin)),
+    pomerium:
+      env.NEOSC_POMERIUM_JWKS_URL === undefined
+        ? null
+        : createPomeriumVerifier({
+            jwksUrl: env.NEOSC_POMERIUM_JWKS_URL,
+            audiences: env.NEOSC_POMERIUM_AUDIENCES,
+            ...(env.NEOSC_POMERIUM_ISSUERS.length === 0 ? {} : { issuers: env.NEOSC_POMERIUM_ISSUERS }),
+          }),
+    loginCookie:
+      env.NEOSC_SESSION_SECRET === undefined
+        ? null
+        : { name: "neosc_session", secret: env.NEOSC_SESSION_SECRET },
+    maxConnectionsPerSession: env.NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION,
+    logger,
+  });
+
+  let draining = false;
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (path === "/healthz") {
+      response.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === "/readyz") {
+      if (draining) {
+        response.writeHead(503, { "content-type": "application/json" }).end('{"status":"unavailable"}');
+        return;
+      }
+      connection.ping().then(
+        () => response.writeHead(200, { "content-type": "application/json" }).end('{"status":"ready"}'),
+        () => response.writeHead(503, { "content-type": "application/json" }).end('{"status":"unavailable"}'),
+      );
+      return;
+    }
+    response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
+  });
+  server.on("upgrade", (request, socket, head) => {
+    if ((request.url ?? "/").split("?")[0] === GATEWAY_PATH) gateway.handleUpgrade(request, socket, head);
+    else socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(env.PORT, env.HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
+  const url = `http://${host}:${port}`;
+  logger.info({ url }, "neosc gateway listening");
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        await gateway.close();
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), env.NEOSC_SHUTDOWN_TIMEOUT_MS);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        });
+        await connection.close();
+      })();
+      return closing;
+    },
+  };
+}
