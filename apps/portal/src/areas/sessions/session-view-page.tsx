@@ -1,58 +1,87 @@
 import type { WorkspaceSession } from "@neosc/core/session";
-import { ArrowLeft, MonitorOff } from "lucide-react";
-import { useState } from "react";
+import { ArrowLeft, ClipboardPaste, Maximize, MonitorOff, Unplug } from "lucide-react";
+import { useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
+import { useMe } from "../../app/me-context.tsx";
+import { useRuntimeConfig } from "../../app/runtime-config.tsx";
 import { Button, buttonClass } from "../../components/ui/button.tsx";
 import { Badge, EmptyState, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
+import { endReasonDetail, endReasonLabel } from "../../features/sessions/end-reason.ts";
 import { timeLeft } from "../../features/sessions/time-left.ts";
-import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessions.ts";
+import type { EndContext } from "../../features/viewer/close-reason.ts";
+import { useVncViewer } from "../../features/viewer/use-vnc-viewer.ts";
+import { ViewerOverlay, WarningBanner } from "../../features/viewer/viewer-overlay.tsx";
+import { sessionWarning } from "../../features/viewer/warnings.ts";
 import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
 import { formatRelative } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
 
+/** While the viewer is open the deadlines are re-read this often (the gateway moves idleEndsAt on input). */
+const ACTIVE_REFRESH_MS = 15_000;
+
 /**
- * Where a desktop or app session's connection URL (`/workspace/<sessionId>`) lands. The display
- * itself comes from the workspace gateway; this page keeps the session alive with heartbeats
- * while it is open and lets the person end it.
+ * Where a desktop or app session opens (`/workspace/<sessionId>`): the noVNC viewer, connected
+ * through the gateway with a single-use ticket, with the session's deadlines and its end in words.
+ * Leaving the page ("Disconnect") closes only the viewer; "End session" ends the session.
  */
 export function SessionViewPage() {
   const { sessionId } = useParams();
-  const navigate = useNavigate();
-  const now = useNow();
-  const utils = trpc.useUtils();
-  const { query, mine } = useMyActiveSessions();
-  const disconnect = trpc.session.disconnect.useMutation();
-  const [ending, setEnding] = useState<WorkspaceSession | null>(null);
+  const me = useMe();
+  const active = trpc.session.active.useQuery(undefined, { refetchInterval: ACTIVE_REFRESH_MS });
+  const seen = useRef<WorkspaceSession | null>(null);
+  const current = active.data?.find(
+    (candidate) => candidate.id === sessionId && candidate.userId === me.user.id,
+  );
+  if (current) seen.current = current;
+  const session = current ?? seen.current;
 
-  if (query.isPending) return <PageLoading label="Connecting" />;
-  if (query.error) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
-  const session = mine.find((candidate) => candidate.id === sessionId);
-  if (!session) {
-    return (
-      <EmptyState
-        title="This session is not running"
-        icon={<MonitorOff aria-hidden className="size-8" />}
-        action={
-          <Link to="/sessions?tab=history" className={buttonClass("secondary", "sm")}>
-            See session history
-          </Link>
-        }
-      >
-        It has ended, or it belongs to someone else.
-      </EmptyState>
-    );
+  if (session) return <Viewer session={session} stillActive={current !== undefined} />;
+  if (active.isPending) return <PageLoading label="Connecting" />;
+  if (active.error) return <ErrorState error={active.error} onRetry={() => void active.refetch()} />;
+  return <NotRunning sessionId={sessionId ?? ""} />;
+}
+
+function useEndContext(): EndContext {
+  const policies = trpc.policy.list.useQuery(undefined, { staleTime: 60_000 });
+  let idleMinutes: number | null = null;
+  let maxDurationMinutes: number | null = null;
+  for (const policy of policies.data ?? []) {
+    if (policy.key === "idle-timeout") idleMinutes = policy.settings.minutes;
+    if (policy.key === "session-max-duration") maxDurationMinutes = policy.settings.minutes;
   }
-  const left = timeLeft(session, now);
+  return { idleMinutes, maxDurationMinutes };
+}
 
-  async function end(note: string) {
-    if (!ending) return;
+function Viewer({ session, stillActive }: { session: WorkspaceSession; stillActive: boolean }) {
+  const navigate = useNavigate();
+  const now = useNow(1000);
+  const utils = trpc.useUtils();
+  const { apiBaseUrl } = useRuntimeConfig();
+  const endContext = useEndContext();
+  const frame = useRef<HTMLDivElement>(null);
+  const screen = useRef<HTMLDivElement>(null);
+  const end = trpc.session.disconnect.useMutation();
+  const [ending, setEnding] = useState(false);
+  const viewer = useVncViewer({ session, screen, apiBaseUrl, endContext });
+  const left = timeLeft(session, now);
+  const closed = viewer.state.phase === "closed";
+  const lastRefresh = useRef(0);
+
+  /** Input during a warning moves the idle deadline (the gateway records it): re-read it soon. */
+  function refreshDeadlinesSoon() {
+    if (!sessionWarning(session, now) || Date.now() - lastRefresh.current < 2000) return;
+    lastRefresh.current = Date.now();
+    window.setTimeout(() => void utils.session.active.invalidate(), 1500);
+  }
+
+  async function endSession(note: string) {
     try {
-      await disconnect.mutateAsync({ sessionId: ending.id, ...(note ? { note } : {}) });
-      toast({ title: `${ending.workspaceName} ended` });
-      setEnding(null);
+      await end.mutateAsync({ sessionId: session.id, ...(note ? { note } : {}) });
+      toast({ title: `${session.workspaceName} ended` });
+      setEnding(false);
       await navigate("/");
     } catch (error) {
       toastError(error);
@@ -61,47 +90,163 @@ export function SessionViewPage() {
     }
   }
 
+  async function sendClipboard() {
+    try {
+      const text = await navigator.clipboard.readText();
+      viewer.pasteToWorkspace(text);
+      toast({ title: "Clipboard sent", description: "Paste it in the workspace (Ctrl+V)." });
+    } catch {
+      toast({
+        tone: "error",
+        title: "No access to the clipboard",
+        description: "Allow clipboard access for this site.",
+      });
+    }
+  }
+
+  function disconnectViewer() {
+    toast({
+      title: "Viewer closed",
+      description: `${session.workspaceName} keeps running. Open it again from Home.`,
+    });
+    void navigate("/");
+  }
+
+  const status =
+    viewer.state.phase === "connected" ? (
+      <Badge tone="success">Connected</Badge>
+    ) : viewer.state.phase === "closed" ? (
+      <Badge tone="neutral">{viewer.state.outcome.kind === "ended" ? "Ended" : "Not connected"}</Badge>
+    ) : (
+      <Badge tone="warning">{viewer.state.retry ? "Reconnecting" : "Starting"}</Badge>
+    );
+
   return (
-    <>
-      <Link to="/" className="mb-4 inline-flex items-center gap-1 text-sm text-fg-muted hover:text-fg">
-        <ArrowLeft aria-hidden className="size-4" />
-        Home
-      </Link>
-      <div className="mb-4 flex flex-wrap items-center justify-between gap-3">
-        <div className="flex items-center gap-3">
-          <span className="flex size-10 items-center justify-center rounded-lg bg-success-soft text-success">
-            <KindIcon kind={session.workspaceKind} />
+    <div className="flex h-[calc(100dvh-7rem)] min-h-[420px] flex-col gap-3 lg:h-[calc(100dvh-5rem)]">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <div className="flex min-w-0 items-center gap-3">
+          <Link
+            to="/"
+            className="inline-flex size-9 items-center justify-center rounded-lg text-fg-muted hover:bg-surface-muted hover:text-fg"
+            aria-label="Home"
+          >
+            <ArrowLeft aria-hidden className="size-4" />
+          </Link>
+          <span className="flex size-9 shrink-0 items-center justify-center rounded-lg bg-success-soft text-success">
+            <KindIcon kind={session.workspaceKind} className="size-4" />
           </span>
-          <div>
-            <h1 className="text-xl font-semibold text-fg">{session.workspaceName}</h1>
+          <div className="min-w-0">
+            <h1 className="truncate text-lg font-semibold text-fg">{session.workspaceName}</h1>
             <p className="flex flex-wrap items-center gap-2 text-xs text-fg-muted">
-              <Badge tone="success">Running</Badge>
+              {status}
               {kindLabel(session.workspaceKind)} · started {formatRelative(session.startedAt, now)}
-              {left.maxDuration ? ` · ${left.maxDuration}` : ""}
+              {!closed && left.maxDuration ? ` · ${left.maxDuration}` : ""}
             </p>
           </div>
         </div>
-        <Button variant="secondary" onClick={() => setEnding(session)}>
-          End session
-        </Button>
+        <div className="flex flex-wrap gap-2">
+          <Button
+            size="sm"
+            variant="ghost"
+            disabled={viewer.state.phase !== "connected"}
+            icon={<ClipboardPaste aria-hidden className="size-4" />}
+            title="Send this computer's clipboard to the workspace, then paste there"
+            onClick={() => void sendClipboard()}
+          >
+            Send clipboard
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            disabled={closed}
+            icon={<Maximize aria-hidden className="size-4" />}
+            onClick={() => void frame.current?.requestFullscreen().catch(() => undefined)}
+          >
+            Full screen
+          </Button>
+          <Button
+            size="sm"
+            variant="secondary"
+            icon={<Unplug aria-hidden className="size-4" />}
+            onClick={disconnectViewer}
+            disabled={closed}
+            title="Close the viewer; the session keeps running"
+          >
+            Disconnect
+          </Button>
+          <Button
+            size="sm"
+            variant="danger"
+            disabled={!stillActive || closed}
+            onClick={() => setEnding(true)}
+          >
+            End session
+          </Button>
+        </div>
       </div>
-      <div className="flex aspect-video max-h-[70dvh] w-full flex-col items-center justify-center gap-2 rounded-xl border border-line bg-neutral-950 p-6 text-center shadow-sm">
-        <KindIcon kind={session.workspaceKind} className="size-10 text-neutral-400" />
-        <p className="font-medium text-neutral-100">
-          The workspace display is streamed by the workspace gateway.
-        </p>
-        <p className="max-w-lg text-sm text-neutral-400">
-          This server does not run a gateway, so nothing is drawn here. The session stays open — and counts as
-          in use for the idle timeout — while this page is open.
-        </p>
+      <div
+        ref={frame}
+        className="relative min-h-0 flex-1 overflow-hidden rounded-xl border border-line bg-neutral-950 shadow-sm"
+        onKeyDownCapture={refreshDeadlinesSoon}
+        onPointerDownCapture={refreshDeadlinesSoon}
+      >
+        <div
+          ref={screen}
+          data-testid="workspace-screen"
+          role="application"
+          aria-label={`${session.workspaceName} display`}
+          className="absolute inset-0"
+        />
+        {viewer.state.phase === "connected" && stillActive ? (
+          <WarningBanner
+            session={session}
+            now={now}
+            onKeepWorking={() => {
+              viewer.keepWorking();
+              refreshDeadlinesSoon();
+            }}
+          />
+        ) : null}
+        <ViewerOverlay
+          state={viewer.state}
+          workspaceName={session.workspaceName}
+          onReconnect={viewer.reconnect}
+        />
       </div>
       <DisconnectDialog
-        session={ending}
+        session={ending ? session : null}
         ownSession
-        pending={disconnect.isPending}
-        onCancel={() => setEnding(null)}
-        onConfirm={(note) => void end(note)}
+        pending={end.isPending}
+        onCancel={() => setEnding(false)}
+        onConfirm={(note) => void endSession(note)}
       />
-    </>
+    </div>
+  );
+}
+
+/** Opened after the session ended (or someone else's id): say why, from the history. */
+function NotRunning({ sessionId }: { sessionId: string }) {
+  const endContext = useEndContext();
+  const history = trpc.session.list.useQuery({ status: "ended", limit: 50 });
+  const ended = history.data?.items.find((candidate) => candidate.id === sessionId);
+  if (history.isPending) return <PageLoading label="Connecting" />;
+  return (
+    <EmptyState
+      title={
+        ended
+          ? `${ended.workspaceName}: ${endReasonLabel(ended.endReason, endContext)}`
+          : "This session is not running"
+      }
+      icon={<MonitorOff aria-hidden className="size-8" />}
+      action={
+        <Link to="/sessions?tab=history" className={buttonClass("secondary", "sm")}>
+          See session history
+        </Link>
+      }
+    >
+      {ended
+        ? endReasonDetail(ended.endReason, endContext)
+        : "It has ended, or it is not one of your sessions."}
+    </EmptyState>
   );
 }
