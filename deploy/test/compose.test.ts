@@ -45,8 +45,8 @@ const DOMAIN_VAR = "${NEOSC_DOMAIN}";
 const composeHosts = (hosts: string[]) => hosts.map((host) => host.replace("domain.invalid", DOMAIN_VAR));
 
 describe("docker-compose.yml: isolation", () => {
-  it("has exactly pomerium, portal, api and mongo", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["api", "mongo", "pomerium", "portal"]);
+  it("has exactly pomerium, portal, api, the workspace gateway and mongo", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(["api", "gateway", "mongo", "pomerium", "portal"]);
   });
 
   it("lets only Pomerium publish ports, and only 80 and 443", () => {
@@ -87,6 +87,8 @@ describe("docker-compose.yml: isolation", () => {
     expect(service("api").environment?.PORT).toBe("8080");
     expect(service("portal").healthcheck?.test?.join(" ")).toContain("http://127.0.0.1:3000/healthz");
     expect(service("pomerium").healthcheck?.test).toEqual(["CMD", "pomerium", "health"]);
+    expect(service("gateway").healthcheck?.test?.join(" ")).toContain("http://127.0.0.1:8081/readyz");
+    expect(service("gateway").environment?.PORT).toBe("8081");
   });
 
   it("runs MongoDB 7 with its data on a named volume", () => {
@@ -131,6 +133,19 @@ describe("docker-compose.yml: Pomerium and the API agree", () => {
     expect(service("portal").environment?.NEOSC_API_BASE_URL).toMatch(
       /^https:\/\/api\.portal\.\$\{NEOSC_DOMAIN/,
     );
+  });
+
+  it("sends browsers to the gateway service behind the workspace host, which checks that host's assertions", () => {
+    expect(service("api").environment?.NEOSC_GATEWAY_URL).toBe(
+      `wss://workspace.portal.${DOMAIN_VAR}/gateway/connect`,
+    );
+    const gateway = service("gateway").environment ?? {};
+    expect(gateway.NEOSC_POMERIUM_AUDIENCES).toBe(`workspace.portal.${DOMAIN_VAR}`);
+    expect(gateway.NEOSC_POMERIUM_JWKS_URL).toBe(service("api").environment?.NEOSC_POMERIUM_JWKS_URL);
+    expect(gateway.NEOSC_PORTAL_ORIGINS).toMatch(
+      /^https:\/\/portal\.\$\{NEOSC_DOMAIN[^}]*},https:\/\/admin\.portal\.\$\{NEOSC_DOMAIN}$/,
+    );
+    expect(gateway.MONGO_URL).toBe(service("api").environment?.MONGO_URL);
   });
 });
 

@@ -49,7 +49,7 @@ function parseDockerfile(text: string): Stage[] {
   return stages;
 }
 
-const DOCKERFILES = ["api", "portal"].map((name) => {
+const DOCKERFILES = ["api", "portal", "gateway"].map((name) => {
   const path = new URL(`../docker/${name}.Dockerfile`, import.meta.url);
   return {
     name,
@@ -106,7 +106,7 @@ describe.each(DOCKERFILES)("$name.Dockerfile", ({ name, text, stages }) => {
     const runs = final.instructions.filter((instruction) => instruction.keyword === "RUN");
     expect(runs).toEqual([]);
     for (const instruction of final.instructions.filter((candidate) => candidate.keyword === "COPY")) {
-      if (name === "api" && instruction.args.includes("--from="))
+      if (name !== "portal" && instruction.args.includes("--from="))
         expect(instruction.args).toMatch(/--from=build \/out\//);
     }
   });
@@ -114,7 +114,7 @@ describe.each(DOCKERFILES)("$name.Dockerfile", ({ name, text, stages }) => {
   it("checks health on the service's own /healthz", () => {
     const healthcheck = final.instructions.find((instruction) => instruction.keyword === "HEALTHCHECK");
     expect(healthcheck?.args).toContain(`'/healthz'`);
-    expect(healthcheck?.args).toContain(name === "api" ? "8080" : "3000");
+    expect(healthcheck?.args).toContain({ api: "8080", gateway: "8081", portal: "3000" }[name] ?? "");
   });
 
   it("installs from the lockfile with every workspace manifest present", () => {
@@ -139,7 +139,8 @@ describe.each(DOCKERFILES)("$name.Dockerfile", ({ name, text, stages }) => {
 
   it("starts the right program", () => {
     const cmd = final.instructions.find((instruction) => instruction.keyword === "CMD")?.args;
-    expect(cmd).toBe(name === "api" ? '["node", "dist/server.mjs"]' : '["node", "server.mjs"]');
+    const program = { api: "dist/server.mjs", gateway: "dist/gateway.mjs", portal: "server.mjs" }[name];
+    expect(cmd).toBe(`["node", "${program}"]`);
   });
 });
 

@@ -2,7 +2,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { API_METRICS_PORT, API_PORT, assertionAudiences, PORTAL_PORT } from "@neosc/core/routes";
+import {
+  API_METRICS_PORT,
+  API_PORT,
+  assertionAudiences,
+  GATEWAY_PORT,
+  PORTAL_PORT,
+} from "@neosc/core/routes";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import {
@@ -138,7 +144,7 @@ describe("pods", () => {
   const all = workloads();
 
   it("all run as non-root users with privilege escalation off, capabilities dropped and a seccomp profile", () => {
-    expect(all.length).toBe(6);
+    expect(all.length).toBe(7);
     for (const { manifest, pod } of all) {
       const name = manifest.metadata.name;
       expect(pod.securityContext?.runAsNonRoot, name).toBe(true);
@@ -378,7 +384,10 @@ describe("network policies", () => {
     };
   };
   const pods = Object.fromEntries(
-    ["pomerium", "api", "portal", "mongo", "mongo-init", "postgres"].map((name) => [name, pod(name)]),
+    ["pomerium", "api", "gateway", "portal", "mongo", "mongo-init", "postgres"].map((name) => [
+      name,
+      pod(name),
+    ]),
   ) as Record<string, Endpoint>;
   const prometheus: Endpoint = {
     kind: "pod",
@@ -441,6 +450,30 @@ describe("network policies", () => {
     expect(can(get("api"), get("postgres"), 5432)).toBe(false);
     expect(can(get("api"), get("portal"), PORTAL_PORT)).toBe(false);
     expect(can(get("api"), get("pomerium"), POMERIUM_PORTS.kubernetes.https)).toBe(false);
+  });
+
+  it("let the gateway be reached only from Pomerium, and reach only MongoDB, DNS, the key set and workspace VNC", () => {
+    expect(can(get("pomerium"), get("gateway"), GATEWAY_PORT)).toBe(true);
+    expect(can(browser, get("gateway"), GATEWAY_PORT)).toBe(false);
+    expect(can(get("api"), get("gateway"), GATEWAY_PORT)).toBe(false);
+    expect(can(get("portal"), get("gateway"), GATEWAY_PORT)).toBe(false);
+    expect(can(get("gateway"), get("mongo"), 27017)).toBe(true);
+    expect(can(get("gateway"), kubeDns, 53, "UDP")).toBe(true);
+    expect(can(get("gateway"), idp, 443)).toBe(true);
+    expect(can(get("gateway"), lanHost, 443)).toBe(false);
+    expect(can(get("gateway"), get("api"), API_PORT)).toBe(false);
+    expect(can(get("gateway"), get("postgres"), 5432)).toBe(false);
+    const workspacePod: Endpoint = {
+      kind: "pod",
+      name: "workspace",
+      namespace: "neosc-workspaces",
+      labels: { "app.kubernetes.io/name": "workspace" },
+      ip: "10.244.5.5",
+      ports: [{ name: "vnc", containerPort: 5901 }],
+    };
+    expect(can(get("gateway"), workspacePod, 5901)).toBe(true);
+    expect(can(get("gateway"), workspacePod, 22)).toBe(false);
+    expect(can(get("api"), workspacePod, 5901)).toBe(false);
   });
 
   it("let the portal and the databases reach nothing outside their own traffic", () => {

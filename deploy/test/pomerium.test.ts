@@ -108,6 +108,7 @@ describe("Pomerium config, flat-claim mode (default)", () => {
     ]);
     expect(byName.api?.cors_allow_preflight).toBe(true);
     expect(byName.api?.to).toBe("http://api:8080");
+    expect(byName.workspace?.to).toBe("http://gateway:8081");
     expect(byName.admin?.to).toBe("http://portal:3000");
   });
 });

@@ -57,7 +57,7 @@ describe("route definitions (@neosc/core/routes)", () => {
     expect(allowedRoles(routeById("gate"))).toEqual([]);
   });
 
-  it("leave the gate to Pomerium and route everything else to api or portal", () => {
+  it("leave the gate to Pomerium and route everything else to api, portal or the gateway", () => {
     const gate = routeById("gate");
     expect(gate.upstream).toBeNull();
     expect(gate.minimumRole).toBeNull();
@@ -65,10 +65,13 @@ describe("route definitions (@neosc/core/routes)", () => {
     for (const route of upstreamRoutes()) expect(route.minimumRole).not.toBeNull();
   });
 
-  it("forward the signed assertion only to the API's hosts", () => {
+  it("forward the signed assertion only to the hosts of the API and the gateway", () => {
     for (const route of ROUTES) {
-      expect(route.passIdentityHeaders, route.id).toBe(route.upstream === "api");
+      expect(route.passIdentityHeaders, route.id).toBe(
+        route.upstream === "api" || route.upstream === "gateway",
+      );
     }
+    expect(routeById("workspace").upstream).toBe("gateway");
     expect(assertionAudiences("kappa4.com")).toEqual([
       "api.portal.kappa4.com",
       "workspace.portal.kappa4.com",

@@ -14,10 +14,13 @@ export const API_PORT = 8080;
 export const API_METRICS_PORT = 9464;
 /** Port the portal's static file server listens on. */
 export const PORTAL_PORT = 3000;
+/** Port the workspace gateway process (`apps/gateway`) listens on for WebSocket upgrades. */
+export const GATEWAY_PORT = 8081;
 
 export const UPSTREAM_SERVICES = {
   api: { service: "api", port: API_PORT },
   portal: { service: "portal", port: PORTAL_PORT },
+  gateway: { service: "gateway", port: GATEWAY_PORT },
 } as const;
 export type UpstreamServiceName = keyof typeof UPSTREAM_SERVICES;
 
@@ -46,7 +49,7 @@ export const RouteDefinitionSchema = z.strictObject({
   /** Labels in front of the domain: `api.portal` → `api.portal.<domain>`. */
   hostPrefix: HostPrefixSchema,
   /** What answers on this host; null means Pomerium's own authenticate service (sign-in). */
-  upstream: z.enum(["api", "portal"]).nullable(),
+  upstream: z.enum(["api", "portal", "gateway"]).nullable(),
   /**
    * Least role that may pass the proxy (roles are ordered admin > neosc > user); null means the
    * host is not role-gated at the proxy (only the authenticate service).
@@ -123,7 +126,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   {
     id: "workspace",
     hostPrefix: "workspace.portal",
-    upstream: "api",
+    upstream: "gateway",
     minimumRole: "user",
     websockets: true,
     passIdentityHeaders: true,
@@ -131,7 +134,8 @@ export const ROUTES: readonly RouteDefinition[] = [
     corsPreflight: false,
     timeoutSeconds: null,
     idleTimeoutSeconds: 600,
-    description: "Workspace gateway (websockets); the API checks each session's owner",
+    description:
+      "Workspace gateway (websockets): a single-use ticket per connection, the assertion's subject checked",
   },
 ];
 

@@ -39,15 +39,18 @@ describe("sessions repository", () => {
 
     const at = new Date("2030-01-01T10:05:00.000Z");
     const idleEndsAt = new Date("2030-01-01T10:35:00.000Z");
-    const beaten = await db.sessions.heartbeat(id, { at, idleEndsAt });
-    expect(beaten).toMatchObject({ lastHeartbeatAt: at, idleEndsAt });
+    const beaten = await db.sessions.heartbeat(id, { at });
+    expect(beaten).toMatchObject({ lastHeartbeatAt: at, idleEndsAt: null });
+    const input = await db.sessions.recordInput(id, { at, idleEndsAt });
+    expect(input).toMatchObject({ lastInputAt: at, idleEndsAt });
 
     const endedAt = new Date("2030-01-01T11:00:00.000Z");
     const ended = await db.sessions.end(id, { reason: "user_stopped", at: endedAt, note: "done" });
     expect(ended).toMatchObject({ status: "ended", endReason: "user_stopped", endedAt, endNote: "done" });
     expect(await db.sessions.end(id, { reason: "admin_disconnected", at: endedAt })).toBeNull();
     expect((await db.sessions.findById(id))?.endReason).toBe("user_stopped");
-    expect(await db.sessions.heartbeat(id, { at, idleEndsAt })).toBeNull();
+    expect(await db.sessions.heartbeat(id, { at })).toBeNull();
+    expect(await db.sessions.recordInput(id, { at, idleEndsAt })).toBeNull();
     expect(await db.sessions.countActiveByUser(userId)).toBe(0);
 
     const again = await rejectionOf(() => db.sessions.createWithinLimit(launch(userId, { id }), null));
@@ -110,7 +113,7 @@ describe("sessions repository", () => {
     }
   });
 
-  it("never brings an ended session back when heartbeats race the end", async () => {
+  it("never brings an ended session back when heartbeats and input writes race the end", async () => {
     const { db } = handle;
     for (let round = 0; round < 5; round += 1) {
       const userId = randomUUID();
@@ -118,9 +121,9 @@ describe("sessions repository", () => {
       const id = session?.id ?? "";
       const at = new Date();
       await Promise.all([
-        ...Array.from({ length: 5 }, () => db.sessions.heartbeat(id, { at, idleEndsAt: null })),
+        ...Array.from({ length: 5 }, () => db.sessions.heartbeat(id, { at })),
         db.sessions.end(id, { reason: "user_stopped", at }),
-        ...Array.from({ length: 5 }, () => db.sessions.heartbeat(id, { at, idleEndsAt: null })),
+        ...Array.from({ length: 5 }, () => db.sessions.recordInput(id, { at, idleEndsAt: null })),
       ]);
       expect((await db.sessions.findById(id))?.status).toBe("ended");
       expect(await db.sessions.createWithinLimit(launch(userId), 1)).not.toBeNull();

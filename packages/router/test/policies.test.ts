@@ -151,7 +151,7 @@ describe("session-max-duration", () => {
 });
 
 describe("idle-timeout", () => {
-  it("on: heartbeats keep a session alive and the sweeper ends it when they stop; off: no idle end", async () => {
+  it("on: real input keeps a session alive, an open portal does not, and the sweeper ends it when input stops; off: no idle end", async () => {
     await asAdmin().policy.toggle({ key: "session-max-duration", enabled: false });
     await asAdmin().policy.update({ key: "idle-timeout", settings: { minutes: 10 } });
     const time = manualClock(new Date("2030-03-01T08:00:00Z"));
@@ -161,8 +161,14 @@ describe("idle-timeout", () => {
     expect(session.idleEndsAt).toEqual(new Date("2030-03-01T08:10:00Z"));
 
     time.advance(8 * 60);
-    await caller.session.heartbeat({ sessionId: session.id });
+    // The gateway saw a key press: what it writes (throttled) on real input.
+    await database.db.sessions.recordInput(session.id, {
+      at: time.clock(),
+      idleEndsAt: new Date(time.clock().getTime() + 10 * 60_000),
+    });
     time.advance(8 * 60);
+    // A portal tab left open heartbeats, which no longer counts as activity.
+    await caller.session.heartbeat({ sessionId: session.id });
     await sweepSessions({ db: database.db, clock: time.clock });
     expect((await database.db.sessions.findById(session.id))?.status).toBe("active");
 

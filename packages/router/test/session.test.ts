@@ -65,7 +65,7 @@ describe("session.list and session.active", () => {
 });
 
 describe("session.heartbeat", () => {
-  it("pushes idleEndsAt forward for the owner only", async () => {
+  it("records the owner's open portal but does not move idleEndsAt (only real input does)", async () => {
     const time = manualClock(new Date("2025-05-05T10:00:00Z"));
     const { user } = await createLocalUser(database.db, "user");
     const caller = callerFor(database.db, { user, clock: time.clock });
@@ -75,7 +75,7 @@ describe("session.heartbeat", () => {
     time.advance(600);
     const beat = await caller.session.heartbeat({ sessionId: session.id });
     expect(beat.lastHeartbeatAt).toEqual(new Date("2025-05-05T10:10:00Z"));
-    expect(beat.idleEndsAt).toEqual(new Date("2025-05-05T10:40:00Z"));
+    expect(beat.idleEndsAt).toEqual(new Date("2025-05-05T10:30:00Z"));
 
     const other = (await createLocalUser(database.db, "user")).user;
     await expectRefusal(

@@ -59,7 +59,7 @@ export interface SessionsRepository {
   /** Newest first (startedAt desc, id desc), keyset cursor. */
   list(input: ListSessionsInput): Promise<Page<WorkspaceSession>>;
   /** Only while active; returns the updated session or null. */
-  heartbeat(id: string, update: { at: Date; idleEndsAt: Date | null }): Promise<WorkspaceSession | null>;
+  heartbeat(id: string, update: { at: Date }): Promise<WorkspaceSession | null>;
   /**
    * A person's real input reached the gateway (throttled by the caller): sets `lastInputAt` and
    * the new `idleEndsAt`. Only while active; returns the updated session or null.
@@ -289,7 +289,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       try {
         doc = await sessions.findOneAndUpdate(
           { _id: id, status: "active" },
-          { $set: { lastHeartbeatAt: update.at, idleEndsAt: update.idleEndsAt } },
+          { $set: { lastHeartbeatAt: update.at } },
           { returnDocument: "after" },
         );
       } catch (error) {

@@ -3,8 +3,6 @@ import { DomainError } from "@neosc/core/errors";
 import type { ActiveSessionsInput, ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
-import { idleEndsAt } from "../policies/checks.ts";
-import { loadPolicies } from "../policies/policies.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
 const isAdmin = (ctx: AuthedContext) => ctx.identity.user.role === "admin";
@@ -51,9 +49,10 @@ async function denied(
 }
 
 /**
- * The owner keeps a session alive: pushes `idleEndsAt` forward. A session already past a
- * deadline is ended instead (the sweeper may not have reached it yet). Successful heartbeats are
- * not audited: they arrive every few seconds per open session and carry no decision.
+ * The owner's portal says it is still open: records `lastHeartbeatAt`. It does not keep a session
+ * from idling — idle is measured from real input at the gateway (`lastInputAt`), never from an
+ * open tab. A session already past a deadline is ended instead (the sweeper may not have reached
+ * it yet). Successful heartbeats are not audited: they carry no decision.
  */
 export async function heartbeat(ctx: AuthedContext, sessionId: string): Promise<WorkspaceSession> {
   const now = ctx.clock();
@@ -69,11 +68,7 @@ export async function heartbeat(ctx: AuthedContext, sessionId: string): Promise<
   }
   if (session.status !== "active") throw notActive(sessionId);
   if ((await expireIfDue(ctx, session, now)) !== null) throw notActive(sessionId);
-  const policies = await loadPolicies(ctx.db);
-  const updated = await ctx.db.sessions.heartbeat(sessionId, {
-    at: now,
-    idleEndsAt: idleEndsAt(policies["idle-timeout"], now),
-  });
+  const updated = await ctx.db.sessions.heartbeat(sessionId, { at: now });
   if (updated === null) throw notActive(sessionId);
   return updated;
 }

@@ -30,7 +30,7 @@ export const sessionRouter = router({
     .output(z.array(WorkspaceSessionSchema))
     .query(({ ctx, input }) => activeSessions(ctx, input)),
 
-  /** The session's owner: keeps it from idling out. */
+  /** The session's owner: records that their portal is open (idle comes from real input only). */
   heartbeat: procedureFor("session.heartbeat")
     .input(SessionIdInputSchema)
     .output(WorkspaceSessionSchema)
