@@ -231,6 +231,42 @@ describe("enforcement on the live connection", () => {
     });
   });
 
+  it("closes when the access-hours window closes (gateway clock shortly before the end of the window)", async () => {
+    let offset = 0;
+    const shifted = await startGateway({
+      db,
+      clock: () => new Date(Date.now() + offset),
+      endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+    });
+    try {
+      const launched = await launchSession(db);
+      const ticket = await launched.ticket();
+      // The gateway's clock now reads 3 s before the next full minute, where the window ends.
+      const lead = 3000;
+      offset = 60_000 - (Date.now() % 60_000) - lead;
+      const end = new Date(Date.now() + offset + lead + 100).toISOString().slice(11, 16);
+      if (end === "00:00") return; // a window cannot end at midnight; the next run covers it
+      await db.policies.setSettings(
+        "access-hours",
+        { timeZone: "UTC", days: [0, 1, 2, 3, 4, 5, 6], start: "00:00", end },
+        null,
+      );
+      await db.policies.setEnabled("access-hours", true, null);
+      const client = await RfbTestClient.open(shifted.url, {
+        ticket,
+        origin: ORIGIN,
+        cookie: launched.cookie,
+      });
+      await client.handshake();
+      const started = Date.now();
+      expect(await client.closed).toEqual({ code: 4000, reason: "access_hours" });
+      expect(Date.now() - started).toBeLessThan(lead + 1000);
+      expect(await db.sessions.findById(launched.session.id)).toMatchObject({ endReason: "access_hours" });
+    } finally {
+      await shifted.close();
+    }
+  });
+
   it("ends an idle session although the viewer keeps asking for screen updates", async () => {
     await db.policies.setSettings("idle-timeout", { minutes: 5 }, null);
     await db.policies.setEnabled("idle-timeout", true, null);
