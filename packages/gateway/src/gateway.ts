@@ -170,9 +170,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       clientIp: request.socket.remoteAddress ?? null,
       userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
     };
+    // The refusal is on record before the client learns of it.
     const deny = async (code: CloseCode, reason: string, sessionId: string | null, userId: string | null) => {
-      refuse(ws, code, reason);
       await auditConnection(info, { sessionId, userId, result: "denied", reason });
+      refuse(ws, code, reason);
     };
 
     const origin = request.headers.origin;

@@ -1,3 +1,5 @@
+import { createPomeriumVerifier } from "@neosc/auth/pomerium";
+import { startPomeriumSigner } from "@neosc/auth/testing/pomerium-signer";
 import type { Database } from "@neosc/db/database";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
@@ -173,6 +175,48 @@ describe("admission", () => {
     await db.sessions.end(launched.session.id, { reason: "user_stopped", at: new Date() });
     const late = await RfbTestClient.open(gateway.url, { ticket, origin: ORIGIN, cookie: launched.cookie });
     expect(await late.closed).toEqual({ code: 4000, reason: "user_stopped" });
+  });
+});
+
+describe("behind Pomerium", () => {
+  it("admits only the ticket owner's assertion (subject), and refuses a missing one or one made for another host", async () => {
+    const signer = await startPomeriumSigner({ host: "workspace.portal.test" });
+    const behind = await startGateway({
+      db,
+      endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+      pomerium: createPomeriumVerifier({ jwksUrl: signer.jwksUrl, audiences: [signer.host] }),
+      loginCookie: null,
+    });
+    try {
+      const launched = await launchSession(db);
+      const open = async (assertion: string | null) =>
+        RfbTestClient.open(behind.url, {
+          ticket: await launched.ticket({ subject: "idp-subject-ada" }),
+          origin: ORIGIN,
+          headers: assertion === null ? {} : { "x-pomerium-jwt-assertion": assertion },
+        });
+      const ada = await open(
+        await signer.signAssertion({ email: "ada@example.test", sub: "idp-subject-ada" }),
+      );
+      await ada.handshake();
+      ada.close();
+      const bob = await open(
+        await signer.signAssertion({ email: "bob@example.test", sub: "idp-subject-bob" }),
+      );
+      expect(await bob.closed).toEqual({ code: 4003, reason: "identity_mismatch" });
+      const none = await open(null);
+      expect(await none.closed).toEqual({ code: 4003, reason: "identity_mismatch" });
+      const otherHost = await open(
+        await signer.signAssertion(
+          { email: "ada@example.test", sub: "idp-subject-ada" },
+          { audience: "api.portal.test" },
+        ),
+      );
+      expect(await otherHost.closed).toEqual({ code: 4003, reason: "identity_mismatch" });
+    } finally {
+      await behind.close();
+      await signer.stop();
+    }
   });
 });
 

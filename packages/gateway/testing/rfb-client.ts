@@ -22,11 +22,17 @@ export class RfbTestClient {
 
   static open(
     url: string,
-    options: { ticket?: string | null; origin?: string; cookie?: string; protocols?: string[] } = {},
+    options: {
+      ticket?: string | null;
+      origin?: string;
+      cookie?: string;
+      protocols?: string[];
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<RfbTestClient> {
     const protocols =
       options.protocols ?? (options.ticket ? gatewaySubprotocols(options.ticket) : ["neosc.v1"]);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...options.headers };
     if (options.cookie !== undefined) headers.cookie = options.cookie;
     const ws = new WebSocket(url, protocols, {
       ...(options.origin === undefined ? {} : { origin: options.origin }),

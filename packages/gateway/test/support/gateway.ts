@@ -66,8 +66,8 @@ export interface Launched {
   loginSessionId: string;
   /** `neosc_session=<token>` of the person's login. */
   cookie: string;
-  /** A fresh ticket for this session (what session.connect hands out). */
-  ticket(): Promise<string>;
+  /** A fresh ticket for this session (what session.connect hands out; through Pomerium: a subject, no login). */
+  ticket(options?: { subject?: string }): Promise<string>;
 }
 
 /** A person, their login and an active session, written as launch would write them. */
@@ -121,14 +121,14 @@ export async function launchSession(
     session,
     loginSessionId: login.id,
     cookie: `${COOKIE}=${token}`,
-    async ticket() {
+    async ticket(options = {}) {
       const ticket = randomBytes(32).toString("base64url");
       const issuedAt = new Date();
       await db.connectTickets.issue(ticket, {
         sessionId: session.id,
         userId: user.id,
-        loginSessionId: login.id,
-        subject: null,
+        loginSessionId: options.subject === undefined ? login.id : null,
+        subject: options.subject ?? null,
         issuedAt,
         expiresAt: new Date(issuedAt.getTime() + 60_000),
       });
