@@ -21,4 +21,15 @@ if [ "${1:-}" = "--browser" ] && [ -z "${NEOSC_CHROMIUM:-}" ] && ! command -v ch
   fi
 fi
 
+# The REST API's client test is a Python script (standard library only).
+if [ "${1:-}" = "--browser" ] && ! command -v python3 >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing python3 from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
+  else
+    echo "bootstrap: python3 is missing: run 'sudo apt-get install python3'" >&2
+    exit 1
+  fi
+fi
+
 pnpm install --frozen-lockfile --reporter=silent

@@ -97,8 +97,15 @@ function validateRoute(route: unknown, context: RouteContext): string[] {
   if (!from) {
     problems.push("from must be an https URL");
   } else {
-    if (context.seen.has(from.host)) problems.push(`duplicate route for ${from.host}`);
-    context.seen.add(from.host);
+    // A path route (`prefix`) may share its host with the host's own route, listed after it.
+    const prefix = typeof route.prefix === "string" ? route.prefix : "";
+    if (prefix !== "" && !prefix.startsWith("/")) problems.push("prefix must start with /");
+    const key = `${from.host}${prefix}`;
+    if (context.seen.has(key)) problems.push(`duplicate route for ${key}`);
+    else if (prefix !== "" && context.seen.has(from.host)) {
+      problems.push(`the route for ${key} must come before the route for ${from.host} (first match wins)`);
+    }
+    context.seen.add(key);
     if (from.host === context.authenticateHost) {
       problems.push("the authenticate host is served by Pomerium itself, not a route");
     }

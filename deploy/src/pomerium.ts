@@ -1,3 +1,4 @@
+import { REST_PATH_PREFIX } from "@neosc/core/rest";
 import type { Role } from "@neosc/core/roles";
 import {
   allowedRoles,
@@ -58,6 +59,7 @@ export interface PomeriumRoute {
   name: string;
   description: string;
   from: string;
+  prefix?: string;
   to: string;
   preserve_host_header: boolean;
   pass_identity_headers: boolean;
@@ -218,7 +220,7 @@ export function buildPomeriumConfig(options: PomeriumOptions): PomeriumConfig {
     cookie_domain: domain,
     cookie_expire: COOKIE_EXPIRE,
     jwt_claims_headers: jwtClaimsHeaders(options),
-    routes: upstreamRoutes().map((route) => buildRoute(route, options)),
+    routes: [buildRestRoute(options), ...upstreamRoutes().map((route) => buildRoute(route, options))],
   };
 }
 
@@ -237,6 +239,25 @@ function buildRoute(route: RouteDefinition, options: PomeriumOptions): PomeriumR
     ...(route.timeoutSeconds === null ? {} : { timeout: formatDuration(route.timeoutSeconds) }),
     ...(route.idleTimeoutSeconds === null ? {} : { idle_timeout: formatDuration(route.idleTimeoutSeconds) }),
     policy: routePolicy(route, options),
+  };
+}
+
+/**
+ * The REST face (`/api/…` on the API host), listed before the host's own route because Pomerium
+ * takes the first route that matches. Scripts present an API token, not a Pomerium session, so
+ * the proxy admits the request and forwards no identity; the API authenticates every REST call by
+ * its bearer token (or a session token from POST /api/auth/login) and never reads the cookie there.
+ */
+function buildRestRoute(options: PomeriumOptions): PomeriumRoute {
+  const api = buildRoute(routeById("api"), options);
+  return {
+    ...api,
+    name: "api-rest",
+    description: "NeoSC REST API (/api/); the API authenticates each call by its API token",
+    prefix: REST_PATH_PREFIX,
+    pass_identity_headers: false,
+    cors_allow_preflight: false,
+    policy: [{ allow: { or: [{ accept: true }] } }],
   };
 }
 

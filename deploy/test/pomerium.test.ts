@@ -57,9 +57,14 @@ const PEOPLE: { name: string; grants: Grant[]; hosts: string[] }[] = [
   },
 ];
 
+/** The routes of whole hosts (the REST path route is checked on its own below). */
+function hostRoutes(config: PomeriumConfig) {
+  return config.routes.filter((route) => route.prefix === undefined);
+}
+
 /** Hosts whose route policy admits a person with these (flattened) claims. */
 function reachableHosts(config: PomeriumConfig, claims: FlattenedClaims): string[] {
-  return config.routes
+  return hostRoutes(config)
     .filter((route) => evaluatePolicy(route.policy, claims))
     .map((route) => new URL(route.from).host)
     .sort();
@@ -71,7 +76,9 @@ describe("Pomerium config, flat-claim mode (default)", () => {
 
   it("is the default mode and matches the flat claim only", () => {
     expect(generated.options.mode).toBe("flat-claim");
-    const criteria = config.routes.flatMap((route) => route.policy.flatMap((block) => block.allow?.or ?? []));
+    const criteria = hostRoutes(config).flatMap((route) =>
+      route.policy.flatMap((block) => block.allow?.or ?? []),
+    );
     expect(criteria.length).toBeGreaterThan(0);
     for (const criterion of criteria) expect(Object.keys(criterion)).toEqual([`claim/${FLAT_ROLES_CLAIM}`]);
   });
@@ -110,6 +117,30 @@ describe("Pomerium config, flat-claim mode (default)", () => {
     expect(byName.api?.to).toBe("http://api:8080");
     expect(byName.workspace?.to).toBe("http://gateway:8081");
     expect(byName.admin?.to).toBe("http://portal:3000");
+  });
+
+  it("routes the REST paths of the API host first, admitting API-token callers without forwarding an identity", () => {
+    const [first, ...rest] = config.routes;
+    expect(first).toMatchObject({
+      name: "api-rest",
+      from: "https://api.portal.kappa4.com",
+      prefix: "/api/",
+      to: "http://api:8080",
+      pass_identity_headers: false,
+      cors_allow_preflight: false,
+      policy: [{ allow: { or: [{ accept: true }] } }],
+    });
+    expect(rest.map((route) => route.name)).toEqual(["portal", "api", "admin", "workspace"]);
+    // The same host's own route keeps its role policy for /trpc and everything else.
+    const api = rest.find((route) => route.name === "api");
+    expect(api?.prefix).toBeUndefined();
+    expect(evaluatePolicy(api?.policy ?? [], {})).toBe(false);
+    // Listed after the host route it would never match: the checks refuse that order.
+    const swapped = structuredClone(config);
+    swapped.routes = [...rest, first as (typeof config.routes)[number]];
+    expect(validatePomeriumConfig(swapped).join("\n")).toContain(
+      "must come before the route for api.portal.kappa4.com",
+    );
   });
 });
 
@@ -338,7 +369,7 @@ describe("the generator's own checks", () => {
       allowed_domains: ["kappa4.com"],
       idp_scopes: ["openid", "email"],
       cookie_domain: "",
-      routes: [...routes, routes[0]],
+      routes: [...routes, routes[1]],
     }).join("\n");
     expect(problems).toContain("shared_secret must come from the environment (SHARED_SECRET)");
     expect(problems).toContain("idp_client_secret must come from the environment");

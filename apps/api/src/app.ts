@@ -21,6 +21,7 @@ import {
   securityHeaders,
 } from "./http-security.ts";
 import type { Metrics } from "./metrics.ts";
+import { createRestApi } from "./rest.ts";
 
 export interface HttpOptions {
   publicUrl: URL;
@@ -50,6 +51,8 @@ export interface AppOptions {
 }
 
 const KNOWN_PROCEDURES: ReadonlySet<string> = new Set(PROCEDURE_PATHS);
+/** The API's version in the OpenAPI document. */
+const API_VERSION = "0.1.0";
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
 /** A bounded label for metrics: the procedure path, `trpc.batch`, or a fixed route name. */
@@ -161,6 +164,18 @@ export function createApp(options: AppOptions): express.Express {
     }
   });
 
+  const createContext = (req: Request, res: Response) =>
+    createHttpContext(
+      { db, clock, config: routerConfig, services: { ...services, events: metrics.events }, secure },
+      req,
+      res,
+    );
+
+  app.use(
+    "/api",
+    createRestApi({ createContext, bodyLimitBytes: http.bodyLimitBytes, logger, version: API_VERSION }),
+  );
+
   app.use(
     "/trpc",
     (request, response, next) => {
@@ -187,12 +202,7 @@ export function createApp(options: AppOptions): express.Express {
     createExpressMiddleware({
       router: appRouter,
       maxBodySize: http.bodyLimitBytes,
-      createContext: ({ req, res }) =>
-        createHttpContext(
-          { db, clock, config: routerConfig, services: { ...services, events: metrics.events }, secure },
-          req,
-          res,
-        ),
+      createContext: ({ req, res }) => createContext(req, res),
       responseMeta({ errors }) {
         const retryAfter = errors
           .map((error) => asDomainError(error.cause)?.retryAfterSeconds)

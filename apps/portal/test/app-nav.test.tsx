@@ -5,7 +5,15 @@ import { describe, expect, it } from "vitest";
 import { AppNav } from "../src/areas/shell/app-nav.tsx";
 import { navigationFor } from "../src/lib/navigation.ts";
 
-const ADMIN_LINKS = ["Workspaces", "Policies", "Audit log", "Users", "Organizations", "Stats"];
+const ADMIN_LINKS = [
+  "Workspaces",
+  "Policies",
+  "Audit log",
+  "Users",
+  "Organizations",
+  "Service accounts",
+  "Stats",
+];
 
 function renderNav(role: Role, path = "/") {
   render(

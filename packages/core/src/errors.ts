@@ -31,12 +31,15 @@ export const REASONS = [
   "sso_not_configured",
   "sso_failed",
   "csrf_rejected",
+  "token_revoked",
+  "token_expired",
   // authorization
   "role_required",
   "not_owner",
   "role_not_allowed",
   "organization_mismatch",
   "workspace_disabled",
+  "token_scope",
   // policies
   "mfa_required",
   "max_concurrent_sessions",

@@ -46,6 +46,11 @@ export const PROCEDURE_ACCESS = {
   "user.disable": "admin",
   "user.enable": "admin",
   "stats.overview": "admin",
+  "apiToken.list": "user",
+  "apiToken.create": "user",
+  "apiToken.revoke": "user",
+  "serviceAccount.list": "admin",
+  "serviceAccount.create": "admin",
 } as const satisfies Record<string, "public" | Role>;
 
 export type ProcedurePath = keyof typeof PROCEDURE_ACCESS;

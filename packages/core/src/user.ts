@@ -2,9 +2,13 @@ import { z } from "zod";
 import { EmailSchema, IdSchema, NameSchema, PageInputSchema, pageOf } from "./common.ts";
 import { RoleSchema } from "./roles.ts";
 
-/** How a person proved who they are for the current login. */
-export const AuthMethodSchema = z.enum(["local", "sso", "pomerium"]);
+/** How the caller proved who they are for the current request's login (`token`: an API token). */
+export const AuthMethodSchema = z.enum(["local", "sso", "pomerium", "token"]);
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
+
+/** Where an account came from; `service` accounts are for automation and only use API tokens. */
+export const UserSourceSchema = z.enum(["local", "sso", "pomerium", "service"]);
+export type UserSource = z.infer<typeof UserSourceSchema>;
 
 /** A person, as the API shows them. Secrets (hash, TOTP secret) never leave packages/db. */
 export const UserSchema = z.object({
@@ -13,8 +17,8 @@ export const UserSchema = z.object({
   name: z.string(),
   role: RoleSchema,
   organizationId: IdSchema.nullable(),
-  /** Where the account came from: a local password, or first sight through SSO/Pomerium. */
-  source: AuthMethodSchema,
+  /** Where the account came from: a local password, first sight through SSO/Pomerium, or an admin's service account. */
+  source: UserSourceSchema,
   /** IdP subject for SSO/Pomerium users. */
   externalId: z.string().nullable(),
   disabled: z.boolean(),
@@ -34,6 +38,7 @@ export const ListUsersInputSchema = PageInputSchema.extend({
   role: RoleSchema.optional(),
   organizationId: IdSchema.optional(),
   disabled: z.boolean().optional(),
+  source: UserSourceSchema.optional(),
 });
 export type ListUsersInput = z.infer<typeof ListUsersInputSchema>;
 export const UserPageSchema = pageOf(UserSchema);

@@ -1,3 +1,4 @@
+import type { ApiToken } from "@neosc/core/api-token";
 import type { AuditEntry } from "@neosc/core/audit";
 import type { LoginSession } from "@neosc/core/auth";
 import type { Organization } from "@neosc/core/organization";
@@ -28,6 +29,10 @@ export interface SessionDoc extends Stored<WorkspaceSession> {
 }
 export type LoginSessionDoc = Stored<LoginSession>;
 export type AuditDoc = Stored<AuditEntry>;
+/** The secret is stored only as its SHA-256 (it is 256 random bits: a slow hash adds nothing). */
+export interface ApiTokenDoc extends Stored<Omit<ApiToken, "ownerEmail" | "prefix">> {
+  secretHash: string;
+}
 export interface PolicyDoc {
   _id: PolicyKey;
   enabled: boolean;
@@ -80,6 +85,7 @@ export const COLLECTION_NAMES = {
   loginAttempts: "login_attempts",
   claims: "claims",
   gatewayState: "gateway_state",
+  apiTokens: "api_tokens",
 } as const;
 
 export interface Collections {
@@ -93,6 +99,7 @@ export interface Collections {
   loginAttempts: Collection<LoginAttemptDoc>;
   claims: Collection<ClaimDoc>;
   gatewayState: Collection<GatewayStateDoc>;
+  apiTokens: Collection<ApiTokenDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -107,6 +114,7 @@ export function collectionsOf(db: Db): Collections {
     loginAttempts: db.collection<LoginAttemptDoc>(COLLECTION_NAMES.loginAttempts),
     claims: db.collection<ClaimDoc>(COLLECTION_NAMES.claims),
     gatewayState: db.collection<GatewayStateDoc>(COLLECTION_NAMES.gatewayState),
+    apiTokens: db.collection<ApiTokenDoc>(COLLECTION_NAMES.apiTokens),
   };
 }
 
@@ -143,6 +151,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   ],
   claims: [],
   gatewayState: [],
+  apiTokens: [{ key: { ownerId: 1 }, name: "ownerId" }],
 };
 
 /**

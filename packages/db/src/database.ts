@@ -1,6 +1,7 @@
 import type { MongoClient } from "mongodb";
 import { connectClient, createMongoClient, dbNameFromUrl, unavailable } from "./client.ts";
 import { collectionsOf, ensureIndexes } from "./collections.ts";
+import { type ApiTokensRepository, createApiTokensRepository } from "./repositories/api-tokens.ts";
 import { type AuditRepository, createAuditRepository } from "./repositories/audit.ts";
 import {
   type ConnectTicketsRepository,
@@ -42,6 +43,7 @@ export interface Database {
   loginAttempts: LoginAttemptsRepository;
   connectTickets: ConnectTicketsRepository;
   gateway: GatewayRepository;
+  apiTokens: ApiTokensRepository;
 }
 
 export interface ConnectDatabaseOptions {
@@ -93,6 +95,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       loginAttempts: createLoginAttemptsRepository(collections),
       connectTickets: createConnectTicketsRepository(collections),
       gateway: createGatewayRepository(collections),
+      apiTokens: createApiTokensRepository(collections),
     },
     client,
     dbName,

@@ -1,3 +1,4 @@
+import type { ApiTokenScope } from "@neosc/core/api-token";
 import type { LoginSession } from "@neosc/core/auth";
 import type { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
@@ -11,6 +12,15 @@ export interface Identity {
   loginSession: LoginSession | null;
   method: AuthMethod;
   mfa: boolean;
+  /** Set when the request carried an API token: its scope narrows what may be called. */
+  apiToken?: ApiTokenGrant;
+}
+
+/** The API token behind a request (method `token`). */
+export interface ApiTokenGrant {
+  id: string;
+  name: string;
+  scope: ApiTokenScope;
 }
 
 export interface RequestInfo {

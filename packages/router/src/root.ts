@@ -4,6 +4,7 @@ import { organizationRouter } from "./routers/organization/router.ts";
 import { policyRouter } from "./routers/policy/router.ts";
 import { sessionRouter } from "./routers/session/router.ts";
 import { statsRouter } from "./routers/stats/router.ts";
+import { apiTokenRouter, serviceAccountRouter } from "./routers/token/router.ts";
 import { userRouter } from "./routers/user/router.ts";
 import { workspaceRouter } from "./routers/workspace/router.ts";
 import { router } from "./trpc.ts";
@@ -18,6 +19,8 @@ export const appRouter = router({
   audit: auditRouter,
   organization: organizationRouter,
   stats: statsRouter,
+  apiToken: apiTokenRouter,
+  serviceAccount: serviceAccountRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,11 +5,16 @@ import type { InnerContext } from "./context.ts";
 import { describeInputErrors, domainErrorOf, flattenInputErrors, toTRPCError } from "./errors.ts";
 import { requireIdentity } from "./middleware/require-identity.ts";
 import { enforceRole } from "./middleware/require-role.ts";
+import { withApiTokenScope } from "./middleware/require-token-scope.ts";
+import { type OpenApiRouteMeta, openApiMetaFor } from "./rest-meta.ts";
 
-export interface ProcedureMeta {
+// A type alias, not an interface: trpc-to-openapi needs meta assignable to Record<string, unknown>.
+export type ProcedureMeta = {
   /** The permission-table entry the procedure was built from. */
   path?: ProcedurePath;
-}
+  /** Its REST route (`REST_ROUTES`), read by trpc-to-openapi. */
+  openapi?: OpenApiRouteMeta;
+};
 
 const t = initTRPC
   .context<InnerContext>()
@@ -73,9 +78,15 @@ export function procedureFor(path: PublicPath): typeof publicProcedure;
 export function procedureFor(path: GatedPath): typeof authedProcedure;
 export function procedureFor(path: ProcedurePath): typeof publicProcedure | typeof authedProcedure {
   const access = PROCEDURE_ACCESS[path];
-  if (access === "public") return publicProcedure.meta({ path });
-  return authedProcedure.meta({ path }).use(async ({ ctx, next }) => {
-    await enforceRole(ctx, path, access);
-    return next();
+  const openapi = openApiMetaFor(path);
+  const meta: ProcedureMeta = openapi === undefined ? { path } : { path, openapi };
+  if (access === "public") return publicProcedure.meta(meta);
+  return authedProcedure.meta(meta).use(async ({ ctx, next, type }) => {
+    const gate = async () => {
+      await enforceRole(ctx, path, access);
+      return next();
+    };
+    const token = ctx.identity.apiToken;
+    return token === undefined ? gate() : withApiTokenScope(ctx, token, { path, type }, gate);
   });
 }

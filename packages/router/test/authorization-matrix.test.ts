@@ -61,6 +61,11 @@ const MATRIX: Record<string, Row> = {
   "user.disable":          ["no",     "no",  "no",  "yes"],
   "user.enable":           ["no",     "no",  "no",  "yes"],
   "stats.overview":        ["no",     "no",  "no",  "yes"],
+  "apiToken.list":         ["no",     "yes", "yes", "yes"],
+  "apiToken.create":       ["no",     "yes", "yes", "yes"],
+  "apiToken.revoke":       ["no",     "yes", "yes", "yes"],
+  "serviceAccount.list":   ["no",     "no",  "no",  "yes"],
+  "serviceAccount.create": ["no",     "no",  "no",  "yes"],
 };
 
 const THIS_FILE = "packages/router/test/authorization-matrix.test.ts";

@@ -75,6 +75,12 @@ export const routes: RouteObject[] = [
                 }),
               },
               {
+                path: "service-accounts",
+                lazy: async () => ({
+                  Component: (await import("../areas/admin/service-accounts-page.tsx")).ServiceAccountsPage,
+                }),
+              },
+              {
                 path: "policies",
                 lazy: async () => ({
                   Component: (await import("../areas/admin/policies-page.tsx")).PoliciesPage,

@@ -9,7 +9,8 @@ export type NavIcon =
   | "audit"
   | "users"
   | "organizations"
-  | "stats";
+  | "stats"
+  | "serviceAccounts";
 
 export interface NavItem {
   to: string;
@@ -37,6 +38,7 @@ const ADMIN: NavItem[] = [
   { to: "/admin/audit", label: "Audit log", icon: "audit" },
   { to: "/admin/users", label: "Users", icon: "users" },
   { to: "/admin/organizations", label: "Organizations", icon: "organizations" },
+  { to: "/admin/service-accounts", label: "Service accounts", icon: "serviceAccounts" },
   { to: "/admin/stats", label: "Stats", icon: "stats" },
 ];
 

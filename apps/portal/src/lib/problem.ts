@@ -234,6 +234,17 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
         title: "Last administrator",
         message: "This is the last active administrator; promote someone else first.",
       };
+    case "token_revoked":
+      return { title: "Token revoked", message: "This API token has been revoked; create a new one." };
+    case "token_expired":
+      return { title: "Token expired", message: "This API token has expired; create a new one." };
+    case "token_scope": {
+      const procedure = str(d, "procedure");
+      return {
+        title: "Outside the token's scope",
+        message: procedure ? `This API token may not call ${procedure}.` : "This API token may not do that.",
+      };
+    }
     case "database_unavailable":
       return {
         title: "Temporarily unavailable",

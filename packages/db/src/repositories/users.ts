@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
 import { ROLES, type Role } from "@neosc/core/roles";
-import type { AuthMethod, ListUsersInput, User } from "@neosc/core/user";
+import type { ListUsersInput, User, UserSource } from "@neosc/core/user";
 import type { Filter } from "mongodb";
 import { canonicalJson } from "../canonical.ts";
 import type { Collections, UserDoc } from "../collections.ts";
@@ -24,7 +24,7 @@ export interface NewLocalUser {
 
 /** A person seen for the first time through SSO or Pomerium (just-in-time). */
 export interface NewExternalUser {
-  source: Exclude<AuthMethod, "local">;
+  source: "sso" | "pomerium";
   email: string;
   name: string;
   role: Role;
@@ -32,7 +32,16 @@ export interface NewExternalUser {
   externalId: string;
 }
 
-export type NewUser = NewLocalUser | NewExternalUser;
+/** An account for automation: no password, reached only through its API tokens. */
+export interface NewServiceAccount {
+  source: "service";
+  email: string;
+  name: string;
+  role: Role;
+  organizationId: string | null;
+}
+
+export type NewUser = NewLocalUser | NewExternalUser | NewServiceAccount;
 
 export interface UserPatch {
   email?: string;
@@ -41,7 +50,7 @@ export interface UserPatch {
   organizationId?: string | null;
   disabled?: boolean;
   mustChangePassword?: boolean;
-  source?: AuthMethod;
+  source?: UserSource;
   externalId?: string | null;
 }
 
@@ -57,6 +66,7 @@ export interface UserCountFilter {
   role?: Role;
   disabled?: boolean;
   organizationId?: string | null;
+  source?: UserSource;
 }
 
 export interface UsersRepository {
@@ -128,6 +138,7 @@ function countFilter(filter: UserCountFilter = {}): Filter<UserDoc> {
   if (filter.role !== undefined) query.role = filter.role;
   if (filter.disabled !== undefined) query.disabled = filter.disabled;
   if (filter.organizationId !== undefined) query.organizationId = filter.organizationId;
+  if (filter.source !== undefined) query.source = filter.source;
   return query;
 }
 
@@ -211,7 +222,7 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
         role: input.role,
         organizationId: input.organizationId,
         source: input.source,
-        externalId: input.source === "local" ? null : input.externalId,
+        externalId: input.source === "local" || input.source === "service" ? null : input.externalId,
         disabled: false,
         totpEnabled: false,
         mustChangePassword: input.source === "local" ? input.mustChangePassword : false,

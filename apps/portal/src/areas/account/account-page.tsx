@@ -4,6 +4,7 @@ import { useMe } from "../../app/me-context.tsx";
 import { Button } from "../../components/ui/button.tsx";
 import { Badge, Card, PageHeader } from "../../components/ui/feedback.tsx";
 import { toast } from "../../components/ui/toast.ts";
+import { ApiTokensCard } from "../../features/tokens/api-tokens-card.tsx";
 import { formatDateTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { ChangePasswordForm } from "../auth/change-password-form.tsx";
@@ -14,6 +15,7 @@ const METHOD_LABEL = {
   local: "Email and password",
   sso: "Single sign-on",
   pomerium: "Access proxy (Pomerium)",
+  token: "API token",
 };
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
@@ -76,6 +78,7 @@ export function AccountPage() {
         </div>
         <div className="space-y-6">
           <MfaSection totpEnabled={user.totpEnabled} local={local} />
+          <ApiTokensCard />
           {local ? (
             <Card className="p-5">
               <h2 className="mb-4 text-lg font-semibold text-fg">Change password</h2>

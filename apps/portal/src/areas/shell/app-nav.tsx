@@ -1,5 +1,6 @@
 import type { Role } from "@neosc/core/roles";
 import {
+  Bot,
   Building2,
   ChartColumn,
   House,
@@ -25,6 +26,7 @@ const ICONS: Record<NavIcon, LucideIcon> = {
   users: Users,
   organizations: Building2,
   stats: ChartColumn,
+  serviceAccounts: Bot,
 };
 
 function NavList({ items, onNavigate }: { items: NavItem[]; onNavigate: (() => void) | undefined }) {

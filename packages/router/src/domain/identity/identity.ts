@@ -1,3 +1,4 @@
+import { isApiToken } from "@neosc/auth/api-token";
 import type { AuditActor } from "@neosc/core/audit";
 import type { AuthConfig, LoginOutput, Me } from "@neosc/core/auth";
 import { DomainError, isDomainError } from "@neosc/core/errors";
@@ -15,6 +16,7 @@ import type {
 } from "../../context.ts";
 import { type AuditContext, audit } from "../audit/record.ts";
 import { ipInAnyCidr } from "../policies/cidr.ts";
+import { resolveApiToken } from "../tokens/resolve.ts";
 
 /** Public facts for the sign-in page. */
 export async function authConfig(ctx: InnerContext): Promise<AuthConfig> {
@@ -104,7 +106,7 @@ export async function openLoginSession(
 export async function upsertExternalUser(
   ctx: AuditContext,
   external: ExternalIdentity,
-  source: Exclude<AuthMethod, "local">,
+  source: "sso" | "pomerium",
   action: string,
 ): Promise<User> {
   const { db } = ctx;
@@ -222,7 +224,11 @@ export async function resolveIdentity(
   if (pomerium !== null && credentials.pomeriumAssertion) {
     return resolvePomerium(deps, pomerium, credentials.pomeriumAssertion);
   }
-  if (credentials.bearerToken) return resolveSessionToken(deps, credentials.bearerToken);
+  if (credentials.bearerToken) {
+    // API tokens only as a bearer value: never as the portal's session cookie.
+    if (isApiToken(credentials.bearerToken)) return resolveApiToken(deps, credentials.bearerToken);
+    return resolveSessionToken(deps, credentials.bearerToken);
+  }
   if (credentials.sessionCookie) {
     const resolved = await resolveSessionToken(deps, credentials.sessionCookie);
     if (resolved.identity === null) deps.services.responseCookies.clearSession();
