@@ -82,7 +82,7 @@ const EXPECTED_OPERATIONS = [
   "POST /service-accounts",
 ].sort();
 
-/** Browser flows with no REST route (SSO callbacks, TOTP enrolment, password change, heartbeat). */
+/** Browser flows with no REST route (SSO callbacks, TOTP enrolment, password change, heartbeat, the viewer's ticket). */
 const BROWSER_ONLY = [
   "auth.register",
   "auth.sso",
@@ -92,6 +92,7 @@ const BROWSER_ONLY = [
   "auth.mfa.disable",
   "auth.changePassword",
   "session.heartbeat",
+  "session.connect",
 ];
 
 describe("OpenAPI document", () => {
