@@ -54,9 +54,7 @@ export function createNeoscClient(options: NeoscClientOptions): NeoscClient {
 /** The stable reason code of a refused call (`max_concurrent_sessions`, …), if it has one. */
 export function errorReason(error: unknown): string | null {
   if (!(error instanceof TRPCClientError)) return null;
-  const data: unknown = error.data;
-  if (typeof data !== "object" || data === null || !("domain" in data)) return null;
-  const domain: unknown = data.domain;
-  if (typeof domain !== "object" || domain === null || !("reason" in domain)) return null;
-  return typeof domain.reason === "string" ? domain.reason : null;
+  // The error shape is the router's (`ErrorShape` of @neosc/core/errors, typed through AppRouter).
+  const data = (error as TRPCClientError<AppRouter>).data;
+  return data?.domain?.reason ?? null;
 }
