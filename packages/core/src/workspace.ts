@@ -96,6 +96,8 @@ export const ListWorkspacesInputSchema = z
     search: z.string().trim().max(120).optional(),
     role: RoleSchema.optional(),
     enabled: z.boolean().optional(),
+    /** Only what the caller may launch (enabled, their role, global or their organization), also for admins. */
+    launchable: z.boolean().optional(),
   })
   .default({});
 export type ListWorkspacesInput = z.infer<typeof ListWorkspacesInputSchema>;

@@ -23,15 +23,13 @@ function greeting(now: Date): string {
 export function HomePage() {
   const me = useMe();
   const now = useNow();
-  const workspaces = trpc.workspace.list.useQuery(undefined);
+  // The server applies role, organization and enabled: this is what this person can launch.
+  const workspaces = trpc.workspace.list.useQuery({ launchable: true });
   const { query: activeQuery, mine } = useMyActiveSessions();
   const launcher = useLaunch();
   const [search, setSearch] = useState("");
 
-  // Admins list the whole catalogue; the home page shows what this person can actually launch.
-  const launchable = (workspaces.data ?? []).filter(
-    (workspace) => workspace.enabled && workspace.allowedRoles.includes(me.user.role),
-  );
+  const launchable = workspaces.data ?? [];
   const needle = search.trim().toLowerCase();
   const shown = needle
     ? launchable.filter((w) =>

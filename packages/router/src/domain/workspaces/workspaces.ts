@@ -30,17 +30,23 @@ export function organizationMatches(workspace: Workspace, user: User): boolean {
   );
 }
 
-/** Admins: every workspace, with all filters. Others: what they may launch (kind/tag/search apply). */
+/**
+ * Admins: every workspace, with all filters, or with `launchable` what they may launch. Others:
+ * always what they may launch (kind/tag/search apply).
+ */
 export function listWorkspaces(ctx: AuthedContext, input: ListWorkspacesInput): Promise<Workspace[]> {
   const { user } = ctx.identity;
-  if (isAdmin(user)) return ctx.db.workspaces.list(input);
+  if (isAdmin(user) && input.launchable !== true) return ctx.db.workspaces.list(input);
   const filter: WorkspaceFilter = {
     ...(input.kind === undefined ? {} : { kind: input.kind }),
     ...(input.tag === undefined ? {} : { tag: input.tag }),
     ...(input.search === undefined ? {} : { search: input.search }),
     role: user.role,
     enabled: true,
-    organizationIds: user.organizationId === null ? [null] : [null, user.organizationId],
+    // As organizationMatches: admins are global.
+    ...(isAdmin(user)
+      ? {}
+      : { organizationIds: user.organizationId === null ? [null] : [null, user.organizationId] }),
   };
   return ctx.db.workspaces.list(filter);
 }
