@@ -20,6 +20,9 @@ test("with at most 2 concurrent sessions, the third launch is refused with the l
     for (const workspace of [first, second]) {
       const card = workspaceCard(page, workspace.name);
       await card.getByRole("button", { name: `Launch ${workspace.name}` }).click();
+      // A launch opens the session's viewer; the home page then lists it as running.
+      await expect(page).toHaveURL(/\/workspace\//);
+      await page.goBack();
       await expect(card.getByText("Running", { exact: true })).toBeVisible();
     }
     const card = workspaceCard(page, third.name);

@@ -52,11 +52,20 @@ export interface GatewayRepository {
 
 /** Used by the repositories whose writes can end a live connection. */
 export async function bumpRevocations(collections: Collections, at: Date): Promise<void> {
-  await collections.gatewayState.updateOne(
-    { _id: REVOCATIONS_ID },
-    { $set: { token: randomUUID(), at } },
-    { upsert: true },
-  );
+  const bump = () =>
+    collections.gatewayState.updateOne(
+      { _id: REVOCATIONS_ID },
+      { $set: { token: randomUUID(), at } },
+      { upsert: true },
+    );
+  try {
+    await bump();
+  } catch (error) {
+    // Two first bumps racing: FerretDB's upsert is read-then-insert, so the loser's insert hits
+    // the _id index. The document exists now; bump it again so this change is seen too.
+    if (!isDuplicateKeyError(error)) throw error;
+    await bump();
+  }
 }
 
 export function createGatewayRepository(collections: Collections): GatewayRepository {
