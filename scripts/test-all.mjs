@@ -18,6 +18,7 @@ const vitestPackages = [
   "packages/gateway",
   "apps/gateway",
   "packages/client",
+  "packages/provisioner",
   "apps/api",
   "apps/portal",
   "deploy",

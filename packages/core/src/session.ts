@@ -14,9 +14,13 @@ export const SessionEndReasonSchema = z.enum([
   "access_hours",
   "user_disabled",
   "workspace_deleted",
+  /** The workspace's processes ended (crashed, killed, or the person quit its program). */
   "workspace_exited",
+  /** The workspace host stopped sending heartbeats; its sandboxes are presumed gone. */
   "host_lost",
+  /** The login session behind the connection was revoked (sign-out, admin). */
   "login_revoked",
+  /** The host accepted the session but could not start its workspace. */
   "launch_failed",
 ]);
 export type SessionEndReason = z.infer<typeof SessionEndReasonSchema>;

@@ -5,6 +5,30 @@ import { RoleSchema } from "./roles.ts";
 export const WorkspaceKindSchema = z.enum(["desktop", "app", "web"]);
 export type WorkspaceKind = z.infer<typeof WorkspaceKindSchema>;
 
+/**
+ * Which provisioner driver starts a desktop or app workspace (web workspaces need none):
+ * `local` runs a program in a sandbox on a workspace host, `static` connects to an existing VNC
+ * server. A workspace with neither cannot start on this install and is shown as unavailable.
+ */
+export const WorkspaceDriverSchema = z.enum(["local", "static"]);
+export type WorkspaceDriver = z.infer<typeof WorkspaceDriverSchema>;
+
+/** What the `local` driver runs: a full desktop, or one application filling the screen. */
+export const WorkspaceProgramSchema = z.enum(["desktop", "firefox", "terminal"]);
+export type WorkspaceProgram = z.infer<typeof WorkspaceProgramSchema>;
+
+/** An existing VNC server the `static` driver connects to. */
+export const VncTargetSchema = z.strictObject({
+  host: z
+    .string()
+    .trim()
+    .min(1)
+    .max(253)
+    .regex(/^[\w.:-]+$/, "a host name or address"),
+  port: z.number().int().min(1).max(65_535),
+});
+export type VncTarget = z.infer<typeof VncTargetSchema>;
+
 export const TagSchema = z
   .string()
   .trim()
@@ -25,6 +49,15 @@ const workspaceFields = {
     .url({ protocol: /^https?$/ })
     .max(2048)
     .nullable(),
+  driver: WorkspaceDriverSchema.nullable(),
+  program: WorkspaceProgramSchema.nullable(),
+  target: VncTargetSchema.nullable(),
+  /**
+   * Write-only: the static target's VNC password. NeoSC keeps it and answers the server's VNC
+   * challenge itself; it is never part of an output (the browser sees security type None).
+   * VNC authentication uses at most 8 characters.
+   */
+  vncPassword: z.string().min(1).max(8, "a VNC password has at most 8 characters").nullable(),
   cpu: z.number().min(0.25).max(64),
   memoryMb: z.number().int().min(256).max(262_144),
   allowedRoles: z.array(RoleSchema).min(1).max(3),
@@ -38,6 +71,11 @@ const WorkspaceFieldsSchema = z.strictObject({
   description: workspaceFields.description.default(""),
   image: workspaceFields.image.default(null),
   url: workspaceFields.url.default(null),
+  // Optional rather than defaulted: an absent driver field is stored as null.
+  driver: workspaceFields.driver.optional(),
+  program: workspaceFields.program.optional(),
+  target: workspaceFields.target.optional(),
+  vncPassword: workspaceFields.vncPassword.optional(),
   cpu: workspaceFields.cpu.default(1),
   memoryMb: workspaceFields.memoryMb.default(2048),
   organizationId: workspaceFields.organizationId.default(null),
@@ -46,14 +84,31 @@ const WorkspaceFieldsSchema = z.strictObject({
 });
 
 function kindNeedsTarget(
-  value: { kind: WorkspaceKind; image?: string | null; url?: string | null },
+  value: {
+    kind: WorkspaceKind;
+    image?: string | null;
+    url?: string | null;
+    driver?: WorkspaceDriver | null;
+    program?: WorkspaceProgram | null;
+    target?: VncTarget | null;
+  },
   ctx: z.RefinementCtx,
 ) {
   if (value.kind === "web" && !value.url) {
     ctx.addIssue({ code: "custom", path: ["url"], message: "a web workspace needs a URL" });
   }
-  if (value.kind !== "web" && !value.image) {
+  if (value.kind !== "web" && !value.image && !value.driver) {
     ctx.addIssue({ code: "custom", path: ["image"], message: "a desktop or app workspace needs an image" });
+  }
+  if (value.driver === "local" && !value.program) {
+    ctx.addIssue({ code: "custom", path: ["program"], message: "a local workspace needs a program" });
+  }
+  if (value.driver === "static" && !value.target) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["target"],
+      message: "a static workspace needs a VNC host and port",
+    });
   }
 }
 
@@ -78,6 +133,11 @@ export const WorkspaceSchema = z.object({
   kind: WorkspaceKindSchema,
   image: z.string().nullable(),
   url: z.string().nullable(),
+  driver: WorkspaceDriverSchema.nullable(),
+  program: WorkspaceProgramSchema.nullable(),
+  target: VncTargetSchema.nullable(),
+  /** Whether a VNC password is stored (the password itself never leaves the server). */
+  hasVncPassword: z.boolean(),
   cpu: z.number(),
   memoryMb: z.number(),
   allowedRoles: z.array(RoleSchema),

@@ -19,7 +19,10 @@ export interface UserDoc extends Stored<User> {
   totpLastStep: number;
 }
 export type OrganizationDoc = Stored<Organization>;
-export type WorkspaceDoc = Stored<Workspace>;
+export interface WorkspaceDoc extends Stored<Omit<Workspace, "hasVncPassword">> {
+  /** The static target's VNC password; read only by `findVncPassword`, never mapped to a Workspace. */
+  vncPassword: string | null;
+}
 export interface SessionDoc extends Stored<WorkspaceSession> {
   /** `<userId>:<n>` while active (unique: the concurrency slot), `ended:<id>` afterwards. */
   slotKey: string;

@@ -20,6 +20,8 @@ export interface WorkspacesRepository {
   create(input: CreateWorkspaceInput): Promise<Workspace>;
   findById(id: string): Promise<Workspace | null>;
   findBySlug(slug: string): Promise<Workspace | null>;
+  /** The static target's VNC password, for the workspace host only (never part of a Workspace). */
+  findVncPassword(id: string): Promise<string | null>;
   /**
    * Sorted by name. `role` keeps workspaces whose allowedRoles contain it; `tag` one tag;
    * `search` substring of name/slug/description.
@@ -47,6 +49,10 @@ function toWorkspace(doc: WorkspaceDoc): Workspace {
     kind: doc.kind,
     image: doc.image ?? null,
     url: doc.url ?? null,
+    driver: doc.driver ?? null,
+    program: doc.program ?? null,
+    target: doc.target ?? null,
+    hasVncPassword: typeof doc.vncPassword === "string",
     cpu: doc.cpu,
     memoryMb: doc.memoryMb,
     allowedRoles: doc.allowedRoles,
@@ -66,6 +72,10 @@ function fieldsOf(input: CreateWorkspaceInput) {
     kind: input.kind,
     image: input.image,
     url: input.url,
+    driver: input.driver ?? null,
+    program: input.program ?? null,
+    target: input.target ?? null,
+    vncPassword: input.vncPassword ?? null,
     cpu: input.cpu,
     memoryMb: input.memoryMb,
     allowedRoles: input.allowedRoles,
@@ -117,6 +127,11 @@ export function createWorkspacesRepository(
     async findById(id) {
       const doc = await workspaces.findOne({ _id: id });
       return doc ? toWorkspace(doc) : null;
+    },
+
+    async findVncPassword(id) {
+      const doc = await workspaces.findOne({ _id: id }, { projection: { vncPassword: 1 } });
+      return typeof doc?.vncPassword === "string" ? doc.vncPassword : null;
     },
 
     async findBySlug(slug) {

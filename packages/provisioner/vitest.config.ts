@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Real Xvnc sandboxes: one file at a time on a shared 2-core machine.
+    fileParallelism: false,
+  },
+});
