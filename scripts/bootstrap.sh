@@ -32,4 +32,14 @@ if [ "${1:-}" = "--browser" ] && ! command -v python3 >/dev/null 2>&1; then
   fi
 fi
 
+# openssl makes the certificates of the test Kubernetes control plane (deploy/control-plane).
+if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing openssl from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "bootstrap: openssl is missing (the Kubernetes tests will be skipped): run 'sudo apt-get install openssl'" >&2
+  fi
+fi
+
 pnpm install --frozen-lockfile --reporter=silent

@@ -22,6 +22,7 @@ const vitestPackages = [
   "apps/api",
   "apps/portal",
   "deploy",
+  "packages/provisioner-kubernetes",
 ];
 const only = process.argv.slice(2);
 const selected = (name) => only.length === 0 || only.some((o) => name.includes(o));

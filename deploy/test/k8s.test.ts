@@ -26,6 +26,7 @@ import {
   manifests,
   readK8sFile,
   secretTemplates,
+  WORKSPACE_NAMESPACE,
   type Workload,
   workload,
   workloads,
@@ -59,7 +60,12 @@ describe("kustomization", () => {
       expect(existsSync(new URL(`../k8s/${resource}`, import.meta.url)), resource).toBe(true);
     }
     expect(kustomization.resources).not.toContain("secrets.example.yaml");
-    expect(kustomization.namespace).toBe("neosc");
+    // Objects land in neosc unless they name their namespace (only the workspace namespace's do).
+    expect(kustomization.transformers).toEqual([
+      expect.stringMatching(/kind: NamespaceTransformer[\s\S]*namespace: neosc\n\s*unsetOnly: true/),
+    ]);
+    const named = manifests.filter((m) => m.metadata.namespace !== undefined && m.kind !== "Namespace");
+    expect(new Set(named.map((m) => m.metadata.namespace))).toEqual(new Set([WORKSPACE_NAMESPACE]));
   });
 
   it("ships the Pomerium ConfigMap exactly as the generator writes it for the configured domain", () => {
@@ -86,16 +92,19 @@ describe("kustomization", () => {
       const configMaps = new Set(rendered.filter((m) => m.kind === "ConfigMap").map((m) => m.metadata.name));
       expect([...configMaps].every((name) => /-[a-z0-9]{10}$/.test(name))).toBe(true);
       for (const manifest of rendered) {
-        if (manifest.kind !== "Namespace")
-          expect(manifest.metadata.namespace, manifest.metadata.name).toBe("neosc");
         const text = JSON.stringify(manifest.spec ?? {});
         for (const match of text.matchAll(/"(?:configMapKeyRef|configMap)":\{[^}]*"name":"([^"]+)"/g)) {
           expect(configMaps.has(match[1] ?? ""), `${manifest.metadata.name} → ${match[1]}`).toBe(true);
         }
       }
-      expect(
-        rendered.map((m) => `${m.kind}/${m.metadata.name.replace(/-[a-z0-9]{10}$/, "")}`).sort(),
-      ).toEqual(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort());
+      // Same objects, each in neosc unless it names its namespace.
+      const key = (m: Manifest, namespace = m.metadata.namespace) =>
+        `${m.kind}/${namespace ?? ""}/${m.metadata.name.replace(/-[a-z0-9]{10}$/, "")}`;
+      expect(rendered.map((m) => key(m)).sort()).toEqual(
+        manifests
+          .map((m) => key(m, m.kind === "Namespace" ? undefined : (m.metadata.namespace ?? "neosc")))
+          .sort(),
+      );
     },
   );
 });
@@ -367,8 +376,9 @@ describe("mongo", () => {
 });
 
 describe("network policies", () => {
+  // The policies of neosc (the workspace namespace's are checked on the control plane).
   const policies = manifests.filter(
-    (manifest) => manifest.kind === "NetworkPolicy",
+    (manifest) => manifest.kind === "NetworkPolicy" && manifest.metadata.namespace === undefined,
   ) as unknown as NetworkPolicy[];
   let nextIp = 10;
   const pod = (name: string): Endpoint => {

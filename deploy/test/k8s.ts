@@ -78,8 +78,11 @@ function parseManifests(text: string, source: string): Manifest[] {
   });
 }
 
+/** Where the Kubernetes provisioner runs session pods (deploy/k8s/workspaces.yaml). */
+export const WORKSPACE_NAMESPACE = "neosc-workspaces";
+
 export interface Kustomization {
-  namespace: string;
+  transformers: string[];
   resources: string[];
   configMapGenerator: { name: string; literals?: string[]; files?: string[] }[];
   images?: { name: string; newTag: string }[];

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll } from "vitest";
+import { type ControlPlane, ensureControlPlaneBinaries, startControlPlane } from "../src/control-plane.ts";
+
+/**
+ * One real control plane for a test file: built (first time only, many minutes) and started in
+ * beforeAll, stopped in afterAll. Where it cannot be built (no Go, no openssl) every test that asks
+ * for it is skipped with a note naming what is missing — never passed silently.
+ */
+export function useControlPlane(options: { nodes?: number; nodeCpu?: string } = {}) {
+  let plane: ControlPlane | undefined;
+  let missing = "";
+  beforeAll(async () => {
+    const availability = await ensureControlPlaneBinaries();
+    if (!availability.ok) {
+      missing = `no Kubernetes control plane: missing ${availability.missing.join(", ")} (${availability.reason})`;
+      console.warn(`SKIPPED: ${missing}`);
+      return;
+    }
+    plane = await startControlPlane({ binDir: availability.binDir, ...options });
+  }, 90 * 60_000);
+  afterAll(async () => {
+    if (!plane) return;
+    await plane.stop();
+    // Nothing of the control plane outlives the suite.
+    const left = [plane.supervisorPid, ...Object.values(plane.pids)].filter(alive);
+    if (left.length > 0)
+      throw new Error(`control-plane processes still running after stop: ${left.join(", ")}`);
+  }, 30_000);
+  return {
+    /** The running control plane, or the test is skipped with the reason. */
+    get(context: { skip: (note?: string) => never }): ControlPlane {
+      if (!plane) return context.skip(missing || "control plane did not start");
+      return plane;
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const delay = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Polls until `check` returns a value (not undefined), or fails with the last state it saw. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not reached in ${timeoutMs} ms ${last ? String(last) : ""}`);
+    await delay(250);
+  }
+}

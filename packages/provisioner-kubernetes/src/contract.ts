@@ -1,0 +1,59 @@
+// Copy of packages/provisioner/src/provisioner.ts (owner prov) until it lands on main; then imported from there.
+import type { Workspace } from "@neosc/core/workspace";
+
+/** Where the gateway reaches a running workspace. */
+export type Endpoint = { transport: "unix"; path: string } | { transport: "tcp"; host: string; port: number };
+
+export interface WorkspaceEndpoint {
+  protocol: "rfb" | "ssh" | "shell" | "http";
+  endpoint: Endpoint;
+  /** Held by NeoSC, never sent to the browser (static VNC password, ssh credentials…). */
+  secret?: string;
+}
+
+export interface StartSpec {
+  sessionId: string;
+  userId: string;
+  workspace: Workspace;
+  /** The workspace's stored VNC password (static driver), read by the host from the database. */
+  vncPassword?: string | null;
+}
+
+/** What a driver lacks to start a workspace: Debian packages to install, or another problem. */
+export interface Health {
+  ok: boolean;
+  /** Debian packages to install (`apt-get install -y …`), e.g. `tigervnc-standalone-server`. */
+  missing: string[];
+  /** Why it cannot start when installing packages would not help (e.g. not running as root). */
+  problem?: string;
+}
+
+/**
+ * Starts and stops the workspace of a session on this host. Every method is safe to repeat:
+ * `start` of a running session returns its endpoint, `stop` of an unknown one does nothing.
+ */
+export interface Provisioner {
+  /** Idempotent by sessionId; resolves once the endpoint accepts connections. */
+  start(spec: StartSpec): Promise<WorkspaceEndpoint>;
+  /** The endpoint of a running session, null when this host does not run it. */
+  endpoint(sessionId: string): Promise<WorkspaceEndpoint | null>;
+  /** Idempotent; resolves when the session's processes are gone. */
+  stop(sessionId: string): Promise<void>;
+  /** Every session this host holds state for; `alive` false once its processes died. */
+  list(): Promise<{ sessionId: string; alive: boolean }[]>;
+  /** Whether this driver can start `workspace` (or anything at all, without an argument). */
+  health(workspace?: Workspace): Promise<Health>;
+  /** Optional: tells the host at once when a session's processes end on their own. */
+  onExit?(listener: (sessionId: string) => void): void;
+}
+
+/** Thrown by `start` when the workspace cannot start; `reason` is shown to the person and audited. */
+export class StartError extends Error {
+  constructor(
+    message: string,
+    readonly missing: string[] = [],
+  ) {
+    super(message);
+    this.name = "StartError";
+  }
+}
