@@ -57,7 +57,9 @@ describe("parallel launches against a per-person limit", () => {
       namespace: WORKSPACE_NAMESPACE,
       labelSelector: `${LABELS.user}=${userId}`,
     });
-    expect(pods.items.map((pod) => pod.metadata?.labels?.[LABELS.session]).sort()).toEqual([...started].sort());
+    expect(pods.items.map((pod) => pod.metadata?.labels?.[LABELS.session]).sort()).toEqual(
+      [...started].sort(),
+    );
 
     await Promise.all(started.map((sessionId) => provisioner.stop(sessionId)));
     await eventually("the person's pods gone", async () => {
