@@ -14,14 +14,16 @@ ETCD_VERSION=v3.6.16
 KWOK_VERSION=v0.8.0
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/neosc/k8s/${K8S_VERSION}"
 BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+# kwok's own "fast" stages (node ready + heartbeat, pod ready/complete/delete), from its module.
+KWOK_STAGES=(node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete)
 
 log() { echo "[neosc k8s build] $*" >&2; }
 
 # A binary counts as built when it answers --version (a half-written file does not).
-works() { [ -x "$CACHE/$1" ] && "$CACHE/$1" --version >/dev/null 2>&1 || { [ "$1" = kubectl ] && [ -x "$CACHE/$1" ] && "$CACHE/$1" version --client >/dev/null 2>&1; }; }
+works() { [ "$1" = kwok-stages.yaml ] && { [ -s "$CACHE/$1" ]; return; }; [ -x "$CACHE/$1" ] && "$CACHE/$1" --version >/dev/null 2>&1 || { [ "$1" = kubectl ] && [ -x "$CACHE/$1" ] && "$CACHE/$1" version --client >/dev/null 2>&1; }; }
 
 missing=()
-for b in "${BINARIES[@]}"; do works "$b" || missing+=("$b"); done
+for b in "${BINARIES[@]}" kwok-stages.yaml; do works "$b" || missing+=("$b"); done
 if [ "${1:-}" = "--check" ]; then
   [ ${#missing[@]} -eq 0 ] && { echo "$CACHE"; exit 0; }
   echo "missing: ${missing[*]}" >&2; exit 3
@@ -37,7 +39,7 @@ mkdir -p "$CACHE"
 exec 9>"$CACHE/.build.lock"
 if ! flock -n 9; then log "another process is building into $CACHE; waiting…"; flock 9; fi
 missing=()
-for b in "${BINARIES[@]}"; do works "$b" || missing+=("$b"); done
+for b in "${BINARIES[@]}" kwok-stages.yaml; do works "$b" || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "$CACHE"; exit 0; fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/neosc-k8s-build-XXXXXX")"
@@ -94,6 +96,12 @@ if need kwok; then
   log "kwok built in $((SECONDS - start)) s"
 fi
 
+if need kwok-stages.yaml; then
+  dir="$(cd "$WORK" && go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  for stage in "${KWOK_STAGES[@]}"; do cat "$dir/kustomize/stage/$stage.yaml"; echo "---"; done > "$WORK/stages.yaml"
+  mv "$WORK/stages.yaml" "$CACHE/kwok-stages.yaml"
+fi
+
 kube=()
 for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do need "$b" && kube+=("./cmd/$b"); done
 if [ ${#kube[@]} -gt 0 ]; then
@@ -114,5 +122,5 @@ if [ ${#kube[@]} -gt 0 ]; then
   log "kubernetes binaries built in $((SECONDS - start)) s"
 fi
 
-for b in "${BINARIES[@]}"; do works "$b" || { echo "build finished but $b does not start" >&2; exit 1; }; done
+for b in "${BINARIES[@]}" kwok-stages.yaml; do works "$b" || { echo "build finished but $b does not start" >&2; exit 1; }; done
 echo "$CACHE"

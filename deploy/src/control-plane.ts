@@ -122,6 +122,9 @@ function run(
 export async function ensureControlPlaneBinaries(
   log: (line: string) => void = defaultLog,
 ): Promise<Availability> {
+  // Binaries built elsewhere (same names, plus kwok-stages.yaml): no build.
+  const prebuilt = process.env.NEOSC_K8S_BIN_DIR?.trim();
+  if (prebuilt) return { ok: true, binDir: prebuilt };
   const tools = ["bash", "flock", "openssl"].filter((tool) => !onPath(tool));
   if (tools.length > 0) {
     return {
@@ -254,6 +257,7 @@ function apiRequest(
       },
       (res) => {
         let text = "";
+        res.on("error", fail);
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
           text += chunk;
@@ -485,6 +489,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     launch("kube-scheduler", componentArgs(kubeconfigs.scheduler, schedulerPort, join(dir, "scheduler")));
     launch("kwok", [
       `--kubeconfig=${kubeconfigs.kwok}`,
+      `--config=${join(options.binDir, "kwok-stages.yaml")}`,
       "--manage-all-nodes=false",
       "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
       `--server-address=127.0.0.1:${kwokPort}`,
@@ -589,14 +594,23 @@ function watchStream(
         return;
       }
       res.on("error", () => {});
-      createInterface({ input: res }).on("line", (line) => {
+      // readline re-emits the stream's errors (stop() aborts it): expected, not a failure.
+      const lines = createInterface({ input: res });
+      lines.on("error", () => {});
+      lines.on("line", (line) => {
         const event = JSON.parse(line) as { type: string; object: unknown };
         onEvent(event.type, event.object);
       });
       done();
     });
-    req.on("error", (error) => fail(error));
-    stop = () => req.destroy();
+    let stopped = false;
+    req.on("error", (error) => {
+      if (!stopped) fail(error);
+    });
+    stop = () => {
+      stopped = true;
+      req.destroy();
+    };
     req.end();
   });
   started.catch(() => {});
