@@ -14,7 +14,7 @@ import {
   StartError,
   type StartSpec,
   type WorkspaceEndpoint,
-} from "./contract.ts";
+} from "@neosc/provisioner/provisioner";
 
 /*
  * The Kubernetes driver: a session is one pod in the workspace namespace (deploy/k8s/workspaces.yaml)
