@@ -31,7 +31,10 @@ test("with two factors required, a launch is refused until the person enrols TOT
     await expect(card).toContainText("Two-factor sign-in required");
 
     // Enrol: read the setup key the page shows, answer with the code an authenticator would show.
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account", exact: true }).click();
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Account", exact: true })
+      .click();
     const mfa = page.getByRole("region", { name: "Two-factor authentication" });
     await mfa.getByRole("button", { name: "Set up two-factor" }).click();
     await expect(mfa.getByRole("img", { name: "QR code for your authenticator app" })).toBeVisible();

@@ -34,7 +34,10 @@ test("behind Pomerium, a valid signed assertion shows the portal as that person"
     await page.goto("/sign-in");
     await expectHome(page);
 
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account", exact: true }).click();
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Account", exact: true })
+      .click();
     await expect(page.getByText(claims.email).first()).toBeVisible();
     await expect(page.getByText("Access proxy (Pomerium)")).toBeVisible();
     const me = await queryFromPage(page, "auth.me");

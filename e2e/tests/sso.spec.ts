@@ -45,7 +45,10 @@ for (const { account, role, mfa, claims } of cases) {
     if (role === "admin") await expect(adminNav).toBeVisible();
     else await expect(adminNav).toHaveCount(0);
 
-    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account", exact: true }).click();
+    await page
+      .getByRole("navigation", { name: "Main" })
+      .getByRole("link", { name: "Account", exact: true })
+      .click();
     await expect(row(page, "Email")).toHaveText(account.email);
     await expect(row(page, "Role")).toHaveText(role);
     await expect(row(page, "Organization")).toHaveText(IDP_ORGANIZATION.name);
