@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Reason } from "@neosc/core/errors";
 import type { PolicyKey } from "@neosc/core/policy";
 import type { Role } from "@neosc/core/roles";
 import type { CreateWorkspaceInput } from "@neosc/core/workspace";
@@ -91,8 +92,8 @@ export async function withPolicy<K extends PolicyKey>(
 }
 
 /** The tRPC error code and domain reason of a refused call. */
-export function refusal(error: unknown): { code: string; httpStatus: number; reason: string | null } {
+export function refusal(error: unknown): { code: string; httpStatus: number; reason: Reason | null } {
   if (!(error instanceof TRPCClientError)) throw error;
-  const data = error.data as { code?: string; httpStatus?: number; domain?: { reason?: string } | null };
-  return { code: data.code ?? "", httpStatus: data.httpStatus ?? 0, reason: data.domain?.reason ?? null };
+  const data = (error as TRPCClientError<AppRouter>).data;
+  return { code: data?.code ?? "", httpStatus: data?.httpStatus ?? 0, reason: data?.domain?.reason ?? null };
 }

@@ -1,3 +1,4 @@
+import type { DomainErrorData, ErrorShape } from "@neosc/core/errors";
 import superjson from "superjson";
 
 /**
@@ -26,11 +27,12 @@ export function batchMutation(procedure: string, input: unknown, prefix = "/trpc
   };
 }
 
+/** A failed call, flattened from the router's `ErrorShape` (@neosc/core/errors). */
 export interface WireError {
   message: string;
   code: string;
   httpStatus: number;
-  domain: { reason: string; details?: Record<string, unknown>; retryAfterSeconds?: number } | null;
+  domain: DomainErrorData | null;
 }
 
 export type WireResult<T = unknown> = { ok: true; data: T } | { ok: false; error: WireError };
@@ -53,11 +55,9 @@ function decodeItem(item: RawItem): WireResult {
       data: superjson.deserialize(item.result.data as Parameters<typeof superjson.deserialize>[0]),
     };
   }
-  const raw = superjson.deserialize(item.error as Parameters<typeof superjson.deserialize>[0]) as {
-    message?: string;
-    code?: number;
-    data?: { code?: string; httpStatus?: number; domain?: WireError["domain"] };
-  };
+  const raw = superjson.deserialize(
+    item.error as Parameters<typeof superjson.deserialize>[0],
+  ) as Partial<ErrorShape>;
   return {
     ok: false,
     error: {

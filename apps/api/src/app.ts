@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { isDomainError } from "@neosc/core/errors";
+import { type ErrorData, isDomainError } from "@neosc/core/errors";
 import { PROCEDURE_PATHS } from "@neosc/core/permissions";
 import type { Database } from "@neosc/db/database";
 import type { RouterConfig, Services } from "@neosc/router/context";
@@ -63,20 +63,22 @@ function trpcRouteLabel(requestPath: string): string {
   return KNOWN_PROCEDURES.has(single) ? single : "trpc.unknown";
 }
 
-function jsonError(response: Response, status: number, code: string, message: string, reason?: string) {
+/** A refusal made before the router, in the router's error shape (superjson envelope). */
+function jsonError(
+  response: Response,
+  status: number,
+  code: string,
+  message: string,
+  reason: "csrf_rejected",
+) {
+  const data: ErrorData = {
+    code,
+    httpStatus: status,
+    domain: { reason, details: null, retryAfterSeconds: null },
+    zod: null,
+  };
   response.status(status).json({
-    error: {
-      json: {
-        message,
-        code: status === 403 ? -32003 : -32000,
-        data: {
-          code,
-          httpStatus: status,
-          domain: reason ? { reason, details: null, retryAfterSeconds: null } : null,
-          zod: null,
-        },
-      },
-    },
+    error: { json: { message, code: status === 403 ? -32003 : -32000, data } },
   });
 }
 

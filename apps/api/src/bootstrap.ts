@@ -61,7 +61,7 @@ export async function bootstrapDatabase(db: Database, options: BootstrapAdminOpt
       mustChangePassword: generated,
     });
   } catch (error) {
-    if (isDomainError(error) && error.reason === "duplicate") return;
+    if (isDomainError(error, "duplicate")) return;
     throw error;
   }
   await db.audit.append({

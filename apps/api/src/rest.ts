@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
+import type { DomainErrorData, ErrorData, RestProblem } from "@neosc/core/errors";
 import type { InnerContext } from "@neosc/router/context";
 import { describeInputErrors } from "@neosc/router/errors";
 import { openApiDocument } from "@neosc/router/openapi-document";
@@ -39,70 +40,54 @@ const STATUS_TITLES: Record<number, string> = {
   503: "Service Unavailable",
 };
 
-/** RFC 9457 problem details with the same reason codes and field errors as a tRPC error. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  /** The tRPC error code (`FORBIDDEN`, `BAD_REQUEST`…). */
-  code: string;
-  /** The stable reason code of @neosc/core `REASONS`. */
-  reason: string;
-  details: Record<string, unknown> | null;
-  /** Field errors keyed by dotted path, as tRPC's `error.data.zod`. */
-  fieldErrors: Record<string, string[]>;
-  formErrors: string[];
-  retryAfterSeconds: number | null;
-  requestId: string | null;
-}
-
+/** An error answer of trpc-to-openapi (our error formatter's shape), or a stand-in for one. */
 interface ErrorBody {
   message?: unknown;
   code?: unknown;
-  data?: {
-    zod?: { fieldErrors?: Record<string, string[]>; formErrors?: string[] } | null;
-    domain?: {
-      reason?: string;
-      details?: Record<string, unknown> | null;
-      retryAfterSeconds?: number | null;
-    } | null;
-  };
+  data?: Partial<Pick<ErrorData, "zod" | "domain">>;
 }
 
-function fallbackReason(status: number): string {
-  if (status === 400 || status === 413 || status === 415) return "invalid_input";
-  if (status === 401) return "not_authenticated";
-  if (status === 404) return "not_found";
-  if (status === 503) return "database_unavailable";
-  return "conflict";
+/** A reason for answers that carry none (body-parser refusals, unknown routes). */
+function fallbackReason(status: number): DomainErrorData {
+  const reason =
+    status === 400 || status === 413 || status === 415
+      ? "invalid_input"
+      : status === 401
+        ? "not_authenticated"
+        : status === 404
+          ? "not_found"
+          : status === 503
+            ? "database_unavailable"
+            : "conflict";
+  return { reason, details: null, retryAfterSeconds: null };
 }
 
-export function problemOf(status: number, body: ErrorBody, requestId: string | null): Problem {
-  const domain = body.data?.domain ?? null;
+export function problemOf(status: number, body: ErrorBody, requestId: string | null): RestProblem {
   const zod = body.data?.zod ?? null;
-  const reason = domain?.reason ?? (zod !== null ? "invalid_input" : fallbackReason(status));
+  const domain =
+    body.data?.domain ??
+    (zod !== null
+      ? { reason: "invalid_input", details: null, retryAfterSeconds: null }
+      : fallbackReason(status));
   return {
-    type: `urn:neosc:problem:${reason}`,
+    type: `urn:neosc:problem:${domain.reason}`,
     title: STATUS_TITLES[status] ?? "Error",
     status,
     detail:
       status >= 500 && status !== 503
         ? "Internal server error"
         : zod !== null
-          ? describeInputErrors({ fieldErrors: zod.fieldErrors ?? {}, formErrors: zod.formErrors ?? [] })
+          ? describeInputErrors(zod)
           : String(body.message ?? "Error"),
     code: typeof body.code === "string" ? body.code : "INTERNAL_SERVER_ERROR",
-    reason,
-    details: domain?.details ?? null,
+    ...domain,
     fieldErrors: zod?.fieldErrors ?? {},
     formErrors: zod?.formErrors ?? [],
-    retryAfterSeconds: domain?.retryAfterSeconds ?? null,
     requestId,
   };
 }
 
-function sendProblem(response: Response, problem: Problem) {
+function sendProblem(response: Response, problem: RestProblem) {
   response.locals.problemSent = true;
   response.status(problem.status);
   response.setHeader("Content-Type", "application/problem+json");

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import type { ErrorShape } from "@neosc/core/errors";
 import { PROCEDURE_PATHS } from "@neosc/core/permissions";
 import { REST_ROUTES } from "@neosc/core/rest";
 import { Validator } from "@seriousme/openapi-schema-validator";
@@ -161,8 +162,8 @@ describe("REST answers", () => {
       headers: { authorization: `Bearer ${session}`, "content-type": "application/json" },
       body: JSON.stringify({ json: { name: "", slug: "NO" } }),
     });
-    const trpcError = (await trpc.json()) as { error: { json: { data: { zod: { fieldErrors: object } } } } };
-    expect(Object.keys(trpcError.error.json.data.zod.fieldErrors).sort()).toEqual(
+    const trpcError = (await trpc.json()) as { error: { json: ErrorShape } };
+    expect(Object.keys(trpcError.error.json.data.zod?.fieldErrors ?? {}).sort()).toEqual(
       Object.keys(bad.body.fieldErrors).sort(),
     );
 

@@ -1,72 +1,82 @@
-import { REASONS } from "@neosc/core/errors";
+import { type DomainErrorData, REASONS, type Reason, type ReasonDetails } from "@neosc/core/errors";
 import { describe, expect, it } from "vitest";
 import { readApiError } from "../src/lib/api-error.ts";
 import { describeDays, describeError, describeReason } from "../src/lib/problem.ts";
 
+/** A refusal as the server sends it: details typed by `ReasonDetails`, so only keys it sends. */
+function refusal<R extends Reason>(
+  reason: R,
+  details: ReasonDetails[R] | null = null,
+  retryAfterSeconds: number | null = null,
+): DomainErrorData {
+  return { reason, details, retryAfterSeconds } as DomainErrorData;
+}
+
 describe("launch refusals in words", () => {
   it("max-concurrent-sessions names the count and the limit", () => {
-    const problem = describeReason({ reason: "max_concurrent_sessions", details: { limit: 2, active: 2 } });
+    const problem = describeReason(refusal("max_concurrent_sessions", { limit: 2, active: 2 }));
     expect(problem.message).toBe(
       "You already have 2 active sessions — the limit is 2. Stop one to launch another.",
     );
     expect(problem.action).toEqual({ to: "/sessions", label: "Manage sessions" });
-    expect(
-      describeReason({ reason: "max_concurrent_sessions", details: { limit: 1, active: 1 } }).message,
-    ).toMatch(/^You already have 1 active session — the limit is 1\./);
+    expect(describeReason(refusal("max_concurrent_sessions", { limit: 1, active: 1 })).message).toMatch(
+      /^You already have 1 active session — the limit is 1\./,
+    );
   });
 
   it("mfa-required links to enrolment", () => {
-    const problem = describeReason({ reason: "mfa_required", details: {} });
+    const problem = describeReason(refusal("mfa_required"));
     expect(problem.title).toBe("Two-factor sign-in required");
     expect(problem.action).toEqual({ to: "/account#mfa", label: "Set up two-factor" });
   });
 
   it("access-hours gives the days, hours and time zone", () => {
-    const problem = describeReason({
-      reason: "outside_access_hours",
-      details: { timeZone: "Europe/Berlin", days: [1, 2, 3, 4, 5], start: "07:00", end: "19:00" },
-    });
+    const problem = describeReason(
+      refusal("outside_access_hours", {
+        timeZone: "Europe/Berlin",
+        days: [1, 2, 3, 4, 5],
+        start: "07:00",
+        end: "19:00",
+      }),
+    );
     expect(problem.message).toBe(
       "Launching is closed right now. Workspaces can be launched Monday to Friday, 07:00–19:00 (Europe/Berlin time).",
     );
   });
 
   it("ip-allowlist shows the address that was refused", () => {
-    const problem = describeReason({ reason: "ip_not_allowed", details: { clientIp: "203.0.113.9" } });
+    const problem = describeReason(refusal("ip_not_allowed", { clientIp: "203.0.113.9" }));
     expect(problem.message).toMatch(/^Your address \(203\.0\.113\.9\) is not on the allowed list\./);
   });
 
   it("role-not-allowed names the roles", () => {
-    const problem = describeReason({
-      reason: "role_not_allowed",
-      details: { role: "user", allowedRoles: ["neosc", "admin"] },
-    });
+    const problem = describeReason(
+      refusal("role_not_allowed", { role: "user", allowedRoles: ["neosc", "admin"] }),
+    );
     expect(problem.message).toBe(
       "This workspace is for the neosc and admin roles; you are signed in as user.",
     );
   });
 
   it("workspace_disabled and not_found read as such", () => {
-    expect(describeReason({ reason: "workspace_disabled" }).message).toBe(
+    expect(describeReason(refusal("workspace_disabled")).message).toBe(
       "An administrator has switched this workspace off.",
     );
-    expect(describeReason({ reason: "not_found" }).title).toBe("Not found");
+    expect(describeReason(refusal("not_found")).title).toBe("Not found");
   });
 
   it("copes with missing details", () => {
-    expect(describeReason({ reason: "max_concurrent_sessions" }).message).toMatch(
+    expect(describeReason(refusal("max_concurrent_sessions")).message).toMatch(
       /as many active sessions as the policy allows/,
     );
-    expect(describeReason({ reason: "outside_access_hours" }).message).toBe("Launching is closed right now.");
-    expect(describeReason({ reason: "ip_not_allowed" }).message).toMatch(/^Your network address is not/);
-    expect(describeReason({ reason: "role_not_allowed" }).message).toBe(
-      "Your role may not use this workspace.",
-    );
+    expect(describeReason(refusal("outside_access_hours")).message).toBe("Launching is closed right now.");
+    expect(describeReason(refusal("ip_not_allowed")).message).toMatch(/^Your network address is not/);
+    expect(describeReason(refusal("role_not_allowed")).message).toBe("Your role may not use this workspace.");
   });
 
   it("has a sentence for every reason the API can send", () => {
     for (const reason of REASONS) {
-      const problem = describeReason({ reason });
+      const problem = describeReason(refusal(reason));
       expect(problem.title.length, reason).toBeGreaterThan(0);
       expect(problem.message.length, reason).toBeGreaterThan(0);
       expect(problem.message, reason).not.toMatch(/undefined|null|\[object/);

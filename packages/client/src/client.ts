@@ -51,10 +51,18 @@ export function createNeoscClient(options: NeoscClientOptions): NeoscClient {
   });
 }
 
-/** The stable reason code of a refused call (`max_concurrent_sessions`, …), if it has one. */
-export function errorReason(error: unknown): string | null {
+/** `error.data` of a failed call: the router's `ErrorShape` (@neosc/core/errors), typed through AppRouter. */
+export type ErrorData = NonNullable<TRPCClientError<AppRouter>["data"]>;
+/** A refusal's reason with that reason's details. */
+export type DomainErrorData = NonNullable<ErrorData["domain"]>;
+
+/** The domain refusal of a failed call (reason, typed details, retry delay), if it has one. */
+export function errorDomain(error: unknown): DomainErrorData | null {
   if (!(error instanceof TRPCClientError)) return null;
-  // The error shape is the router's (`ErrorShape` of @neosc/core/errors, typed through AppRouter).
-  const data = (error as TRPCClientError<AppRouter>).data;
-  return data?.domain?.reason ?? null;
+  return (error as TRPCClientError<AppRouter>).data?.domain ?? null;
+}
+
+/** The stable reason code of a refused call (`max_concurrent_sessions`, …), if it has one. */
+export function errorReason(error: unknown): DomainErrorData["reason"] | null {
+  return errorDomain(error)?.reason ?? null;
 }

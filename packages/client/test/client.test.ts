@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNeoscClient, errorReason, trpcEndpoint } from "../src/client.ts";
+import { createNeoscClient, errorDomain, errorReason, trpcEndpoint } from "../src/client.ts";
 
 /*
  * The client against the real API as a separate process over HTTP (the embedded default: its own
@@ -114,6 +114,11 @@ describe("@neosc/client over HTTP", () => {
       .mutate({ email: ADMIN_EMAIL, password: "not-the-password" })
       .catch((error: unknown) => error);
     expect(errorReason(wrong)).toBe("invalid_credentials");
+    expect(errorDomain(wrong)).toEqual({
+      reason: "invalid_credentials",
+      details: null,
+      retryAfterSeconds: null,
+    });
 
     const invalid = await anonymous.auth.login
       .mutate({ email: "not an email", password: "x" })
@@ -121,5 +126,6 @@ describe("@neosc/client over HTTP", () => {
     expect(errorReason(invalid)).toBeNull();
     expect((invalid as TRPCClientError<never>).data).toMatchObject({ httpStatus: 400, domain: null });
     expect(errorReason(new Error("not from the API"))).toBeNull();
+    expect(errorDomain(invalid)).toBeNull();
   });
 });

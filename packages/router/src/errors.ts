@@ -1,4 +1,4 @@
-import { DomainError, type DomainErrorCode, isDomainError } from "@neosc/core/errors";
+import { DomainError, type DomainErrorCode, type InputErrors, isDomainError } from "@neosc/core/errors";
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 
@@ -45,7 +45,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
     if (DATABASE_UNAVAILABLE_NAMES.has(current.name)) return true;
-    if (isDomainError(current) && current.reason === "database_unavailable") return true;
+    if (isDomainError(current, "database_unavailable")) return true;
     current = current.cause;
   }
   return false;
@@ -93,13 +93,6 @@ export function domainErrorOf(error: TRPCError): DomainError | null {
   return isDomainError(error.cause) ? error.cause : null;
 }
 
-export interface FlattenedInputErrors {
-  /** Problems with the input as a whole. */
-  formErrors: string[];
-  /** Problems per field, keyed by dotted path (`settings.limit`). */
-  fieldErrors: Record<string, string[]>;
-}
-
 interface SchemaIssue {
   message: string;
   path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined;
@@ -111,10 +104,10 @@ function schemaIssuesOf(error: unknown): SchemaIssue[] | null {
 }
 
 /** Flattened field errors of a schema failure (zod or any Standard Schema), or null. */
-export function flattenInputErrors(error: unknown): FlattenedInputErrors | null {
+export function flattenInputErrors(error: unknown): InputErrors | null {
   const issues = schemaIssuesOf(error);
   if (issues === null) return null;
-  const flat: FlattenedInputErrors = { formErrors: [], fieldErrors: {} };
+  const flat: InputErrors = { formErrors: [], fieldErrors: {} };
   for (const issue of issues) {
     const key = (issue.path ?? [])
       .map((segment) => String(typeof segment === "object" ? segment.key : segment))
@@ -131,7 +124,7 @@ export function flattenInputErrors(error: unknown): FlattenedInputErrors | null 
 }
 
 /** A one-line summary naming the first offending field. */
-export function describeInputErrors(flat: FlattenedInputErrors): string {
+export function describeInputErrors(flat: InputErrors): string {
   const [field, messages] = Object.entries(flat.fieldErrors)[0] ?? [];
   if (field !== undefined && messages !== undefined) return `Invalid input: ${field}: ${messages.join("; ")}`;
   const form = flat.formErrors[0];

@@ -1,5 +1,7 @@
+import { domainErrorData, type ErrorData } from "@neosc/core/errors";
 import { PROCEDURE_ACCESS, type ProcedurePath } from "@neosc/core/permissions";
 import { initTRPC } from "@trpc/server";
+import type { TRPCErrorShape } from "@trpc/server/rpc";
 import superjson from "superjson";
 import type { InnerContext } from "./context.ts";
 import { describeInputErrors, domainErrorOf, flattenInputErrors, toTRPCError } from "./errors.ts";
@@ -22,7 +24,8 @@ const t = initTRPC
   .create({
     transformer: superjson,
     isDev: false,
-    errorFormatter({ shape, error }) {
+    // `TRPCErrorShape<ErrorData>` is @neosc/core's `ErrorShape` with tRPC's own JSON-RPC codes.
+    errorFormatter({ shape, error }): TRPCErrorShape<ErrorData> {
       const domain = domainErrorOf(error);
       const zod = error.code === "BAD_REQUEST" && domain === null ? flattenInputErrors(error.cause) : null;
       let message = shape.message;
@@ -36,14 +39,7 @@ const t = initTRPC
           httpStatus: shape.data.httpStatus,
           path: shape.data.path,
           zod,
-          domain:
-            domain === null
-              ? null
-              : {
-                  reason: domain.reason,
-                  details: domain.details ?? null,
-                  retryAfterSeconds: domain.retryAfterSeconds ?? null,
-                },
+          domain: domain === null ? null : domainErrorData(domain),
         },
       };
     },

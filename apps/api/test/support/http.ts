@@ -1,26 +1,11 @@
+import type { ErrorShape } from "@neosc/core/errors";
 import superjson from "superjson";
-
-/** The tRPC error shape our formatter produces (see packages/router/src/trpc.ts). */
-export interface WireError {
-  message: string;
-  data: {
-    code: string;
-    httpStatus: number;
-    path?: string;
-    zod: { formErrors: string[]; fieldErrors: Record<string, string[]> } | null;
-    domain: {
-      reason: string;
-      details: Record<string, unknown> | null;
-      retryAfterSeconds: number | null;
-    } | null;
-  };
-}
 
 export interface WireResponse<T = unknown> {
   status: number;
   headers: Headers;
   data: T | null;
-  error: WireError | null;
+  error: ErrorShape | null;
 }
 
 export interface CallOptions {
@@ -45,7 +30,7 @@ async function decode<T>(response: Response): Promise<WireResponse<T>> {
     status: response.status,
     headers: response.headers,
     data: envelope.result ? superjson.deserialize<T>(envelope.result.data) : null,
-    error: envelope.error ? superjson.deserialize<WireError>(envelope.error) : null,
+    error: envelope.error ? superjson.deserialize<ErrorShape>(envelope.error) : null,
   };
 }
 

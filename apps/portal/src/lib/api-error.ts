@@ -24,7 +24,7 @@ function strings(value: unknown): string[] {
 }
 
 /**
- * Reads `error.data` as the API's error formatter shapes it (`domain` + `zod`), tolerating
+ * Reads `error.data` as the API's error formatter shapes it (`ErrorData` of @neosc/core/errors), tolerating
  * anything else (network failures, proxies answering HTML). Hand-written so the sign-in page
  * does not need zod.
  */
@@ -36,10 +36,13 @@ export function readApiError(error: unknown): ApiError {
 
   let domain: DomainErrorData | null = null;
   if (isRecord(data.domain) && isReason(data.domain.reason)) {
-    domain = { reason: data.domain.reason };
-    if (isRecord(data.domain.details)) domain.details = data.domain.details;
-    if (typeof data.domain.retryAfterSeconds === "number")
-      domain.retryAfterSeconds = data.domain.retryAfterSeconds;
+    // The server builds details from `ReasonDetails`, so a known reason's details have its type.
+    domain = {
+      reason: data.domain.reason,
+      details: isRecord(data.domain.details) ? data.domain.details : null,
+      retryAfterSeconds:
+        typeof data.domain.retryAfterSeconds === "number" ? data.domain.retryAfterSeconds : null,
+    } as DomainErrorData;
   }
 
   const fieldErrors: Record<string, string[]> = {};
@@ -71,7 +74,8 @@ export function serverFieldErrors(
     const field = strip(key);
     out[field] = [...(out[field] ?? []), ...messages];
   }
-  const field = error.domain?.details?.field;
+  const details = error.domain?.details;
+  const field = details && "field" in details ? details.field : null;
   if (typeof field === "string" && field.length > 0) {
     const name = strip(field);
     out[name] = [...(out[name] ?? []), describe(error)];

@@ -1,4 +1,4 @@
-import type { DomainErrorData, Reason } from "@neosc/core/errors";
+import type { DomainErrorData } from "@neosc/core/errors";
 import type { ApiError } from "./api-error.ts";
 
 /** A refusal explained in words, with an optional place to go and fix it. */
@@ -10,30 +10,6 @@ export interface Problem {
 
 const DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 const DAY_SHORT = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-
-function num(details: Record<string, unknown> | undefined, ...keys: string[]): number | null {
-  for (const key of keys) {
-    const value = details?.[key];
-    if (typeof value === "number" && Number.isFinite(value)) return value;
-  }
-  return null;
-}
-
-function str(details: Record<string, unknown> | undefined, ...keys: string[]): string | null {
-  for (const key of keys) {
-    const value = details?.[key];
-    if (typeof value === "string" && value.length > 0) return value;
-  }
-  return null;
-}
-
-function list(details: Record<string, unknown> | undefined, ...keys: string[]): unknown[] | null {
-  for (const key of keys) {
-    const value = details?.[key];
-    if (Array.isArray(value)) return value;
-  }
-  return null;
-}
 
 function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
@@ -65,15 +41,14 @@ function seconds(value: number): string {
 
 /**
  * Turns a domain refusal (reason + details) into words. Exhaustive over the reasons in
- * `@neosc/core/errors`, so a new reason cannot ship without a sentence.
+ * `@neosc/core/errors`, so a new reason cannot ship without a sentence; details are read as
+ * `ReasonDetails` types them, so the portal reads only what the server sends.
  */
 export function describeReason(domain: DomainErrorData, fallback = "The request was refused."): Problem {
-  const d = domain.details;
-  const reason: Reason = domain.reason;
-  switch (reason) {
+  switch (domain.reason) {
     case "max_concurrent_sessions": {
-      const limit = num(d, "limit", "max");
-      const active = num(d, "active", "activeSessions", "current") ?? limit;
+      const limit = domain.details?.limit ?? null;
+      const active = domain.details?.active ?? limit;
       const message =
         limit === null
           ? "You already have as many active sessions as the policy allows. Stop one to launch another."
@@ -92,26 +67,22 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
         action: { to: "/account#mfa", label: "Set up two-factor" },
       };
     case "outside_access_hours": {
-      const start = str(d, "start");
-      const end = str(d, "end");
-      const zone = str(d, "timeZone", "timezone");
-      const days = list(d, "days")?.filter((x): x is number => typeof x === "number");
-      const when =
-        start && end
-          ? ` Workspaces can be launched ${days && days.length > 0 ? `${describeDays(days)}, ` : ""}${start}–${end}${zone ? ` (${zone} time)` : ""}.`
-          : "";
+      const hours = domain.details;
+      const when = hours
+        ? ` Workspaces can be launched ${hours.days.length > 0 ? `${describeDays(hours.days)}, ` : ""}${hours.start}–${hours.end} (${hours.timeZone} time).`
+        : "";
       return { title: "Outside access hours", message: `Launching is closed right now.${when}` };
     }
     case "ip_not_allowed": {
-      const ip = str(d, "clientIp", "ip");
+      const ip = domain.details?.clientIp;
       return {
         title: "Network not allowed",
         message: `${ip ? `Your address (${ip})` : "Your network address"} is not on the allowed list. Connect from an approved network (for example the office or VPN) and try again.`,
       };
     }
     case "role_not_allowed": {
-      const allowed = list(d, "allowedRoles", "allowed")?.filter((x): x is string => typeof x === "string");
-      const role = str(d, "role");
+      const allowed = domain.details?.allowedRoles;
+      const role = domain.details?.role;
       const who =
         allowed && allowed.length > 0
           ? `This workspace is for the ${joinWords(allowed)} role${allowed.length > 1 ? "s" : ""}`
@@ -212,7 +183,7 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
     case "not_found":
       return { title: "Not found", message: "It no longer exists — it may have been deleted." };
     case "duplicate": {
-      const field = str(d, "field", "key");
+      const field = domain.details?.field;
       return {
         title: "Already exists",
         message: field ? `That ${field} is already taken.` : "Something with that name already exists.",
@@ -239,7 +210,7 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
     case "token_expired":
       return { title: "Token expired", message: "This API token has expired; create a new one." };
     case "token_scope": {
-      const procedure = str(d, "procedure");
+      const procedure = domain.details?.procedure;
       return {
         title: "Outside the token's scope",
         message: procedure ? `This API token may not call ${procedure}.` : "This API token may not do that.",
@@ -251,8 +222,8 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
         message: "The service cannot reach its database. Please try again shortly.",
       };
     default: {
-      const unknown: never = reason;
-      return { title: "Refused", message: `${fallback} (${String(unknown)})` };
+      const unknown: never = domain;
+      return { title: "Refused", message: `${fallback} (${(unknown as DomainErrorData).reason})` };
     }
   }
 }

@@ -138,7 +138,7 @@ export function createOrganizationsRepository(
             updatedAt: now,
           });
         } catch (error) {
-          if (!isDomainError(error) || error.reason !== "duplicate") throw error;
+          if (!isDomainError(error, "duplicate")) throw error;
           if (error.details?.field === "id") {
             const winner = await organizations.findOne({ _id: id });
             if (winner) return toOrganization(winner);

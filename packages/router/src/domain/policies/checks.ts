@@ -37,9 +37,7 @@ export function checkAccessHours(policy: PolicyOf<"access-hours">, now: Date): D
 /** mfa-required: the current login must have used two factors. */
 export function checkMfa(policy: PolicyOf<"mfa-required">, mfa: boolean): DomainError | null {
   if (!policy.enabled || mfa) return null;
-  return new DomainError("FORBIDDEN", "mfa_required", "Sign in with a second factor to launch workspaces", {
-    details: {},
-  });
+  return new DomainError("FORBIDDEN", "mfa_required", "Sign in with a second factor to launch workspaces");
 }
 
 /** Deadlines a new session gets from session-max-duration and idle-timeout. */

@@ -195,7 +195,7 @@ export async function seedDefaultCatalogue(db: Database): Promise<number> {
     try {
       created.push((await db.workspaces.create(input)).slug);
     } catch (error) {
-      if (!(isDomainError(error) && error.reason === "duplicate")) throw error;
+      if (!isDomainError(error, "duplicate")) throw error;
     }
   }
   if (created.length > 0) {
