@@ -24,6 +24,8 @@ const existing: Workspace = {
   program: null,
   target: null,
   hasVncPassword: false,
+  sshTarget: null,
+  hasSshCredential: false,
   cpu: 1,
   memoryMb: 2048,
   allowedRoles: ["user", "neosc", "admin"],
@@ -83,6 +85,35 @@ describe("WorkspaceForm", () => {
       enabled: true,
       tags: ["dev", "linux"],
     });
+  });
+
+  it("builds a terminal on an ssh host: target, pinned key and a write-only password", async () => {
+    const onSubmit = vi.fn(async (_input: CreateWorkspaceInput) => {});
+    render(<WorkspaceForm initial={null} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);
+    await userEvent.click(screen.getByRole("radio", { name: /Terminal/ }));
+    await userEvent.type(screen.getByLabelText(/^Name$/), "Bastion");
+    await userEvent.selectOptions(screen.getByLabelText(/Runs on/), "ssh");
+    await userEvent.type(screen.getByLabelText(/^Host$/), "bastion.internal");
+    await userEvent.type(screen.getByLabelText(/User name/), "ops");
+    await userEvent.type(screen.getByLabelText(/Host key fingerprint/), "ssh-ed25519 AAAA");
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
+    expect(errorsOf(/Host key fingerprint/)).toMatch(/SHA256/);
+    expect(onSubmit).not.toHaveBeenCalled();
+
+    const hostKey = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s";
+    await userEvent.clear(screen.getByLabelText(/Host key fingerprint/));
+    await userEvent.type(screen.getByLabelText(/Host key fingerprint/), hostKey);
+    await userEvent.type(screen.getByLabelText(/^Password$/), "s3cret");
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
+    expect(onSubmit).toHaveBeenCalledWith(
+      expect.objectContaining({
+        kind: "terminal",
+        image: null,
+        driver: "ssh",
+        sshTarget: { host: "bastion.internal", port: 22, username: "ops", hostKey },
+        sshCredential: { kind: "password", password: "s3cret" },
+      }),
+    );
   });
 
   it("shows the server's field errors on their fields (update nests them under patch.)", async () => {

@@ -2,19 +2,23 @@ import { z } from "zod";
 import { DescriptionSchema, IdSchema, NameSchema, SlugSchema } from "./common.ts";
 import { RoleSchema } from "./roles.ts";
 
-export const WorkspaceKindSchema = z.enum(["desktop", "app", "web"]);
+export const WorkspaceKindSchema = z.enum(["desktop", "app", "web", "terminal"]);
 export type WorkspaceKind = z.infer<typeof WorkspaceKindSchema>;
 
 /**
- * Which provisioner driver starts a desktop or app workspace (web workspaces need none):
- * `local` runs a program in a sandbox on a workspace host, `static` connects to an existing VNC
- * server. A workspace with neither cannot start on this install and is shown as unavailable.
+ * Which provisioner driver starts a desktop, app or terminal workspace (web workspaces need
+ * none): `local` runs a program in a sandbox on a workspace host, `static` connects to an
+ * existing VNC server, `ssh` opens a shell on an internal host. A workspace with none cannot
+ * start on this install and is shown as unavailable.
  */
-export const WorkspaceDriverSchema = z.enum(["local", "static"]);
+export const WorkspaceDriverSchema = z.enum(["local", "static", "ssh"]);
 export type WorkspaceDriver = z.infer<typeof WorkspaceDriverSchema>;
 
-/** What the `local` driver runs: a full desktop, or one application filling the screen. */
-export const WorkspaceProgramSchema = z.enum(["desktop", "firefox", "terminal"]);
+/**
+ * What the `local` driver runs: a full desktop, or one application filling the screen (VNC), or
+ * `shell`, a login shell under a pty for a terminal workspace.
+ */
+export const WorkspaceProgramSchema = z.enum(["desktop", "firefox", "terminal", "shell"]);
 export type WorkspaceProgram = z.infer<typeof WorkspaceProgramSchema>;
 
 /** An existing VNC server the `static` driver connects to. */
@@ -28,6 +32,52 @@ export const VncTargetSchema = z.strictObject({
   port: z.number().int().min(1).max(65_535),
 });
 export type VncTarget = z.infer<typeof VncTargetSchema>;
+
+/**
+ * The pinned host key of an ssh target, as its SHA256 fingerprint: what `ssh-keygen -lf
+ * <key>.pub` and OpenSSH's first-connection prompt print, so an admin can compare it by eye.
+ */
+export const SshHostKeySchema = z
+  .string()
+  .trim()
+  .regex(
+    /^SHA256:[A-Za-z0-9+/]{43}$/,
+    "the host key's SHA256 fingerprint as ssh-keygen -lf prints it (SHA256: and 43 characters)",
+  );
+
+/** An internal host the `ssh` driver opens a shell on. */
+export const SshTargetSchema = z.strictObject({
+  host: VncTargetSchema.shape.host,
+  port: z.number().int().min(1).max(65_535),
+  username: z
+    .string()
+    .trim()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z_][\w.-]*$/, "a user name: letters, digits, dots, dashes and underscores"),
+  hostKey: SshHostKeySchema,
+});
+export type SshTarget = z.infer<typeof SshTargetSchema>;
+
+/**
+ * Write-only: how NeoSC logs in to an ssh target. The gateway authenticates with it; it is never
+ * part of an output or sent to the browser. Private keys are OpenSSH or PEM without a passphrase.
+ */
+export const SshCredentialSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("password"), password: z.string().min(1).max(1024) }),
+  z.strictObject({
+    kind: z.literal("privateKey"),
+    privateKey: z
+      .string()
+      .trim()
+      .max(16_384)
+      .regex(
+        /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----[\s\S]+-----END \1 PRIVATE KEY-----$/,
+        "a private key in OpenSSH or PEM form (-----BEGIN … PRIVATE KEY-----)",
+      ),
+  }),
+]);
+export type SshCredential = z.infer<typeof SshCredentialSchema>;
 
 export const TagSchema = z
   .string()
@@ -52,6 +102,8 @@ const workspaceFields = {
   driver: WorkspaceDriverSchema.nullable(),
   program: WorkspaceProgramSchema.nullable(),
   target: VncTargetSchema.nullable(),
+  sshTarget: SshTargetSchema.nullable(),
+  sshCredential: SshCredentialSchema.nullable(),
   /**
    * Write-only: the static target's VNC password. NeoSC keeps it and answers the server's VNC
    * challenge itself; it is never part of an output (the browser sees security type None).
@@ -75,6 +127,8 @@ const WorkspaceFieldsSchema = z.strictObject({
   driver: workspaceFields.driver.optional(),
   program: workspaceFields.program.optional(),
   target: workspaceFields.target.optional(),
+  sshTarget: workspaceFields.sshTarget.optional(),
+  sshCredential: workspaceFields.sshCredential.optional(),
   vncPassword: workspaceFields.vncPassword.optional(),
   cpu: workspaceFields.cpu.default(1),
   memoryMb: workspaceFields.memoryMb.default(2048),
@@ -91,14 +145,38 @@ function kindNeedsTarget(
     driver?: WorkspaceDriver | null;
     program?: WorkspaceProgram | null;
     target?: VncTarget | null;
+    sshTarget?: SshTarget | null;
   },
   ctx: z.RefinementCtx,
 ) {
   if (value.kind === "web" && !value.url) {
     ctx.addIssue({ code: "custom", path: ["url"], message: "a web workspace needs a URL" });
   }
-  if (value.kind !== "web" && !value.image && !value.driver) {
+  if (value.kind === "terminal") {
+    const shell = value.driver === "local" && value.program === "shell";
+    if (!shell && value.driver !== "ssh") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["driver"],
+        message: "a terminal workspace is a local shell or an ssh host",
+      });
+    }
+  } else if (value.program === "shell" || value.driver === "ssh") {
+    ctx.addIssue({
+      code: "custom",
+      path: [value.driver === "ssh" ? "driver" : "program"],
+      message: "only a terminal workspace runs a shell",
+    });
+  }
+  if (value.kind !== "web" && value.kind !== "terminal" && !value.image && !value.driver) {
     ctx.addIssue({ code: "custom", path: ["image"], message: "a desktop or app workspace needs an image" });
+  }
+  if (value.driver === "ssh" && !value.sshTarget) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["sshTarget"],
+      message: "an ssh workspace needs a host, port, user name and host key",
+    });
   }
   if (value.driver === "local" && !value.program) {
     ctx.addIssue({ code: "custom", path: ["program"], message: "a local workspace needs a program" });
@@ -138,6 +216,9 @@ export const WorkspaceSchema = z.object({
   target: VncTargetSchema.nullable(),
   /** Whether a VNC password is stored (the password itself never leaves the server). */
   hasVncPassword: z.boolean(),
+  sshTarget: SshTargetSchema.nullable(),
+  /** Whether an ssh password or private key is stored (never itself part of an output). */
+  hasSshCredential: z.boolean(),
   cpu: z.number(),
   memoryMb: z.number(),
   allowedRoles: z.array(RoleSchema),

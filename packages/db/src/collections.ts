@@ -5,7 +5,7 @@ import type { Organization } from "@neosc/core/organization";
 import type { PolicyKey } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { User } from "@neosc/core/user";
-import type { Workspace } from "@neosc/core/workspace";
+import type { SshCredential, Workspace } from "@neosc/core/workspace";
 import type { Collection, Db, IndexDescription } from "mongodb";
 import { isDuplicateKeyError } from "./errors.ts";
 
@@ -19,9 +19,11 @@ export interface UserDoc extends Stored<User> {
   totpLastStep: number;
 }
 export type OrganizationDoc = Stored<Organization>;
-export interface WorkspaceDoc extends Stored<Omit<Workspace, "hasVncPassword">> {
+export interface WorkspaceDoc extends Stored<Omit<Workspace, "hasVncPassword" | "hasSshCredential">> {
   /** The static target's VNC password; read only by `findVncPassword`, never mapped to a Workspace. */
   vncPassword: string | null;
+  /** The ssh target's login; read only by `findSshCredential`, never mapped to a Workspace. */
+  sshCredential: SshCredential | null;
 }
 export interface SessionDoc extends Stored<WorkspaceSession> {
   /** `<userId>:<n>` while active (unique: the concurrency slot), `ended:<id>` afterwards. */

@@ -51,6 +51,8 @@ export function workspace(overrides: Partial<Workspace> = {}): Workspace {
     program: null,
     target: null,
     hasVncPassword: false,
+    sshTarget: null,
+    hasSshCredential: false,
     cpu: 1.5,
     memoryMb: 3072,
     allowedRoles: ["user"],

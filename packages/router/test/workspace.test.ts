@@ -196,6 +196,76 @@ describe("workspace.create / update / delete", () => {
   });
 });
 
+describe("terminal workspaces", () => {
+  const sshTarget = {
+    host: "bastion.internal",
+    port: 22,
+    username: "ops",
+    hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+  };
+
+  it("keeps the ssh credential write-only: stored for the host, never in an output or the audit", async () => {
+    const created = await asAdmin().workspace.create(
+      workspaceInput({
+        kind: "terminal",
+        image: null,
+        driver: "ssh",
+        sshTarget,
+        sshCredential: { kind: "password", password: "hunter2-terminal" },
+      }),
+    );
+    expect(created).toMatchObject({ kind: "terminal", driver: "ssh", sshTarget, hasSshCredential: true });
+    const listed = await asAdmin().workspace.list({ kind: "terminal" });
+    const audit = await lastAudit("workspace.create");
+    for (const output of [created, listed, audit]) {
+      expect(JSON.stringify(output)).not.toContain("hunter2-terminal");
+    }
+    expect(await database.db.workspaces.findSshCredential(created.id)).toEqual({
+      kind: "password",
+      password: "hunter2-terminal",
+    });
+
+    const updated = await asAdmin().workspace.update({
+      id: created.id,
+      patch: { sshCredential: { kind: "password", password: "rotated-secret" } },
+    });
+    expect(updated.hasSshCredential).toBe(true);
+    expect(JSON.stringify(await lastAudit("workspace.update"))).not.toContain("rotated-secret");
+    expect(await database.db.workspaces.findSshCredential(created.id)).toMatchObject({
+      password: "rotated-secret",
+    });
+  });
+
+  it("names the field that is wrong: a host key that is no fingerprint, a terminal with no shell", async () => {
+    const badKey = await expectRefusal(
+      asAdmin().workspace.create(
+        workspaceInput({
+          kind: "terminal",
+          image: null,
+          driver: "ssh",
+          sshTarget: { ...sshTarget, hostKey: "ssh-ed25519 AAAA" },
+        }),
+      ),
+      "BAD_REQUEST",
+    );
+    expect(JSON.stringify(badKey.cause)).toContain("sshTarget");
+    const noShell = await expectRefusal(
+      asAdmin().workspace.create(workspaceInput({ kind: "terminal", image: null, driver: "static" })),
+      "BAD_REQUEST",
+    );
+    expect(JSON.stringify(noShell.cause)).toContain("driver");
+    const local = await asAdmin().workspace.create(
+      workspaceInput({ kind: "terminal", image: null, driver: "local", program: "shell" }),
+    );
+    expect(local).toMatchObject({ kind: "terminal", hasSshCredential: false, sshTarget: null });
+    await expectRefusal(
+      asAdmin().workspace.update({ id: local.id, patch: { kind: "desktop" } }),
+      "BAD_REQUEST",
+      "invalid_input",
+    );
+  });
+});
+
 describe("workspace.launch", () => {
   it("starts a session with a gateway URL for desktops and the target URL for web workspaces", async () => {
     const { user } = await createLocalUser(database.db, "neosc");

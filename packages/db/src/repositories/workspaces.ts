@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type {
   CreateWorkspaceInput,
   ListWorkspacesInput,
+  SshCredential,
   UpdateWorkspaceInput,
   Workspace,
 } from "@neosc/core/workspace";
@@ -22,6 +23,8 @@ export interface WorkspacesRepository {
   findBySlug(slug: string): Promise<Workspace | null>;
   /** The static target's VNC password, for the workspace host only (never part of a Workspace). */
   findVncPassword(id: string): Promise<string | null>;
+  /** The ssh target's password or private key, for the workspace host only (never part of a Workspace). */
+  findSshCredential(id: string): Promise<SshCredential | null>;
   /**
    * Sorted by name. `role` keeps workspaces whose allowedRoles contain it; `tag` one tag;
    * `search` substring of name/slug/description.
@@ -53,6 +56,8 @@ function toWorkspace(doc: WorkspaceDoc): Workspace {
     program: doc.program ?? null,
     target: doc.target ?? null,
     hasVncPassword: typeof doc.vncPassword === "string",
+    sshTarget: doc.sshTarget ?? null,
+    hasSshCredential: doc.sshCredential != null,
     cpu: doc.cpu,
     memoryMb: doc.memoryMb,
     allowedRoles: doc.allowedRoles,
@@ -76,6 +81,8 @@ function fieldsOf(input: CreateWorkspaceInput) {
     program: input.program ?? null,
     target: input.target ?? null,
     vncPassword: input.vncPassword ?? null,
+    sshTarget: input.sshTarget ?? null,
+    sshCredential: input.sshCredential ?? null,
     cpu: input.cpu,
     memoryMb: input.memoryMb,
     allowedRoles: input.allowedRoles,
@@ -132,6 +139,11 @@ export function createWorkspacesRepository(
     async findVncPassword(id) {
       const doc = await workspaces.findOne({ _id: id }, { projection: { vncPassword: 1 } });
       return typeof doc?.vncPassword === "string" ? doc.vncPassword : null;
+    },
+
+    async findSshCredential(id) {
+      const doc = await workspaces.findOne({ _id: id }, { projection: { sshCredential: 1 } });
+      return doc?.sshCredential ?? null;
     },
 
     async findBySlug(slug) {

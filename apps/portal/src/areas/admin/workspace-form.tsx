@@ -29,6 +29,15 @@ export interface WorkspaceFormValues {
   organizationId: string;
   enabled: boolean;
   tags: string;
+  /** Terminal workspaces: a shell on a workspace host, or an ssh login to an internal host. */
+  terminal: "local" | "ssh";
+  sshHost: string;
+  sshPort: string;
+  sshUsername: string;
+  sshHostKey: string;
+  sshAuth: "password" | "privateKey";
+  /** Write-only: blank on edit keeps the stored credential. */
+  sshSecret: string;
 }
 
 export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
@@ -45,11 +54,42 @@ export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
     organizationId: workspace?.organizationId ?? "",
     enabled: workspace?.enabled ?? true,
     tags: workspace?.tags.join(", ") ?? "",
+    terminal: workspace?.driver === "ssh" ? "ssh" : "local",
+    sshHost: workspace?.sshTarget?.host ?? "",
+    sshPort: String(workspace?.sshTarget?.port ?? 22),
+    sshUsername: workspace?.sshTarget?.username ?? "",
+    sshHostKey: workspace?.sshTarget?.hostKey ?? "",
+    sshAuth: "password",
+    sshSecret: "",
   };
 }
 
 function numberOrNaN(text: string): number {
   return text.trim() === "" ? Number.NaN : Number(text);
+}
+
+function terminalInput(values: WorkspaceFormValues): Record<string, unknown> {
+  if (values.terminal === "local") return { driver: "local", program: "shell", sshTarget: null };
+  const secret = values.sshAuth === "password" ? values.sshSecret : values.sshSecret.trim();
+  return {
+    driver: "ssh",
+    program: null,
+    sshTarget: {
+      host: values.sshHost,
+      port: numberOrNaN(values.sshPort),
+      username: values.sshUsername,
+      hostKey: values.sshHostKey,
+    },
+    // Left out when blank, so saving an edit keeps the credential NeoSC already holds.
+    ...(secret === ""
+      ? {}
+      : {
+          sshCredential:
+            values.sshAuth === "password"
+              ? { kind: "password", password: secret }
+              : { kind: "privateKey", privateKey: secret },
+        }),
+  };
 }
 
 /** The API's input built from what the form holds (before validation). */
@@ -59,8 +99,9 @@ export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
     slug: values.slug,
     description: values.description,
     kind: values.kind,
-    image: values.kind === "web" ? null : values.image.trim() || null,
+    image: values.kind === "web" || values.kind === "terminal" ? null : values.image.trim() || null,
     url: values.kind === "web" ? values.url.trim() || null : null,
+    ...(values.kind === "terminal" ? terminalInput(values) : {}),
     cpu: numberOrNaN(values.cpu),
     memoryMb: numberOrNaN(values.memoryMb),
     allowedRoles: values.allowedRoles,
@@ -133,7 +174,7 @@ export function WorkspaceForm({
 
       <FieldShell group label="Kind" errors={errors.kind}>
         {() => (
-          <div className="grid grid-cols-3 gap-2">
+          <div className="grid grid-cols-2 gap-2 sm:grid-cols-4">
             {WorkspaceKindSchema.options.map((kind) => (
               <label
                 key={kind}
@@ -162,6 +203,8 @@ export function WorkspaceForm({
 
       {values.kind === "web" ? (
         <TextField label="URL" type="url" placeholder="https://wiki.example.com" {...field("url")} />
+      ) : values.kind === "terminal" ? (
+        <TerminalFields form={form} hasCredential={initial?.hasSshCredential ?? false} />
       ) : (
         <TextField
           label="Container image"
@@ -249,5 +292,65 @@ export function WorkspaceForm({
         </Button>
       </div>
     </form>
+  );
+}
+
+/** Where a terminal runs: a sandboxed shell on the workspace host, or an ssh host with a pinned key. */
+function TerminalFields({
+  form,
+  hasCredential,
+}: {
+  form: ReturnType<typeof useForm<WorkspaceFormValues>>;
+  hasCredential: boolean;
+}) {
+  const { values, field, errors } = form;
+  // Schema errors come back by path (`sshTarget.host`); each input shows its own.
+  const at = (key: Parameters<typeof field>[0], path: string) => ({ ...field(key), errors: errors[path] });
+  return (
+    <div className="space-y-4">
+      <SelectField label="Runs on" {...field("terminal")} errors={errors.driver}>
+        <option value="local">A shell on the workspace host (sandboxed)</option>
+        <option value="ssh">An internal host over ssh</option>
+      </SelectField>
+      {values.terminal === "ssh" ? (
+        <>
+          <div className="grid gap-4 sm:grid-cols-3">
+            <TextField label="Host" className="font-mono" {...at("sshHost", "sshTarget.host")} />
+            <TextField label="Port" inputMode="numeric" {...at("sshPort", "sshTarget.port")} />
+            <TextField label="User name" className="font-mono" {...at("sshUsername", "sshTarget.username")} />
+          </div>
+          <TextField
+            label="Host key fingerprint"
+            hint="What ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints on the host (SHA256:…)."
+            placeholder="SHA256:…"
+            className="font-mono"
+            {...at("sshHostKey", "sshTarget.hostKey")}
+            errors={errors["sshTarget.hostKey"] ?? errors.sshTarget}
+          />
+          <SelectField label="Log in with" {...field("sshAuth")}>
+            <option value="password">Password</option>
+            <option value="privateKey">Private key</option>
+          </SelectField>
+          {values.sshAuth === "password" ? (
+            <TextField
+              label="Password"
+              type="password"
+              autoComplete="new-password"
+              hint={hasCredential ? "Stored; leave blank to keep it." : "Kept by NeoSC, never shown again."}
+              {...at("sshSecret", "sshCredential.password")}
+            />
+          ) : (
+            <TextAreaField
+              label="Private key"
+              className="font-mono"
+              hint={
+                hasCredential ? "Stored; leave blank to keep it." : "OpenSSH or PEM, without a passphrase."
+              }
+              {...at("sshSecret", "sshCredential.privateKey")}
+            />
+          )}
+        </>
+      ) : null}
+    </div>
   );
 }

@@ -110,6 +110,7 @@ export function WorkspacesAdminPage() {
           <option value="desktop">Desktop</option>
           <option value="app">App</option>
           <option value="web">Web</option>
+          <option value="terminal">Terminal</option>
         </InlineSelect>
       </div>
 

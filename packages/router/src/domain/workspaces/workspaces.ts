@@ -100,6 +100,7 @@ export async function updateWorkspace(ctx: AuthedContext, input: UpdateWorkspace
     driver: current.driver,
     program: current.program,
     target: current.target,
+    sshTarget: current.sshTarget,
     cpu: current.cpu,
     memoryMb: current.memoryMb,
     allowedRoles: current.allowedRoles,
