@@ -44,6 +44,18 @@ export const CLOSE_CODES = {
 export type CloseCodeName = keyof typeof CLOSE_CODES;
 export type CloseCode = (typeof CLOSE_CODES)[CloseCodeName];
 
+/**
+ * Close reasons of 4004: the workspace closed or could not be reached, or it refused the
+ * gateway — an ssh host that presented another key than the pinned one, or refused NeoSC's
+ * credential. The viewer says which.
+ */
+export const WORKSPACE_CLOSE_REASONS = [
+  "workspace_closed",
+  "host_key_mismatch",
+  "workspace_auth_failed",
+] as const;
+export type WorkspaceCloseReason = (typeof WORKSPACE_CLOSE_REASONS)[number];
+
 export const ConnectSessionInputSchema = z.strictObject({ sessionId: IdSchema });
 export type ConnectSessionInput = z.infer<typeof ConnectSessionInputSchema>;
 

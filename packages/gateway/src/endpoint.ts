@@ -6,11 +6,21 @@ import type { WorkspaceSession } from "@neosc/core/session";
  */
 export type Endpoint = { transport: "unix"; path: string } | { transport: "tcp"; host: string; port: number };
 
+/** How the gateway logs in to an ssh target: the account, the pinned key, which credential `secret` is. */
+export interface SshLogin {
+  username: string;
+  /** SHA256 fingerprint the host must present (`SHA256:…`). */
+  hostKey: string;
+  auth: "password" | "privateKey";
+}
+
 export interface WorkspaceEndpoint {
   protocol: "rfb" | "ssh" | "shell" | "http";
   endpoint: Endpoint;
-  /** Held by NeoSC, never sent to the browser (a static target's VNC password). */
+  /** Held by NeoSC, never sent to the browser (a static target's VNC password, an ssh credential). */
   secret?: string;
+  /** Protocol `ssh`: the login the gateway makes with `secret`. */
+  ssh?: SshLogin;
 }
 
 /**

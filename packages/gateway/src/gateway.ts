@@ -13,10 +13,12 @@ import {
 import type { Database } from "@neosc/db/database";
 import type { ConnectionSlot } from "@neosc/db/repositories/gateway";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { EndpointResolver } from "./endpoint.ts";
+import type { EndpointResolver, WorkspaceEndpoint } from "./endpoint.ts";
 import { type ConnectionEnd, ConnectionMonitor, closeFrameFor, SYSTEM_ACTOR } from "./monitor.ts";
-import { connectEndpoint, Relay } from "./relay.ts";
+import { WorkspaceError } from "./protocol.ts";
+import { connectEndpoint, type EarlyMessage, Relay } from "./relay.ts";
 import { rfbSession } from "./rfb.ts";
+import { connectSsh, terminalSession } from "./terminal.ts";
 
 /*
  * The workspace gateway (ARCHITECTURE §9): admits a WebSocket only with a valid single-use
@@ -81,6 +83,46 @@ interface Live {
   id: string;
   ws: WebSocket;
   monitor: ConnectionMonitor;
+}
+
+function isTerminal(endpoint: WorkspaceEndpoint): boolean {
+  return endpoint.protocol === "ssh" || endpoint.protocol === "shell";
+}
+
+/**
+ * The workspace side of a connection: a socket for desktops and local shells, an ssh login (the
+ * gateway is the client, with the credential NeoSC holds) for ssh targets.
+ */
+function connectWorkspace(endpoint: WorkspaceEndpoint, timeoutMs: number): Promise<Duplex> {
+  if (endpoint.protocol !== "ssh") return connectEndpoint(endpoint.endpoint, timeoutMs);
+  if (endpoint.ssh === undefined || endpoint.secret === undefined) {
+    return Promise.reject(new WorkspaceError("the ssh target has no login", "workspace_auth_failed"));
+  }
+  return connectSsh({ endpoint: endpoint.endpoint, login: endpoint.ssh, secret: endpoint.secret, timeoutMs });
+}
+
+/**
+ * Keeps what the browser sends before the relay starts, up to `limit` bytes; the relay checks
+ * it like everything else. More than that before the workspace answers is refused (4009).
+ */
+function holdEarlyMessages(ws: WebSocket, limit: number) {
+  const held: EarlyMessage[] = [];
+  let bytes = 0;
+  const hold = (data: Buffer, isBinary: boolean) => {
+    bytes += data.length;
+    if (bytes <= limit) held.push({ data, isBinary });
+  };
+  ws.on("message", hold);
+  return {
+    get overflowed() {
+      return bytes > limit;
+    },
+    /** Stops holding and hands over what was held; call right before the relay listens. */
+    take(): EarlyMessage[] {
+      ws.off("message", hold);
+      return held;
+    },
+  };
 }
 
 /** The ticket and the protocol version among the offered subprotocols. */
@@ -165,6 +207,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   async function admit(ws: WebSocket, request: IncomingMessage): Promise<void> {
+    // A terminal's first keys and size can arrive while it is admitted and its workspace connected.
+    const early = holdEarlyMessages(ws, maxFrameBytes);
     const now = clock();
     const info = {
       clientIp: request.socket.remoteAddress ?? null,
@@ -332,26 +376,30 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.warn({ err: error, sessionId }, "gateway: endpoint lookup failed");
       return null;
     });
-    if (endpoint === null || endpoint.protocol !== "rfb") {
+    if (endpoint === null || (endpoint.protocol !== "rfb" && !isTerminal(endpoint))) {
       return monitor.finish({ kind: "workspace_closed", detail: "the workspace is not running" });
     }
-    let upstream: Awaited<ReturnType<typeof connectEndpoint>>;
+    let upstream: Duplex;
     try {
-      upstream = await connectEndpoint(endpoint.endpoint, options.connectTimeoutMs ?? 5_000);
+      upstream = await connectWorkspace(endpoint, options.connectTimeoutMs ?? 5_000);
     } catch (error) {
       return monitor.finish({
         kind: "workspace_closed",
         detail: error instanceof Error ? error.message : String(error),
+        ...(error instanceof WorkspaceError ? { reason: error.reason } : {}),
       });
     }
     if (monitor.end !== null) {
       upstream.destroy();
       return;
     }
+    const terminal = isTerminal(endpoint);
     relay = new Relay(
       ws,
       upstream,
-      rfbSession({ password: endpoint.secret, maxClipboardBytes: maxFrameBytes }),
+      terminal
+        ? terminalSession()
+        : rfbSession({ password: endpoint.secret, maxClipboardBytes: maxFrameBytes }),
       {
         highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
         maxFrameBytes,
@@ -365,7 +413,12 @@ export function createGateway(options: GatewayOptions): Gateway {
             code: error.kind === "too_large" ? CLOSE_CODES.tooLarge : CLOSE_CODES.protocolViolation,
             detail: error.message,
           }),
-        onWorkspaceClosed: (detail) => monitor.finish({ kind: "workspace_closed", detail }),
+        onWorkspaceClosed: (detail, ended, reason) => {
+          // A terminal whose shell exited (logout, `exit`) is over: the session ends with it.
+          if (terminal && ended) void monitor.endSession("workspace_exited", "session.expire");
+          else
+            monitor.finish({ kind: "workspace_closed", detail, ...(reason === undefined ? {} : { reason }) });
+        },
       },
     );
     await auditConnection(info, {
@@ -375,7 +428,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       reason: null,
       details: { connectionId },
     });
-    await relay.start();
+    if (early.overflowed) {
+      relay.stop();
+      return monitor.finish({
+        kind: "protocol",
+        code: CLOSE_CODES.tooLarge,
+        detail: "too much sent before the workspace answered",
+      });
+    }
+    await relay.start(early.take());
   }
 
   // The revocation watch: one `_id` read per poll; the held connections are re-checked only when

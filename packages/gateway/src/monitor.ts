@@ -1,6 +1,6 @@
 import { accessHoursCloseAt } from "@neosc/core/access-hours";
 import type { AuditActor } from "@neosc/core/audit";
-import { CLOSE_CODES } from "@neosc/core/connection";
+import { CLOSE_CODES, type WorkspaceCloseReason } from "@neosc/core/connection";
 import type { PolicyOf } from "@neosc/core/policy";
 import type { SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import type { Database } from "@neosc/db/database";
@@ -23,7 +23,7 @@ export type ConnectionEnd =
       code: typeof CLOSE_CODES.protocolViolation | typeof CLOSE_CODES.tooLarge;
       detail: string;
     }
-  | { kind: "workspace_closed"; detail: string }
+  | { kind: "workspace_closed"; detail: string; reason?: WorkspaceCloseReason }
   | { kind: "login_expired" }
   | { kind: "client_closed"; code: number }
   | { kind: "unresponsive" }
@@ -40,7 +40,7 @@ export function closeFrameFor(end: ConnectionEnd): { code: number; reason: strin
         reason: end.code === CLOSE_CODES.tooLarge ? "too_large" : "protocol_violation",
       };
     case "workspace_closed":
-      return { code: CLOSE_CODES.workspaceUnavailable, reason: "workspace_closed" };
+      return { code: CLOSE_CODES.workspaceUnavailable, reason: end.reason ?? "workspace_closed" };
     case "login_expired":
       return { code: CLOSE_CODES.refused, reason: "login_expired" };
     case "client_closed":

@@ -1,3 +1,4 @@
+import type { WorkspaceCloseReason } from "@neosc/core/connection";
 import type { ByteStream } from "./byte-stream.ts";
 
 /*
@@ -39,7 +40,16 @@ export class ProtocolError extends Error {
   }
 }
 
-/** The workspace side failed the handshake (refused, wrong password, went away). */
+/**
+ * The workspace side failed the handshake (refused, wrong password, went away). `reason` is the
+ * close reason the browser gets with 4004 (`WorkspaceCloseReason`).
+ */
 export class WorkspaceError extends Error {
   override name = "WorkspaceError";
+  constructor(
+    message: string,
+    readonly reason: WorkspaceCloseReason = "workspace_closed",
+  ) {
+    super(message);
+  }
 }

@@ -1,4 +1,6 @@
 import { connect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { WorkspaceCloseReason } from "@neosc/core/connection";
 import type { WebSocket } from "ws";
 import { ByteStream } from "./byte-stream.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -17,8 +19,11 @@ export interface RelayHooks {
   onInput(): void;
   /** The client broke the protocol. */
   onViolation(error: ProtocolError): void;
-  /** The workspace side closed or failed. */
-  onWorkspaceClosed(detail: string): void;
+  /**
+   * The workspace side closed or failed. `ended` is true when it ended its stream on purpose
+   * (a terminal's shell exited) rather than failing or vanishing.
+   */
+  onWorkspaceClosed(detail: string, ended: boolean, reason?: WorkspaceCloseReason): void;
   /** Bytes relayed, for metrics and the recorder tap (issue 13). */
   onServerBytes?(chunk: Buffer): void;
 }
@@ -55,6 +60,12 @@ export function connectEndpoint(endpoint: Endpoint, timeoutMs: number): Promise<
   });
 }
 
+/** A WebSocket message that arrived before the relay started. */
+export interface EarlyMessage {
+  data: Buffer;
+  isBinary: boolean;
+}
+
 export class Relay {
   private closed = false;
   private serverPaused = false;
@@ -63,14 +74,15 @@ export class Relay {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly upstream: Socket,
+    /** The workspace: a socket, or a stream that looks like one (an ssh shell). */
+    private readonly upstream: Duplex,
     private readonly protocol: ProtocolSession,
     private readonly options: RelayOptions,
     private readonly hooks: RelayHooks,
   ) {}
 
   /** Runs the protocol handshake, then relays until either side closes. */
-  async start(): Promise<void> {
+  async start(early: EarlyMessage[] = []): Promise<void> {
     const { ws, upstream } = this;
     const client = new ByteStream();
     const server = new ByteStream();
@@ -82,12 +94,18 @@ export class Relay {
       client.push(data);
     };
     const onServerData = (chunk: Buffer) => server.push(chunk);
+    let ended = false;
     const onServerGone = (error?: Error) => {
-      const why = error?.message ?? "workspace closed the connection";
+      const why = error?.message ?? (ended ? "the workspace ended" : "workspace closed the connection");
       server.fail(new WorkspaceError(why));
-      this.workspaceClosed(why);
+      this.workspaceClosed(why, ended && error === undefined);
     };
+    upstream.once("end", () => {
+      ended = true;
+    });
     ws.on("message", onClientMessage);
+    for (const message of early) onClientMessage(message.data, message.isBinary);
+    if (this.closed) return;
     upstream.on("data", onServerData);
     upstream.on("error", onServerGone);
     upstream.on("close", () => onServerGone());
@@ -106,8 +124,9 @@ export class Relay {
       });
     } catch (error) {
       if (error instanceof ProtocolError) this.violation(error);
-      else if (error instanceof WorkspaceError) this.workspaceClosed(error.message);
-      else if (!this.closed) this.workspaceClosed(error instanceof Error ? error.message : String(error));
+      else if (error instanceof WorkspaceError) this.workspaceClosed(error.message, false, error.reason);
+      else if (!this.closed)
+        this.workspaceClosed(error instanceof Error ? error.message : String(error), false);
       return;
     } finally {
       clearTimeout(timeout);
@@ -118,8 +137,8 @@ export class Relay {
     upstream.off("data", onServerData);
     ws.on("message", (data: Buffer, isBinary: boolean) => this.fromClient(data, isBinary));
     upstream.on("data", (chunk: Buffer) => this.fromServer(chunk));
-    const early = client.drain();
-    if (early.length > 0) this.fromClient(early, true);
+    const afterHandshake = client.drain();
+    if (afterHandshake.length > 0) this.fromClient(afterHandshake, true);
     const pendingServer = server.drain();
     if (pendingServer.length > 0) this.fromServer(pendingServer);
   }
@@ -179,9 +198,9 @@ export class Relay {
     this.hooks.onViolation(error);
   }
 
-  private workspaceClosed(detail: string) {
+  private workspaceClosed(detail: string, ended: boolean, reason?: WorkspaceCloseReason) {
     if (this.closed) return;
     this.stop();
-    this.hooks.onWorkspaceClosed(detail);
+    this.hooks.onWorkspaceClosed(detail, ended, reason);
   }
 }

@@ -1,13 +1,23 @@
-import type { Workspace } from "@neosc/core/workspace";
+import type { SshCredential, Workspace } from "@neosc/core/workspace";
 
 /** Where the gateway reaches a running workspace. */
 export type Endpoint = { transport: "unix"; path: string } | { transport: "tcp"; host: string; port: number };
+
+/** How the gateway logs in to an ssh target: the account, the pinned key, which credential `secret` is. */
+export interface SshLogin {
+  username: string;
+  /** SHA256 fingerprint the host must present (`SHA256:…`). */
+  hostKey: string;
+  auth: "password" | "privateKey";
+}
 
 export interface WorkspaceEndpoint {
   protocol: "rfb" | "ssh" | "shell" | "http";
   endpoint: Endpoint;
   /** Held by NeoSC, never sent to the browser (static VNC password, ssh credentials…). */
   secret?: string;
+  /** Protocol `ssh`: the login the gateway makes with `secret`. */
+  ssh?: SshLogin;
 }
 
 export interface StartSpec {
@@ -16,6 +26,8 @@ export interface StartSpec {
   workspace: Workspace;
   /** The workspace's stored VNC password (static driver), read by the host from the database. */
   vncPassword?: string | null;
+  /** The workspace's stored ssh credential (ssh driver), read by the host from the database. */
+  sshCredential?: SshCredential | null;
 }
 
 /** What a driver lacks to start a workspace: Debian packages to install, or another problem. */

@@ -2,10 +2,15 @@ import { connect, type Socket } from "node:net";
 import type { Endpoint } from "./provisioner.ts";
 
 /**
- * Connects to a VNC server and reads its protocol banner (`RFB 003.008\n`): proof that the
- * endpoint is a live RFB server, not merely an open port. Resolves false on any failure.
+ * Connects and reads the server's protocol banner: proof that the endpoint is a live server of
+ * the expected protocol, not merely an open port. `verdict` sees what arrived so far and answers
+ * true / false, or null to wait for more. Resolves false on any failure.
  */
-export function probeRfb(endpoint: Endpoint, timeoutMs: number): Promise<boolean> {
+export function probeBanner(
+  endpoint: Endpoint,
+  verdict: (received: string) => boolean | null,
+  timeoutMs: number,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const socket: Socket =
       endpoint.transport === "unix"
@@ -20,9 +25,28 @@ export function probeRfb(endpoint: Endpoint, timeoutMs: number): Promise<boolean
     const timer = setTimeout(() => finish(false), timeoutMs);
     socket.on("data", (chunk) => {
       received += chunk.toString("latin1");
-      if (received.length >= 12) finish(/^RFB \d{3}\.\d{3}\n/.test(received));
+      const answer = verdict(received);
+      if (answer !== null) finish(answer);
     });
     socket.on("error", () => finish(false));
     socket.on("close", () => finish(false));
   });
+}
+
+/** A VNC server's banner: `RFB 003.008\n`. */
+export function probeRfb(endpoint: Endpoint, timeoutMs: number): Promise<boolean> {
+  return probeBanner(
+    endpoint,
+    (received) => (received.length >= 12 ? /^RFB \d{3}\.\d{3}\n/.test(received) : null),
+    timeoutMs,
+  );
+}
+
+/** An ssh server's identification line: `SSH-2.0-…`. */
+export function probeSsh(endpoint: Endpoint, timeoutMs: number): Promise<boolean> {
+  return probeBanner(
+    endpoint,
+    (received) => (received.length >= 8 ? received.startsWith("SSH-2.0-") : null),
+    timeoutMs,
+  );
 }

@@ -1,0 +1,115 @@
+/*
+ * The terminal protocol on a gateway connection (ARCHITECTURE §9), shared by the portal's
+ * xterm.js viewer, the gateway and the local shell host, so all three read one definition.
+ *
+ * Browser → gateway: binary WebSocket messages holding a stream of frames (a message may carry
+ * several frames or part of one, so nothing depends on how messages are split or queued):
+ *   input   0x00, length u32 (big-endian), that many bytes typed or pasted (xterm.js `onData`
+ *           as UTF-8; `onBinary` mouse reports as their raw bytes, so input is bytes, not text)
+ *   resize  0x01, cols u16, rows u16
+ * Anything else — another type, an empty input, a size outside the bounds — is a violation
+ * (close 4008); an input longer than TERMINAL_MAX_INPUT_BYTES is refused as too large (4009).
+ * Text messages are violations too.
+ *
+ * Gateway → browser: binary messages of terminal output, unchanged bytes.
+ *
+ * The gateway forwards validated frames unchanged to a local shell host, which reads the same
+ * grammar from its unix socket; for ssh it applies them to the channel itself.
+ */
+
+export const TerminalFrameType = { input: 0x00, resize: 0x01 } as const;
+
+/** Largest single input frame: a generous paste, far below the gateway's frame limit. */
+export const TERMINAL_MAX_INPUT_BYTES = 64 * 1024;
+export const TERMINAL_MAX_COLS = 1000;
+export const TERMINAL_MAX_ROWS = 500;
+
+const INPUT_HEADER = 5;
+const RESIZE_LENGTH = 5;
+
+export type TerminalFrame =
+  | { type: "input"; data: Uint8Array }
+  | { type: "resize"; cols: number; rows: number };
+
+/** The stream broke the grammar: `malformed` closes with 4008, `too_large` with 4009. */
+export class TerminalFrameError extends Error {
+  constructor(
+    readonly kind: "malformed" | "too_large",
+    message: string,
+  ) {
+    super(message);
+    this.name = "TerminalFrameError";
+  }
+}
+
+const encoder = new TextEncoder();
+
+/** An input frame; strings are sent as UTF-8. Longer input is split into several frames. */
+export function encodeTerminalInput(data: string | Uint8Array): Uint8Array {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const frames: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.length; offset += TERMINAL_MAX_INPUT_BYTES) {
+    const part = bytes.subarray(offset, offset + TERMINAL_MAX_INPUT_BYTES);
+    const frame = new Uint8Array(INPUT_HEADER + part.length);
+    frame[0] = TerminalFrameType.input;
+    new DataView(frame.buffer).setUint32(1, part.length);
+    frame.set(part, INPUT_HEADER);
+    frames.push(frame);
+  }
+  if (frames.length === 1) return frames[0] as Uint8Array;
+  const all = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+  let at = 0;
+  for (const frame of frames) {
+    all.set(frame, at);
+    at += frame.length;
+  }
+  return all;
+}
+
+export function encodeTerminalResize(cols: number, rows: number): Uint8Array {
+  const frame = new Uint8Array(RESIZE_LENGTH);
+  const view = new DataView(frame.buffer);
+  frame[0] = TerminalFrameType.resize;
+  view.setUint16(1, Math.min(Math.max(1, Math.floor(cols)), TERMINAL_MAX_COLS));
+  view.setUint16(3, Math.min(Math.max(1, Math.floor(rows)), TERMINAL_MAX_ROWS));
+  return frame;
+}
+
+/**
+ * Reads the whole frames at the start of `bytes`. `consumed` says how many bytes they took; the
+ * rest is the start of a frame still arriving. Throws TerminalFrameError on a violation.
+ */
+export function readTerminalFrames(bytes: Uint8Array): { frames: TerminalFrame[]; consumed: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const frames: TerminalFrame[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const type = bytes[offset];
+    if (type === TerminalFrameType.input) {
+      if (bytes.length - offset < INPUT_HEADER) break;
+      const length = view.getUint32(offset + 1);
+      if (length > TERMINAL_MAX_INPUT_BYTES) {
+        throw new TerminalFrameError("too_large", `terminal input of ${length} bytes`);
+      }
+      if (length === 0) throw new TerminalFrameError("malformed", "empty terminal input");
+      if (bytes.length - offset < INPUT_HEADER + length) break;
+      frames.push({
+        type: "input",
+        data: bytes.subarray(offset + INPUT_HEADER, offset + INPUT_HEADER + length),
+      });
+      offset += INPUT_HEADER + length;
+    } else if (type === TerminalFrameType.resize) {
+      if (bytes.length - offset < RESIZE_LENGTH) break;
+      const cols = view.getUint16(offset + 1);
+      const rows = view.getUint16(offset + 3);
+      if (cols < 1 || cols > TERMINAL_MAX_COLS || rows < 1 || rows > TERMINAL_MAX_ROWS) {
+        throw new TerminalFrameError("malformed", `terminal size ${cols}×${rows}`);
+      }
+      frames.push({ type: "resize", cols, rows });
+      offset += RESIZE_LENGTH;
+    } else {
+      throw new TerminalFrameError("malformed", `unknown terminal frame type ${type}`);
+    }
+  }
+  return { frames, consumed: offset };
+}

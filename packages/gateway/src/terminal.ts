@@ -1,0 +1,164 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { Duplex } from "node:stream";
+import { readTerminalFrames, TerminalFrameError } from "@neosc/core/terminal";
+import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
+import type { Endpoint, SshLogin } from "./endpoint.ts";
+import { type ClientBytes, ProtocolError, type ProtocolSession, WorkspaceError } from "./protocol.ts";
+
+/*
+ * Terminals on the gateway (`@neosc/core/terminal` has the frame grammar). The browser side is
+ * one ProtocolSession for every terminal: it checks each frame and forwards the bytes
+ * unchanged; typed input and resizes are a person's input, output never is. The workspace side
+ * speaks the same frames: a local shell host reads them from its unix socket, and for an ssh
+ * target the gateway is the ssh client and applies them to the channel itself.
+ */
+
+/** The browser half: frames in, the same bytes out; violations close with 4008 / 4009. */
+export function terminalSession(): ProtocolSession {
+  let pending: Buffer = Buffer.alloc(0);
+  return {
+    // Nothing to exchange: the workspace side (ssh login, shell host) is ready before relaying.
+    async handshake() {},
+    fromClient(chunk): ClientBytes {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      let read: ReturnType<typeof readTerminalFrames>;
+      try {
+        read = readTerminalFrames(pending);
+      } catch (error) {
+        if (error instanceof TerminalFrameError) throw new ProtocolError(error.kind, error.message);
+        throw error;
+      }
+      const forward = pending.subarray(0, read.consumed);
+      pending = pending.subarray(read.consumed);
+      return { forward, input: read.frames.length > 0 };
+    },
+  };
+}
+
+/** The SHA256 fingerprint of a raw ssh public key blob, as `ssh-keygen -lf` prints it. */
+export function sshFingerprint(key: Buffer): string {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+
+function sameFingerprint(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** An ssh shell seen as a stream of terminal frames in and output bytes out, like a shell host. */
+class SshTerminal extends Duplex {
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly client: Client,
+    private readonly channel: ClientChannel,
+  ) {
+    super();
+    const push = (chunk: Buffer) => {
+      if (!this.push(chunk)) channel.pause();
+    };
+    channel.on("data", push);
+    channel.stderr.on("data", push);
+    // The shell ended (exit, logout): the stream ends after the last output is read.
+    channel.once("close", () => this.push(null));
+    this.once("end", () => this.destroy());
+    client.once("error", (error) => this.destroy(new Error(`ssh connection failed: ${error.message}`)));
+    client.once("close", () => {
+      if (!this.readableEnded) this.destroy(new Error("the ssh connection closed"));
+    });
+  }
+
+  override _read(): void {
+    this.channel.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    // The gateway already checked these frames; a failure here is a bug, not the browser's doing.
+    const { frames, consumed } = readTerminalFrames(this.pending);
+    this.pending = this.pending.subarray(consumed);
+    let flowing = true;
+    for (const frame of frames) {
+      if (frame.type === "input") flowing = this.channel.write(frame.data);
+      else this.channel.setWindow(frame.rows, frame.cols, 0, 0);
+    }
+    if (flowing) done();
+    else this.channel.once("drain", () => done());
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.client.end();
+    done(error);
+  }
+}
+
+export interface SshConnectOptions {
+  endpoint: Endpoint;
+  login: SshLogin;
+  /** The password or private key NeoSC holds; never leaves the gateway. */
+  secret: string;
+  timeoutMs: number;
+}
+
+/**
+ * Logs in to an ssh target and opens a shell with a pty. Refuses a host whose key is not the
+ * pinned one before any credential is sent (WorkspaceError reason `host_key_mismatch`).
+ */
+export function connectSsh(options: SshConnectOptions): Promise<Duplex> {
+  const { endpoint, login, secret } = options;
+  if (endpoint.transport !== "tcp") {
+    return Promise.reject(new WorkspaceError("an ssh target is reached over TCP"));
+  }
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let presented: string | null = null;
+    let settled = false;
+    const fail = (error: WorkspaceError) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      reject(error);
+    };
+    const config: ConnectConfig = {
+      host: endpoint.host,
+      port: endpoint.port,
+      username: login.username,
+      readyTimeout: options.timeoutMs,
+      // ssh2 retries with every method it has; NeoSC holds exactly one credential.
+      tryKeyboard: false,
+      hostVerifier: (key: Buffer) => {
+        presented = sshFingerprint(key);
+        return sameFingerprint(presented, login.hostKey);
+      },
+      ...(login.auth === "password" ? { password: secret } : { privateKey: secret }),
+    };
+    client.once("ready", () => {
+      client.shell({ term: "xterm-256color", cols: 80, rows: 24 }, (error, channel) => {
+        if (error) return fail(new WorkspaceError(`the ssh host opened no shell: ${error.message}`));
+        settled = true;
+        resolve(new SshTerminal(client, channel));
+      });
+    });
+    client.once("error", (error: Error & { level?: string }) => {
+      if (presented !== null && !sameFingerprint(presented, login.hostKey)) {
+        return fail(
+          new WorkspaceError(
+            `the ssh host presented key ${presented}, not the pinned ${login.hostKey}`,
+            "host_key_mismatch",
+          ),
+        );
+      }
+      if (error.level === "client-authentication") {
+        return fail(new WorkspaceError("the ssh host refused NeoSC's credential", "workspace_auth_failed"));
+      }
+      fail(new WorkspaceError(`the ssh host is unreachable: ${error.message}`));
+    });
+    try {
+      client.connect(config);
+    } catch (error) {
+      // A private key ssh2 cannot parse is thrown synchronously.
+      fail(new WorkspaceError(`ssh login not possible: ${error instanceof Error ? error.message : error}`));
+    }
+  });
+}

@@ -1,0 +1,164 @@
+import type { Database } from "@neosc/db/database";
+import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { startSshd, type TestSshd } from "@neosc/provisioner/testing/sshd";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { WorkspaceEndpoint } from "../src/endpoint.ts";
+import { TerminalTestClient } from "../testing/terminal-client.ts";
+import { type Launched, launchSession, ORIGIN, startGateway, type TestGateway } from "./support/gateway.ts";
+
+/*
+ * Terminals through the real gateway: a real OpenSSH server on loopback (its own host key, an
+ * unprivileged test account) and real WebSockets.
+ */
+
+let database: TestDatabase;
+let db: Database;
+let sshd: TestSshd;
+let gateway: TestGateway;
+const endpointFor = new Map<string, WorkspaceEndpoint>();
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject("mongoUrl"));
+  db = database.db;
+  sshd = await startSshd();
+  gateway = await startGateway({
+    db,
+    endpoints: async (session) => endpointFor.get(session.id) ?? null,
+    revocationPollMs: 200,
+    inputWriteIntervalMs: 200,
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await sshd?.stop();
+  await database?.drop();
+});
+
+afterEach(async () => {
+  await db.policies.setEnabled("idle-timeout", false, null);
+});
+
+function sshEndpoint(overrides: { hostKey?: string; password?: string } = {}): WorkspaceEndpoint {
+  const byPassword = overrides.password !== undefined;
+  return {
+    protocol: "ssh",
+    endpoint: { transport: "tcp", host: sshd.host, port: sshd.port },
+    secret: byPassword ? overrides.password : sshd.privateKey,
+    ssh: {
+      username: sshd.username,
+      hostKey: overrides.hostKey ?? sshd.hostKey,
+      auth: byPassword ? "password" : "privateKey",
+    },
+  };
+}
+
+async function sshTerminal(
+  endpoint: WorkspaceEndpoint = sshEndpoint(),
+  options: Parameters<typeof launchSession>[1] = {},
+): Promise<{ launched: Launched; client: TerminalTestClient }> {
+  const launched = await launchSession(db, options);
+  endpointFor.set(launched.session.id, endpoint);
+  const client = await TerminalTestClient.open(gateway.url, {
+    ticket: await launched.ticket(),
+    origin: ORIGIN,
+    cookie: launched.cookie,
+  });
+  return { launched, client };
+}
+
+describe("an ssh terminal through the gateway", () => {
+  it("runs what is typed on the host and shows its output; resizes reach the pty", async () => {
+    const { client } = await sshTerminal();
+    // The arithmetic happens in the remote shell, so the answer cannot be the echo of the input.
+    client.type("echo neosc-$((6*7)) $(id -un)\r");
+    await client.waitFor(/neosc-42 neosc-sshtest/);
+    client.resize(123, 45);
+    const from = client.output.length;
+    client.type("stty size\r");
+    await client.waitFor(/45 123/, { from });
+    client.close();
+  });
+
+  it("logs in with a stored password as well as with a key", async () => {
+    const { client } = await sshTerminal(sshEndpoint({ password: sshd.password }));
+    client.type("echo pw-$((40+2))\r");
+    await client.waitFor(/pw-42/);
+    client.close();
+  });
+
+  it("refuses a host whose key is not the pinned one, saying so", async () => {
+    const { launched, client } = await sshTerminal(
+      sshEndpoint({ hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s" }),
+    );
+    expect(await client.closed).toEqual({ code: 4004, reason: "host_key_mismatch" });
+    expect(client.output).toBe("");
+    // The audit entry (written as the socket closes) names the key the host presented.
+    await expect
+      .poll(async () => {
+        const audit = await db.audit.list({ action: "gateway.disconnect", limit: 20 });
+        return String(audit.items.find((item) => item.resource.id === launched.session.id)?.details.detail);
+      })
+      .toContain(sshd.hostKey);
+  });
+
+  it("says so when the host refuses NeoSC's credential", async () => {
+    const { client } = await sshTerminal(sshEndpoint({ password: "not-the-password" }));
+    expect(await client.closed).toEqual({ code: 4004, reason: "workspace_auth_failed" });
+  });
+
+  it("ends the session when the shell exits", async () => {
+    const { launched, client } = await sshTerminal();
+    client.type("exit\r");
+    expect(await client.closed).toEqual({ code: 4000, reason: "workspace_exited" });
+    expect(await db.sessions.findById(launched.session.id)).toMatchObject({
+      status: "ended",
+      endReason: "workspace_exited",
+    });
+  });
+});
+
+describe("the terminal frame grammar", () => {
+  const cases: [string, (client: TerminalTestClient) => void, number][] = [
+    ["an unknown frame type", (client) => client.send([0x07, 1, 2]), 4008],
+    ["a text message", (client) => client.ws.send("ls\r"), 4008],
+    ["an empty input", (client) => client.send([0x00, 0, 0, 0, 0]), 4008],
+    ["a zero terminal size", (client) => client.send([0x01, 0, 0, 0, 24]), 4008],
+    ["an input longer than 64 KiB", (client) => client.send([0x00, 0, 1, 0, 1, 0x61]), 4009],
+  ];
+  for (const [what, send, code] of cases) {
+    it(`closes on ${what} with ${code}`, async () => {
+      const { client } = await sshTerminal();
+      client.type("echo ready-$((1+1))\r");
+      await client.waitFor(/ready-2/);
+      send(client);
+      expect((await client.closed).code).toBe(code);
+    });
+  }
+});
+
+describe("idle on a terminal", () => {
+  it("counts typing and resizes as input, and output alone not at all", async () => {
+    await db.policies.setSettings("idle-timeout", { minutes: 5 }, null);
+    await db.policies.setEnabled("idle-timeout", true, null);
+    const { launched, client } = await sshTerminal(sshEndpoint(), {
+      idleEndsAt: new Date(Date.now() + 60_000),
+    });
+    const lastInputAt = async () => (await db.sessions.findById(launched.session.id))?.lastInputAt ?? null;
+    expect(await lastInputAt()).toBeNull();
+
+    client.type("for i in $(seq 1 30); do echo tick$i; sleep 0.1; done\r");
+    await client.waitFor(/tick3\r?\n/);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const typed = await lastInputAt();
+    expect(typed).toBeInstanceOf(Date);
+    // Two more seconds of output and no input.
+    await client.waitFor(/tick25/);
+    expect(await lastInputAt()).toEqual(typed);
+
+    client.resize(100, 30);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await lastInputAt())?.getTime()).toBeGreaterThan(typed?.getTime() ?? 0);
+    client.close();
+  });
+});
