@@ -34,6 +34,13 @@ describe("closeOutcome", () => {
     expect(closeOutcome(1001, "", policies).kind).toBe("retry");
     expect(closeOutcome(CLOSE_CODES.ticketInvalid, "replayed", policies).kind).toBe("retry");
     expect(closeOutcome(CLOSE_CODES.workspaceUnavailable, "", policies).kind).toBe("retry");
+    expect(closeOutcome(CLOSE_CODES.workspaceUnavailable, "host_key_mismatch", policies)).toMatchObject({
+      kind: "refused",
+      title: "The host is not the one NeoSC knows",
+    });
+    expect(closeOutcome(CLOSE_CODES.workspaceUnavailable, "workspace_auth_failed", policies).kind).toBe(
+      "refused",
+    );
     for (const code of [
       CLOSE_CODES.refused,
       CLOSE_CODES.protocolViolation,

@@ -39,6 +39,22 @@ export function closeOutcome(code: number, reason: string, context: EndContext):
     case CLOSE_CODES.ticketInvalid:
       return { kind: "retry", why: "The connection ticket was not accepted" };
     case CLOSE_CODES.workspaceUnavailable:
+      // The workspace refused the gateway: retrying would meet the same refusal.
+      if (reason === "host_key_mismatch") {
+        return {
+          kind: "refused",
+          title: "The host is not the one NeoSC knows",
+          detail:
+            "The ssh host presented a different host key than the one pinned in the catalogue, so NeoSC did not log in. Tell an administrator.",
+        };
+      }
+      if (reason === "workspace_auth_failed") {
+        return {
+          kind: "refused",
+          title: "The host refused the login",
+          detail: "The ssh host did not accept the credential NeoSC holds for it. Tell an administrator.",
+        };
+      }
       return { kind: "retry", why: "The workspace is not reachable yet" };
     case CLOSE_CODES.refused:
       return {
