@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { connect } from "node:net";
 import { Duplex } from "node:stream";
 import { readTerminalFrames, TerminalFrameError } from "@neosc/core/terminal";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
@@ -120,9 +121,11 @@ export function connectSsh(options: SshConnectOptions): Promise<Duplex> {
       client.end();
       reject(error);
     };
+    // Keystrokes are tiny writes: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms to each echo.
+    const sock = connect({ host: endpoint.host, port: endpoint.port });
+    sock.setNoDelay(true);
     const config: ConnectConfig = {
-      host: endpoint.host,
-      port: endpoint.port,
+      sock,
       username: login.username,
       readyTimeout: options.timeoutMs,
       // ssh2 retries with every method it has; NeoSC holds exactly one credential.

@@ -1,5 +1,10 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Database } from "@neosc/db/database";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "@neosc/provisioner/shell";
 import { startSshd, type TestSshd } from "@neosc/provisioner/testing/sshd";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WorkspaceEndpoint } from "../src/endpoint.ts";
@@ -160,5 +165,56 @@ describe("idle on a terminal", () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect((await lastInputAt())?.getTime()).toBeGreaterThan(typed?.getTime() ?? 0);
     client.close();
+  });
+});
+
+describe("a local shell through the gateway", () => {
+  let dir: string;
+  let host: ChildProcess;
+
+  beforeAll(async () => {
+    // The shell host as the provisioner runs it, minus the sandbox (the provisioner's tests
+    // cover that): an unprivileged account, its socket in a session folder.
+    dir = mkdtempSync(path.join(tmpdir(), "neosc-gw-shell-"));
+    chmodSync(dir, 0o777);
+    const [file = "", ...args] = shellHostCommand({ socketPath: path.join(dir, SHELL_SOCKET) });
+    host = spawn(file, args, {
+      uid: 65534,
+      gid: 65534,
+      cwd: dir,
+      env: { PATH: "/usr/bin:/bin", HOME: dir },
+      stdio: "ignore",
+    });
+    expect(await waitForShellHost(shellEndpoint(dir).endpoint, 5000)).toBe(true);
+  });
+
+  afterAll(() => {
+    if (host?.exitCode === null) host.kill("SIGKILL");
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reconnects to the same shell with its scrollback, and ends the session when it exits", async () => {
+    const launched = await launchSession(db);
+    endpointFor.set(launched.session.id, shellEndpoint(dir));
+    const open = async () =>
+      TerminalTestClient.open(gateway.url, {
+        ticket: await launched.ticket(),
+        origin: ORIGIN,
+        cookie: launched.cookie,
+      });
+    const first = await open();
+    first.type("echo shell-$((3*3)) pid=$$ uid=$(id -u)=\r");
+    const [, pid] = (await first.waitFor(/shell-9 pid=(\d+) uid=65534=/)) ?? [];
+    first.close();
+    await first.closed;
+
+    const second = await open();
+    await second.waitFor(/shell-9 pid=/);
+    const from = second.output.length;
+    second.type("echo again pid=$$\r");
+    expect((await second.waitFor(/again pid=(\d+)/, { from }))[1]).toBe(pid);
+    second.type("exit\r");
+    expect(await second.closed).toEqual({ code: 4000, reason: "workspace_exited" });
+    expect(await db.sessions.findById(launched.session.id)).toMatchObject({ endReason: "workspace_exited" });
   });
 });
