@@ -49,9 +49,13 @@ export const router = t.router;
 export const middleware = t.middleware;
 export const createCallerFactory = t.createCallerFactory;
 
-/** Any caller. Errors leave every procedure through the one adapter in `errors.ts`. */
-export const publicProcedure = t.procedure.use(async ({ next }) => {
-  const result = await next();
+/**
+ * Any caller. Errors leave every procedure through the one adapter in `errors.ts`. The clock is
+ * read once per call: every check, deadline and timestamp of one procedure agrees on "now".
+ */
+export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const now = ctx.clock().getTime();
+  const result = await next({ ctx: { clock: () => new Date(now) } });
   if (!result.ok) throw toTRPCError(result.error);
   return result;
 });
