@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { isDomainError } from "@neosc/core/errors";
 import type { Database } from "@neosc/db/database";
 import type { PasswordHasher } from "@neosc/router/context";
@@ -65,7 +66,7 @@ export async function bootstrapDatabase(db: Database, options: BootstrapAdminOpt
     throw error;
   }
   await db.audit.append({
-    actor: { id: "system", email: null, role: null },
+    actor: SYSTEM_ACTOR,
     action: "system.bootstrapAdmin",
     resource: { type: "user", id: null },
     clientIp: null,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { CursorSchema, IdSchema, pageOf } from "./common.ts";
-import { RoleSchema } from "./roles.ts";
+import { type Role, RoleSchema } from "./roles.ts";
 
 export const AuditResultSchema = z.enum(["success", "denied", "error"]);
 export type AuditResult = z.infer<typeof AuditResultSchema>;
@@ -11,6 +11,19 @@ export const AuditActorSchema = z.object({
   role: RoleSchema.nullable(),
 });
 export type AuditActor = z.infer<typeof AuditActorSchema>;
+
+/** The actor of entries written by NeoSC itself (sweeper, gateway, cascades without a person). */
+export const SYSTEM_ACTOR: AuditActor = { id: "system", email: null, role: null };
+
+/** A signed-in person (or service account) as an audit entry names them. */
+export function actorFor(user: { id: string; email: string; role: Role }): AuditActor {
+  return { id: user.id, email: user.email, role: user.role };
+}
+
+/** Nobody signed in; a failed sign-in names the email it tried. */
+export function anonymousActor(email: string | null = null): AuditActor {
+  return { id: null, email, role: null };
+}
 
 export const AuditResourceSchema = z.object({ type: z.string(), id: z.string().nullable() });
 

@@ -12,6 +12,11 @@ export function hasRole(role: Role, required: Role): boolean {
   return rank[role] >= rank[required];
 }
 
+/** Admins see and manage everything, across organizations. */
+export function isAdmin(who: { role: Role }): boolean {
+  return hasRole(who.role, "admin");
+}
+
 /** The most privileged of several roles (an IdP may grant more than one). */
 export function highestRole(roles: readonly Role[]): Role | undefined {
   let best: Role | undefined;

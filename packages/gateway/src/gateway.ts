@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import type { PomeriumVerifier } from "@neosc/auth/pomerium";
 import { verifySessionToken } from "@neosc/auth/session-token";
 import { isWithinAccessHours } from "@neosc/core/access-hours";
+import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import {
   CLOSE_CODES,
   type CloseCode,
@@ -14,7 +15,7 @@ import type { Database } from "@neosc/db/database";
 import type { ConnectionSlot } from "@neosc/db/repositories/gateway";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { EndpointResolver, WorkspaceEndpoint } from "./endpoint.ts";
-import { type ConnectionEnd, ConnectionMonitor, closeFrameFor, SYSTEM_ACTOR } from "./monitor.ts";
+import { type ConnectionEnd, ConnectionMonitor, closeFrameFor } from "./monitor.ts";
 import { WorkspaceError } from "./protocol.ts";
 import { connectEndpoint, type EarlyMessage, Relay } from "./relay.ts";
 import { rfbSession } from "./rfb.ts";

@@ -1,5 +1,5 @@
 import { accessHoursCloseAt } from "@neosc/core/access-hours";
-import type { AuditActor } from "@neosc/core/audit";
+import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { CLOSE_CODES, type WorkspaceCloseReason } from "@neosc/core/connection";
 import type { PolicyOf } from "@neosc/core/policy";
 import type { SessionEndReason, WorkspaceSession } from "@neosc/core/session";
@@ -12,8 +12,6 @@ import type { Database } from "@neosc/db/database";
  * session end it decides is written with a compare-and-set and audited once, like the sweeper's;
  * when another replica or the API ended the session first, the connection reports that reason.
  */
-
-export const SYSTEM_ACTOR: AuditActor = { id: "system", email: null, role: null };
 
 /** Why a connection ended. `session` ends also end the workspace session; the others do not. */
 export type ConnectionEnd =

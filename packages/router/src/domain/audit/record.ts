@@ -1,4 +1,10 @@
-import type { AuditActor, AuditEvent, AuditResult } from "@neosc/core/audit";
+import {
+  type AuditActor,
+  type AuditEvent,
+  type AuditResult,
+  actorFor,
+  anonymousActor,
+} from "@neosc/core/audit";
 import type { InnerContext } from "../../context.ts";
 
 export interface AuditInput {
@@ -14,9 +20,9 @@ export interface AuditInput {
 
 export type AuditContext = Pick<InnerContext, "db" | "identity" | "request">;
 
+/** The caller of a procedure as its audit entries name them. */
 export function actorOf(ctx: Pick<InnerContext, "identity">): AuditActor {
-  const user = ctx.identity?.user;
-  return user ? { id: user.id, email: user.email, role: user.role } : { id: null, email: null, role: null };
+  return ctx.identity === null ? anonymousActor() : actorFor(ctx.identity.user);
 }
 
 /** Appends one audit entry, filling actor, client IP and user agent from the request context. */

@@ -1,5 +1,5 @@
 import { isApiToken } from "@neosc/auth/api-token";
-import type { AuditActor } from "@neosc/core/audit";
+import { actorFor, anonymousActor } from "@neosc/core/audit";
 import type { AuthConfig, LoginOutput, Me } from "@neosc/core/auth";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import { highestRole } from "@neosc/core/roles";
@@ -15,7 +15,7 @@ import type {
   Services,
 } from "../../context.ts";
 import { type AuditContext, audit } from "../audit/record.ts";
-import { ipInAnyCidr } from "../policies/cidr.ts";
+import { checkIpAllowlist } from "../policies/checks.ts";
 import { resolveApiToken } from "../tokens/resolve.ts";
 
 /** Public facts for the sign-in page. */
@@ -41,18 +41,10 @@ export async function me(ctx: AuthedContext): Promise<Me> {
   return { user, organization, method, mfa, sessionExpiresAt: loginSession?.expiresAt ?? null };
 }
 
-export function actorFor(user: Pick<User, "id" | "email" | "role">): AuditActor {
-  return { id: user.id, email: user.email, role: user.role };
-}
-
-export function anonymousActor(email: string | null): AuditActor {
-  return { id: null, email, role: null };
-}
-
 /** ip-allowlist applies to every kind of sign-in, not only to launches. */
 export async function assertLoginAllowedFrom(ctx: InnerContext, action: string, email: string | null) {
-  const allowlist = await ctx.db.policies.get("ip-allowlist");
-  if (!allowlist.enabled || ipInAnyCidr(ctx.request.clientIp, allowlist.settings.cidrs)) return;
+  const refusal = checkIpAllowlist(await ctx.db.policies.get("ip-allowlist"), ctx.request.clientIp);
+  if (refusal === null) return;
   await audit(ctx, {
     action,
     actor: anonymousActor(email),
@@ -60,9 +52,7 @@ export async function assertLoginAllowedFrom(ctx: InnerContext, action: string, 
     result: "denied",
     reason: "ip_not_allowed",
   });
-  throw new DomainError("FORBIDDEN", "ip_not_allowed", "Your network address is not on the allowlist", {
-    details: { clientIp: ctx.request.clientIp },
-  });
+  throw refusal;
 }
 
 /**

@@ -1,10 +1,11 @@
+import { actorFor, anonymousActor } from "@neosc/core/audit";
 import type { LoginInput, LoginOutput, RegisterInput } from "@neosc/core/auth";
 import { DomainError, isDomainError, type Reason } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
 import type { AuthedContext, InnerContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { parseAddress } from "../policies/cidr.ts";
-import { actorFor, anonymousActor, assertLoginAllowedFrom, openLoginSession } from "./identity.ts";
+import { assertLoginAllowedFrom, openLoginSession } from "./identity.ts";
 
 /*
  * Local accounts: register, password (+ TOTP) login with throttling kept in MongoDB, logout and

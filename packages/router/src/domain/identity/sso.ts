@@ -1,15 +1,10 @@
+import { actorFor, anonymousActor } from "@neosc/core/audit";
 import type { LoginOutput } from "@neosc/core/auth";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
 import type { ExternalIdentity, InnerContext, OidcService } from "../../context.ts";
 import { audit } from "../audit/record.ts";
-import {
-  actorFor,
-  anonymousActor,
-  assertLoginAllowedFrom,
-  openLoginSession,
-  upsertExternalUser,
-} from "./identity.ts";
+import { assertLoginAllowedFrom, openLoginSession, upsertExternalUser } from "./identity.ts";
 
 /*
  * Zitadel sign-in: the SPA's ID token (auth.sso) or a backend code exchange with the PKCE

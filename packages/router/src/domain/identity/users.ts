@@ -1,6 +1,6 @@
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
-import type { Role } from "@neosc/core/roles";
+import { isAdmin, type Role } from "@neosc/core/roles";
 import type { CreateUserInput, ListUsersInput, User } from "@neosc/core/user";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
@@ -37,7 +37,7 @@ async function refuseLastAdmin(ctx: AuthedContext, action: string, target: User)
 
 /** True when `target` is an enabled admin the change would remove from the set of admins. */
 function removesAnAdmin(target: User): boolean {
-  return target.role === "admin" && !target.disabled;
+  return isAdmin(target) && !target.disabled;
 }
 
 /** Creates a local account with a one-time password the person must change at first sign-in. */
@@ -74,7 +74,7 @@ export async function setUserRole(ctx: AuthedContext, input: { userId: string; r
   const { db } = ctx;
   const target = await findUser(ctx, input.userId);
   if (target.role === input.role) return target;
-  const demotesAdmin = removesAnAdmin(target) && input.role !== "admin";
+  const demotesAdmin = removesAnAdmin(target) && !isAdmin(input);
   if (demotesAdmin && (await enabledAdmins(ctx)) <= 1) return refuseLastAdmin(ctx, "user.setRole", target);
   const updated = await db.users.update(target.id, { role: input.role });
   if (updated === null) return findUser(ctx, input.userId);

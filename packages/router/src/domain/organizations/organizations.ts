@@ -5,6 +5,7 @@ import type {
   OrganizationWithCount,
   UpdateOrganizationInput,
 } from "@neosc/core/organization";
+import { isAdmin } from "@neosc/core/roles";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 
@@ -16,7 +17,7 @@ export async function listOrganizations(ctx: AuthedContext): Promise<Organizatio
     ...organization,
     memberCount: counts[organization.id] ?? 0,
   });
-  if (user.role === "admin") return (await ctx.db.organizations.list()).map(withCount);
+  if (isAdmin(user)) return (await ctx.db.organizations.list()).map(withCount);
   if (user.organizationId === null) return [];
   const own = await ctx.db.organizations.findById(user.organizationId);
   return own === null ? [] : [withCount(own)];

@@ -1,9 +1,6 @@
-import type { AuditActor } from "@neosc/core/audit";
+import { type AuditActor, SYSTEM_ACTOR } from "@neosc/core/audit";
 import type { SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import { type AuditContext, audit } from "../audit/record.ts";
-
-/** The actor of entries written by the API itself (sweeper, cascades without a person). */
-export const SYSTEM_ACTOR: AuditActor = { id: "system", email: null, role: null };
 
 export interface EndSessionOptions {
   reason: SessionEndReason;

@@ -1,21 +1,20 @@
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
+import { isAdmin } from "@neosc/core/roles";
 import type { ActiveSessionsInput, ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
-const isAdmin = (ctx: AuthedContext) => ctx.identity.user.role === "admin";
-
 /** Own sessions, newest first; admins see everyone's and may filter by person. */
 export function listSessions(ctx: AuthedContext, input: ListSessionsInput): Promise<Page<WorkspaceSession>> {
-  if (isAdmin(ctx)) return ctx.db.sessions.list(input);
+  if (isAdmin(ctx.identity.user)) return ctx.db.sessions.list(input);
   return ctx.db.sessions.list({ ...input, userId: ctx.identity.user.id });
 }
 
 /** Own active sessions; admins see everyone's, optionally filtered. */
 export function activeSessions(ctx: AuthedContext, input: ActiveSessionsInput): Promise<WorkspaceSession[]> {
-  if (isAdmin(ctx)) return ctx.db.sessions.listActive(input);
+  if (isAdmin(ctx.identity.user)) return ctx.db.sessions.listActive(input);
   return ctx.db.sessions.listActive({
     userId: ctx.identity.user.id,
     ...(input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId }),
@@ -83,7 +82,7 @@ export async function disconnectSession(
   if (session === null)
     return denied(ctx, "session.disconnect", input.sessionId, sessionNotFound(input.sessionId));
   const own = session.userId === user.id;
-  if (!own && !isAdmin(ctx)) {
+  if (!own && !isAdmin(ctx.identity.user)) {
     return denied(
       ctx,
       "session.disconnect",

@@ -1,8 +1,9 @@
 import { isWithinAccessHours } from "@neosc/core/access-hours";
+import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import type { Database } from "@neosc/db/database";
 import type { AuditContext } from "../audit/record.ts";
 import { loadPolicies } from "../policies/policies.ts";
-import { endSessionOnce, expireIfDue, SYSTEM_ACTOR } from "./end.ts";
+import { endSessionOnce, expireIfDue } from "./end.ts";
 
 export interface SweepOptions {
   db: Database;

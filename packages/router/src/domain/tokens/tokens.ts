@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { apiTokenPrefix, generateApiToken } from "@neosc/auth/api-token";
 import type { ApiToken, CreateApiTokenInput, CreateServiceAccountInput } from "@neosc/core/api-token";
 import { DomainError } from "@neosc/core/errors";
+import { isAdmin } from "@neosc/core/roles";
 import type { User } from "@neosc/core/user";
 import type { StoredApiToken } from "@neosc/db/repositories/api-tokens";
 import type { AuthedContext } from "../../context.ts";
@@ -24,7 +25,7 @@ function shown(token: StoredApiToken, owner: Pick<User, "email">): ApiToken {
 async function ownerFor(ctx: AuthedContext, serviceAccountId: string | undefined): Promise<User> {
   const caller = ctx.identity.user;
   if (serviceAccountId === undefined || serviceAccountId === caller.id) return caller;
-  if (caller.role !== "admin") {
+  if (!isAdmin(caller)) {
     throw new DomainError("FORBIDDEN", "role_required", "Only admins manage service accounts", {
       details: { required: "admin" },
     });
@@ -85,7 +86,7 @@ export async function listApiTokens(
 export async function revokeApiToken(ctx: AuthedContext, id: string): Promise<{ ok: true }> {
   const caller = ctx.identity.user;
   const token = await ctx.db.apiTokens.findById(id);
-  if (token === null || (token.ownerId !== caller.id && caller.role !== "admin")) {
+  if (token === null || (token.ownerId !== caller.id && !isAdmin(caller))) {
     throw new DomainError("NOT_FOUND", "not_found", "No such API token", { details: { id } });
   }
   const revoked = await ctx.db.apiTokens.revoke(id, ctx.clock());

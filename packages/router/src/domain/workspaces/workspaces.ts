@@ -1,4 +1,6 @@
+import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { DomainError, isDomainError } from "@neosc/core/errors";
+import { isAdmin } from "@neosc/core/roles";
 import type { User } from "@neosc/core/user";
 import {
   type CreateWorkspaceInput,
@@ -11,10 +13,8 @@ import type { Database } from "@neosc/db/database";
 import type { WorkspaceFilter } from "@neosc/db/repositories/workspaces";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
-import { endSessionOnce, SYSTEM_ACTOR } from "../sessions/end.ts";
+import { endSessionOnce } from "../sessions/end.ts";
 import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
-
-const isAdmin = (user: User) => user.role === "admin";
 
 /** A workspace a person could launch: enabled, their role allowed, global or their organization. */
 export function isLaunchableBy(workspace: Workspace, user: User): boolean {
