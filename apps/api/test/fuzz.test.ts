@@ -236,9 +236,11 @@ async function snapshot(): Promise<Record<string, string>> {
     if (APPEND_ONLY.has(name)) continue;
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     // A gateway replica's liveness record is rewritten every few seconds by the process itself;
-    // it is not data a request could change.
+    // it is not data a request could change. Its first write creates the collection, which on a
+    // loaded machine can happen between two snapshots: an empty collection counts as absent.
     const stored =
       name === "gateway_state" ? docs.filter((d) => !String(d._id).startsWith("replica:")) : docs;
+    if (name === "gateway_state" && stored.length === 0) continue;
     out[name] = JSON.stringify(stored);
   }
   return out;
