@@ -1,4 +1,4 @@
-import { DomainError } from "@neosc/core/errors";
+import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { Collection, Document } from "mongodb";
 
 /**
@@ -18,6 +18,36 @@ export function isDuplicateKeyError(error: unknown): boolean {
   return (
     Array.isArray(writeErrors) && writeErrors.some((item) => (item as { code?: unknown })?.code === 11000)
   );
+}
+
+/**
+ * Driver errors that mean "the database cannot be reached right now", by name: the name survives
+ * wrapping and a second copy of the driver, the class does not.
+ */
+const UNREACHABLE_ERROR_NAMES = new Set([
+  "MongoServerSelectionError",
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoPoolClearedError",
+  "MongoTopologyClosedError",
+  "MongoNotConnectedError",
+  "MongoWaitQueueTimeoutError",
+  "MongoServerClosedError",
+]);
+
+/**
+ * Whether `error` means the database is unreachable right now (a retry may succeed): a driver
+ * error of that kind or our own `database_unavailable`, anywhere in its cause chain (wrappers
+ * nest them).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
+    if (UNREACHABLE_ERROR_NAMES.has(current.name)) return true;
+    if (isDomainError(current, "database_unavailable")) return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { DomainError, type DomainErrorCode, type InputErrors, isDomainError } from "@neosc/core/errors";
+import { isDatabaseUnavailable } from "@neosc/db/errors";
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
 
@@ -24,31 +25,6 @@ export function trpcCodeFor(code: DomainErrorCode): TRPC_ERROR_CODE_KEY {
       throw new Error(`unmapped domain error code ${String(unreachable)}`);
     }
   }
-}
-
-/**
- * Driver errors that mean "the database cannot be reached right now". Matched by name so the
- * router need not import the driver; the cause chain is followed because wrappers nest them.
- */
-const DATABASE_UNAVAILABLE_NAMES = new Set([
-  "MongoServerSelectionError",
-  "MongoNetworkError",
-  "MongoNetworkTimeoutError",
-  "MongoPoolClearedError",
-  "MongoTopologyClosedError",
-  "MongoNotConnectedError",
-  "MongoWaitQueueTimeoutError",
-  "MongoServerClosedError",
-]);
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 8 && current instanceof Error; depth++) {
-    if (DATABASE_UNAVAILABLE_NAMES.has(current.name)) return true;
-    if (isDomainError(current, "database_unavailable")) return true;
-    current = current.cause;
-  }
-  return false;
 }
 
 /** Normalises anything thrown into a DomainError when it has a domain meaning, else null. */

@@ -1,15 +1,10 @@
 import { DOMAIN_ERROR_CODES, DomainError } from "@neosc/core/errors";
+import { isDatabaseUnavailable } from "@neosc/db/errors";
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import {
-  domainErrorOf,
-  flattenInputErrors,
-  isDatabaseUnavailable,
-  toTRPCError,
-  trpcCodeFor,
-} from "../src/errors.ts";
+import { domainErrorOf, flattenInputErrors, toTRPCError, trpcCodeFor } from "../src/errors.ts";
 
 describe("the error adapter", () => {
   it("maps every domain error code to a transport code with the expected HTTP status", () => {
