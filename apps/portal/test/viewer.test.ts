@@ -2,7 +2,7 @@ import { CLOSE_CODES } from "@neosc/core/connection";
 import { describe, expect, it } from "vitest";
 import { endReasonLabel } from "../src/features/sessions/end-reason.ts";
 import { closeOutcome } from "../src/features/viewer/close-reason.ts";
-import { gatewaySocketUrl } from "../src/features/viewer/use-vnc-viewer.ts";
+import { gatewaySocketUrl } from "../src/features/viewer/connection-loop.ts";
 import { sessionWarning } from "../src/features/viewer/warnings.ts";
 
 const policies = { idleMinutes: 15, maxDurationMinutes: 480 };

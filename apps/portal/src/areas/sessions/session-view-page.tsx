@@ -1,6 +1,6 @@
 import type { WorkspaceSession } from "@neosc/core/session";
 import { ArrowLeft, ClipboardPaste, Maximize, MonitorOff, Unplug } from "lucide-react";
-import { useRef, useState } from "react";
+import { type RefObject, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
@@ -9,6 +9,7 @@ import { Badge, EmptyState, ErrorState, PageLoading } from "../../components/ui/
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { endReasonDetail, endReasonLabel } from "../../features/sessions/end-reason.ts";
 import { timeLeft } from "../../features/sessions/time-left.ts";
+import { useTerminalViewer } from "../../features/terminal/use-terminal-viewer.ts";
 import type { EndContext } from "../../features/viewer/close-reason.ts";
 import { useVncViewer } from "../../features/viewer/use-vnc-viewer.ts";
 import { ViewerOverlay, WarningBanner } from "../../features/viewer/viewer-overlay.tsx";
@@ -23,8 +24,9 @@ import { DisconnectDialog } from "./disconnect-dialog.tsx";
 const ACTIVE_REFRESH_MS = 15_000;
 
 /**
- * Where a desktop or app session opens (`/workspace/<sessionId>`): the noVNC viewer, connected
- * through the gateway with a single-use ticket, with the session's deadlines and its end in words.
+ * Where a session opens (`/workspace/<sessionId>`): the noVNC viewer for desktops and apps, the
+ * xterm.js terminal for terminals, connected through the gateway with a single-use ticket, with
+ * the session's deadlines and its end in words.
  * Leaving the page ("Disconnect") closes only the viewer; "End session" ends the session.
  */
 export function SessionViewPage() {
@@ -38,7 +40,14 @@ export function SessionViewPage() {
   if (current) seen.current = current;
   const session = current ?? seen.current;
 
-  if (session) return <Viewer session={session} stillActive={current !== undefined} />;
+  if (session) {
+    const props = { session, stillActive: current !== undefined };
+    return session.workspaceKind === "terminal" ? (
+      <TerminalViewer {...props} />
+    ) : (
+      <DesktopViewer {...props} />
+    );
+  }
   if (active.isPending) return <PageLoading label="Connecting" />;
   if (active.error) return <ErrorState error={active.error} onRetry={() => void active.refetch()} />;
   return <NotRunning sessionId={sessionId ?? ""} />;
@@ -55,17 +64,46 @@ function useEndContext(): EndContext {
   return { idleMinutes, maxDurationMinutes };
 }
 
-function Viewer({ session, stillActive }: { session: WorkspaceSession; stillActive: boolean }) {
+interface ViewerProps {
+  session: WorkspaceSession;
+  stillActive: boolean;
+}
+
+/** noVNC for desktops and apps. */
+function DesktopViewer(props: ViewerProps) {
+  const { apiBaseUrl } = useRuntimeConfig();
+  const endContext = useEndContext();
+  const screen = useRef<HTMLDivElement>(null);
+  const viewer = useVncViewer({ session: props.session, screen, apiBaseUrl, endContext });
+  return <Viewer {...props} viewer={viewer} screen={screen} terminal={false} />;
+}
+
+/** xterm.js for terminals. */
+function TerminalViewer(props: ViewerProps) {
+  const { apiBaseUrl } = useRuntimeConfig();
+  const endContext = useEndContext();
+  const screen = useRef<HTMLDivElement>(null);
+  const viewer = useTerminalViewer({ session: props.session, screen, apiBaseUrl, endContext });
+  return <Viewer {...props} viewer={viewer} screen={screen} terminal />;
+}
+
+function Viewer({
+  session,
+  stillActive,
+  viewer,
+  screen,
+  terminal,
+}: ViewerProps & {
+  viewer: ReturnType<typeof useVncViewer>;
+  screen: RefObject<HTMLDivElement | null>;
+  terminal: boolean;
+}) {
   const navigate = useNavigate();
   const now = useNow(1000);
   const utils = trpc.useUtils();
-  const { apiBaseUrl } = useRuntimeConfig();
-  const endContext = useEndContext();
   const frame = useRef<HTMLDivElement>(null);
-  const screen = useRef<HTMLDivElement>(null);
   const end = trpc.session.disconnect.useMutation();
   const [ending, setEnding] = useState(false);
-  const viewer = useVncViewer({ session, screen, apiBaseUrl, endContext });
   const left = timeLeft(session, now);
   const closed = viewer.state.phase === "closed";
   const lastRefresh = useRef(0);
@@ -94,7 +132,11 @@ function Viewer({ session, stillActive }: { session: WorkspaceSession; stillActi
     try {
       const text = await navigator.clipboard.readText();
       viewer.pasteToWorkspace(text);
-      toast({ title: "Clipboard sent", description: "Paste it in the workspace (Ctrl+V)." });
+      toast(
+        terminal
+          ? { title: "Clipboard pasted", description: "It was typed into the terminal." }
+          : { title: "Clipboard sent", description: "Paste it in the workspace (Ctrl+V)." },
+      );
     } catch {
       toast({
         tone: "error",
@@ -192,10 +234,10 @@ function Viewer({ session, stillActive }: { session: WorkspaceSession; stillActi
       >
         <div
           ref={screen}
-          data-testid="workspace-screen"
+          data-testid={terminal ? "workspace-terminal" : "workspace-screen"}
           role="application"
-          aria-label={`${session.workspaceName} display`}
-          className="absolute inset-0"
+          aria-label={`${session.workspaceName} ${terminal ? "terminal" : "display"}`}
+          className={terminal ? "absolute inset-0 p-2" : "absolute inset-0"}
         />
         {viewer.state.phase === "connected" && stillActive ? (
           <WarningBanner
@@ -209,6 +251,7 @@ function Viewer({ session, stillActive }: { session: WorkspaceSession; stillActi
         ) : null}
         <ViewerOverlay
           state={viewer.state}
+          waitingFor={terminal ? "the shell" : "the first picture"}
           workspaceName={session.workspaceName}
           onReconnect={viewer.reconnect}
         />

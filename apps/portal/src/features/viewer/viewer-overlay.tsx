@@ -3,28 +3,32 @@ import { Check, Hourglass, LoaderCircle, MonitorOff, MousePointerClick } from "l
 import { Link } from "react-router";
 import { Button, buttonClass } from "../../components/ui/button.tsx";
 import { cn } from "../../lib/cn.ts";
-import type { StartStep, ViewerState } from "./use-vnc-viewer.ts";
+import type { StartStep, ViewerState } from "./connection-loop.ts";
 import { sessionWarning } from "./warnings.ts";
 
-const STEPS: { step: StartStep; label: string }[] = [
+const steps = (waitingFor: string): { step: StartStep; label: string }[] => [
   { step: "ticket", label: "Getting a connection ticket" },
   { step: "socket", label: "Connecting to the gateway" },
-  { step: "handshake", label: "Waiting for the first picture" },
+  { step: "handshake", label: `Waiting for ${waitingFor}` },
 ];
 
 /** Covers the display while it is not connected: progress while starting, the reason once closed. */
 export function ViewerOverlay({
   state,
   workspaceName,
+  waitingFor = "the first picture",
   onReconnect,
 }: {
   state: ViewerState;
   workspaceName: string;
+  /** What the last start step waits for (the first picture, the shell). */
+  waitingFor?: string;
   onReconnect: () => void;
 }) {
   if (state.phase === "connected") return null;
   if (state.phase === "starting") {
-    const index = STEPS.findIndex((entry) => entry.step === state.step);
+    const stepList = steps(waitingFor);
+    const index = stepList.findIndex((entry) => entry.step === state.step);
     return (
       <div className="absolute inset-0 flex items-center justify-center bg-neutral-950/90 p-6">
         <div role="status" aria-live="polite" className="w-full max-w-sm text-neutral-100">
@@ -41,7 +45,7 @@ export function ViewerOverlay({
             </p>
           )}
           <ol className="flex flex-col gap-2 text-sm">
-            {STEPS.map((entry, position) => (
+            {stepList.map((entry, position) => (
               <li
                 key={entry.step}
                 className={cn(
@@ -64,11 +68,11 @@ export function ViewerOverlay({
           <div
             aria-hidden
             className="mt-4 h-1 overflow-hidden rounded-full bg-neutral-800"
-            title={`${index + 1} of ${STEPS.length}`}
+            title={`${index + 1} of ${stepList.length}`}
           >
             <div
               className="h-full rounded-full bg-emerald-400 transition-all duration-300"
-              style={{ width: `${((index + 1) / (STEPS.length + 1)) * 100}%` }}
+              style={{ width: `${((index + 1) / (stepList.length + 1)) * 100}%` }}
             />
           </div>
         </div>

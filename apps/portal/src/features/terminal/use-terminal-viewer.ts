@@ -1,0 +1,141 @@
+import type { WorkspaceSession } from "@neosc/core/session";
+import { encodeTerminalInput, encodeTerminalResize } from "@neosc/core/terminal";
+import { FitAddon } from "@xterm/addon-fit";
+import { WebLinksAddon } from "@xterm/addon-web-links";
+import { Terminal } from "@xterm/xterm";
+import "@xterm/xterm/css/xterm.css";
+import { type RefObject, useCallback, useEffect, useRef, useState } from "react";
+import { trpc } from "../../lib/trpc.ts";
+import type { EndContext } from "../viewer/close-reason.ts";
+import { runConnectionLoop, type ViewerState } from "../viewer/connection-loop.ts";
+
+/** Lines kept above the screen in the browser (the workspace's shell host keeps its own replay). */
+const SCROLLBACK_LINES = 5000;
+
+export interface TerminalViewerOptions {
+  session: Pick<WorkspaceSession, "id" | "workspaceId">;
+  screen: RefObject<HTMLDivElement | null>;
+  /** Base for a relative gateway URL (the API's origin). */
+  apiBaseUrl: string;
+  endContext: EndContext;
+}
+
+function latin1Bytes(data: string): Uint8Array {
+  const bytes = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) bytes[i] = data.charCodeAt(i) & 0xff;
+  return bytes;
+}
+
+/**
+ * An xterm.js terminal on a session through the gateway (`@neosc/core/terminal` frames), kept up
+ * while the session is active. The terminal fills its element and sends its size on every
+ * connection and every resize; a reconnect starts from a clean screen, because the workspace
+ * replays its recent output (a local shell) or opens a fresh shell (ssh).
+ */
+export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: TerminalViewerOptions) {
+  const utils = trpc.useUtils();
+  const [state, setState] = useState<ViewerState>({
+    phase: "starting",
+    step: "ticket",
+    attempt: 1,
+    retry: null,
+  });
+  const [generation, setGeneration] = useState(0);
+  const terminalRef = useRef<Terminal | null>(null);
+  const socketRef = useRef<WebSocket | null>(null);
+  const context = useRef(endContext);
+  context.current = endContext;
+  const sessionId = session.id;
+  const workspaceId = session.workspaceId;
+
+  useEffect(() => {
+    const target = screen.current;
+    if (!target) return;
+    const terminal = new Terminal({
+      scrollback: SCROLLBACK_LINES,
+      cursorBlink: true,
+      fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
+      fontSize: 14,
+      theme: { background: "#0a0a0a" },
+    });
+    const fit = new FitAddon();
+    terminal.loadAddon(fit);
+    terminal.loadAddon(new WebLinksAddon());
+    terminal.open(target);
+    terminalRef.current = terminal;
+    const refit = () => {
+      try {
+        fit.fit();
+      } catch {
+        // Not laid out yet (hidden): the next resize fits it.
+      }
+    };
+    refit();
+    const observer = new ResizeObserver(refit);
+    observer.observe(target);
+
+    const send = (bytes: Uint8Array) => {
+      const socket = socketRef.current;
+      if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
+    };
+    const subscriptions = [
+      terminal.onData((data) => send(encodeTerminalInput(data))),
+      // Mouse reports in X10 mode arrive as a binary string: each character is one byte.
+      terminal.onBinary((data) => send(latin1Bytes(data))),
+      terminal.onResize(({ cols, rows }) => send(encodeTerminalResize(cols, rows))),
+    ];
+
+    const stop = runConnectionLoop({
+      sessionId,
+      workspaceId,
+      apiBaseUrl,
+      utils,
+      endContext: () => context.current,
+      setState,
+      attach(socket, connected) {
+        socketRef.current = socket;
+        socket.addEventListener("open", () => {
+          terminal.reset();
+          refit();
+          socket.send(encodeTerminalResize(terminal.cols, terminal.rows));
+          connected();
+          terminal.focus();
+        });
+        socket.addEventListener("message", (event) => {
+          if (event.data instanceof ArrayBuffer) terminal.write(new Uint8Array(event.data));
+        });
+        socket.addEventListener("close", () => {
+          if (socketRef.current === socket) socketRef.current = null;
+        });
+        return () => socket.close();
+      },
+    });
+
+    return () => {
+      stop();
+      observer.disconnect();
+      for (const subscription of subscriptions) subscription.dispose();
+      terminal.dispose();
+      terminalRef.current = null;
+      socketRef.current = null;
+    };
+  }, [sessionId, workspaceId, apiBaseUrl, screen, utils, generation]);
+
+  /** Answers "still there?": a resize to the same size is input the gateway counts and the shell ignores. */
+  const keepWorking = useCallback(() => {
+    const terminal = terminalRef.current;
+    const socket = socketRef.current;
+    if (!terminal || socket?.readyState !== WebSocket.OPEN) return;
+    socket.send(encodeTerminalResize(terminal.cols, terminal.rows));
+    terminal.focus();
+  }, []);
+
+  /** Text from the browser's clipboard, pasted as if typed (bracketed when the shell asks for it). */
+  const pasteToWorkspace = useCallback((text: string) => {
+    terminalRef.current?.paste(text);
+    terminalRef.current?.focus();
+  }, []);
+  const reconnect = useCallback(() => setGeneration((value) => value + 1), []);
+
+  return { state, keepWorking, pasteToWorkspace, reconnect };
+}

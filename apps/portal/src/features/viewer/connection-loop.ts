@@ -1,0 +1,133 @@
+import { gatewaySubprotocols } from "@neosc/core/connection";
+import type { trpc } from "../../lib/trpc.ts";
+import { type CloseOutcome, closeOutcome, type EndContext, endedOutcome } from "./close-reason.ts";
+
+/*
+ * How every viewer (noVNC for desktops, xterm.js for terminals) stays connected to a session
+ * through the gateway: a fresh single-use ticket (session.connect) for every attempt, the close
+ * code read from the socket, and a reconnect after a drop as long as `session.active` still lists
+ * the session. The viewer only attaches itself to each new socket.
+ */
+
+export type StartStep = "ticket" | "socket" | "handshake";
+export type FinalOutcome = Exclude<CloseOutcome, { kind: "retry" }>;
+
+export type ViewerState =
+  /** Getting a ticket, opening the socket, then the protocol's start; `retry` says why when reconnecting. */
+  | { phase: "starting"; step: StartStep; attempt: number; retry: string | null }
+  | { phase: "connected" }
+  | { phase: "closed"; outcome: FinalOutcome };
+
+/** Reconnect backoff after a drop: quick first, then at most every 8 s. */
+const RETRY_DELAYS_MS = [250, 1000, 2000, 4000, 8000];
+/** After this many failed attempts in a row the viewer stops and offers a manual reconnect. */
+const MAX_ATTEMPTS = 12;
+
+export function gatewaySocketUrl(url: string, apiBaseUrl: string): string {
+  const absolute = new URL(url, apiBaseUrl || window.location.href);
+  if (absolute.protocol === "http:") absolute.protocol = "ws:";
+  if (absolute.protocol === "https:") absolute.protocol = "wss:";
+  return absolute.toString();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+export interface ConnectionLoopOptions {
+  sessionId: string;
+  workspaceId: string;
+  apiBaseUrl: string;
+  utils: ReturnType<typeof trpc.useUtils>;
+  /** Read at each close, so the words use the latest policies. */
+  endContext: () => EndContext;
+  setState: (state: ViewerState) => void;
+  /**
+   * Attaches the viewer to a new socket (already opening); it calls `connected` once the
+   * workspace is usable. Returns what closes it when the viewer goes away.
+   */
+  attach: (socket: WebSocket, connected: () => void) => () => void;
+}
+
+/** Runs until the session ends, the connection is refused for good, or the returned stop is called. */
+export function runConnectionLoop(options: ConnectionLoopOptions): () => void {
+  const { sessionId, workspaceId, utils, setState } = options;
+  let stopped = false;
+  let detach: (() => void) | null = null;
+
+  /** Why it is over when the session is no longer active (the history has the reason). */
+  async function endedNow(): Promise<FinalOutcome | null> {
+    const active = await utils.session.active.fetch();
+    if (active.some((candidate) => candidate.id === sessionId)) return null;
+    const history = await utils.client.session.list.query({ status: "ended", workspaceId, limit: 50 });
+    const ended = history.items.find((candidate) => candidate.id === sessionId);
+    return endedOutcome(ended?.endReason ?? null, options.endContext()) as FinalOutcome;
+  }
+
+  /** One attempt; resolves with the outcome of its close. */
+  async function attempt(n: number, retry: string | null): Promise<CloseOutcome> {
+    setState({ phase: "starting", step: "ticket", attempt: n, retry });
+    const ticket = await utils.client.session.connect.mutate({ sessionId });
+    if (stopped) return { kind: "retry", why: "stopped" };
+    setState({ phase: "starting", step: "socket", attempt: n, retry });
+    const socket = new WebSocket(
+      gatewaySocketUrl(ticket.url, options.apiBaseUrl),
+      gatewaySubprotocols(ticket.ticket),
+    );
+    socket.binaryType = "arraybuffer";
+    const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
+    socket.addEventListener("open", () => {
+      if (!stopped) setState({ phase: "starting", step: "handshake", attempt: n, retry });
+    });
+    detach = options.attach(socket, () => {
+      if (!stopped) setState({ phase: "connected" });
+    });
+    const close = await closed;
+    detach = null;
+    return closeOutcome(close.code, close.reason, options.endContext());
+  }
+
+  async function run() {
+    let failures = 0;
+    let retry: string | null = null;
+    while (!stopped) {
+      let outcome: CloseOutcome;
+      try {
+        outcome = await attempt(failures + 1, retry);
+      } catch {
+        // session.connect refused (the session ended, or the API is unreachable).
+        outcome = { kind: "retry", why: "The portal could not get a connection ticket" };
+      }
+      if (stopped) return;
+      if (outcome.kind !== "retry") {
+        setState({ phase: "closed", outcome });
+        return;
+      }
+      const ended = await endedNow().catch(() => null);
+      if (stopped) return;
+      if (ended) {
+        setState({ phase: "closed", outcome: ended });
+        return;
+      }
+      failures += 1;
+      if (failures >= MAX_ATTEMPTS) {
+        setState({
+          phase: "closed",
+          outcome: {
+            kind: "refused",
+            title: "Cannot reach the workspace",
+            detail: `${outcome.why}. Try again.`,
+          },
+        });
+        return;
+      }
+      retry = outcome.why;
+      await sleep(RETRY_DELAYS_MS[Math.min(failures - 1, RETRY_DELAYS_MS.length - 1)] ?? 8000);
+    }
+  }
+
+  void run();
+  return () => {
+    stopped = true;
+    detach?.();
+    detach = null;
+  };
+}
