@@ -2,6 +2,8 @@
 # Installs what a fresh machine lacks for NeoSC, then the workspace's dependencies.
 #   bootstrap.sh            pnpm + dependencies (enough to start the portal)
 #   bootstrap.sh --browser  also Chromium for the browser tests (Debian package; needs root)
+# Both install the Debian packages of the local workspace driver when run as root on Debian,
+# and otherwise name the missing ones (the portal then shows those workspaces as unavailable).
 # Idempotent: on a machine that has everything it only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,30 @@ if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null 2>&1; then
   else
     echo "bootstrap: openssl is missing (the Kubernetes tests will be skipped): run 'sudo apt-get install openssl'" >&2
   fi
+fi
+
+# The local workspace driver (packages/provisioner/src/local.ts): TigerVNC's Xvnc, bubblewrap,
+# openbox and the programs the default catalogue runs. Missing packages do not stop the portal.
+desktop_packages="tigervnc-standalone-server tigervnc-tools bubblewrap openbox xterm firefox-esr pcmanfm x11-utils"
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing_desktop=""
+  for package in $desktop_packages; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing_desktop="$missing_desktop $package"
+  done
+  if [ -n "$missing_desktop" ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+      echo "bootstrap: installing the local workspace driver's packages:$missing_desktop"
+      # shellcheck disable=SC2086 # one word per package
+      if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing_desktop >/dev/null); then
+        echo "bootstrap: could not install$missing_desktop: desktop workspaces will be unavailable" >&2
+      fi
+    else
+      echo "bootstrap: desktop workspaces need:$missing_desktop (run 'sudo apt-get install$missing_desktop')" >&2
+    fi
+  fi
+else
+  echo "bootstrap: not a Debian system: the local workspace driver needs Xvnc (TigerVNC), bwrap (bubblewrap), openbox, xterm, pcmanfm and firefox-esr; the portal lists what is missing" >&2
 fi
 
 pnpm install --frozen-lockfile --reporter=silent

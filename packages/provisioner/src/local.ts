@@ -1,0 +1,411 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Workspace, WorkspaceProgram } from "@neosc/core/workspace";
+import {
+  type BinaryLookup,
+  baseBinaries,
+  createBinaryLookup,
+  type LocalBinary,
+  missingPackages,
+  programBinaries,
+  systemSearchPath,
+} from "./packages.ts";
+import type { Health, Provisioner, WorkspaceEndpoint } from "./provisioner.ts";
+import { StartError } from "./provisioner.ts";
+import { probeRfb } from "./rfb-probe.ts";
+import { prepareSessionDir, sandboxCommand, sandboxSessionDir, writeSandboxIdentity } from "./sandbox.ts";
+import { SessionRecords, safeSessionId } from "./state-dir.ts";
+
+export interface LocalDriverOptions {
+  /**
+   * The driver's own folder (mode 0700, root's): `workspaces/<sessionId>/` is each session's
+   * folder (owned by its account: `rfb.sock`, `home/`, `run/`), `sessions/` the records a
+   * restarted host finds its sessions by, `identity/` each sandbox's passwd, `uids/` the claims
+   * on the session accounts, `logs/` each session's output.
+   */
+  dataDir: string;
+  /** Where the driver's binaries are looked up (default: the system folders the sandbox shows). */
+  searchPath?: string;
+  /** Screen size of new sessions (default 1280x800). */
+  geometry?: string;
+  /**
+   * Which programs get the host's network. Firefox does (it is a browser); the desktop and the
+   * terminal get only a private loopback unless said otherwise here, so a workspace reaches no
+   * internal service that the catalogue did not mean it to.
+   */
+  network?: Partial<Record<WorkspaceProgram, boolean>>;
+  /** The first session account's uid (default 1900000000, far above any /etc/passwd entry). */
+  firstUid?: number;
+  /** How long `start` waits for the VNC socket to answer (default 15 s). */
+  startTimeoutMs?: number;
+  /** Whether this process may switch to the session accounts (default: it runs as root). */
+  runningAsRoot?: boolean;
+}
+
+interface LocalRecord {
+  sessionId: string;
+  uid: number;
+  gid: number;
+  program: WorkspaceProgram;
+  /** The outer bwrap process, with its start time so that a reused pid is not taken for it. */
+  pid: number;
+  startTicks: string;
+  /** Set before stop kills the processes, so their exit is not reported as the workspace's own. */
+  stopping?: boolean;
+}
+
+const defaultNetwork: Record<WorkspaceProgram, boolean> = { desktop: false, firefox: true, terminal: false };
+
+/**
+ * The launcher, run by bash inside the sandbox as the session's account: Xvnc on the session's
+ * unix socket only (no TCP, no abstract X socket, so sessions sharing the host's network do not
+ * collide), then the window manager and the program. Xvnc writes its display number to a fifo
+ * once it accepts clients (-displayfd), so nothing waits on a fixed sleep. The launcher ends,
+ * and with it the sandbox, when Xvnc or the workspace's main program ends: quitting Firefox
+ * ends the session.
+ */
+const launcher = String.raw`set -u
+program=$1 geometry=$2 name=$3
+ready=/tmp/.display-ready
+mkdir -m 1777 /tmp/.X11-unix
+mkfifo -m 0600 "$ready"
+Xvnc -displayfd 3 -rfbunixpath ${sandboxSessionDir}/rfb.sock -rfbport -1 -SecurityTypes None \
+  -nolisten tcp -nolisten local -br -geometry "$geometry" -depth 24 -FrameRate 30 -desktop "$name" 3>"$ready" &
+xvnc=$!
+read -r display <"$ready" || exit 70
+export DISPLAY=":$display"
+case "$program" in
+desktop)
+  mkdir -p "$HOME/.config/pcmanfm/default"
+  printf '[*]\nwallpaper_mode=color\ndesktop_bg=#2d5a7b\ndesktop_fg=#ffffff\ndesktop_shadow=#000000\n' \
+    >"$HOME/.config/pcmanfm/default/desktop-items-0.conf"
+  openbox & main=$!
+  pcmanfm --desktop &
+  xterm -fa Monospace -fs 11 -geometry 90x28+40+40 &
+  pcmanfm "$HOME" &
+  ;;
+firefox)
+  openbox &
+  mkdir -p "$HOME/.firefox-profile"
+  firefox-esr --kiosk --no-remote --profile "$HOME/.firefox-profile" & main=$!
+  ;;
+terminal)
+  openbox &
+  xterm -fa Monospace -fs 12 -maximized & main=$!
+  ;;
+*)
+  exit 64
+  ;;
+esac
+wait -n "$xvnc" "$main"
+`;
+
+/**
+ * Runs each session's workspace on this host: one TigerVNC Xvnc listening only on the unix
+ * socket `<dataDir>/workspaces/<sessionId>/rfb.sock`, openbox and the workspace's program, all in
+ * a bubblewrap sandbox as the session's own unprivileged account (see sandbox.ts).
+ */
+export function createLocalDriver(options: LocalDriverOptions): Provisioner {
+  const dataDir = path.resolve(options.dataDir);
+  const workspacesDir = path.join(dataDir, "workspaces");
+  const identityRoot = path.join(dataDir, "identity");
+  const uidsDir = path.join(dataDir, "uids");
+  const logsDir = path.join(dataDir, "logs");
+  const records = new SessionRecords<LocalRecord>(path.join(dataDir, "sessions"));
+  const lookup: BinaryLookup = createBinaryLookup(options.searchPath ?? systemSearchPath);
+  const firstUid = options.firstUid ?? 1_900_000_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const geometry = options.geometry ?? "1280x800";
+  const network = { ...defaultNetwork, ...options.network };
+  const runningAsRoot = options.runningAsRoot ?? process.getuid?.() === 0;
+  const exitListeners: ((sessionId: string) => void)[] = [];
+
+  const sessionDirOf = (sessionId: string) => path.join(workspacesDir, safeSessionId(sessionId));
+  const socketOf = (sessionId: string) => path.join(sessionDirOf(sessionId), "rfb.sock");
+  const endpointOf = (sessionId: string): WorkspaceEndpoint => ({
+    protocol: "rfb",
+    endpoint: { transport: "unix", path: socketOf(sessionId) },
+  });
+
+  async function health(workspace?: Workspace): Promise<Health> {
+    if (workspace !== undefined && (workspace.driver !== "local" || workspace.program === null)) {
+      return { ok: false, missing: [], problem: "This workspace names no program for the local driver" };
+    }
+    const binaries: LocalBinary[] = [...baseBinaries];
+    if (workspace?.program) binaries.push(...programBinaries[workspace.program]);
+    const missing = await missingPackages(binaries, lookup);
+    const problem = runningAsRoot
+      ? undefined
+      : `The local driver runs each session as its own account and needs root for that (this process runs as uid ${process.getuid?.()})`;
+    return { ok: missing.length === 0 && problem === undefined, missing, ...(problem ? { problem } : {}) };
+  }
+
+  async function alive(record: LocalRecord, table?: ProcessTable): Promise<boolean> {
+    const processes = table ?? (await processTable());
+    if (processes.startTicks.get(record.pid) === record.startTicks) return true;
+    return (processes.byUid.get(record.uid)?.length ?? 0) > 0;
+  }
+
+  /** Waits for the socket of a session that is starting (here or in another call) to answer. */
+  async function waitReady(sessionId: string, child: ChildProcess | null, logFile: string): Promise<void> {
+    const deadline = Date.now() + startTimeoutMs;
+    const endpoint = endpointOf(sessionId).endpoint;
+    let exited = false;
+    child?.once("exit", () => {
+      exited = true;
+    });
+    while (Date.now() < deadline) {
+      if (await probeRfb(endpoint, Math.min(1000, Math.max(50, deadline - Date.now())))) return;
+      if (exited) throw new StartError(`The workspace ended while starting: ${await tail(logFile)}`);
+      // A short poll: the socket appears within a few hundred milliseconds of the spawn.
+      await sleep(10);
+    }
+    throw new StartError(`The workspace did not answer within ${startTimeoutMs} ms: ${await tail(logFile)}`);
+  }
+
+  async function claimUid(sessionId: string): Promise<number> {
+    await mkdir(uidsDir, { recursive: true, mode: 0o700 });
+    for (let offset = 0; offset < 1_000_000; offset++) {
+      try {
+        await writeFile(path.join(uidsDir, String(firstUid + offset)), sessionId, {
+          flag: "wx",
+          mode: 0o600,
+        });
+        return firstUid + offset;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
+    }
+    throw new StartError("No free session account on this host");
+  }
+
+  async function releaseUid(uid: number, sessionId: string): Promise<void> {
+    const claim = path.join(uidsDir, String(uid));
+    const holder = await readFile(claim, "utf8").catch(() => null);
+    if (holder === sessionId) await rm(claim, { force: true });
+  }
+
+  async function launch(sessionId: string, program: WorkspaceProgram): Promise<WorkspaceEndpoint> {
+    const sessionDir = sessionDirOf(sessionId);
+    await mkdir(workspacesDir, { recursive: true, mode: 0o700 });
+    const uid = await claimUid(sessionId);
+    try {
+      await prepareSessionDir(sessionDir, uid, uid);
+    } catch (error) {
+      await releaseUid(uid, sessionId);
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+        // Another start of this session is under way: its socket answering is the answer.
+        await waitForRecord(sessionId);
+        await waitReady(sessionId, null, path.join(logsDir, `${sessionId}.log`));
+        return endpointOf(sessionId);
+      }
+      throw error;
+    }
+    const identityDir = path.join(identityRoot, sessionId);
+    await writeSandboxIdentity(identityDir, uid, uid);
+    await mkdir(logsDir, { recursive: true, mode: 0o700 });
+    const logFile = path.join(logsDir, `${sessionId}.log`);
+    const log = await open(logFile, "w", 0o600);
+    const bwrap = await lookup("bwrap");
+    const command = sandboxCommand({
+      uid,
+      gid: uid,
+      sessionDir,
+      identityDir,
+      network: network[program],
+      command: ["/bin/bash", "-c", launcher, "neosc-launcher", program, geometry, `NeoSC ${program}`],
+      ...(bwrap === null ? {} : { bwrap }),
+    });
+    let child: ChildProcess;
+    try {
+      child = spawn(command.file, command.args, {
+        ...command.options,
+        stdio: ["ignore", log.fd, log.fd],
+        // Its own process group, so that stop reaches bwrap and nothing of the API's.
+        detached: true,
+      });
+    } finally {
+      await log.close();
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      await new Promise((resolve) => child.once("error", resolve));
+      await cleanUp(sessionId, uid);
+      throw new StartError("The sandbox could not be started (bwrap)");
+    }
+    child.unref();
+    child.once("exit", () => {
+      void reportExit(sessionId);
+    });
+    await records.write({
+      sessionId,
+      uid,
+      gid: uid,
+      program,
+      pid,
+      startTicks: (await startTicksOf(pid)) ?? "",
+    });
+    try {
+      await waitReady(sessionId, child, logFile);
+    } catch (error) {
+      await stop(sessionId);
+      throw error;
+    }
+    return endpointOf(sessionId);
+  }
+
+  async function waitForRecord(sessionId: string): Promise<LocalRecord> {
+    const deadline = Date.now() + startTimeoutMs;
+    while (Date.now() < deadline) {
+      const record = await records.read(sessionId);
+      if (record !== null) return record;
+      await sleep(20);
+    }
+    throw new StartError("Another start of this session did not finish");
+  }
+
+  /** Fires the exit listeners unless the exit was stop's doing. */
+  async function reportExit(sessionId: string): Promise<void> {
+    const record = await records.read(sessionId).catch(() => null);
+    if (record === null || record.stopping) return;
+    for (const listener of exitListeners) listener(sessionId);
+  }
+
+  async function cleanUp(sessionId: string, uid: number | null): Promise<void> {
+    await rm(sessionDirOf(sessionId), { recursive: true, force: true });
+    await rm(path.join(identityRoot, sessionId), { recursive: true, force: true });
+    await rm(path.join(logsDir, `${sessionId}.log`), { force: true });
+    await records.remove(sessionId);
+    if (uid !== null) await releaseUid(uid, sessionId);
+  }
+
+  async function stop(sessionId: string): Promise<void> {
+    safeSessionId(sessionId);
+    const record = await records.read(sessionId);
+    if (record === null) {
+      await rm(sessionDirOf(sessionId), { recursive: true, force: true });
+      return;
+    }
+    await records.write({ ...record, stopping: true });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const table = await processTable();
+      const bwrapAlive = table.startTicks.get(record.pid) === record.startTicks;
+      const ownPids = table.byUid.get(record.uid) ?? [];
+      if (!bwrapAlive && ownPids.length === 0) break;
+      if (Date.now() > deadline) throw new Error(`the processes of session ${sessionId} did not end`);
+      // bwrap's group first (its sandbox dies with it: --die-with-parent), then anything still
+      // running as the session's account, which is this session's alone.
+      if (bwrapAlive) signal(-record.pid);
+      for (const pid of ownPids) signal(pid);
+      await sleep(20);
+    }
+    await cleanUp(sessionId, record.uid);
+  }
+
+  return {
+    async start(spec) {
+      const sessionId = safeSessionId(spec.sessionId);
+      const program = spec.workspace.program;
+      if (spec.workspace.driver !== "local" || program === null) {
+        throw new StartError("This workspace names no program for the local driver");
+      }
+      const existing = await records.read(sessionId);
+      if (existing !== null) {
+        if (!existing.stopping && (await alive(existing))) {
+          await waitReady(sessionId, null, path.join(logsDir, `${sessionId}.log`));
+          return endpointOf(sessionId);
+        }
+        // Its processes died (or a stop did not finish): start it afresh.
+        await stop(sessionId);
+      }
+      const state = await health(spec.workspace);
+      if (!state.ok) {
+        const reasons = [
+          ...(state.missing.length > 0 ? [`missing Debian packages: ${state.missing.join(" ")}`] : []),
+          ...(state.problem === undefined ? [] : [state.problem]),
+        ];
+        throw new StartError(`This host cannot start the workspace (${reasons.join("; ")})`, state.missing);
+      }
+      return launch(sessionId, program);
+    },
+    async endpoint(sessionId) {
+      const record = await records.read(sessionId);
+      if (record === null || record.stopping || !(await alive(record))) return null;
+      return endpointOf(sessionId);
+    },
+    stop,
+    async list() {
+      const all = await records.all();
+      const table = await processTable();
+      return Promise.all(
+        all.map(async (record) => ({ sessionId: record.sessionId, alive: await alive(record, table) })),
+      );
+    },
+    health,
+    onExit(listener) {
+      exitListeners.push(listener);
+    },
+  };
+}
+
+function signal(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+interface ProcessTable {
+  /** pid → start time (field 22 of /proc/<pid>/stat, clock ticks since boot). */
+  startTicks: Map<number, string>;
+  /** real uid → pids. */
+  byUid: Map<number, number[]>;
+}
+
+/** One pass over /proc: which processes exist, since when, and as whom. */
+async function processTable(): Promise<ProcessTable> {
+  const table: ProcessTable = { startTicks: new Map(), byUid: new Map() };
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    try {
+      const [stat, status] = await Promise.all([
+        readFile(`/proc/${pid}/stat`, "utf8"),
+        readFile(`/proc/${pid}/status`, "utf8"),
+      ]);
+      const ticks = parseStartTicks(stat);
+      if (ticks !== null) table.startTicks.set(pid, ticks);
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (Number.isInteger(uid)) table.byUid.set(uid, [...(table.byUid.get(uid) ?? []), pid]);
+    } catch {
+      // the process ended while being read
+    }
+  }
+  return table;
+}
+
+async function startTicksOf(pid: number): Promise<string | null> {
+  try {
+    return parseStartTicks(await readFile(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** The command name in /proc/<pid>/stat may hold spaces and parentheses: fields start after the last ")". */
+function parseStartTicks(stat: string): string | null {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Field 22 overall is the 20th after pid and comm.
+  return fields[19] ?? null;
+}
+
+/** The end of a session's log, for the reason of a failed start. */
+async function tail(logFile: string): Promise<string> {
+  const text = await readFile(logFile, "utf8").catch(() => "");
+  const lines = text.trim().split("\n").slice(-5).join(" | ");
+  return lines === "" ? "no output" : lines;
+}

@@ -1,0 +1,356 @@
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalDriver } from "../src/local.ts";
+import type { Provisioner, WorkspaceEndpoint } from "../src/provisioner.ts";
+import { StartError } from "../src/provisioner.ts";
+import { runInSandbox } from "../src/sandbox.ts";
+import { connectRfb, framePpm, pictureOf, type RfbFrame } from "../testing/rfb-client.ts";
+import { eventually, installed, workspace } from "./support.ts";
+
+const run = promisify(execFile);
+const realParts = installed("Xvnc") && installed("bwrap") && process.getuid?.() === 0;
+if (!realParts) {
+  console.warn("local driver tests skipped: they need Xvnc (tigervnc-standalone-server), bwrap and root");
+}
+
+let dataDir: string;
+let driver: Provisioner;
+const exited: string[] = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), "neosc-local-"));
+  driver = createLocalDriver({ dataDir: path.join(dataDir, "local"), geometry: "1024x640" });
+  driver.onExit?.((sessionId) => exited.push(sessionId));
+});
+
+afterAll(async () => {
+  if (driver !== undefined) for (const { sessionId } of await driver.list()) await driver.stop(sessionId);
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function socketPath(endpoint: WorkspaceEndpoint): string {
+  if (endpoint.endpoint.transport !== "unix") throw new Error("expected a unix socket");
+  return endpoint.endpoint.path;
+}
+
+/** Reads frames until windows cover a part of the screen (a drawn desktop, not a bare root window). */
+async function drawnFrame(
+  endpoint: WorkspaceEndpoint,
+): Promise<{ first: RfbFrame; drawn: RfbFrame; firstMs: number }> {
+  const started = Date.now();
+  const client = await connectRfb(endpoint.endpoint);
+  try {
+    await client.handshake();
+    const first = await client.readFrame();
+    const firstMs = Date.now() - started;
+    let drawn = first;
+    const deadline = Date.now() + 15_000;
+    const timeline: string[] = [];
+    while (pictureOf(drawn).drawnShare < 0.05 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      drawn = await client.readFrame();
+      timeline.push(`${Date.now() - started}:${pictureOf(drawn).drawnShare.toFixed(2)}`);
+    }
+    if (Date.now() - started > 2000) console.log(timeline.join(" "));
+    return { first, drawn, firstMs };
+  } finally {
+    client.close();
+  }
+}
+
+/** The processes running as `uid`, read from /proc as the host sees them. */
+async function processesOf(uid: number): Promise<{ pid: number; name: string; uid: number }[]> {
+  const found: { pid: number; name: string; uid: number }[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = await readFile(`/proc/${entry}/status`, "utf8").catch(() => "");
+    const processUid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    if (processUid === uid) {
+      found.push({ pid: Number(entry), name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? "", uid: processUid });
+    }
+  }
+  return found;
+}
+
+async function startSession(program: "desktop" | "firefox" | "terminal" = "desktop") {
+  const sessionId = randomUUID();
+  const endpoint = await driver.start({ sessionId, userId: "u1", workspace: workspace({ program }) });
+  const uid = (await stat(socketPath(endpoint))).uid;
+  return { sessionId, endpoint, uid };
+}
+
+describe.runIf(realParts)("the local driver", () => {
+  it("starts a desktop that is drawn, fast, as an unprivileged account", async () => {
+    const sessionId = randomUUID();
+    const started = Date.now();
+    const endpoint = await driver.start({ sessionId, userId: "u1", workspace: workspace() });
+    const readyMs = Date.now() - started;
+    const { first, drawn, firstMs } = await drawnFrame(endpoint);
+    const drawnMs = Date.now() - started;
+    console.log(
+      `local desktop: start→socket ready ${readyMs} ms, →first full frame ${readyMs + firstMs} ms, →drawn ${drawnMs} ms`,
+    );
+    expect(first.width).toBe(1024);
+    expect(first.height).toBe(640);
+    // The root window is black (-br) and the cursor alone barely counts: this is the desktop.
+    expect(pictureOf(drawn).drawnShare).toBeGreaterThan(0.05);
+    expect(pictureOf(drawn).colours).toBeGreaterThan(100);
+    await screenshot("desktop", endpoint);
+
+    const socket = await stat(socketPath(endpoint));
+    expect(socket.isSocket()).toBe(true);
+    expect(socket.mode & 0o777).toBe(0o600);
+    expect(socket.uid).toBeGreaterThanOrEqual(1_900_000_000);
+    const folder = await stat(path.dirname(socketPath(endpoint)));
+    expect(folder.mode & 0o777).toBe(0o700);
+    expect(folder.uid).toBe(socket.uid);
+
+    const processes = await processesOf(socket.uid);
+    expect(processes.map((entry) => entry.name)).toEqual(
+      expect.arrayContaining(["Xvnc", "openbox", "xterm"]),
+    );
+    for (const entry of processes) {
+      const status = await readFile(`/proc/${entry.pid}/status`, "utf8");
+      expect(status).toMatch(
+        new RegExp(`^Uid:\\s+${socket.uid}\\s+${socket.uid}\\s+${socket.uid}\\s+${socket.uid}$`, "m"),
+      );
+      expect(status).toMatch(/^Groups:\s*$/m);
+      expect(status).toMatch(/^CapEff:\s+0+$/m);
+      expect(status).toMatch(/^CapBnd:\s+0+$/m);
+      expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    }
+    // Desktops get no network: their namespace is not the host's.
+    expect(await readlinkOf(`/proc/${await processNamed(socket.uid, "xterm")}/ns/net`)).not.toBe(
+      await readlinkOf("/proc/self/ns/net"),
+    );
+    await driver.stop(sessionId);
+  });
+
+  it("returns the running session's endpoint when started again, also concurrently", async () => {
+    const sessionId = randomUUID();
+    const spec = { sessionId, userId: "u1", workspace: workspace({ program: "terminal" }) };
+    const [one, two] = await Promise.all([driver.start(spec), driver.start(spec)]);
+    expect(two).toEqual(one);
+    expect(await driver.start(spec)).toEqual(one);
+    expect(await driver.endpoint(sessionId)).toEqual(one);
+    const uid = (await stat(socketPath(one))).uid;
+    // One sandbox, not two: a single Xvnc runs as the session's account.
+    expect((await processesOf(uid)).filter((entry) => entry.name === "Xvnc")).toHaveLength(1);
+    await driver.stop(sessionId);
+  });
+
+  it("reports a workspace whose processes were killed, not one that was stopped", async () => {
+    const killed = await startSession("terminal");
+    const stopped = await startSession("terminal");
+    process.kill(await processNamed(killed.uid, "Xvnc"), "SIGKILL");
+    await eventually("onExit of the killed session", async () =>
+      exited.includes(killed.sessionId) ? true : undefined,
+    );
+    expect(await driver.list()).toContainEqual({ sessionId: killed.sessionId, alive: false });
+    expect(await driver.endpoint(killed.sessionId)).toBeNull();
+    expect(await processesOf(killed.uid)).toEqual([]);
+
+    await driver.stop(stopped.sessionId);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(exited).not.toContain(stopped.sessionId);
+    await driver.stop(killed.sessionId);
+  });
+
+  it("ends the session when its program exits (the person closes the terminal)", async () => {
+    const session = await startSession("terminal");
+    process.kill(await processNamed(session.uid, "xterm"), "SIGTERM");
+    await eventually("onExit after the program ended", async () =>
+      exited.includes(session.sessionId) ? true : undefined,
+    );
+    expect(await driver.list()).toContainEqual({ sessionId: session.sessionId, alive: false });
+    await driver.stop(session.sessionId);
+  });
+
+  it("stops idempotently, leaving no process, folder or record behind", async () => {
+    const session = await startSession("terminal");
+    const folder = path.dirname(socketPath(session.endpoint));
+    expect(existsSync(folder)).toBe(true);
+    await driver.stop(session.sessionId);
+    expect(existsSync(folder)).toBe(false);
+    expect(await processesOf(session.uid)).toEqual([]);
+    expect((await driver.list()).map((entry) => entry.sessionId)).not.toContain(session.sessionId);
+    expect(await driver.endpoint(session.sessionId)).toBeNull();
+    await driver.stop(session.sessionId);
+    await driver.stop(randomUUID());
+  });
+
+  it("is found again by a restarted host", async () => {
+    const session = await startSession("terminal");
+    const restarted = createLocalDriver({ dataDir: path.join(dataDir, "local") });
+    expect(await restarted.list()).toContainEqual({ sessionId: session.sessionId, alive: true });
+    expect(await restarted.endpoint(session.sessionId)).toEqual(session.endpoint);
+    await restarted.stop(session.sessionId);
+    expect(await driver.endpoint(session.sessionId)).toBeNull();
+  });
+
+  it("keeps sessions apart: each has its own account, and one cannot reach another's socket", async () => {
+    const [one, two] = await Promise.all([startSession("terminal"), startSession("terminal")]);
+    expect(one.uid).not.toBe(two.uid);
+    const socket = await stat(socketPath(one.endpoint));
+    expect(socket.uid).toBe(one.uid);
+    expect(socket.mode & 0o077).toBe(0);
+    // The second session's account, outside any sandbox, still cannot connect to the first's socket.
+    const attempt = await run(
+      process.execPath,
+      [
+        "-e",
+        `require("node:net").connect(${JSON.stringify(socketPath(one.endpoint))}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (error) => { console.log(error.code); process.exit(0); })`,
+      ],
+      { uid: two.uid, gid: two.uid },
+    );
+    expect(attempt.stdout.trim()).toBe("EACCES");
+    await Promise.all([driver.stop(one.sessionId), driver.stop(two.sessionId)]);
+  });
+});
+
+/** The pid of the session's process called `name` (waits for it to start; never 0, which would signal our own group). */
+async function processNamed(uid: number, name: string): Promise<number> {
+  const pid = await eventually(`${name} of uid ${uid}`, async () => {
+    return (await processesOf(uid)).find((entry) => entry.name === name)?.pid;
+  });
+  if (!(pid > 1)) throw new Error(`no ${name} process`);
+  return pid;
+}
+
+async function readlinkOf(file: string): Promise<string> {
+  const { readlink } = await import("node:fs/promises");
+  return readlink(file);
+}
+
+/** Saves what a test saw when NEOSC_TEST_SCREENSHOTS names a folder (look at it, do not trust counts). */
+async function screenshot(name: string, endpoint: WorkspaceEndpoint): Promise<void> {
+  const folder = process.env.NEOSC_TEST_SCREENSHOTS;
+  if (folder === undefined) return;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const client = await connectRfb(endpoint.endpoint);
+  await client.handshake();
+  const frame = await client.readFrame();
+  client.close();
+  await writeFile(path.join(folder, `${name}.ppm`), framePpm(frame));
+}
+
+describe.runIf(realParts)("the local sandbox", () => {
+  it("shows the session its own folder and nothing of the API's data, secrets or environment", async () => {
+    const session = await startSession("terminal");
+    const local = path.join(dataDir, "local");
+    await writeFile(path.join(dataDir, "secret"), "the API's secret\n", { mode: 0o644 });
+    await writeFile(path.join(local, "secret"), "the driver's secret\n", { mode: 0o644 });
+    const sessionDir = path.dirname(socketPath(session.endpoint));
+    await writeFile(path.join(sessionDir, "home", "mine.txt"), "the session's own file\n");
+    process.env.NEOSC_TEST_API_SECRET = "do-not-leak";
+    const inside = (command: string) =>
+      runInSandbox({
+        uid: session.uid,
+        gid: session.uid,
+        sessionDir,
+        identityDir: path.join(local, "identity", session.sessionId),
+        network: false,
+        command: ["/bin/bash", "-c", command],
+      });
+    try {
+      // The session's own file is readable: the checks below fail for the right reason.
+      expect((await inside("cat /session/home/mine.txt")).stdout).toBe("the session's own file\n");
+      for (const file of [
+        path.join(dataDir, "secret"),
+        path.join(local, "secret"),
+        "/etc/shadow",
+        "/root/.bashrc",
+      ]) {
+        const attempt = await inside(`cat ${file}`);
+        expect(attempt.code, file).not.toBe(0);
+        expect(attempt.stdout).toBe("");
+      }
+      expect((await inside(`ls ${local}`)).code).not.toBe(0);
+      expect((await inside("ls /work /home /root 2>&1; true")).stdout).not.toMatch(/neosc|wt|main/);
+      const environment = (await inside("env")).stdout;
+      expect(environment).not.toContain("NEOSC_TEST_API_SECRET");
+      expect(environment).toContain(`HOME=/session/home`);
+      expect((await inside("id -u")).stdout.trim()).toBe(String(session.uid));
+      expect((await inside("cat /proc/self/status")).stdout).toMatch(/^CapEff:\s+0+$/m);
+    } finally {
+      delete process.env.NEOSC_TEST_API_SECRET;
+      await driver.stop(session.sessionId);
+    }
+  });
+});
+
+describe("the local driver's health", () => {
+  async function binFolder(binaries: string[]): Promise<string> {
+    const folder = await mkdtemp(path.join(tmpdir(), "neosc-bin-"));
+    for (const binary of binaries) {
+      await writeFile(path.join(folder, binary), "#!/bin/sh\n", { mode: 0o755 });
+    }
+    return folder;
+  }
+
+  it("names the Debian packages that are missing, per program", async () => {
+    const folder = await binFolder(["Xvnc", "bwrap", "setpriv", "bash", "openbox", "xterm"]);
+    const partial = createLocalDriver({
+      dataDir: path.join(folder, "data"),
+      searchPath: folder,
+      runningAsRoot: true,
+    });
+    expect(await partial.health()).toEqual({ ok: true, missing: [] });
+    expect(await partial.health(workspace({ program: "terminal" }))).toEqual({ ok: true, missing: [] });
+    expect(await partial.health(workspace({ program: "desktop" }))).toEqual({
+      ok: false,
+      missing: ["pcmanfm"],
+    });
+    expect(await partial.health(workspace({ program: "firefox" }))).toEqual({
+      ok: false,
+      missing: ["firefox-esr"],
+    });
+
+    const bare = createLocalDriver({
+      dataDir: path.join(folder, "data"),
+      searchPath: "/nonexistent",
+      runningAsRoot: true,
+    });
+    expect((await bare.health(workspace({ program: "desktop" }))).missing).toEqual([
+      "bash",
+      "bubblewrap",
+      "openbox",
+      "pcmanfm",
+      "tigervnc-standalone-server",
+      "util-linux",
+      "xterm",
+    ]);
+    await expect(
+      bare.start({ sessionId: randomUUID(), userId: "u1", workspace: workspace({ program: "firefox" }) }),
+    ).rejects.toMatchObject({
+      name: "StartError",
+      message: expect.stringContaining("firefox-esr"),
+      missing: expect.arrayContaining(["firefox-esr", "tigervnc-standalone-server"]),
+    });
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  it("says that it needs root, and refuses workspaces it cannot run", async () => {
+    const unprivileged = createLocalDriver({ dataDir: path.join(tmpdir(), "unused"), runningAsRoot: false });
+    const health = await unprivileged.health();
+    expect(health.ok).toBe(false);
+    expect(health.problem).toMatch(/root/);
+    expect((await driver.health(workspace({ driver: "static", program: null }))).ok).toBe(false);
+    await expect(
+      driver.start({
+        sessionId: randomUUID(),
+        userId: "u1",
+        workspace: workspace({ driver: "static", program: null }),
+      }),
+    ).rejects.toBeInstanceOf(StartError);
+    await expect(
+      driver.start({ sessionId: "../escape", userId: "u1", workspace: workspace() }),
+    ).rejects.toThrow(/session id/);
+  });
+});
