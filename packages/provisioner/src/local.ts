@@ -16,6 +16,7 @@ import type { Health, Provisioner, WorkspaceEndpoint } from "./provisioner.ts";
 import { StartError } from "./provisioner.ts";
 import { probeRfb } from "./rfb-probe.ts";
 import { prepareSessionDir, sandboxCommand, sandboxSessionDir, writeSandboxIdentity } from "./sandbox.ts";
+import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "./shell.ts";
 import { SessionRecords, safeSessionId } from "./state-dir.ts";
 
 export interface LocalDriverOptions {
@@ -56,7 +57,12 @@ interface LocalRecord {
   stopping?: boolean;
 }
 
-const defaultNetwork: Record<WorkspaceProgram, boolean> = { desktop: false, firefox: true, terminal: false };
+const defaultNetwork: Record<WorkspaceProgram, boolean> = {
+  desktop: false,
+  firefox: true,
+  terminal: false,
+  shell: false,
+};
 
 /**
  * The launcher, run by bash inside the sandbox as the session's account: Xvnc on the session's
@@ -103,9 +109,10 @@ wait -n "$xvnc" "$main"
 `;
 
 /**
- * Runs each session's workspace on this host: one TigerVNC Xvnc listening only on the unix
- * socket `<dataDir>/workspaces/<sessionId>/rfb.sock`, openbox and the workspace's program, all in
- * a bubblewrap sandbox as the session's own unprivileged account (see sandbox.ts).
+ * Runs each session's workspace on this host, in a bubblewrap sandbox as the session's own
+ * unprivileged account (see sandbox.ts): for desktops and apps one TigerVNC Xvnc listening only
+ * on the unix socket `<dataDir>/workspaces/<sessionId>/rfb.sock`, openbox and the workspace's
+ * program; for `shell` the shell host (shell.ts) on `<sessionId>/terminal.sock`.
  */
 export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   const dataDir = path.resolve(options.dataDir);
@@ -123,11 +130,14 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   const exitListeners: ((sessionId: string) => void)[] = [];
 
   const sessionDirOf = (sessionId: string) => path.join(workspacesDir, safeSessionId(sessionId));
-  const socketOf = (sessionId: string) => path.join(sessionDirOf(sessionId), "rfb.sock");
-  const endpointOf = (sessionId: string): WorkspaceEndpoint => ({
-    protocol: "rfb",
-    endpoint: { transport: "unix", path: socketOf(sessionId) },
-  });
+  /** A desktop's Xvnc socket, or a shell's host socket (shell.ts), in the session folder. */
+  const endpointOf = (sessionId: string, program: WorkspaceProgram): WorkspaceEndpoint =>
+    program === "shell"
+      ? shellEndpoint(sessionDirOf(sessionId))
+      : {
+          protocol: "rfb",
+          endpoint: { transport: "unix", path: path.join(sessionDirOf(sessionId), "rfb.sock") },
+        };
 
   async function health(workspace?: Workspace): Promise<Health> {
     if (workspace !== undefined && (workspace.driver !== "local" || workspace.program === null)) {
@@ -149,15 +159,22 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   }
 
   /** Waits for the socket of a session that is starting (here or in another call) to answer. */
-  async function waitReady(sessionId: string, child: ChildProcess | null, logFile: string): Promise<void> {
+  async function waitReady(
+    sessionId: string,
+    program: WorkspaceProgram,
+    child: ChildProcess | null,
+    logFile: string,
+  ): Promise<void> {
     const deadline = Date.now() + startTimeoutMs;
-    const endpoint = endpointOf(sessionId).endpoint;
+    const { endpoint } = endpointOf(sessionId, program);
     let exited = false;
     child?.once("exit", () => {
       exited = true;
     });
     while (Date.now() < deadline) {
-      if (await probeRfb(endpoint, Math.min(1000, Math.max(50, deadline - Date.now())))) return;
+      const wait = Math.min(1000, Math.max(50, deadline - Date.now()));
+      if (program === "shell" ? await waitForShellHost(endpoint, wait) : await probeRfb(endpoint, wait))
+        return;
       if (exited) throw new StartError(`The workspace ended while starting: ${await tail(logFile)}`);
       // A short poll: the socket appears within a few hundred milliseconds of the spawn.
       await sleep(10);
@@ -198,8 +215,8 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       if ((error as NodeJS.ErrnoException).code === "EEXIST") {
         // Another start of this session is under way: its socket answering is the answer.
         await waitForRecord(sessionId);
-        await waitReady(sessionId, null, path.join(logsDir, `${sessionId}.log`));
-        return endpointOf(sessionId);
+        await waitReady(sessionId, program, null, path.join(logsDir, `${sessionId}.log`));
+        return endpointOf(sessionId, program);
       }
       throw error;
     }
@@ -215,7 +232,10 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       sessionDir,
       identityDir,
       network: network[program],
-      command: ["/bin/bash", "-c", launcher, "neosc-launcher", program, geometry, `NeoSC ${program}`],
+      command:
+        program === "shell"
+          ? shellHostCommand({ socketPath: `${sandboxSessionDir}/${SHELL_SOCKET}` })
+          : ["/bin/bash", "-c", launcher, "neosc-launcher", program, geometry, `NeoSC ${program}`],
       ...(bwrap === null ? {} : { bwrap }),
     });
     let child: ChildProcess;
@@ -248,12 +268,12 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       startTicks: (await startTicksOf(pid)) ?? "",
     });
     try {
-      await waitReady(sessionId, child, logFile);
+      await waitReady(sessionId, program, child, logFile);
     } catch (error) {
       await stop(sessionId);
       throw error;
     }
-    return endpointOf(sessionId);
+    return endpointOf(sessionId, program);
   }
 
   async function waitForRecord(sessionId: string): Promise<LocalRecord> {
@@ -315,8 +335,8 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       const existing = await records.read(sessionId);
       if (existing !== null) {
         if (!existing.stopping && (await alive(existing))) {
-          await waitReady(sessionId, null, path.join(logsDir, `${sessionId}.log`));
-          return endpointOf(sessionId);
+          await waitReady(sessionId, existing.program, null, path.join(logsDir, `${sessionId}.log`));
+          return endpointOf(sessionId, existing.program);
         }
         // Its processes died (or a stop did not finish): start it afresh.
         await stop(sessionId);
@@ -334,7 +354,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     async endpoint(sessionId) {
       const record = await records.read(sessionId);
       if (record === null || record.stopping || !(await alive(record))) return null;
-      return endpointOf(sessionId);
+      return endpointOf(sessionId, record.program);
     },
     stop,
     async list() {

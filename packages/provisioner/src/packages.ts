@@ -13,18 +13,21 @@ export const debianPackageOf = {
   xterm: "xterm",
   "firefox-esr": "firefox-esr",
   pcmanfm: "pcmanfm",
+  python3: "python3",
 } as const;
 
 export type LocalBinary = keyof typeof debianPackageOf;
 
-/** What every local session needs: the VNC server, the sandbox and its launcher, a window manager. */
-export const baseBinaries: readonly LocalBinary[] = ["Xvnc", "bwrap", "setpriv", "bash", "openbox"];
+/** What every local session needs: the sandbox and its launcher. */
+export const baseBinaries: readonly LocalBinary[] = ["bwrap", "setpriv", "bash"];
 
-/** What each program adds to the base. */
+/** What each program adds to the base: a display (Xvnc and a window manager) and its programs. */
 export const programBinaries: Record<WorkspaceProgram, readonly LocalBinary[]> = {
-  desktop: ["xterm", "pcmanfm"],
-  firefox: ["firefox-esr"],
-  terminal: ["xterm"],
+  desktop: ["Xvnc", "openbox", "xterm", "pcmanfm"],
+  firefox: ["Xvnc", "openbox", "firefox-esr"],
+  terminal: ["Xvnc", "openbox", "xterm"],
+  // The shell host (shell.ts) is a Python program; the gateway speaks terminal frames to it.
+  shell: ["python3"],
 };
 
 /**

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -194,6 +194,26 @@ describe.runIf(realParts)("the local driver", () => {
     expect(await driver.endpoint(session.sessionId)).toBeNull();
   });
 
+  it("runs a local shell's host as the session's program", async () => {
+    const sessionId = randomUUID();
+    const endpoint = await driver.start({
+      sessionId,
+      userId: "u1",
+      workspace: workspace({ kind: "terminal", program: "shell" }),
+    });
+    expect(endpoint.protocol).toBe("shell");
+    const socket = await stat(socketPath(endpoint));
+    expect(socket.isSocket()).toBe(true);
+    expect(path.basename(socketPath(endpoint))).toBe("terminal.sock");
+    expect(socket.uid).toBeGreaterThanOrEqual(1_900_000_000);
+    expect((await processesOf(socket.uid)).map((entry) => entry.name)).toEqual(
+      expect.arrayContaining(["python3", "bash"]),
+    );
+    expect(await driver.endpoint(sessionId)).toEqual(endpoint);
+    await driver.stop(sessionId);
+    expect(await processesOf(socket.uid)).toEqual([]);
+  });
+
   it("keeps sessions apart: each has its own account, and one cannot reach another's socket", async () => {
     const [one, two] = await Promise.all([startSession("terminal"), startSession("terminal")]);
     expect(one.uid).not.toBe(two.uid);
@@ -249,6 +269,9 @@ describe.runIf(realParts)("the local sandbox", () => {
     const sessionDir = path.dirname(socketPath(session.endpoint));
     await writeFile(path.join(sessionDir, "home", "mine.txt"), "the session's own file\n");
     process.env.NEOSC_TEST_API_SECRET = "do-not-leak";
+    // Open the folders' modes, so that only the sandbox (not a 0700 folder) keeps the files away.
+    await chmod(dataDir, 0o755);
+    await chmod(local, 0o755);
     const inside = (command: string) =>
       runInSandbox({
         uid: session.uid,
