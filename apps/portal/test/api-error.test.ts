@@ -1,16 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { readApiError, serverFieldErrors } from "../src/lib/api-error.ts";
 import { parseRuntimeConfig } from "../src/lib/config.ts";
+import { apiFailure, refusal } from "./support/api-failure.ts";
 
 describe("readApiError", () => {
   it("reads the formatter's domain and zod blocks", () => {
-    const error = Object.assign(new Error("Invalid input: slug"), {
-      data: {
-        code: "BAD_REQUEST",
-        httpStatus: 400,
-        domain: null,
-        zod: { formErrors: [], fieldErrors: { "patch.slug": ["lower-case letters, digits and dashes"] } },
-      },
+    const error = apiFailure("Invalid input: slug", {
+      code: "BAD_REQUEST",
+      httpStatus: 400,
+      domain: null,
+      zod: { formErrors: [], fieldErrors: { "patch.slug": ["lower-case letters, digits and dashes"] } },
     });
     expect(readApiError(error)).toEqual({
       message: "Invalid input: slug",
@@ -30,8 +29,11 @@ describe("readApiError", () => {
 
   it("puts a refusal that names a field on that field, without the wrapper", () => {
     const error = readApiError(
-      Object.assign(new Error("duplicate"), {
-        data: { code: "CONFLICT", domain: { reason: "duplicate", details: { field: "slug" } }, zod: null },
+      apiFailure("duplicate", {
+        code: "CONFLICT",
+        httpStatus: 409,
+        domain: refusal("duplicate", { field: "slug" }),
+        zod: null,
       }),
     );
     expect(serverFieldErrors(error, () => "taken", "patch.")).toEqual({ slug: ["taken"] });

@@ -1,16 +1,8 @@
-import { type DomainErrorData, REASONS, type Reason, type ReasonDetails } from "@neosc/core/errors";
+import { REASONS } from "@neosc/core/errors";
 import { describe, expect, it } from "vitest";
 import { readApiError } from "../src/lib/api-error.ts";
 import { describeDays, describeError, describeReason } from "../src/lib/problem.ts";
-
-/** A refusal as the server sends it: details typed by `ReasonDetails`, so only keys it sends. */
-function refusal<R extends Reason>(
-  reason: R,
-  details: ReasonDetails[R] | null = null,
-  retryAfterSeconds: number | null = null,
-): DomainErrorData {
-  return { reason, details, retryAfterSeconds } as DomainErrorData;
-}
+import { refusal } from "./support/api-failure.ts";
 
 describe("launch refusals in words", () => {
   it("max-concurrent-sessions names the count and the limit", () => {

@@ -1,13 +1,13 @@
+import type { Reason } from "@neosc/core/errors";
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { SignInForm, type SignInValues, validateSignIn } from "../src/areas/auth/sign-in-form.tsx";
+import { apiFailure, refusal } from "./support/api-failure.ts";
 
 /** What a TRPCClientError carries for a domain refusal (the shape the API's formatter writes). */
-function refusal(reason: string, code = "UNAUTHORIZED") {
-  return Object.assign(new Error(reason), {
-    data: { code, domain: { reason, details: null, retryAfterSeconds: null }, zod: null },
-  });
+function refused(reason: Reason, code = "UNAUTHORIZED", httpStatus = 401) {
+  return apiFailure(reason, { code, httpStatus, domain: refusal(reason), zod: null });
 }
 
 function field(name: RegExp) {
@@ -43,7 +43,7 @@ describe("SignInForm", () => {
 
   it("asks for the authenticator code when the API answers totp_required, then sends it", async () => {
     const login = vi.fn(async (values: SignInValues) => {
-      if (values.totp === undefined) throw refusal("totp_required");
+      if (values.totp === undefined) throw refused("totp_required");
     });
     render(<SignInForm login={login} />);
     await userEvent.type(field(/email/i), "Ada@Example.com");
@@ -71,7 +71,7 @@ describe("SignInForm", () => {
 
   it("puts a wrong code on the code field and keeps the second step", async () => {
     const login = vi.fn(async (values: SignInValues) => {
-      throw refusal(values.totp === undefined ? "totp_required" : "invalid_totp");
+      throw refused(values.totp === undefined ? "totp_required" : "invalid_totp");
     });
     render(<SignInForm login={login} />);
     await userEvent.type(field(/email/i), "ada@example.com");
@@ -86,7 +86,7 @@ describe("SignInForm", () => {
 
   it("explains other refusals in words", async () => {
     const login = vi.fn(async () => {
-      throw refusal("invalid_credentials");
+      throw refused("invalid_credentials");
     });
     render(<SignInForm login={login} />);
     await userEvent.type(field(/email/i), "ada@example.com");
@@ -97,11 +97,11 @@ describe("SignInForm", () => {
 
   it("says how long to wait when throttled", async () => {
     const login = vi.fn(async () => {
-      throw Object.assign(new Error("slow down"), {
-        data: {
-          code: "TOO_MANY_REQUESTS",
-          domain: { reason: "throttled", details: null, retryAfterSeconds: 120 },
-        },
+      throw apiFailure("slow down", {
+        code: "TOO_MANY_REQUESTS",
+        httpStatus: 429,
+        domain: refusal("throttled", { scope: "account" }, 120),
+        zod: null,
       });
     });
     render(<SignInForm login={login} />);

@@ -4,6 +4,7 @@ import userEvent from "@testing-library/user-event";
 import { describe, expect, it, vi } from "vitest";
 import { WorkspaceForm } from "../src/areas/admin/workspace-form.tsx";
 import { workspacePatch } from "../src/areas/admin/workspaces-page.tsx";
+import { apiFailure, refusal } from "./support/api-failure.ts";
 
 function errorsOf(label: RegExp): string | null {
   const input = screen.getByLabelText(label);
@@ -118,14 +119,13 @@ describe("WorkspaceForm", () => {
 
   it("shows the server's field errors on their fields (update nests them under patch.)", async () => {
     const onSubmit = vi.fn(async () => {
-      throw Object.assign(new Error("Invalid input: patch.slug"), {
-        data: {
-          code: "BAD_REQUEST",
-          domain: null,
-          zod: {
-            formErrors: [],
-            fieldErrors: { "patch.memoryMb": ["Too big: expected number to be <=262144"] },
-          },
+      throw apiFailure("Invalid input: patch.slug", {
+        code: "BAD_REQUEST",
+        httpStatus: 400,
+        domain: null,
+        zod: {
+          formErrors: [],
+          fieldErrors: { "patch.memoryMb": ["Too big: expected number to be <=262144"] },
         },
       });
     });
@@ -145,8 +145,11 @@ describe("WorkspaceForm", () => {
 
   it("puts a duplicate slug refusal on the slug field", async () => {
     const onSubmit = vi.fn(async () => {
-      throw Object.assign(new Error("duplicate"), {
-        data: { code: "CONFLICT", domain: { reason: "duplicate", details: { field: "slug" } }, zod: null },
+      throw apiFailure("duplicate", {
+        code: "CONFLICT",
+        httpStatus: 409,
+        domain: refusal("duplicate", { field: "slug" }),
+        zod: null,
       });
     });
     render(<WorkspaceForm initial={existing} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);

@@ -1,4 +1,4 @@
-import type { AuthConfig, Me } from "@neosc/core/auth";
+import type { Me } from "@neosc/core/auth";
 import { createContext, useContext } from "react";
 
 export const MeContext = createContext<Me | null>(null);
@@ -9,5 +9,3 @@ export function useMe(): Me {
   if (me === null) throw new Error("useMe() used outside the signed-in app shell");
   return me;
 }
-
-export const AuthConfigContext = createContext<AuthConfig | null>(null);

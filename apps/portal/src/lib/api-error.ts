@@ -1,14 +1,11 @@
-import { type DomainErrorData, REASONS, type Reason } from "@neosc/core/errors";
+import { type DomainErrorData, type InputErrors, REASONS, type Reason } from "@neosc/core/errors";
 
 /** Everything the portal needs from a failed call, whatever threw it. */
-export interface ApiError {
+export interface ApiError extends InputErrors {
   message: string;
   /** tRPC error code (`FORBIDDEN`, `UNAUTHORIZED`, ...) or null for network failures. */
   code: string | null;
   domain: DomainErrorData | null;
-  /** Field errors from zod, keyed by dotted path (`patch.slug`). */
-  fieldErrors: Record<string, string[]>;
-  formErrors: string[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
