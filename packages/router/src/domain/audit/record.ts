@@ -5,6 +5,7 @@ import {
   actorFor,
   anonymousActor,
 } from "@neosc/core/audit";
+import type { DomainError } from "@neosc/core/errors";
 import type { InnerContext } from "../../context.ts";
 
 export interface AuditInput {
@@ -38,4 +39,14 @@ export async function audit(ctx: AuditContext, input: AuditInput): Promise<void>
     details: input.details ?? {},
   };
   await ctx.db.audit.append(event);
+}
+
+/** Audits a refusal as denied, with the error's reason and details, and throws the error. */
+export async function refuse(
+  ctx: AuditContext,
+  entry: Pick<AuditInput, "action" | "resource" | "actor">,
+  error: DomainError,
+): Promise<never> {
+  await audit(ctx, { ...entry, result: "denied", reason: error.reason, details: error.details ?? {} });
+  throw error;
 }

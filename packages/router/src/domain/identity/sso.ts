@@ -3,7 +3,7 @@ import type { LoginOutput } from "@neosc/core/auth";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { User } from "@neosc/core/user";
 import type { ExternalIdentity, InnerContext, OidcService } from "../../context.ts";
-import { audit } from "../audit/record.ts";
+import { audit, refuse } from "../audit/record.ts";
 import { assertLoginAllowedFrom, openLoginSession, upsertExternalUser } from "./identity.ts";
 
 /*
@@ -54,14 +54,11 @@ async function signInExternal(
     user = await upsertExternalUser(ctx, external, "sso", action);
   } catch (error) {
     if (isDomainError(error) && error.code === "UNAUTHORIZED") {
-      await audit(ctx, {
-        action,
-        actor: anonymousActor(external.email),
-        resource: { type: "user", id: null },
-        result: "denied",
-        reason: error.reason,
-        details: error.details ?? {},
-      });
+      return refuse(
+        ctx,
+        { action, actor: anonymousActor(external.email), resource: { type: "user", id: null } },
+        error,
+      );
     }
     throw error;
   }

@@ -8,7 +8,7 @@ import {
 import { DomainError } from "@neosc/core/errors";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { AuthedContext } from "../../context.ts";
-import { audit } from "../audit/record.ts";
+import { audit, refuse } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist } from "../policies/checks.ts";
 import { loadPolicies } from "../policies/policies.ts";
 import { expireIfDue } from "./end.ts";
@@ -30,16 +30,8 @@ export async function connectSession(
 ): Promise<ConnectSessionOutput> {
   const { user, loginSession } = ctx.identity;
   const now = ctx.clock();
-  const deny = async (error: DomainError): Promise<never> => {
-    await audit(ctx, {
-      action: "session.connect",
-      resource: { type: "session", id: input.sessionId },
-      result: "denied",
-      reason: error.reason,
-      details: error.details ?? {},
-    });
-    throw error;
-  };
+  const deny = (error: DomainError) =>
+    refuse(ctx, { action: "session.connect", resource: { type: "session", id: input.sessionId } }, error);
 
   const session = await ctx.db.sessions.findById(input.sessionId);
   if (session === null) {

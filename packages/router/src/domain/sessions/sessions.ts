@@ -3,7 +3,7 @@ import { DomainError } from "@neosc/core/errors";
 import { isAdmin } from "@neosc/core/roles";
 import type { ActiveSessionsInput, ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
 import type { AuthedContext } from "../../context.ts";
-import { audit } from "../audit/record.ts";
+import { refuse } from "../audit/record.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
 /** Own sessions, newest first; admins see everyone's and may filter by person. */
@@ -31,20 +31,8 @@ function notActive(sessionId: string): DomainError {
   });
 }
 
-async function denied(
-  ctx: AuthedContext,
-  action: string,
-  sessionId: string,
-  error: DomainError,
-): Promise<never> {
-  await audit(ctx, {
-    action,
-    resource: { type: "session", id: sessionId },
-    result: "denied",
-    reason: error.reason,
-    details: error.details ?? {},
-  });
-  throw error;
+function denied(ctx: AuthedContext, action: string, sessionId: string, error: DomainError): Promise<never> {
+  return refuse(ctx, { action, resource: { type: "session", id: sessionId } }, error);
 }
 
 /**
