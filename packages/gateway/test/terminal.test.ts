@@ -112,6 +112,16 @@ describe("an ssh terminal through the gateway", () => {
     expect(await client.closed).toEqual({ code: 4004, reason: "workspace_auth_failed" });
   });
 
+  it("closes within 3 s with the reason when an administrator ends the session", async () => {
+    const { launched, client } = await sshTerminal();
+    client.type("echo up-$((2+2))\r");
+    await client.waitFor(/up-4/);
+    const started = Date.now();
+    await db.sessions.end(launched.session.id, { reason: "admin_disconnected", at: new Date() });
+    expect(await client.closed).toEqual({ code: 4000, reason: "admin_disconnected" });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it("ends the session when the shell exits", async () => {
     const { launched, client } = await sshTerminal();
     client.type("exit\r");

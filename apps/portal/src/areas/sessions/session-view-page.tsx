@@ -237,7 +237,7 @@ function Viewer({
           data-testid={terminal ? "workspace-terminal" : "workspace-screen"}
           role="application"
           aria-label={`${session.workspaceName} ${terminal ? "terminal" : "display"}`}
-          className={terminal ? "absolute inset-0 p-2" : "absolute inset-0"}
+          className={terminal ? "absolute inset-2" : "absolute inset-0"}
         />
         {viewer.state.phase === "connected" && stillActive ? (
           <WarningBanner

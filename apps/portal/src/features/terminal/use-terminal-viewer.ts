@@ -71,6 +71,8 @@ export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: T
       }
     };
     refit();
+    // The cell size is measured with the font in use: measure again once web fonts are in.
+    void document.fonts?.ready.then(refit);
     const observer = new ResizeObserver(refit);
     observer.observe(target);
 
