@@ -69,6 +69,8 @@ export function problemOf(status: number, body: ErrorBody, requestId: string | n
     (zod !== null
       ? { reason: "invalid_input", details: null, retryAfterSeconds: null }
       : fallbackReason(status));
+  // Written out in the documented key order (README); reason and details come from one
+  // DomainErrorData, so the pair stays one member of the union.
   return {
     type: `urn:neosc:problem:${domain.reason}`,
     title: STATUS_TITLES[status] ?? "Error",
@@ -80,11 +82,13 @@ export function problemOf(status: number, body: ErrorBody, requestId: string | n
           ? describeInputErrors(zod)
           : String(body.message ?? "Error"),
     code: typeof body.code === "string" ? body.code : "INTERNAL_SERVER_ERROR",
-    ...domain,
+    reason: domain.reason,
+    details: domain.details,
     fieldErrors: zod?.fieldErrors ?? {},
     formErrors: zod?.formErrors ?? [],
+    retryAfterSeconds: domain.retryAfterSeconds,
     requestId,
-  };
+  } as RestProblem;
 }
 
 function sendProblem(response: Response, problem: RestProblem) {

@@ -81,6 +81,20 @@ describe("the error shape", () => {
       formErrors: [],
       requestId: expect.any(String),
     } satisfies RestProblem);
+    // The documented order (README), which scripts printing the raw answer show.
+    expect(Object.keys(problem)).toEqual([
+      "type",
+      "title",
+      "status",
+      "detail",
+      "code",
+      "reason",
+      "details",
+      "fieldErrors",
+      "formErrors",
+      "retryAfterSeconds",
+      "requestId",
+    ]);
   });
 
   it("mfa_required carries no details (null, as every reason without any)", async () => {
