@@ -111,10 +111,10 @@ export interface AuthServicesOptions {
   oidc: OidcService | null;
 }
 
-/** Everything but the per-request parts (`events`, `responseCookies`). */
-export function createAuthServices(
-  options: AuthServicesOptions,
-): Omit<Services, "events" | "responseCookies"> {
+/** The identity services; the host adds the workspace hosts and the per-request parts. */
+export type AuthServices = Omit<Services, "events" | "responseCookies" | "workspaceHosts">;
+
+export function createAuthServices(options: AuthServicesOptions): AuthServices {
   return {
     passwords: passwordHasher,
     sessionTokens: sessionTokensFor({ secret: options.sessionSecret }),

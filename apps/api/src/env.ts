@@ -139,6 +139,10 @@ export const EnvSchema = z
       z.url({ protocol: /^wss?$/, error: "a ws:// or wss:// URL" }).optional(),
     ),
     NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION: positiveInt(2, 16),
+    /** This process is also a workspace host (the embedded default); off when hosts run apart. */
+    NEOSC_WORKSPACE_HOST: booleanFlag(true),
+    /** Sessions the in-process workspace host accepts at once. */
+    NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
     NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
   })
   .superRefine((env, ctx) => {

@@ -79,8 +79,8 @@ describe("createNeoscClient", () => {
     const admin = (await signIn(ADMIN_EMAIL, ADMIN_PASSWORD)).client;
     const person = await newPerson(admin, "user");
     const all = await admin.workspace.list.query({});
-    const toolkit = all.find((workspace) => workspace.slug === "admin-toolkit");
-    const desktop = all.find((workspace) => workspace.slug === "ubuntu-desktop");
+    const toolkit = all.find((workspace) => workspace.slug === "admin-desktop");
+    const desktop = all.find((workspace) => workspace.slug === "linux-desktop");
     if (toolkit === undefined || desktop === undefined) throw new Error("catalogue missing");
 
     const roleError = await person.workspace.launch
@@ -153,7 +153,7 @@ describe("the README script", () => {
       await rm(file, { force: true });
     }
     expect(stdout).toContain(`signed in as ${ADMIN_EMAIL} (admin)`);
-    expect(stdout).toMatch(/launched Ubuntu Desktop: \/workspace\/[0-9a-f-]{36}/);
+    expect(stdout).toMatch(/launched Linux Desktop: \/workspace\/[0-9a-f-]{36}/);
     expect(stdout).toContain("disconnected: user_disconnected");
     expect(stdout).toMatch(/audit chain verifies \(\d+ entries\)/);
 

@@ -370,7 +370,7 @@ describe("hostile input fuzzing over HTTP", () => {
           const body = await response.text();
           expect(response.status, `${caller} ${path} ${body.slice(0, 200)}`).toBeLessThan(500);
           if (path === "workspace.list" && caller === "user" && response.status === 200) {
-            expect(body).not.toContain("admin-toolkit");
+            expect(body).not.toContain("admin-desktop");
           }
         }),
         { numRuns: RUNS_PER_PROCEDURE },

@@ -46,6 +46,10 @@ export const REASONS = [
   "role_not_allowed",
   "organization_mismatch",
   "workspace_disabled",
+  /** No live workspace host can start this workspace (driver missing, packages missing, full). */
+  "workspace_unavailable",
+  /** A host accepted the session but its workspace did not start. */
+  "launch_failed",
   "token_scope",
   // policies
   "mfa_required",

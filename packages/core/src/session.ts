@@ -45,6 +45,8 @@ export const WorkspaceSessionSchema = z.object({
   /** Free-text note from the person who ended it (disconnect). */
   endNote: z.string().nullable(),
   clientIp: z.string().nullable(),
+  /** The workspace host running it (null for web workspaces, which no host runs). */
+  hostId: z.string().nullable(),
   /** Where the browser goes: the workspace URL for web workspaces, the gateway path otherwise. */
   connectionUrl: z.string().nullable(),
   /** When the session-max-duration / idle-timeout policies will end it, if they are on. */

@@ -6,6 +6,7 @@ import type { PolicyKey } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { User } from "@neosc/core/user";
 import type { SshCredential, Workspace } from "@neosc/core/workspace";
+import type { WorkspaceHost } from "@neosc/core/workspace-host";
 import type { Collection, Db, IndexDescription } from "mongodb";
 import { isDuplicateKeyError } from "./errors.ts";
 
@@ -32,6 +33,7 @@ export interface SessionDoc extends Stored<WorkspaceSession> {
   startHour: Date;
   startDay: Date;
 }
+export type WorkspaceHostDoc = Stored<WorkspaceHost>;
 export type LoginSessionDoc = Stored<LoginSession>;
 export type AuditDoc = Stored<AuditEntry>;
 /** The secret is stored only as its SHA-256 (it is 256 random bits: a slow hash adds nothing). */
@@ -91,6 +93,7 @@ export const COLLECTION_NAMES = {
   claims: "claims",
   gatewayState: "gateway_state",
   apiTokens: "api_tokens",
+  workspaceHosts: "workspace_hosts",
 } as const;
 
 export interface Collections {
@@ -105,6 +108,7 @@ export interface Collections {
   claims: Collection<ClaimDoc>;
   gatewayState: Collection<GatewayStateDoc>;
   apiTokens: Collection<ApiTokenDoc>;
+  workspaceHosts: Collection<WorkspaceHostDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -120,6 +124,7 @@ export function collectionsOf(db: Db): Collections {
     claims: db.collection<ClaimDoc>(COLLECTION_NAMES.claims),
     gatewayState: db.collection<GatewayStateDoc>(COLLECTION_NAMES.gatewayState),
     apiTokens: db.collection<ApiTokenDoc>(COLLECTION_NAMES.apiTokens),
+    workspaceHosts: db.collection<WorkspaceHostDoc>(COLLECTION_NAMES.workspaceHosts),
   };
 }
 
@@ -143,6 +148,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
     { key: { userId: 1, status: 1 }, name: "userId_status" },
     { key: { status: 1, startedAt: -1 }, name: "status_startedAt" },
     { key: { startedAt: -1 }, name: "startedAt" },
+    { key: { hostId: 1, status: 1 }, name: "hostId_status" },
   ],
   loginSessions: [{ key: { userId: 1 }, name: "userId" }],
   audit: [
@@ -157,6 +163,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   claims: [],
   gatewayState: [],
   apiTokens: [{ key: { ownerId: 1 }, name: "ownerId" }],
+  workspaceHosts: [],
 };
 
 /**

@@ -20,6 +20,10 @@ import { createOrganizationsRepository, type OrganizationsRepository } from "./r
 import { createPoliciesRepository, type PoliciesRepository } from "./repositories/policies.ts";
 import { createSessionsRepository, type SessionsRepository } from "./repositories/sessions.ts";
 import { createUsersRepository, type UsersRepository } from "./repositories/users.ts";
+import {
+  createWorkspaceHostsRepository,
+  type WorkspaceHostsRepository,
+} from "./repositories/workspace-hosts.ts";
 import { createWorkspacesRepository, type WorkspacesRepository } from "./repositories/workspaces.ts";
 
 /*
@@ -44,6 +48,7 @@ export interface Database {
   connectTickets: ConnectTicketsRepository;
   gateway: GatewayRepository;
   apiTokens: ApiTokensRepository;
+  workspaceHosts: WorkspaceHostsRepository;
 }
 
 export interface ConnectDatabaseOptions {
@@ -96,6 +101,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       connectTickets: createConnectTicketsRepository(collections),
       gateway: createGatewayRepository(collections),
       apiTokens: createApiTokensRepository(collections),
+      workspaceHosts: createWorkspaceHostsRepository(collections),
     },
     client,
     dbName,

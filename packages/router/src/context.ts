@@ -139,6 +139,22 @@ export interface ResponseCookies {
   clearSession(): void;
 }
 
+/**
+ * Reaches the workspace hosts: the in-process host in the embedded default, a host process over
+ * its internal API otherwise. Which host runs a session is decided here (placement); the client
+ * only carries the order out.
+ */
+export interface WorkspaceHostClient {
+  /**
+   * Starts the session's workspace on `hostId` and resolves once it accepts connections. Rejects
+   * with an Error whose message can be shown to the person (the host says why, e.g. which
+   * package is missing); the caller ends the session with `launch_failed`.
+   */
+  start(hostId: string, sessionId: string): Promise<void>;
+  /** Best effort and idempotent: the host's reconciler also stops what belongs to ended sessions. */
+  stop(hostId: string, sessionId: string): Promise<void>;
+}
+
 /** Collaborators injected by the host (or a test), so nothing here reads the environment. */
 export interface Services {
   passwords: PasswordHasher;
@@ -150,6 +166,8 @@ export interface Services {
   oidc: OidcService | null;
   events: ApiEvents;
   responseCookies: ResponseCookies;
+  /** Null when this API reaches no workspace host: desktops and apps are then unavailable. */
+  workspaceHosts: WorkspaceHostClient | null;
 }
 
 /** The context every procedure receives; it holds no request object, so tests build it directly. */
@@ -177,8 +195,8 @@ export const noopResponseCookies: ResponseCookies = { setSession: () => {}, clea
 export interface CreateInnerContextOptions {
   db: Database;
   config: RouterConfig;
-  services: Omit<Services, "events" | "responseCookies"> &
-    Partial<Pick<Services, "events" | "responseCookies">>;
+  services: Omit<Services, "events" | "responseCookies" | "workspaceHosts"> &
+    Partial<Pick<Services, "events" | "responseCookies" | "workspaceHosts">>;
   identity?: Identity | null;
   credentialError?: DomainError | null;
   request?: Partial<RequestInfo>;
@@ -197,6 +215,7 @@ export function createInnerContext(options: CreateInnerContextOptions): InnerCon
       ...options.services,
       events: options.services.events ?? noopEvents,
       responseCookies: options.services.responseCookies ?? noopResponseCookies,
+      workspaceHosts: options.services.workspaceHosts ?? null,
     },
   };
 }

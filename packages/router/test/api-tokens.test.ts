@@ -78,8 +78,8 @@ beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
   alice = (await createLocalUser(database.db, "user")).user;
   const { workspaces } = await callerFor(database.db, { user: admin, clock: time.clock }).workspace.reset();
-  const found = workspaces.find((w) => w.slug === "ubuntu-desktop");
-  if (found === undefined) throw new Error("ubuntu-desktop missing");
+  const found = workspaces.find((w) => w.slug === "linux-desktop");
+  if (found === undefined) throw new Error("linux-desktop missing");
   desktop = found;
 });
 

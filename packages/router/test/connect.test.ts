@@ -18,8 +18,8 @@ beforeAll(async () => {
     if (found === undefined) throw new Error(`${slug} missing`);
     return found;
   };
-  desktop = bySlug("ubuntu-desktop");
-  wiki = bySlug("wiki");
+  desktop = bySlug("linux-desktop");
+  wiki = bySlug("api-docs");
   await callerFor(database.db, { user: admin }).policy.toggle({
     key: "max-concurrent-sessions",
     enabled: false,

@@ -21,8 +21,8 @@ const asAdmin = () => callerFor(database.db, { user: admin });
 beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
   const { workspaces } = await asAdmin().workspace.reset();
-  const found = workspaces.find((w) => w.slug === "ubuntu-desktop");
-  if (found === undefined) throw new Error("ubuntu-desktop missing");
+  const found = workspaces.find((w) => w.slug === "linux-desktop");
+  if (found === undefined) throw new Error("linux-desktop missing");
   desktop = found;
 });
 

@@ -18,7 +18,7 @@ beforeAll(async () => {
     if (found === undefined) throw new Error(`${slug} missing`);
     return found;
   };
-  desktop = bySlug("ubuntu-desktop");
+  desktop = bySlug("linux-desktop");
   firefox = bySlug("firefox");
 });
 

@@ -47,11 +47,11 @@ describe("stats.overview", () => {
         workspaceId: bySlug(slug).id,
       });
     };
-    await launch(neosc, "dev-ide", new Date("2034-06-15T12:10:00Z"));
-    await launch(neosc, "dev-ide", new Date("2034-06-15T12:20:00Z"));
+    await launch(neosc, "dev-terminal", new Date("2034-06-15T12:10:00Z"));
+    await launch(neosc, "dev-terminal", new Date("2034-06-15T12:20:00Z"));
     await launch(neosc, "grafana", new Date("2034-06-15T09:05:00Z"));
-    const old = await launch(admin, "admin-toolkit", new Date("2034-06-01T08:00:00Z"));
-    await launch(admin, "admin-toolkit", new Date("2034-04-01T08:00:00Z")); // outside 30 days
+    const old = await launch(admin, "admin-desktop", new Date("2034-06-01T08:00:00Z"));
+    await launch(admin, "admin-desktop", new Date("2034-04-01T08:00:00Z")); // outside 30 days
     await callerFor(database.db, { user: admin }).session.disconnect({ sessionId: old.id });
     await database.db.loginAttempts.recordFailure(
       ["email:x@example.test", "ip:192.0.2.1"],
@@ -89,8 +89,8 @@ describe("stats.overview", () => {
     expect(stats.daily.reduce((sum, bucket) => sum + bucket.launches, 0)).toBe(4);
 
     expect(stats.topWorkspaces[0]).toEqual({
-      workspaceId: bySlug("dev-ide").id,
-      name: "Dev IDE",
+      workspaceId: bySlug("dev-terminal").id,
+      name: "Dev Terminal",
       launches: 2,
     });
     expect(stats.topWorkspaces.map((row) => row.launches)).toEqual([2, 1, 1]);

@@ -10,8 +10,8 @@ let desktop: Workspace;
 beforeAll(async () => {
   const admin = (await createLocalUser(database.db, "admin")).user;
   const { workspaces } = await callerFor(database.db, { user: admin }).workspace.reset();
-  const found = workspaces.find((w) => w.slug === "ubuntu-desktop");
-  if (found === undefined) throw new Error("ubuntu-desktop missing");
+  const found = workspaces.find((w) => w.slug === "linux-desktop");
+  if (found === undefined) throw new Error("linux-desktop missing");
   desktop = found;
   await database.db.policies.setEnabled("max-concurrent-sessions", false, null);
 });

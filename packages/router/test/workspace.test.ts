@@ -27,7 +27,8 @@ function workspaceInput(
     slug: `ws-${suffix}`,
     name: `Workspace ${suffix}`,
     kind: "desktop",
-    image: "kasmweb/desktop:1.16.0",
+    driver: "local",
+    program: "desktop",
     allowedRoles: ["user", "neosc", "admin"],
     ...overrides,
   };
@@ -71,13 +72,13 @@ describe("workspace.list", () => {
     };
     const user = await slugs("user");
     const neosc = await slugs("neosc");
-    expect(user).toContain("ubuntu-desktop");
-    expect(user).not.toContain("dev-ide");
-    expect(user).not.toContain("admin-toolkit");
-    expect(neosc).toContain("dev-ide");
+    expect(user).toContain("linux-desktop");
+    expect(user).not.toContain("dev-terminal");
+    expect(user).not.toContain("admin-desktop");
+    expect(neosc).toContain("dev-terminal");
     expect(neosc).toContain("grafana");
-    expect(neosc).not.toContain("admin-toolkit");
-    expect(await slugs("admin")).toContain("admin-toolkit");
+    expect(neosc).not.toContain("admin-desktop");
+    expect(await slugs("admin")).toContain("admin-desktop");
   });
 
   it("hides disabled workspaces and other organizations' from non-admins", async () => {
@@ -125,15 +126,15 @@ describe("workspace.list", () => {
 
 describe("workspace.get", () => {
   it("answers NOT_FOUND for a workspace the caller may not launch", async () => {
-    const toolkit = await database.db.workspaces.findBySlug("admin-toolkit");
-    if (toolkit === null) throw new Error("admin-toolkit missing");
+    const toolkit = await database.db.workspaces.findBySlug("admin-desktop");
+    if (toolkit === null) throw new Error("admin-desktop missing");
     const { user } = await createLocalUser(database.db, "user");
     await expectRefusal(
       callerFor(database.db, { user }).workspace.get({ id: toolkit.id }),
       "NOT_FOUND",
       "not_found",
     );
-    expect((await asAdmin().workspace.get({ id: toolkit.id })).slug).toBe("admin-toolkit");
+    expect((await asAdmin().workspace.get({ id: toolkit.id })).slug).toBe("admin-desktop");
   });
 });
 
@@ -270,7 +271,7 @@ describe("workspace.launch", () => {
   it("starts a session with a gateway URL for desktops and the target URL for web workspaces", async () => {
     const { user } = await createLocalUser(database.db, "neosc");
     const caller = callerFor(database.db, { user });
-    const desktop = await database.db.workspaces.findBySlug("ubuntu-desktop");
+    const desktop = await database.db.workspaces.findBySlug("linux-desktop");
     const web = await database.db.workspaces.findBySlug("grafana");
     if (desktop === null || web === null) throw new Error("catalogue missing");
 
@@ -278,7 +279,7 @@ describe("workspace.launch", () => {
     expect(a).toMatchObject({
       status: "active",
       userId: user.id,
-      workspaceSlug: "ubuntu-desktop",
+      workspaceSlug: "linux-desktop",
       connectionUrl: `/workspace/${a.id}`,
       clientIp: "192.0.2.10",
     });
@@ -292,8 +293,8 @@ describe("workspace.launch", () => {
   });
 
   it("refuses a role the workspace does not allow with FORBIDDEN role_not_allowed, audited", async () => {
-    const toolkit = await database.db.workspaces.findBySlug("admin-toolkit");
-    if (toolkit === null) throw new Error("admin-toolkit missing");
+    const toolkit = await database.db.workspaces.findBySlug("admin-desktop");
+    if (toolkit === null) throw new Error("admin-desktop missing");
     const { user } = await createLocalUser(database.db, "user");
     const error = await expectRefusal(
       callerFor(database.db, { user }).workspace.launch({ workspaceId: toolkit.id }),
@@ -345,8 +346,8 @@ describe("workspace.launch", () => {
       workspaceLaunched: (result, seconds) => outcomes.push(seconds >= 0 ? result : "error"),
     };
     const caller = createCaller(ctx);
-    const desktop = await database.db.workspaces.findBySlug("ubuntu-desktop");
-    const toolkit = await database.db.workspaces.findBySlug("admin-toolkit");
+    const desktop = await database.db.workspaces.findBySlug("linux-desktop");
+    const toolkit = await database.db.workspaces.findBySlug("admin-desktop");
     if (desktop === null || toolkit === null) throw new Error("catalogue missing");
     await caller.workspace.launch({ workspaceId: desktop.id });
     await caller.workspace.launch({ workspaceId: toolkit.id }).catch(() => {});

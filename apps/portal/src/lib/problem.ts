@@ -216,6 +216,11 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
         message: procedure ? `This API token may not call ${procedure}.` : "This API token may not do that.",
       };
     }
+    case "workspace_unavailable":
+      // The server's message says why (which packages the hosts lack, or that they are full).
+      return { title: "Workspace unavailable", message: fallback };
+    case "launch_failed":
+      return { title: "The workspace did not start", message: fallback };
     case "database_unavailable":
       return {
         title: "Temporarily unavailable",

@@ -21,6 +21,8 @@ export interface NewWorkspaceSession {
   organizationId: string | null;
   startedAt: Date;
   clientIp: string | null;
+  /** The workspace host it is placed on (null: web workspaces). */
+  hostId?: string | null;
   connectionUrl: string | null;
   endsAt: Date | null;
   idleEndsAt: Date | null;
@@ -30,6 +32,7 @@ export interface ActiveSessionFilter {
   userId?: string;
   workspaceId?: string;
   organizationId?: string;
+  hostId?: string;
 }
 
 export type TimeUnit = "hour" | "day";
@@ -56,6 +59,8 @@ export interface SessionsRepository {
   /** Newest first. */
   listActive(filter?: ActiveSessionFilter): Promise<WorkspaceSession[]>;
   countActive(filter?: ActiveSessionFilter): Promise<number>;
+  /** Active sessions per workspace host (hosts without any are absent), for placement. */
+  activeCountsByHost(): Promise<Map<string, number>>;
   /** Newest first (startedAt desc, id desc), keyset cursor. */
   list(input: ListSessionsInput): Promise<Page<WorkspaceSession>>;
   /** Only while active; returns the updated session or null. */
@@ -102,6 +107,7 @@ function toSession(doc: SessionDoc): WorkspaceSession {
     endReason: doc.endReason ?? null,
     endNote: doc.endNote ?? null,
     clientIp: doc.clientIp ?? null,
+    hostId: doc.hostId ?? null,
     connectionUrl: doc.connectionUrl ?? null,
     endsAt: doc.endsAt ?? null,
     idleEndsAt: doc.idleEndsAt ?? null,
@@ -113,6 +119,7 @@ function activeFilter(filter: ActiveSessionFilter = {}): Filter<SessionDoc> {
   if (filter.userId !== undefined) query.userId = filter.userId;
   if (filter.workspaceId !== undefined) query.workspaceId = filter.workspaceId;
   if (filter.organizationId !== undefined) query.organizationId = filter.organizationId;
+  if (filter.hostId !== undefined) query.hostId = filter.hostId;
   return query;
 }
 
@@ -196,6 +203,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         endReason: null,
         endNote: null,
         clientIp: input.clientIp,
+        hostId: input.hostId ?? null,
         connectionUrl: input.connectionUrl,
         endsAt: input.endsAt,
         idleEndsAt: input.idleEndsAt,
@@ -254,6 +262,16 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     async listActive(filter) {
       const docs = await sessions.find(activeFilter(filter)).sort({ startedAt: -1, _id: -1 }).toArray();
       return docs.map(toSession);
+    },
+
+    async activeCountsByHost() {
+      const rows = await sessions
+        .aggregate<{ _id: string | null; count: number }>([
+          { $match: { status: "active" } },
+          { $group: { _id: "$hostId", count: { $sum: 1 } } },
+        ])
+        .toArray();
+      return new Map(rows.flatMap((row) => (row._id === null ? [] : [[row._id, row.count] as const])));
     },
 
     countActive(filter) {

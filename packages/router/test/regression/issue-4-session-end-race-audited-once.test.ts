@@ -15,7 +15,7 @@ describe("issue 4: one session end, however many contenders", () => {
   it("owner, admin and two sweepers racing end it once, with one audit entry", async () => {
     const { user: admin } = await createLocalUser(database.db, "admin");
     const { workspaces } = await callerFor(database.db, { user: admin }).workspace.reset();
-    const desktop = workspaces.find((workspace) => workspace.slug === "ubuntu-desktop");
+    const desktop = workspaces.find((workspace) => workspace.slug === "linux-desktop");
     if (desktop === undefined) throw new Error("catalogue missing");
     const time = manualClock(new Date("2035-01-01T00:00:00Z"));
 

@@ -16,6 +16,7 @@ import {
   type PomeriumVerifier,
   type ResponseCookies,
   type RouterConfig,
+  type WorkspaceHostClient,
 } from "../../src/context.ts";
 import { appRouter } from "../../src/root.ts";
 import { createCallerFactory } from "../../src/trpc.ts";
@@ -53,15 +54,29 @@ export interface TestContextOptions {
   pomerium?: PomeriumVerifier | null;
   config?: RouterConfig;
   credentialError?: DomainError | null;
+  /** Default `acceptingHosts`; null: this API reaches no workspace host. */
+  workspaceHosts?: WorkspaceHostClient | null;
 }
 
+/**
+ * Stands in for the test host of `registerTestHost`: it accepts every start. Only the launch's
+ * decisions are under test here; real starts are tested in packages/host and through the API.
+ */
+export const acceptingHosts: WorkspaceHostClient = {
+  start: async () => {},
+  stop: async () => {},
+};
+
 /** The real services (argon2, session tokens, TOTP) with optional stand-ins for the IdPs. */
-export function testServices(options: Pick<TestContextOptions, "oidc" | "pomerium"> = {}) {
-  return createAuthServices({
-    sessionSecret: TEST_SESSION_SECRET,
-    pomerium: options.pomerium ?? null,
-    oidc: options.oidc ?? null,
-  });
+export function testServices(options: Pick<TestContextOptions, "oidc" | "pomerium" | "workspaceHosts"> = {}) {
+  return {
+    ...createAuthServices({
+      sessionSecret: TEST_SESSION_SECRET,
+      pomerium: options.pomerium ?? null,
+      oidc: options.oidc ?? null,
+    }),
+    workspaceHosts: options.workspaceHosts === undefined ? acceptingHosts : options.workspaceHosts,
+  };
 }
 
 export function identityOf(

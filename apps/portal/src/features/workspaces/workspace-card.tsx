@@ -1,5 +1,6 @@
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { Workspace } from "@neosc/core/workspace";
+import type { WorkspaceAvailability } from "@neosc/core/workspace-host";
 import { Play } from "lucide-react";
 import { ProblemCallout } from "../../components/problem-callout.tsx";
 import { Button } from "../../components/ui/button.tsx";
@@ -9,7 +10,9 @@ import { RunningSessionActions } from "../sessions/running-session-actions.tsx";
 import { KindIcon, kindLabel } from "./kind.tsx";
 
 export interface WorkspaceCardProps {
-  workspace: Pick<Workspace, "id" | "name" | "description" | "kind" | "tags" | "enabled">;
+  workspace: Pick<Workspace, "id" | "name" | "description" | "kind" | "tags" | "enabled"> & {
+    availability: WorkspaceAvailability;
+  };
   /** The caller's running session of this workspace, if any. */
   session: Pick<WorkspaceSession, "id" | "connectionUrl"> | null;
   openHref: string | null;
@@ -47,6 +50,9 @@ export function WorkspaceCard({
             <Badge>{kindLabel(workspace.kind)}</Badge>
             {session ? <Badge tone="success">Running</Badge> : null}
             {!workspace.enabled ? <Badge tone="warning">Disabled</Badge> : null}
+            {workspace.enabled && !workspace.availability.available ? (
+              <Badge tone="warning">Unavailable</Badge>
+            ) : null}
           </div>
         </div>
       </div>
@@ -64,6 +70,21 @@ export function WorkspaceCard({
           ))}
         </ul>
       ) : null}
+      {!workspace.availability.available && !session ? (
+        <p className="text-sm text-fg-muted">
+          {workspace.availability.reason}
+          {workspace.availability.missing.length > 0 ? (
+            <>
+              {" "}
+              An administrator can install them with{" "}
+              <code className="rounded bg-surface-muted px-1">
+                apt-get install {workspace.availability.missing.join(" ")}
+              </code>
+              .
+            </>
+          ) : null}
+        </p>
+      ) : null}
       {problem ? <ProblemCallout problem={problem} onDismiss={onDismissProblem} /> : null}
       <div className="mt-auto flex flex-wrap gap-2 pt-1">
         {session ? (
@@ -80,7 +101,7 @@ export function WorkspaceCard({
             size="sm"
             loading={busy}
             onClick={onLaunch}
-            disabled={!workspace.enabled}
+            disabled={!workspace.enabled || !workspace.availability.available}
             icon={<Play aria-hidden className="size-4" />}
             aria-label={`Launch ${workspace.name}`}
           >

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { LaunchWorkspaceInput, Workspace } from "@neosc/core/workspace";
@@ -7,8 +8,9 @@ import type { AuthedContext, LaunchResult } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
 import { loadPolicies } from "../policies/policies.ts";
+import { placeSession } from "../workspaces/availability.ts";
 import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
-import { expireIfDue } from "./end.ts";
+import { endSessionOnce, expireIfDue } from "./end.ts";
 
 /** Where the browser goes: the target itself for web workspaces, the session gateway otherwise. */
 export function connectionUrlFor(workspace: Workspace, sessionId: string): string {
@@ -19,7 +21,9 @@ export function connectionUrlFor(workspace: Workspace, sessionId: string): strin
 /**
  * Launches a workspace for the caller. Checks, in order, each denial audited: the workspace
  * exists for them (NOT_FOUND otherwise) and is enabled, their role is allowed, then the
- * ip-allowlist, access-hours, mfa-required and max-concurrent-sessions policies.
+ * ip-allowlist, access-hours, mfa-required and max-concurrent-sessions policies; then a workspace
+ * host with room that can run it (refused with `workspace_unavailable` when none can), and the
+ * workspace starts there before the session is returned: no success without a running workspace.
  */
 export async function launchWorkspace(
   ctx: AuthedContext,
@@ -77,6 +81,31 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   // Sessions past a deadline still hold a slot until the sweeper reaches them; free the caller's now.
   for (const active of await ctx.db.sessions.listActiveByUser(user.id)) await expireIfDue(ctx, active, now);
 
+  // Desktops and apps run on a workspace host; web workspaces need none.
+  let hostId: string | null = null;
+  if (workspace.kind !== "web") {
+    const placement = placeSession(
+      workspace,
+      await ctx.db.workspaceHosts.list(),
+      await ctx.db.sessions.activeCountsByHost(),
+      now,
+    );
+    if ("unavailable" in placement) {
+      const { reason, missing } = placement.unavailable;
+      return deny(
+        new DomainError(
+          "UNAVAILABLE",
+          "workspace_unavailable",
+          reason ?? "This workspace cannot start here",
+          {
+            details: { missing },
+          },
+        ),
+      );
+    }
+    hostId = placement.host.id;
+  }
+
   const maxConcurrent = policies["max-concurrent-sessions"];
   const limit = maxConcurrent.enabled ? maxConcurrent.settings.limit : null;
   const id = randomUUID();
@@ -92,6 +121,7 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
       organizationId: user.organizationId,
       startedAt: now,
       clientIp: ctx.request.clientIp,
+      hostId,
       connectionUrl: connectionUrlFor(workspace, id),
       ...sessionDeadlines(policies["session-max-duration"], policies["idle-timeout"], now),
     },
@@ -111,10 +141,38 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
     );
   }
 
+  if (hostId !== null) await startOnHost(ctx, session, hostId);
+
   await audit(ctx, {
     action: "workspace.launch",
     resource: { type: "workspace", id: workspace.id },
-    details: { sessionId: session.id, slug: workspace.slug, kind: workspace.kind },
+    details: { sessionId: session.id, slug: workspace.slug, kind: workspace.kind, hostId },
   });
   return session;
+}
+
+/** Starts the session's workspace; when it does not start, the session ends `launch_failed`. */
+async function startOnHost(ctx: AuthedContext, session: WorkspaceSession, hostId: string): Promise<void> {
+  const hosts = ctx.services.workspaceHosts;
+  let failure: string | null = null;
+  if (hosts === null) failure = "This API reaches no workspace host";
+  else {
+    try {
+      await hosts.start(hostId, session.id);
+    } catch (error) {
+      failure = error instanceof Error ? error.message : "The workspace did not start";
+    }
+  }
+  if (failure === null) return;
+  await endSessionOnce(ctx, session, {
+    reason: "launch_failed",
+    at: ctx.clock(),
+    action: "session.launchFailed",
+    actor: SYSTEM_ACTOR,
+    details: { hostId, problem: failure },
+  });
+  await hosts?.stop(hostId, session.id).catch(() => {});
+  throw new DomainError("UNAVAILABLE", "launch_failed", `The workspace did not start: ${failure}`, {
+    details: { hostId },
+  });
 }

@@ -3,6 +3,7 @@ import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import type { Database } from "@neosc/db/database";
 import type { AuditContext } from "../audit/record.ts";
 import { loadPolicies } from "../policies/policies.ts";
+import { isLive } from "../workspaces/availability.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
 export interface SweepOptions {
@@ -16,18 +17,20 @@ export interface SweepResult {
   maxDuration: number;
   idleTimeout: number;
   accessHours: number;
+  hostLost: number;
 }
 
 /**
  * Ends sessions past `endsAt` (max_duration) or `idleEndsAt` (idle_timeout), and every active
- * session once access hours are closed (access_hours). Each end is a compare-and-set, and only
+ * session once access hours are closed (access_hours), and the sessions of workspace hosts that
+ * stopped heartbeating (host_lost). Each end is a compare-and-set, and only
  * the call that ended a session audits it, so any number of API replicas may sweep at once.
  */
 export async function sweepSessions(options: SweepOptions): Promise<SweepResult> {
   const { db, clock } = options;
   const batchSize = options.batchSize ?? 200;
   const ctx: AuditContext = { db, identity: null, request: { clientIp: null, userAgent: null } };
-  const result: SweepResult = { maxDuration: 0, idleTimeout: 0, accessHours: 0 };
+  const result: SweepResult = { maxDuration: 0, idleTimeout: 0, accessHours: 0, hostLost: 0 };
   const now = clock();
 
   // Every round ends or skips (already ended elsewhere) each session it read, so this terminates.
@@ -39,6 +42,21 @@ export async function sweepSessions(options: SweepOptions): Promise<SweepResult>
       else if (reason === "idle_timeout") result.idleTimeout++;
     }
     if (expired.length < batchSize) break;
+  }
+
+  // A host that stopped heartbeating took its sandboxes with it (or cannot be reached to stop them).
+  for (const host of await db.workspaceHosts.list()) {
+    if (isLive(host, now)) continue;
+    for (const session of await db.sessions.listActive({ hostId: host.id })) {
+      const ended = await endSessionOnce(ctx, session, {
+        reason: "host_lost",
+        at: now,
+        action: "session.expire",
+        actor: SYSTEM_ACTOR,
+        details: { hostId: host.id, lastHeartbeatAt: host.heartbeatAt.toISOString() },
+      });
+      if (ended !== null) result.hostLost++;
+    }
   }
 
   const policies = await loadPolicies(db);

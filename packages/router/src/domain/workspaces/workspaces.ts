@@ -9,11 +9,13 @@ import {
   type UpdateWorkspaceInput,
   type Workspace,
 } from "@neosc/core/workspace";
+import type { CatalogueEntry } from "@neosc/core/workspace-host";
 import type { Database } from "@neosc/db/database";
 import type { WorkspaceFilter } from "@neosc/db/repositories/workspaces";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { endSessionOnce } from "../sessions/end.ts";
+import { availabilityOf } from "./availability.ts";
 import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
 
 /** A workspace a person could launch: enabled, their role allowed, global or their organization. */
@@ -34,7 +36,19 @@ export function organizationMatches(workspace: Workspace, user: User): boolean {
  * Admins: every workspace, with all filters, or with `launchable` what they may launch. Others:
  * always what they may launch (kind/tag/search apply).
  */
-export function listWorkspaces(ctx: AuthedContext, input: ListWorkspacesInput): Promise<Workspace[]> {
+export async function listWorkspaces(
+  ctx: AuthedContext,
+  input: ListWorkspacesInput,
+): Promise<CatalogueEntry[]> {
+  const [workspaces, hosts] = await Promise.all([findWorkspaces(ctx, input), ctx.db.workspaceHosts.list()]);
+  const now = ctx.clock();
+  return workspaces.map((workspace) => ({
+    ...workspace,
+    availability: availabilityOf(workspace, hosts, now),
+  }));
+}
+
+function findWorkspaces(ctx: AuthedContext, input: ListWorkspacesInput): Promise<Workspace[]> {
   const { user } = ctx.identity;
   if (isAdmin(user) && input.launchable !== true) return ctx.db.workspaces.list(input);
   const filter: WorkspaceFilter = {

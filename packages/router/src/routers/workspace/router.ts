@@ -11,6 +11,7 @@ import {
   WorkspaceIdInputSchema,
   WorkspaceSchema,
 } from "@neosc/core/workspace";
+import { CatalogueEntrySchema } from "@neosc/core/workspace-host";
 import { z } from "zod";
 import { launchWorkspace } from "../../domain/sessions/launch.ts";
 import { stopWorkspace } from "../../domain/sessions/sessions.ts";
@@ -28,7 +29,7 @@ export const workspaceRouter = router({
   /** Signed-in callers: what they may launch; admins: the whole catalogue, filtered. */
   list: procedureFor("workspace.list")
     .input(ListWorkspacesInputSchema)
-    .output(z.array(WorkspaceSchema))
+    .output(z.array(CatalogueEntrySchema))
     .query(({ ctx, input }) => listWorkspaces(ctx, input)),
 
   /** Signed-in callers: one workspace they may launch (admins: any). */

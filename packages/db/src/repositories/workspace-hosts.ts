@@ -1,0 +1,67 @@
+import type { DriverHealth, WorkspaceHost } from "@neosc/core/workspace-host";
+import type { Collections, WorkspaceHostDoc } from "../collections.ts";
+
+/** What a host publishes about itself at every heartbeat. */
+export interface HostAnnouncement {
+  id: string;
+  name: string;
+  capacity: number;
+  capabilities: Record<string, DriverHealth>;
+}
+
+/*
+ * The registry of workspace hosts. A handful of documents (one per host), read whole at launch
+ * and by the sweeper; each host writes only its own document, by `_id`.
+ */
+export interface WorkspaceHostsRepository {
+  /** Creates or refreshes the host's document (`startedAt` is kept from the first call). */
+  heartbeat(host: HostAnnouncement, at: Date): Promise<void>;
+  /** Every registered host, live or not, by name. */
+  list(): Promise<WorkspaceHost[]>;
+  findById(id: string): Promise<WorkspaceHost | null>;
+  /** A host that stopped cleanly takes itself out of placement at once. */
+  remove(id: string): Promise<void>;
+}
+
+function toHost(doc: WorkspaceHostDoc): WorkspaceHost {
+  return {
+    id: doc._id,
+    name: doc.name,
+    capacity: doc.capacity,
+    capabilities: doc.capabilities,
+    startedAt: doc.startedAt,
+    heartbeatAt: doc.heartbeatAt,
+  };
+}
+
+export function createWorkspaceHostsRepository(collections: Collections): WorkspaceHostsRepository {
+  const { workspaceHosts } = collections;
+  return {
+    async heartbeat(host, at) {
+      await workspaceHosts.updateOne(
+        { _id: host.id },
+        {
+          $set: {
+            name: host.name,
+            capacity: host.capacity,
+            capabilities: host.capabilities,
+            heartbeatAt: at,
+          },
+          $setOnInsert: { startedAt: at },
+        },
+        { upsert: true },
+      );
+    },
+    async list() {
+      const docs = await workspaceHosts.find({}).sort({ name: 1, _id: 1 }).toArray();
+      return docs.map(toHost);
+    },
+    async findById(id) {
+      const doc = await workspaceHosts.findOne({ _id: id });
+      return doc === null ? null : toHost(doc);
+    },
+    async remove(id) {
+      await workspaceHosts.deleteOne({ _id: id });
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { AuditActor } from "@neosc/core/audit";
+import type { SessionEndReason, WorkspaceSession } from "@neosc/core/session";
+import { type Workspace, type WorkspaceDriver, WorkspaceProgramSchema } from "@neosc/core/workspace";
+import { capabilityOf, type DriverHealth } from "@neosc/core/workspace-host";
+import type { Database } from "@neosc/db/database";
+import { combineDrivers } from "@neosc/provisioner/drivers";
+import type { Provisioner, WorkspaceEndpoint } from "@neosc/provisioner/provisioner";
+import { StartError } from "@neosc/provisioner/provisioner";
+
+/*
+ * A workspace host (ARCHITECTURE §9): runs a provisioner, announces itself in MongoDB with its
+ * capacity, what it can start and a heartbeat, starts the workspaces of the sessions placed on
+ * it, and reconciles: a sandbox whose session ended is stopped, a session whose sandbox died
+ * ends with `workspace_exited` — also after a restart, since the drivers keep their records on
+ * disk. The embedded default runs one inside the API process.
+ */
+
+export interface HostLogger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+export interface WorkspaceHostOptions {
+  db: Database;
+  drivers: Partial<Record<WorkspaceDriver, Provisioner>>;
+  /** Where the host keeps its id (so a restarted host is the same host). */
+  stateDir: string;
+  /** Sessions it accepts at once (default 8). */
+  capacity?: number;
+  name?: string;
+  clock?: () => Date;
+  /** Default 5 s; a host silent for 30 s is lost. */
+  heartbeatMs?: number;
+  /** How often running sandboxes are compared with their sessions (default 2 s). */
+  reconcileMs?: number;
+  logger?: HostLogger;
+}
+
+export interface WorkspaceHost {
+  readonly id: string;
+  /** Starts the workspace of a session placed on this host; rejects with a StartError to show. */
+  start(sessionId: string): Promise<void>;
+  /** Where the gateway reaches a session of this host; null for sessions of other hosts. */
+  endpoint(session: WorkspaceSession): Promise<WorkspaceEndpoint | null>;
+  stop(sessionId: string): Promise<void>;
+  /** One reconcile round (also run on a timer). */
+  reconcile(): Promise<void>;
+  /** Stops the timers; running workspaces are left to the drivers (`--die-with-parent`). */
+  close(): Promise<void>;
+}
+
+const SYSTEM_ACTOR: AuditActor = { id: "system", email: null, role: null };
+
+/** Every so many reconcile rounds the host also looks for its sessions that no driver holds. */
+const ORPHAN_CHECK_EVERY = 15;
+
+async function persistentHostId(stateDir: string): Promise<string> {
+  const file = join(stateDir, "host-id");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const id = `host-${randomUUID()}`;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await writeFile(file, `${id}\n`, { mode: 0o600 });
+  return id;
+}
+
+/**
+ * A catalogue entry of the given driver and program, only for asking a driver whether it could
+ * start such a workspace (health depends on the driver and the program, not on the rest).
+ */
+function probeWorkspace(driver: WorkspaceDriver, program: Workspace["program"]): Workspace {
+  const at = new Date(0);
+  return {
+    id: "probe",
+    slug: "probe",
+    name: "probe",
+    description: "",
+    kind: "desktop",
+    image: null,
+    url: null,
+    driver,
+    program,
+    target: driver === "static" ? { host: "127.0.0.1", port: 5900 } : null,
+    hasVncPassword: false,
+    cpu: 1,
+    memoryMb: 1024,
+    allowedRoles: ["user"],
+    organizationId: null,
+    enabled: true,
+    tags: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise<WorkspaceHost> {
+  const { db } = options;
+  const clock = options.clock ?? (() => new Date());
+  const id = await persistentHostId(options.stateDir);
+  const name = options.name ?? hostname();
+  const capacity = options.capacity ?? 8;
+  const provisioner = combineDrivers(options.drivers);
+  const logger = options.logger;
+
+  async function capabilities(): Promise<Record<string, DriverHealth>> {
+    const result: Record<string, DriverHealth> = {};
+    for (const [driver, instance] of Object.entries(options.drivers) as [WorkspaceDriver, Provisioner][]) {
+      const programs = driver === "local" ? WorkspaceProgramSchema.options : [null];
+      for (const program of programs) {
+        const probe = probeWorkspace(driver, program);
+        const capability = capabilityOf(probe);
+        if (capability === null) continue;
+        const health = await instance.health(probe);
+        result[capability] = { ok: health.ok, missing: health.missing, problem: health.problem ?? null };
+      }
+    }
+    return result;
+  }
+
+  const announcement = { id, name, capacity, capabilities: await capabilities() };
+  const heartbeat = () => db.workspaceHosts.heartbeat(announcement, clock());
+  await heartbeat();
+
+  async function endSession(session: WorkspaceSession, reason: SessionEndReason): Promise<void> {
+    const ended = await db.sessions.end(session.id, { reason, at: clock() });
+    if (ended === null) return;
+    await db.audit.append({
+      actor: SYSTEM_ACTOR,
+      action: "session.end",
+      resource: { type: "session", id: session.id },
+      clientIp: null,
+      userAgent: null,
+      result: "success",
+      reason,
+      details: { userId: session.userId, workspaceId: session.workspaceId, hostId: id },
+    });
+    logger?.info({ sessionId: session.id, reason }, "session ended by its workspace host");
+  }
+
+  /** Brings one session's sandbox and its session record into agreement. */
+  async function reconcileSession(sessionId: string, alive: boolean): Promise<void> {
+    const session = await db.sessions.findById(sessionId);
+    if (session === null || session.status !== "active" || session.hostId !== id) {
+      await provisioner.stop(sessionId);
+      return;
+    }
+    if (!alive) {
+      await endSession(session, "workspace_exited");
+      await provisioner.stop(sessionId);
+    }
+  }
+
+  let round = 0;
+  async function reconcile(): Promise<void> {
+    const held = await provisioner.list();
+    for (const { sessionId, alive } of held) await reconcileSession(sessionId, alive);
+    if (round++ % ORPHAN_CHECK_EVERY === 0) {
+      // Sessions placed here that no driver holds: their workspace is gone (e.g. the state folder
+      // was wiped, or a start was cut off by a crash). Skip sessions younger than a start can take.
+      const heldIds = new Set(held.map((entry) => entry.sessionId));
+      const recent = clock().getTime() - 60_000;
+      for (const session of await db.sessions.listActive({ hostId: id })) {
+        if (!heldIds.has(session.id) && session.startedAt.getTime() < recent) {
+          await endSession(session, "workspace_exited");
+        }
+      }
+    }
+  }
+
+  provisioner.onExit?.((sessionId) => {
+    reconcileSession(sessionId, false).catch((error: unknown) =>
+      logger?.warn({ err: error, sessionId }, "ending the session of an exited workspace failed"),
+    );
+  });
+
+  let reconciling: Promise<void> | null = null;
+  const tick = () => {
+    if (reconciling !== null) return;
+    reconciling = reconcile()
+      .catch((error: unknown) => logger?.warn({ err: error }, "workspace reconcile failed"))
+      .finally(() => {
+        reconciling = null;
+      });
+  };
+  tick();
+  const reconcileTimer = setInterval(tick, options.reconcileMs ?? 2000);
+  reconcileTimer.unref();
+  const heartbeatTimer = setInterval(() => {
+    heartbeat().catch((error: unknown) => logger?.warn({ err: error }, "host heartbeat failed"));
+  }, options.heartbeatMs ?? 5000);
+  heartbeatTimer.unref();
+  logger?.info({ hostId: id, capacity, capabilities: announcement.capabilities }, "workspace host ready");
+
+  return {
+    id,
+    async start(sessionId) {
+      const session = await db.sessions.findById(sessionId);
+      if (session === null || session.status !== "active") throw new StartError("The session is not active");
+      if (session.hostId !== id) throw new StartError("The session is placed on another host");
+      const workspace = await db.workspaces.findById(session.workspaceId);
+      if (workspace === null) throw new StartError("The workspace no longer exists");
+      const vncPassword = workspace.hasVncPassword ? await db.workspaces.findVncPassword(workspace.id) : null;
+      await provisioner.start({ sessionId, userId: session.userId, workspace, vncPassword });
+      // The session may have been ended while its workspace started: do not leave it running.
+      const after = await db.sessions.findById(sessionId);
+      if (after?.status !== "active") {
+        await provisioner.stop(sessionId);
+        throw new StartError("The session ended while its workspace started");
+      }
+    },
+    async endpoint(session) {
+      if (session.hostId !== id) return null;
+      return provisioner.endpoint(session.id);
+    },
+    stop: (sessionId) => provisioner.stop(sessionId),
+    reconcile,
+    async close() {
+      clearInterval(reconcileTimer);
+      clearInterval(heartbeatTimer);
+      if (reconciling !== null) await reconciling;
+    },
+  };
+}

@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Workspace } from "@neosc/core/workspace";
+import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { createStaticDriver } from "@neosc/provisioner/static";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startWorkspaceHost, type WorkspaceHost } from "../src/host.ts";
+
+/*
+ * The workspace host against a real database and a real VNC server (Xvnc on a loopback TCP
+ * port, reached through the static driver): registration, start, reconcile after a session
+ * ends, and the same identity after a restart.
+ */
+
+let database: TestDatabase;
+let xvnc: ChildProcess;
+let vncPort: number;
+let stateDir: string;
+let workspace: Workspace;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+}
+
+async function hostAt(dir: string): Promise<WorkspaceHost> {
+  return startWorkspaceHost({
+    db: database.db,
+    drivers: { static: createStaticDriver({ stateDir: path.join(dir, "static") }) },
+    stateDir: dir,
+    capacity: 2,
+    name: "test-host",
+    reconcileMs: 60_000,
+  });
+}
+
+async function placedSession(hostId: string) {
+  const session = await database.db.sessions.createWithinLimit(
+    {
+      workspaceId: workspace.id,
+      workspaceSlug: workspace.slug,
+      workspaceName: workspace.name,
+      workspaceKind: workspace.kind,
+      userId: "user-1",
+      userEmail: "user-1@example.test",
+      organizationId: null,
+      startedAt: new Date(),
+      clientIp: null,
+      hostId,
+      connectionUrl: null,
+      endsAt: null,
+      idleEndsAt: null,
+    },
+    null,
+  );
+  if (session === null) throw new Error("no session");
+  return session;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject("mongoUrl"));
+  stateDir = mkdtempSync(path.join(tmpdir(), "neosc-host-"));
+  vncPort = await freePort();
+  let display = 0;
+  do display = 300 + Math.floor(Math.random() * 600);
+  while (existsSync(`/tmp/.X${display}-lock`));
+  xvnc = spawn("Xvnc", [`:${display}`, "-rfbport", String(vncPort), "-localhost", "-SecurityTypes", "None"], {
+    stdio: "ignore",
+  });
+  workspace = await database.db.workspaces.create({
+    slug: "static-desktop",
+    name: "Static desktop",
+    description: "",
+    kind: "desktop",
+    image: null,
+    url: null,
+    driver: "static",
+    program: null,
+    target: { host: "127.0.0.1", port: vncPort },
+    vncPassword: null,
+    cpu: 1,
+    memoryMb: 1024,
+    allowedRoles: ["user"],
+    organizationId: null,
+    enabled: true,
+    tags: [],
+  });
+});
+
+afterAll(async () => {
+  xvnc?.kill();
+  await database?.drop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe("workspace host", () => {
+  it("registers with its capacity and what its drivers can start", async () => {
+    const host = await hostAt(stateDir);
+    try {
+      const stored = await database.db.workspaceHosts.findById(host.id);
+      expect(stored).toMatchObject({ name: "test-host", capacity: 2 });
+      expect(stored?.capabilities.static).toEqual({ ok: true, missing: [], problem: null });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("starts a session placed on it, serves its endpoint, and stops it once the session ends", async () => {
+    const host = await hostAt(stateDir);
+    try {
+      const session = await placedSession(host.id);
+      await host.start(session.id);
+      expect(await host.endpoint(session)).toEqual({
+        protocol: "rfb",
+        endpoint: { transport: "tcp", host: "127.0.0.1", port: vncPort },
+      });
+      // Another host's session is not this host's to serve.
+      expect(await host.endpoint({ ...session, hostId: "host-elsewhere" })).toBeNull();
+
+      await host.reconcile();
+      expect(await host.endpoint(session)).not.toBeNull();
+      await database.db.sessions.end(session.id, { reason: "user_stopped", at: new Date() });
+      await host.reconcile();
+      expect(await host.endpoint(session)).toBeNull();
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("refuses sessions that are not active or are placed elsewhere", async () => {
+    const host = await hostAt(stateDir);
+    try {
+      const elsewhere = await placedSession("host-elsewhere");
+      await expect(host.start(elsewhere.id)).rejects.toThrow("placed on another host");
+      const ended = await placedSession(host.id);
+      await database.db.sessions.end(ended.id, { reason: "user_stopped", at: new Date() });
+      await expect(host.start(ended.id)).rejects.toThrow("not active");
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("is the same host after a restart and still finds its running sessions", async () => {
+    const first = await hostAt(stateDir);
+    const session = await placedSession(first.id);
+    await first.start(session.id);
+    await first.close();
+    const second = await hostAt(stateDir);
+    try {
+      expect(second.id).toBe(first.id);
+      expect(await second.endpoint(session)).not.toBeNull();
+    } finally {
+      await second.close();
+    }
+  });
+});
