@@ -19,6 +19,7 @@ COPY packages/auth/package.json packages/auth/
 COPY packages/router/package.json packages/router/
 COPY packages/client/package.json packages/client/
 COPY packages/gateway/package.json packages/gateway/
+COPY packages/host/package.json packages/host/
 COPY packages/provisioner/package.json packages/provisioner/
 COPY packages/provisioner-kubernetes/package.json packages/provisioner-kubernetes/
 COPY deploy/package.json deploy/
