@@ -143,6 +143,8 @@ export const EnvSchema = z
     NEOSC_WORKSPACE_HOST: booleanFlag(true),
     /** Sessions the in-process workspace host accepts at once. */
     NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
+    /** Shared secret of the workspace hosts' internal API (hosts running as their own processes). */
+    NEOSC_HOST_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
     NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
   })
   .superRefine((env, ctx) => {

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { createPomeriumVerifier } from "@neosc/auth/pomerium";
 import { GATEWAY_PATH } from "@neosc/core/connection";
 import type { Database } from "@neosc/db/database";
-import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { type EndpointResolver, storedEndpoints } from "@neosc/gateway/endpoint";
 import { createGateway, type Gateway } from "@neosc/gateway/gateway";
 import type { Logger } from "pino";
 import type { Env } from "./env.ts";
@@ -14,9 +14,6 @@ import { SESSION_COOKIE } from "./http-security.ts";
  * same gateway as its own process for production.
  */
 
-/** Until a provisioner host runs in this process, no workspace is running here. */
-export const noWorkspacesHere: EndpointResolver = async () => null;
-
 export function mountGateway(
   server: Server,
   options: { db: Database; env: Env; sessionSecret: string; logger: Logger; endpoints?: EndpointResolver },
@@ -24,7 +21,7 @@ export function mountGateway(
   const { env } = options;
   const gateway = createGateway({
     db: options.db,
-    endpoints: options.endpoints ?? noWorkspacesHere,
+    endpoints: options.endpoints ?? storedEndpoints(options.db),
     allowedOrigins: new Set([
       new URL(env.NEOSC_PUBLIC_URL).origin,
       ...env.NEOSC_PORTAL_ORIGINS.map((origin) => new URL(origin).origin),

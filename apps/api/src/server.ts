@@ -7,9 +7,10 @@ import { preparePasswordHashing } from "@neosc/auth/password";
 import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
-import { startWorkspaceHost, type WorkspaceHost } from "@neosc/host/host";
-import { createStaticDriver } from "@neosc/provisioner/static";
-import type { RouterConfig, WorkspaceHostClient } from "@neosc/router/context";
+import { createHostClient } from "@neosc/host/client";
+import { hostDrivers } from "@neosc/host/drivers";
+import { startWorkspaceHost } from "@neosc/host/host";
+import type { RouterConfig } from "@neosc/router/context";
 import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
 import { type Logger, pino } from "pino";
 import { createApp } from "./app.ts";
@@ -99,22 +100,6 @@ function displayHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-/**
- * The router's way to the workspace host in this process. Sessions placed on hosts elsewhere are
- * not reachable from here yet (a host's internal API is future work): their start fails clearly.
- */
-function inProcessHostClient(host: WorkspaceHost): WorkspaceHostClient {
-  return {
-    async start(hostId, sessionId) {
-      if (hostId !== host.id) throw new Error("That workspace host is not reachable from this API");
-      await host.start(sessionId);
-    },
-    async stop(hostId, sessionId) {
-      if (hostId === host.id) await host.stop(sessionId);
-    },
-  };
-}
-
 /** Starts the API (and, without MONGO_URL, the embedded database) from parsed configuration. */
 export async function startServer(env: Env, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
@@ -183,7 +168,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     const host = env.NEOSC_WORKSPACE_HOST
       ? await startWorkspaceHost({
           db,
-          drivers: { static: createStaticDriver({ stateDir: path.join(dataDir, "host", "static") }) },
+          drivers: hostDrivers(path.join(dataDir, "host")),
           stateDir: path.join(dataDir, "host"),
           capacity: env.NEOSC_HOST_CAPACITY,
           logger: logger.child({ component: "workspace-host" }),
@@ -195,7 +180,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
         pomerium,
         oidc: oidcClient === null ? null : oidcServiceFor(oidcClient),
       }),
-      workspaceHosts: host === null ? null : inProcessHostClient(host),
+      workspaceHosts: createHostClient({ db, local: host, token: env.NEOSC_HOST_TOKEN ?? null }),
     };
     const routerConfig: RouterConfig = {
       session: { ttlSeconds: env.NEOSC_SESSION_TTL_SECONDS },
@@ -236,11 +221,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       env,
       sessionSecret,
       logger,
-      ...(options.endpoints !== undefined
-        ? { endpoints: options.endpoints }
-        : host === null
-          ? {}
-          : { endpoints: (session) => host.endpoint(session) }),
+      ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     });
     const port = await listen(server, env.PORT, env.HOST);
     let metricsServer: Server | null = null;

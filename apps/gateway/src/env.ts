@@ -45,8 +45,34 @@ export const GatewayEnvSchema = z
     NEOSC_POMERIUM_ISSUERS: commaList,
     NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION: positiveInt(2, 16),
     NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
+    /** This process is also a workspace host: its sandboxes run here and its gateway relays to them. */
+    NEOSC_WORKSPACE_HOST: z.preprocess(
+      emptyAsUndefined,
+      z
+        .enum(["true", "false", "1", "0"])
+        .default("false")
+        .transform((value) => value === "true" || value === "1"),
+    ),
+    /** The host's internal API as the API replicas reach it, e.g. `http://gateway-0.neosc:8081`. */
+    NEOSC_HOST_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
+    NEOSC_HOST_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+    NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
+    NEOSC_HOST_NAME: optionalString,
+    /** The host's own folder (sandboxes' sessions, driver records); never shown to a sandbox. */
+    NEOSC_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".neosc-host")),
   })
   .superRefine((env, ctx) => {
+    if (env.NEOSC_WORKSPACE_HOST) {
+      for (const name of ["NEOSC_HOST_URL", "NEOSC_HOST_TOKEN"] as const) {
+        if (env[name] === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [name],
+            message: "required when NEOSC_WORKSPACE_HOST is true",
+          });
+        }
+      }
+    }
     if (env.NEOSC_POMERIUM_JWKS_URL !== undefined && env.NEOSC_POMERIUM_AUDIENCES.length === 0) {
       ctx.addIssue({
         code: "custom",

@@ -1,10 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { createPomeriumVerifier } from "@neosc/auth/pomerium";
 import { GATEWAY_PATH } from "@neosc/core/connection";
 import { connectDatabase } from "@neosc/db/database";
-import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { type EndpointResolver, storedEndpoints } from "@neosc/gateway/endpoint";
 import { createGateway } from "@neosc/gateway/gateway";
+import { handleHostAgentRequest } from "@neosc/host/agent";
+import { hostDrivers } from "@neosc/host/drivers";
+import { startWorkspaceHost, type WorkspaceHost } from "@neosc/host/host";
 import { type Logger, pino } from "pino";
 import type { GatewayEnv } from "./env.ts";
 
@@ -26,9 +30,6 @@ export interface StartGatewayOptions {
   endpoints?: EndpointResolver;
 }
 
-/** Until this process runs a workspace host, it knows no running workspace. */
-const noWorkspacesHere: EndpointResolver = async () => null;
-
 export function createLogger(level: GatewayEnv["LOG_LEVEL"]): Logger {
   return pino({
     level,
@@ -47,9 +48,27 @@ export async function startGateway(
     ...(env.MONGO_DB_NAME === undefined ? {} : { dbName: env.MONGO_DB_NAME }),
     appName: "neosc-gateway",
   });
+  let host: WorkspaceHost | null = null;
+  try {
+    host = env.NEOSC_WORKSPACE_HOST
+      ? await startWorkspaceHost({
+          db: connection.db,
+          drivers: hostDrivers(path.resolve(env.NEOSC_DATA_DIR)),
+          stateDir: path.resolve(env.NEOSC_DATA_DIR),
+          capacity: env.NEOSC_HOST_CAPACITY,
+          ...(env.NEOSC_HOST_NAME === undefined ? {} : { name: env.NEOSC_HOST_NAME }),
+          ...(env.NEOSC_HOST_URL === undefined ? {} : { url: env.NEOSC_HOST_URL }),
+          logger: logger.child({ component: "workspace-host" }),
+        })
+      : null;
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+  const workspaceHost = host;
   const gateway = createGateway({
     db: connection.db,
-    endpoints: options.endpoints ?? noWorkspacesHere,
+    endpoints: options.endpoints ?? storedEndpoints(connection.db),
     allowedOrigins: new Set(env.NEOSC_PORTAL_ORIGINS.map((origin) => new URL(origin).origin)),
     pomerium:
       env.NEOSC_POMERIUM_JWKS_URL === undefined
@@ -69,6 +88,9 @@ export async function startGateway(
 
   let draining = false;
   const server: Server = createServer((request, response) => {
+    if (workspaceHost !== null && env.NEOSC_HOST_TOKEN !== undefined) {
+      if (handleHostAgentRequest(workspaceHost, env.NEOSC_HOST_TOKEN, request, response)) return;
+    }
     const path = (request.url ?? "/").split("?")[0];
     if (path === "/healthz") {
       response.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
@@ -96,8 +118,8 @@ export async function startGateway(
     server.listen(env.PORT, env.HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const host = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
-  const url = `http://${host}:${port}`;
+  const listenHost = env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST;
+  const url = `http://${listenHost}:${port}`;
   logger.info({ url }, "neosc gateway listening");
 
   let closing: Promise<void> | null = null;
@@ -108,6 +130,7 @@ export async function startGateway(
       closing ??= (async () => {
         draining = true;
         await gateway.close();
+        await workspaceHost?.close();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => server.closeAllConnections(), env.NEOSC_SHUTDOWN_TIMEOUT_MS);
           force.unref();

@@ -106,6 +106,10 @@ export type ReasonDetails = Exactly<{
   role_not_allowed: { role: Role; allowedRoles: Role[] };
   organization_mismatch: never;
   workspace_disabled: never;
+  /** Debian packages that would make it available (empty when packages would not help). */
+  workspace_unavailable: { missing: string[] };
+  /** The workspace host it was placed on. */
+  launch_failed: { hostId: string };
   token_scope: { procedure: ProcedurePath; scope: ApiTokenScope["kind"] };
   mfa_required: never;
   /** `limit` follows the policy's type; launch refuses only while the policy is on, so it is set. */

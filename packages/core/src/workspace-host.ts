@@ -20,6 +20,8 @@ export type DriverHealth = z.infer<typeof DriverHealthSchema>;
 export const WorkspaceHostSchema = z.object({
   id: z.string(),
   name: z.string(),
+  /** Its internal API for API replicas elsewhere (null: only reachable inside its own process). */
+  url: z.string().nullable(),
   /** Sessions it accepts at once. */
   capacity: z.number().int().min(0),
   /** Per capability it has (see `capabilityOf`): `local:desktop`, `local:firefox`, `static`… */

@@ -1,6 +1,7 @@
 import type { ApiToken } from "@neosc/core/api-token";
 import type { AuditEntry } from "@neosc/core/audit";
 import type { LoginSession } from "@neosc/core/auth";
+import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { Organization } from "@neosc/core/organization";
 import type { PolicyKey } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
@@ -27,6 +28,8 @@ export interface WorkspaceDoc extends Stored<Omit<Workspace, "hasVncPassword" | 
   sshCredential: SshCredential | null;
 }
 export interface SessionDoc extends Stored<WorkspaceSession> {
+  /** Where its workspace listens, written by its host once started (no secret: see endpoint.ts). */
+  endpoint?: Omit<WorkspaceEndpoint, "secret"> | null;
   /** `<userId>:<n>` while active (unique: the concurrency slot), `ended:<id>` afterwards. */
   slotKey: string;
   /** UTC hour and day of `startedAt`, so statistics group on plain fields. */

@@ -1,31 +1,36 @@
+import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { WorkspaceSession } from "@neosc/core/session";
+import type { Database } from "@neosc/db/database";
 
-/*
- * Where a session's workspace listens, as the provisioner reports it (COORD.md contract of
- * `@neosc/provisioner/provisioner`; the gateway needs only this much of it).
- */
-export type Endpoint = { transport: "unix"; path: string } | { transport: "tcp"; host: string; port: number };
-
-/** How the gateway logs in to an ssh target: the account, the pinned key, which credential `secret` is. */
-export interface SshLogin {
-  username: string;
-  /** SHA256 fingerprint the host must present (`SHA256:…`). */
-  hostKey: string;
-  auth: "password" | "privateKey";
-}
-
-export interface WorkspaceEndpoint {
-  protocol: "rfb" | "ssh" | "shell" | "http";
-  endpoint: Endpoint;
-  /** Held by NeoSC, never sent to the browser (a static target's VNC password, an ssh credential). */
-  secret?: string;
-  /** Protocol `ssh`: the login the gateway makes with `secret`. */
-  ssh?: SshLogin;
-}
+export type { Endpoint, SshLogin, WorkspaceEndpoint } from "@neosc/core/endpoint";
 
 /**
- * Finds the endpoint of a running session: the embedded default asks its in-process provisioner,
- * a gateway process asks the host the session was placed on. Null when it is not (or no longer)
- * running.
+ * Finds the endpoint of a running session. Null when it is not (or no longer) running, or this
+ * replica cannot reach it.
  */
 export type EndpointResolver = (session: WorkspaceSession) => Promise<WorkspaceEndpoint | null>;
+
+/**
+ * The endpoint the session's workspace host stored with the session, plus the workspace's secret
+ * (VNC password, ssh credential) read from the catalogue here: secrets are never stored with the
+ * session. Any replica can resolve any session: nothing is looked up in process memory.
+ */
+export function storedEndpoints(db: Database): EndpointResolver {
+  return async (session) => {
+    const stored = await db.sessions.findEndpoint(session.id);
+    if (stored === null) return null;
+    if (stored.protocol === "rfb") {
+      const password = await db.workspaces.findVncPassword(session.workspaceId);
+      return password === null ? stored : { ...stored, secret: password };
+    }
+    if (stored.protocol === "ssh") {
+      const credential = await db.workspaces.findSshCredential(session.workspaceId);
+      if (credential === null) return stored;
+      return {
+        ...stored,
+        secret: credential.kind === "password" ? credential.password : credential.privateKey,
+      };
+    }
+    return stored;
+  };
+}

@@ -8,13 +8,13 @@ import { type Workspace, type WorkspaceDriver, WorkspaceProgramSchema } from "@n
 import { capabilityOf, type DriverHealth } from "@neosc/core/workspace-host";
 import type { Database } from "@neosc/db/database";
 import { combineDrivers } from "@neosc/provisioner/drivers";
-import type { Provisioner, WorkspaceEndpoint } from "@neosc/provisioner/provisioner";
+import type { Provisioner } from "@neosc/provisioner/provisioner";
 import { StartError } from "@neosc/provisioner/provisioner";
 
 /*
  * A workspace host (ARCHITECTURE §9): runs a provisioner, announces itself in MongoDB with its
  * capacity, what it can start and a heartbeat, starts the workspaces of the sessions placed on
- * it, and reconciles: a sandbox whose session ended is stopped, a session whose sandbox died
+ * it (storing where each listens with its session, for the gateway), and reconciles: a sandbox whose session ended is stopped, a session whose sandbox died
  * ends with `workspace_exited` — also after a restart, since the drivers keep their records on
  * disk. The embedded default runs one inside the API process.
  */
@@ -32,6 +32,8 @@ export interface WorkspaceHostOptions {
   /** Sessions it accepts at once (default 8). */
   capacity?: number;
   name?: string;
+  /** Its internal API's URL for API replicas elsewhere (see agent.ts); absent: in-process only. */
+  url?: string;
   clock?: () => Date;
   /** Default 5 s; a host silent for 30 s is lost. */
   heartbeatMs?: number;
@@ -44,8 +46,6 @@ export interface WorkspaceHost {
   readonly id: string;
   /** Starts the workspace of a session placed on this host; rejects with a StartError to show. */
   start(sessionId: string): Promise<void>;
-  /** Where the gateway reaches a session of this host; null for sessions of other hosts. */
-  endpoint(session: WorkspaceSession): Promise<WorkspaceEndpoint | null>;
   stop(sessionId: string): Promise<void>;
   /** One reconcile round (also run on a timer). */
   reconcile(): Promise<void>;
@@ -89,6 +89,8 @@ function probeWorkspace(driver: WorkspaceDriver, program: Workspace["program"]):
     program,
     target: driver === "static" ? { host: "127.0.0.1", port: 5900 } : null,
     hasVncPassword: false,
+    sshTarget: null,
+    hasSshCredential: false,
     cpu: 1,
     memoryMb: 1024,
     allowedRoles: ["user"],
@@ -124,7 +126,13 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     return result;
   }
 
-  const announcement = { id, name, capacity, capabilities: await capabilities() };
+  const announcement = {
+    id,
+    name,
+    url: options.url ?? null,
+    capacity,
+    capabilities: await capabilities(),
+  };
   const heartbeat = () => db.workspaceHosts.heartbeat(announcement, clock());
   await heartbeat();
 
@@ -207,17 +215,22 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
       const workspace = await db.workspaces.findById(session.workspaceId);
       if (workspace === null) throw new StartError("The workspace no longer exists");
       const vncPassword = workspace.hasVncPassword ? await db.workspaces.findVncPassword(workspace.id) : null;
-      await provisioner.start({ sessionId, userId: session.userId, workspace, vncPassword });
-      // The session may have been ended while its workspace started: do not leave it running.
-      const after = await db.sessions.findById(sessionId);
-      if (after?.status !== "active") {
+      const sshCredential = workspace.hasSshCredential
+        ? await db.workspaces.findSshCredential(workspace.id)
+        : null;
+      const endpoint = await provisioner.start({
+        sessionId,
+        userId: session.userId,
+        workspace,
+        vncPassword,
+        sshCredential,
+      });
+      // Stored with the session for every gateway replica; false when it ended meanwhile, and
+      // then its workspace must not stay running.
+      if (!(await db.sessions.setEndpoint(sessionId, endpoint))) {
         await provisioner.stop(sessionId);
         throw new StartError("The session ended while its workspace started");
       }
-    },
-    async endpoint(session) {
-      if (session.hostId !== id) return null;
-      return provisioner.endpoint(session.id);
     },
     stop: (sessionId) => provisioner.stop(sessionId),
     reconcile,

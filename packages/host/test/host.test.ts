@@ -104,6 +104,17 @@ afterAll(async () => {
 });
 
 describe("workspace host", () => {
+  it("stores nothing for a session it refuses", async () => {
+    const host = await hostAt(stateDir);
+    try {
+      const session = await placedSession("host-elsewhere");
+      await expect(host.start(session.id)).rejects.toThrow();
+      expect(await database.db.sessions.findEndpoint(session.id)).toBeNull();
+    } finally {
+      await host.close();
+    }
+  });
+
   it("registers with its capacity and what its drivers can start", async () => {
     const host = await hostAt(stateDir);
     try {
@@ -119,19 +130,21 @@ describe("workspace host", () => {
     const host = await hostAt(stateDir);
     try {
       const session = await placedSession(host.id);
+      const records = path.join(stateDir, "static", `${session.id}.json`);
       await host.start(session.id);
-      expect(await host.endpoint(session)).toEqual({
+      // Stored with the session for any gateway replica; the driver's record holds the rest.
+      expect(await database.db.sessions.findEndpoint(session.id)).toEqual({
         protocol: "rfb",
         endpoint: { transport: "tcp", host: "127.0.0.1", port: vncPort },
       });
-      // Another host's session is not this host's to serve.
-      expect(await host.endpoint({ ...session, hostId: "host-elsewhere" })).toBeNull();
+      expect(existsSync(records)).toBe(true);
 
       await host.reconcile();
-      expect(await host.endpoint(session)).not.toBeNull();
+      expect(existsSync(records)).toBe(true);
       await database.db.sessions.end(session.id, { reason: "user_stopped", at: new Date() });
+      expect(await database.db.sessions.findEndpoint(session.id)).toBeNull();
       await host.reconcile();
-      expect(await host.endpoint(session)).toBeNull();
+      expect(existsSync(records)).toBe(false);
     } finally {
       await host.close();
     }
@@ -158,7 +171,8 @@ describe("workspace host", () => {
     const second = await hostAt(stateDir);
     try {
       expect(second.id).toBe(first.id);
-      expect(await second.endpoint(session)).not.toBeNull();
+      await second.reconcile();
+      expect(existsSync(path.join(stateDir, "static", `${session.id}.json`))).toBe(true);
     } finally {
       await second.close();
     }

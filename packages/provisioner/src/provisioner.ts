@@ -1,24 +1,7 @@
+import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { SshCredential, Workspace } from "@neosc/core/workspace";
 
-/** Where the gateway reaches a running workspace. */
-export type Endpoint = { transport: "unix"; path: string } | { transport: "tcp"; host: string; port: number };
-
-/** How the gateway logs in to an ssh target: the account, the pinned key, which credential `secret` is. */
-export interface SshLogin {
-  username: string;
-  /** SHA256 fingerprint the host must present (`SHA256:…`). */
-  hostKey: string;
-  auth: "password" | "privateKey";
-}
-
-export interface WorkspaceEndpoint {
-  protocol: "rfb" | "ssh" | "shell" | "http";
-  endpoint: Endpoint;
-  /** Held by NeoSC, never sent to the browser (static VNC password, ssh credentials…). */
-  secret?: string;
-  /** Protocol `ssh`: the login the gateway makes with `secret`. */
-  ssh?: SshLogin;
-}
+export type { Endpoint, SshLogin, WorkspaceEndpoint } from "@neosc/core/endpoint";
 
 export interface StartSpec {
   sessionId: string;

@@ -25,7 +25,7 @@ async function announce(
   at = new Date(),
   capacity = 4,
 ) {
-  await database.db.workspaceHosts.heartbeat({ id, name: id, capacity, capabilities }, at);
+  await database.db.workspaceHosts.heartbeat({ id, name: id, url: null, capacity, capabilities }, at);
 }
 
 async function lastAudit(action: string) {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Page } from "@neosc/core/common";
+import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { ListSessionsInput, SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import type { Filter } from "mongodb";
 import type { ClaimDoc, Collections, SessionDoc } from "../collections.ts";
@@ -59,6 +60,10 @@ export interface SessionsRepository {
   /** Newest first. */
   listActive(filter?: ActiveSessionFilter): Promise<WorkspaceSession[]>;
   countActive(filter?: ActiveSessionFilter): Promise<number>;
+  /** Its host stores where the started workspace listens (only while the session is active). */
+  setEndpoint(id: string, endpoint: Omit<WorkspaceEndpoint, "secret">): Promise<boolean>;
+  /** Where an active session's workspace listens; null when ended or not started. */
+  findEndpoint(id: string): Promise<Omit<WorkspaceEndpoint, "secret"> | null>;
   /** Active sessions per workspace host (hosts without any are absent), for placement. */
   activeCountsByHost(): Promise<Map<string, number>>;
   /** Newest first (startedAt desc, id desc), keyset cursor. */
@@ -262,6 +267,18 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     async listActive(filter) {
       const docs = await sessions.find(activeFilter(filter)).sort({ startedAt: -1, _id: -1 }).toArray();
       return docs.map(toSession);
+    },
+
+    async setEndpoint(id, endpoint) {
+      // Never the secret, whatever the caller passed: it stays with the workspace.
+      const { secret: _secret, ...stored } = endpoint as WorkspaceEndpoint;
+      const result = await sessions.updateOne({ _id: id, status: "active" }, { $set: { endpoint: stored } });
+      return result.matchedCount === 1;
+    },
+
+    async findEndpoint(id) {
+      const doc = await sessions.findOne({ _id: id, status: "active" }, { projection: { endpoint: 1 } });
+      return doc?.endpoint ?? null;
     },
 
     async activeCountsByHost() {

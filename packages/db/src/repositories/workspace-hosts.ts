@@ -5,6 +5,7 @@ import type { Collections, WorkspaceHostDoc } from "../collections.ts";
 export interface HostAnnouncement {
   id: string;
   name: string;
+  url: string | null;
   capacity: number;
   capabilities: Record<string, DriverHealth>;
 }
@@ -27,6 +28,7 @@ function toHost(doc: WorkspaceHostDoc): WorkspaceHost {
   return {
     id: doc._id,
     name: doc.name,
+    url: doc.url ?? null,
     capacity: doc.capacity,
     capabilities: doc.capabilities,
     startedAt: doc.startedAt,

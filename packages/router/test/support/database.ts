@@ -16,6 +16,7 @@ export async function registerTestHost(db: Database): Promise<void> {
     {
       id: TEST_HOST_ID,
       name: "router-tests",
+      url: null,
       capacity: 1000,
       capabilities: { "local:desktop": ok, "local:firefox": ok, "local:terminal": ok, static: ok },
     },
