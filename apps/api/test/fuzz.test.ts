@@ -235,13 +235,16 @@ async function snapshot(): Promise<Record<string, string>> {
   for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) {
     if (APPEND_ONLY.has(name)) continue;
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
-    // A gateway replica's liveness record is rewritten every few seconds by the process itself;
-    // it is not data a request could change. Its first write creates the collection, which on a
-    // loaded machine can happen between two snapshots: an empty collection counts as absent.
+    // A gateway replica's liveness record and a workspace host's heartbeat are rewritten every few
+    // seconds by the process itself; they are not data a request could change.
     const stored =
-      name === "gateway_state" ? docs.filter((d) => !String(d._id).startsWith("replica:")) : docs;
-    if (name === "gateway_state" && stored.length === 0) continue;
-    out[name] = JSON.stringify(stored);
+      name === "gateway_state"
+        ? docs.filter((d) => !String(d._id).startsWith("replica:"))
+        : name === "workspace_hosts"
+          ? docs.map(({ heartbeatAt: _heartbeat, ...rest }) => rest)
+          : docs;
+    // An empty collection is no data (background writers create theirs when they first run).
+    if (stored.length > 0) out[name] = JSON.stringify(stored);
   }
   return out;
 }

@@ -24,18 +24,29 @@ let second: RunningServer;
 let adminToken: string;
 
 beforeAll(async () => {
-  desktop = await startXvnc();
-  const endpoints = async () => ({
-    protocol: "rfb" as const,
-    endpoint: { transport: "unix" as const, path: desktop.socketPath },
-  });
-  first = await api.start({}, { endpoints });
-  second = await api.start({}, { endpoints });
+  // A VNC server on loopback TCP, in the catalogue through the static driver: launch places the
+  // session on one instance's workspace host, which stores the endpoint; either gateway serves it.
+  desktop = await startXvnc({ tcp: true });
+  first = await api.start();
+  second = await api.start();
   const login = await mutation<LoginOutput>(first.url, "auth.login", {
     email: ADMIN_EMAIL,
     password: ADMIN_PASSWORD,
   });
   adminToken = login.data?.token ?? "";
+  await mutation(
+    first.url,
+    "workspace.create",
+    {
+      slug: "static-desktop",
+      name: "Static desktop",
+      kind: "desktop",
+      driver: "static",
+      target: { host: "127.0.0.1", port: desktop.port },
+      allowedRoles: ["user"],
+    },
+    { headers: bearer(adminToken) },
+  );
   await mutation(
     first.url,
     "policy.toggle",
@@ -73,7 +84,7 @@ async function person() {
 /** Launch the desktop on `first`, connect through `second`'s gateway, see a frame. */
 async function openDesktop(token: string) {
   const workspaces = await query<Workspace[]>(first.url, "workspace.list", {}, { headers: bearer(token) });
-  const workspace = workspaces.data?.find((w) => w.kind === "desktop");
+  const workspace = workspaces.data?.find((w) => w.slug === "static-desktop");
   if (workspace === undefined) throw new Error("no desktop in the catalogue");
   const launched = await mutation<WorkspaceSession>(
     first.url,
@@ -82,6 +93,7 @@ async function openDesktop(token: string) {
     { headers: cookie(token) },
   );
   const session = launched.data as WorkspaceSession;
+  if (launched.status !== 200) throw new Error(`launch refused: ${JSON.stringify(launched.error)}`);
   const connect = await mutation<ConnectSessionOutput>(
     second.url,
     "session.connect",

@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -13,11 +14,31 @@ export interface TestXvnc {
   display: number;
   /** The VNC password when started with one. */
   password: string | null;
+  /** The loopback TCP port when started with `tcp` (what the static driver connects to). */
+  port: number | null;
   process: ChildProcess;
   stop(): Promise<void>;
 }
 
-export async function startXvnc(options: { password?: string; geometry?: string } = {}): Promise<TestXvnc> {
+/** A free loopback TCP port (bound and released; good enough for one test process). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address !== null
+          ? resolve(address.port)
+          : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export async function startXvnc(
+  options: { password?: string; geometry?: string; tcp?: boolean } = {},
+): Promise<TestXvnc> {
   const dir = mkdtempSync(path.join(tmpdir(), "neosc-gw-xvnc-"));
   const socketPath = path.join(dir, "rfb.sock");
   const security: string[] = [];
@@ -32,14 +53,14 @@ export async function startXvnc(options: { password?: string; geometry?: string 
   for (let attempt = 0; attempt < 20; attempt++) {
     const display = 200 + Math.floor(Math.random() * 700);
     if (existsSync(`/tmp/.X${display}-lock`)) continue;
+    const port = options.tcp === true ? await freeLoopbackPort() : null;
     const child = spawn(
       "Xvnc",
       [
         `:${display}`,
         "-rfbunixpath",
         socketPath,
-        "-rfbport",
-        "-1",
+        ...(port === null ? ["-rfbport", "-1"] : ["-rfbport", String(port), "-localhost"]),
         "-nolisten",
         "tcp",
         "-geometry",
@@ -63,6 +84,7 @@ export async function startXvnc(options: { password?: string; geometry?: string 
         socketPath,
         display,
         password: options.password ?? null,
+        port,
         process: child,
         async stop() {
           if (child.exitCode === null) {

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Workspace } from "@neosc/core/workspace";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { startXvnc, type TestXvnc } from "@neosc/gateway/testing/xvnc";
 import { createStaticDriver } from "@neosc/provisioner/static";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startWorkspaceHost, type WorkspaceHost } from "../src/host.ts";
@@ -16,22 +15,10 @@ import { startWorkspaceHost, type WorkspaceHost } from "../src/host.ts";
  */
 
 let database: TestDatabase;
-let xvnc: ChildProcess;
+let xvnc: TestXvnc;
 let vncPort: number;
 let stateDir: string;
 let workspace: Workspace;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
-}
 
 async function hostAt(dir: string): Promise<WorkspaceHost> {
   return startWorkspaceHost({
@@ -70,13 +57,8 @@ async function placedSession(hostId: string) {
 beforeAll(async () => {
   database = await createTestDatabase(inject("mongoUrl"));
   stateDir = mkdtempSync(path.join(tmpdir(), "neosc-host-"));
-  vncPort = await freePort();
-  let display = 0;
-  do display = 300 + Math.floor(Math.random() * 600);
-  while (existsSync(`/tmp/.X${display}-lock`));
-  xvnc = spawn("Xvnc", [`:${display}`, "-rfbport", String(vncPort), "-localhost", "-SecurityTypes", "None"], {
-    stdio: "ignore",
-  });
+  xvnc = await startXvnc({ tcp: true });
+  vncPort = xvnc.port ?? 0;
   workspace = await database.db.workspaces.create({
     slug: "static-desktop",
     name: "Static desktop",
@@ -98,7 +80,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  xvnc?.kill();
+  await xvnc?.stop();
   await database?.drop();
   rmSync(stateDir, { recursive: true, force: true });
 });
