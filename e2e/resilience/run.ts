@@ -91,9 +91,10 @@ async function main() {
     await adminApi.api.workspace.reset.mutate();
     await adminApi.api.policy.update.mutate({ key: "max-concurrent-sessions", settings: { limit: 50 } });
     const workspace = (await adminApi.api.workspace.list.query()).find(
-      (candidate) => candidate.enabled && candidate.allowedRoles.includes("user"),
+      // A web workspace: this run is about the database and the API, not about starting sandboxes.
+      (candidate) => candidate.enabled && candidate.kind === "web" && candidate.allowedRoles.includes("user"),
     );
-    if (!workspace) throw new Error("no workspace for users in the default catalogue");
+    if (!workspace) throw new Error("no web workspace for users in the default catalogue");
     const users = await seedSignedInUsers({
       mongoUrl: database.url,
       dbName,

@@ -69,8 +69,10 @@ export async function createWorkspace(
   return admin.workspace.create.mutate({
     slug,
     name: input.name ?? `Desk ${slug.slice(3)}`,
+    // A real desktop in a sandbox on the API's workspace host (the local driver).
     kind: "desktop",
-    image: "kasmweb/desktop:1.16.0",
+    driver: "local",
+    program: "desktop",
     ...input,
   } as CreateWorkspaceInput);
 }

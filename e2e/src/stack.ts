@@ -58,7 +58,8 @@ export const IDP_ACCOUNTS = {
 
 /** What the suites, the benchmark and the resilience run need to find the running stack. */
 export interface StackInfo {
-  api: { url: string; metricsUrl: string; pid: number };
+  /** `dataDir`: the API's NEOSC_DATA_DIR (its workspace host keeps sessions' folders there). */
+  api: { url: string; metricsUrl: string; pid: number; dataDir: string };
   pomeriumApi: { url: string; pid: number; audience: string } | null;
   assertionServiceUrl: string | null;
   idp: {
@@ -264,7 +265,12 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }
 
     const info: StackInfo = {
-      api: { url: apiUrl, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, pid: api.pid },
+      api: {
+        url: apiUrl,
+        metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+        pid: api.pid,
+        dataDir: join(options.logDir, "api-data"),
+      },
       pomeriumApi: pomeriumApi ? { url: pomeriumUrl, pid: pomeriumApi.pid, audience: POMERIUM_HOST } : null,
       assertionServiceUrl,
       idp: idp
