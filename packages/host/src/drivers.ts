@@ -1,6 +1,8 @@
 import path from "node:path";
 import type { WorkspaceDriver } from "@neosc/core/workspace";
+import { createLocalDriver } from "@neosc/provisioner/local";
 import type { Provisioner } from "@neosc/provisioner/provisioner";
+import { createSshDriver } from "@neosc/provisioner/ssh";
 import { createStaticDriver } from "@neosc/provisioner/static";
 
 /**
@@ -9,6 +11,8 @@ import { createStaticDriver } from "@neosc/provisioner/static";
  */
 export function hostDrivers(dataDir: string): Partial<Record<WorkspaceDriver, Provisioner>> {
   return {
+    local: createLocalDriver({ dataDir: path.join(dataDir, "local") }),
     static: createStaticDriver({ stateDir: path.join(dataDir, "static") }),
+    ssh: createSshDriver({ stateDir: path.join(dataDir, "ssh") }),
   };
 }
