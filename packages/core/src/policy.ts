@@ -10,6 +10,7 @@ export const POLICY_KEYS = [
   "access-hours",
   "self-registration",
   "local-login",
+  "clipboard",
 ] as const;
 export const PolicyKeySchema = z.enum(POLICY_KEYS);
 export type PolicyKey = z.infer<typeof PolicyKeySchema>;
@@ -51,6 +52,16 @@ export const POLICY_SETTINGS_SCHEMAS = {
     .refine((hours) => hours.start < hours.end, { path: ["end"], message: "must be after start" }),
   "self-registration": EmptySettingsSchema,
   "local-login": EmptySettingsSchema,
+  /**
+   * Copy and paste between a person's computer and a desktop or terminal workspace. The gateway
+   * refuses pastes into the workspace when `toWorkspace` is off or they exceed `maxBytes`;
+   * `fromWorkspace` off keeps the viewer from putting the workspace's copies on the computer.
+   */
+  clipboard: z.strictObject({
+    toWorkspace: z.boolean(),
+    fromWorkspace: z.boolean(),
+    maxBytes: z.number().int().min(1).max(1_048_576),
+  }),
 } as const satisfies Record<PolicyKey, z.ZodType>;
 
 export type PolicySettings<K extends PolicyKey> = z.infer<(typeof POLICY_SETTINGS_SCHEMAS)[K]>;
@@ -74,6 +85,7 @@ export const PolicySchema = z.discriminatedUnion("key", [
   policyVariant("access-hours"),
   policyVariant("self-registration"),
   policyVariant("local-login"),
+  policyVariant("clipboard"),
 ]);
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyOf<K extends PolicyKey> = Extract<Policy, { key: K }>;
@@ -94,7 +106,13 @@ export const DEFAULT_POLICIES: { [K in PolicyKey]: { enabled: boolean; settings:
   },
   "self-registration": { enabled: false, settings: {} },
   "local-login": { enabled: true, settings: {} },
+  clipboard: { enabled: false, settings: { toWorkspace: false, fromWorkspace: false, maxBytes: 65_536 } },
 };
+
+/** What a viewer and the gateway may let through, from the `clipboard` policy (null: no limits). */
+export function clipboardRule(policy: PolicyOf<"clipboard">): PolicySettings<"clipboard"> | null {
+  return policy.enabled ? policy.settings : null;
+}
 
 export const TogglePolicyInputSchema = z.strictObject({ key: PolicyKeySchema, enabled: z.boolean() });
 

@@ -7,8 +7,11 @@
  *   input   0x00, length u32 (big-endian), that many bytes typed or pasted (xterm.js `onData`
  *           as UTF-8; `onBinary` mouse reports as their raw bytes, so input is bytes, not text)
  *   resize  0x01, cols u16, rows u16
+ *   paste   0x02, length u32, that many bytes pasted (the `clipboard` policy applies to these;
+ *           the gateway forwards an allowed paste to the workspace as an input frame)
  * Anything else — another type, an empty input, a size outside the bounds — is a violation
- * (close 4008); an input longer than TERMINAL_MAX_INPUT_BYTES is refused as too large (4009).
+ * (close 4008); an input longer than TERMINAL_MAX_INPUT_BYTES or a paste longer than
+ * TERMINAL_MAX_PASTE_BYTES is refused as too large (4009).
  * Text messages are violations too.
  *
  * Gateway → browser: binary messages of terminal output, unchanged bytes.
@@ -17,10 +20,12 @@
  * grammar from its unix socket; for ssh it applies them to the channel itself.
  */
 
-export const TerminalFrameType = { input: 0x00, resize: 0x01 } as const;
+export const TerminalFrameType = { input: 0x00, resize: 0x01, paste: 0x02 } as const;
 
 /** Largest single input frame: a generous paste, far below the gateway's frame limit. */
 export const TERMINAL_MAX_INPUT_BYTES = 64 * 1024;
+/** Largest paste in one frame (the `clipboard` policy may allow less). */
+export const TERMINAL_MAX_PASTE_BYTES = 512 * 1024;
 export const TERMINAL_MAX_COLS = 1000;
 export const TERMINAL_MAX_ROWS = 500;
 
@@ -29,6 +34,7 @@ const RESIZE_LENGTH = 5;
 
 export type TerminalFrame =
   | { type: "input"; data: Uint8Array }
+  | { type: "paste"; data: Uint8Array }
   | { type: "resize"; cols: number; rows: number };
 
 /** The stream broke the grammar: `malformed` closes with 4008, `too_large` with 4009. */
@@ -46,12 +52,26 @@ const encoder = new TextEncoder();
 
 /** An input frame; strings are sent as UTF-8. Longer input is split into several frames. */
 export function encodeTerminalInput(data: string | Uint8Array): Uint8Array {
+  return encodeData(TerminalFrameType.input, data, TERMINAL_MAX_INPUT_BYTES);
+}
+
+/** A paste (one frame; the reader refuses more than TERMINAL_MAX_PASTE_BYTES). */
+export function encodeTerminalPaste(data: string | Uint8Array): Uint8Array {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const frame = new Uint8Array(INPUT_HEADER + bytes.length);
+  frame[0] = TerminalFrameType.paste;
+  new DataView(frame.buffer).setUint32(1, bytes.length);
+  frame.set(bytes, INPUT_HEADER);
+  return frame;
+}
+
+function encodeData(type: number, data: string | Uint8Array, max: number): Uint8Array {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   const frames: Uint8Array[] = [];
-  for (let offset = 0; offset < bytes.length; offset += TERMINAL_MAX_INPUT_BYTES) {
-    const part = bytes.subarray(offset, offset + TERMINAL_MAX_INPUT_BYTES);
+  for (let offset = 0; offset < bytes.length; offset += max) {
+    const part = bytes.subarray(offset, offset + max);
     const frame = new Uint8Array(INPUT_HEADER + part.length);
-    frame[0] = TerminalFrameType.input;
+    frame[0] = type;
     new DataView(frame.buffer).setUint32(1, part.length);
     frame.set(part, INPUT_HEADER);
     frames.push(frame);
@@ -85,16 +105,16 @@ export function readTerminalFrames(bytes: Uint8Array): { frames: TerminalFrame[]
   let offset = 0;
   while (offset < bytes.length) {
     const type = bytes[offset];
-    if (type === TerminalFrameType.input) {
+    if (type === TerminalFrameType.input || type === TerminalFrameType.paste) {
+      const kind = type === TerminalFrameType.input ? "input" : "paste";
       if (bytes.length - offset < INPUT_HEADER) break;
       const length = view.getUint32(offset + 1);
-      if (length > TERMINAL_MAX_INPUT_BYTES) {
-        throw new TerminalFrameError("too_large", `terminal input of ${length} bytes`);
-      }
-      if (length === 0) throw new TerminalFrameError("malformed", "empty terminal input");
+      const max = kind === "input" ? TERMINAL_MAX_INPUT_BYTES : TERMINAL_MAX_PASTE_BYTES;
+      if (length > max) throw new TerminalFrameError("too_large", `terminal ${kind} of ${length} bytes`);
+      if (length === 0) throw new TerminalFrameError("malformed", `empty terminal ${kind}`);
       if (bytes.length - offset < INPUT_HEADER + length) break;
       frames.push({
-        type: "input",
+        type: kind,
         data: bytes.subarray(offset + INPUT_HEADER, offset + INPUT_HEADER + length),
       });
       offset += INPUT_HEADER + length;

@@ -43,7 +43,10 @@ describe("terminal frames", () => {
         return error instanceof TerminalFrameError ? error.kind : "other";
       }
     };
-    expect(kindOf([0x02, 0, 0])).toBe("malformed");
+    expect(kindOf([0x07, 0, 0])).toBe("malformed");
+    expect(kindOf([0x02, 0, 0, 0, 0])).toBe("malformed");
+    expect(kindOf([0x02, 0, 8, 0, 1])).toBe("too_large");
+    expect(kindOf([0x02, 0, 0, 0, 1, 0x61])).toBe("accepted");
     expect(kindOf([0x00, 0, 0, 0, 0])).toBe("malformed");
     expect(kindOf([0x01, 0, 0, 0, 24])).toBe("malformed");
     expect(kindOf([0x01, 0x27, 0x10, 0, 24])).toBe("malformed");

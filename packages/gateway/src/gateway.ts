@@ -11,12 +11,13 @@ import {
   GATEWAY_SUBPROTOCOL,
   TICKET_SUBPROTOCOL_PREFIX,
 } from "@neosc/core/connection";
+import { clipboardRule } from "@neosc/core/policy";
 import type { Database } from "@neosc/db/database";
 import type { ConnectionSlot } from "@neosc/db/repositories/gateway";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { EndpointResolver, WorkspaceEndpoint } from "./endpoint.ts";
 import { type ConnectionEnd, ConnectionMonitor, closeFrameFor } from "./monitor.ts";
-import { WorkspaceError } from "./protocol.ts";
+import { type ClipboardGuard, WorkspaceError } from "./protocol.ts";
 import { connectEndpoint, type EarlyMessage, Relay } from "./relay.ts";
 import { rfbSession } from "./rfb.ts";
 import { connectSsh, terminalSession } from "./terminal.ts";
@@ -260,12 +261,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (login !== loginSessionId) return deny(CLOSE_CODES.refused, "identity_mismatch", sessionId, userId);
     }
 
-    const [session, user, login, idleTimeout, accessHours] = await Promise.all([
+    const [session, user, login, idleTimeout, accessHours, clipboardPolicy] = await Promise.all([
       db.sessions.findById(sessionId),
       db.users.findById(userId),
       loginSessionId === null ? Promise.resolve(null) : db.loginSessions.findById(loginSessionId),
       db.policies.get("idle-timeout"),
       db.policies.get("access-hours"),
+      db.policies.get("clipboard"),
     ]);
     if (session === null || session.userId !== userId) {
       return deny(CLOSE_CODES.ticketInvalid, "ticket_unknown", sessionId, userId);
@@ -395,12 +397,28 @@ export function createGateway(options: GatewayOptions): Gateway {
       return;
     }
     const terminal = isTerminal(endpoint);
+    // The policy as it was when the connection opened; a change applies from the next connection.
+    const clipboard: ClipboardGuard = {
+      rule: clipboardRule(clipboardPolicy),
+      refused: (reason, bytes) =>
+        void auditConnection(
+          info,
+          {
+            sessionId,
+            userId,
+            result: "denied",
+            reason,
+            details: { bytes, protocol: endpoint.protocol },
+          },
+          "gateway.clipboard",
+        ),
+    };
     relay = new Relay(
       ws,
       upstream,
       terminal
-        ? terminalSession()
-        : rfbSession({ password: endpoint.secret, maxClipboardBytes: maxFrameBytes }),
+        ? terminalSession(clipboard)
+        : rfbSession({ password: endpoint.secret, maxClipboardBytes: maxFrameBytes, clipboard }),
       {
         highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
         maxFrameBytes,

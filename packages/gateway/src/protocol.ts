@@ -20,6 +20,17 @@ export interface ClientBytes {
   forward: Buffer;
   /** Whether any of them was a person's input (keys, pointer moves or clicks, clipboard). */
   input: boolean;
+  /** Something the gateway itself tells the browser (a terminal's notice of a refused paste). */
+  reply?: Buffer;
+}
+
+/** Why the `clipboard` policy refused a paste into the workspace (the audit entry's reason). */
+export type ClipboardRefusal = "clipboard_to_workspace_off" | "clipboard_too_large";
+
+/** The `clipboard` policy as the protocol readers apply it (null: no limits). */
+export interface ClipboardGuard {
+  rule: { toWorkspace: boolean; maxBytes: number } | null;
+  refused(reason: ClipboardRefusal, bytes: number): void;
 }
 
 export interface ProtocolSession {

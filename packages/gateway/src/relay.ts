@@ -164,6 +164,7 @@ export class Relay {
       throw error;
     }
     if (parsed.input) this.hooks.onInput();
+    if (parsed.reply !== undefined) this.ws.send(parsed.reply, { binary: true });
     if (parsed.forward.length === 0) return;
     this.bytesToServer += parsed.forward.length;
     if (!this.upstream.write(parsed.forward)) {

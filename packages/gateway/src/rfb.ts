@@ -2,6 +2,8 @@ import { createCipheriv } from "node:crypto";
 import type { ByteStream } from "./byte-stream.ts";
 import {
   type ClientBytes,
+  type ClipboardGuard,
+  type ClipboardRefusal,
   type HandshakeIo,
   ProtocolError,
   type ProtocolSession,
@@ -55,6 +57,8 @@ export interface RfbOptions {
   password?: string | undefined;
   /** Largest ClientCutText payload accepted (bytes); larger closes with 4009. */
   maxClipboardBytes: number;
+  /** The `clipboard` policy: a refused paste is not forwarded (the connection stays open). */
+  clipboard: ClipboardGuard;
 }
 
 function vncAuthResponse(password: string, challenge: Buffer): Buffer {
@@ -216,6 +220,18 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
     }
   }
 
+  /** Why the policy keeps this ClientCutText from the workspace, or null to forward it. */
+  function clipboardRefusal(message: Buffer): ClipboardRefusal | null {
+    const rule = options.clipboard.rule;
+    if (rule === null) return null;
+    const declared = message.readInt32BE(4);
+    // Extended clipboard: only notify and provide carry or announce the person's clipboard.
+    if (declared < 0 && (message.readUInt32BE(8) & (CLIPBOARD_NOTIFY | CLIPBOARD_PROVIDE)) === 0) return null;
+    if (!rule.toWorkspace) return "clipboard_to_workspace_off";
+    const bytes = declared < 0 ? -declared - 4 : declared;
+    return bytes > rule.maxBytes ? "clipboard_too_large" : null;
+  }
+
   function withoutExtendedMouseButtons(message: Buffer): Buffer {
     const count = message.readUInt16BE(2);
     const kept: number[] = [];
@@ -257,8 +273,15 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
         let message = rest.subarray(0, length);
         if (message.readUInt8(0) === MessageType.SetEncodings) message = withoutExtendedMouseButtons(message);
         if (isInput(message)) input = true;
-        forward.push(message);
         offset += length;
+        if (message.readUInt8(0) === MessageType.ClientCutText) {
+          const refusal = clipboardRefusal(message);
+          if (refusal !== null) {
+            options.clipboard.refused(refusal, Math.abs(message.readInt32BE(4)));
+            continue;
+          }
+        }
+        forward.push(message);
       }
       pending = pending.subarray(offset);
       const result: ClientBytes = { forward: Buffer.concat(forward), input };

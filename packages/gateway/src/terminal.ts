@@ -1,10 +1,22 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { connect } from "node:net";
 import { Duplex } from "node:stream";
-import { readTerminalFrames, TerminalFrameError } from "@neosc/core/terminal";
+import {
+  encodeTerminalInput,
+  encodeTerminalResize,
+  readTerminalFrames,
+  TerminalFrameError,
+} from "@neosc/core/terminal";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import type { Endpoint, SshLogin } from "./endpoint.ts";
-import { type ClientBytes, ProtocolError, type ProtocolSession, WorkspaceError } from "./protocol.ts";
+import {
+  type ClientBytes,
+  type ClipboardGuard,
+  type ClipboardRefusal,
+  ProtocolError,
+  type ProtocolSession,
+  WorkspaceError,
+} from "./protocol.ts";
 
 /*
  * Terminals on the gateway (`@neosc/core/terminal` has the frame grammar). The browser side is
@@ -14,8 +26,22 @@ import { type ClientBytes, ProtocolError, type ProtocolSession, WorkspaceError }
  * target the gateway is the ssh client and applies them to the channel itself.
  */
 
-/** The browser half: frames in, the same bytes out; violations close with 4008 / 4009. */
-export function terminalSession(): ProtocolSession {
+const REFUSAL_NOTICE: Record<ClipboardRefusal, string> = {
+  clipboard_to_workspace_off: "Pasting into this workspace is turned off by policy.",
+  clipboard_too_large: "That paste is larger than the policy allows.",
+};
+
+/** Shown in the terminal itself, so the person sees why nothing arrived. */
+function notice(reason: ClipboardRefusal): Buffer {
+  return Buffer.from(`\r\n\x1b[33m[NeoSC] ${REFUSAL_NOTICE[reason]}\x1b[0m\r\n`);
+}
+
+/**
+ * The browser half: frames in, the same frames out; violations close with 4008 / 4009. A paste
+ * goes on as input when the `clipboard` policy allows it, and is refused (with a notice and an
+ * audit entry) when it does not. The workspace side never sees a paste frame.
+ */
+export function terminalSession(clipboard: ClipboardGuard): ProtocolSession {
   let pending: Buffer = Buffer.alloc(0);
   return {
     // Nothing to exchange: the workspace side (ssh login, shell host) is ready before relaying.
@@ -29,9 +55,34 @@ export function terminalSession(): ProtocolSession {
         if (error instanceof TerminalFrameError) throw new ProtocolError(error.kind, error.message);
         throw error;
       }
-      const forward = pending.subarray(0, read.consumed);
       pending = pending.subarray(read.consumed);
-      return { forward, input: read.frames.length > 0 };
+      const forward: Uint8Array[] = [];
+      const replies: Buffer[] = [];
+      for (const frame of read.frames) {
+        if (frame.type === "resize") forward.push(encodeTerminalResize(frame.cols, frame.rows));
+        else if (frame.type === "input") forward.push(encodeTerminalInput(frame.data));
+        else {
+          const rule = clipboard.rule;
+          const refusal: ClipboardRefusal | null =
+            rule === null
+              ? null
+              : !rule.toWorkspace
+                ? "clipboard_to_workspace_off"
+                : frame.data.length > rule.maxBytes
+                  ? "clipboard_too_large"
+                  : null;
+          if (refusal === null) forward.push(encodeTerminalInput(frame.data));
+          else {
+            clipboard.refused(refusal, frame.data.length);
+            replies.push(notice(refusal));
+          }
+        }
+      }
+      return {
+        forward: Buffer.concat(forward),
+        input: read.frames.length > 0,
+        ...(replies.length > 0 ? { reply: Buffer.concat(replies) } : {}),
+      };
     },
   };
 }
@@ -81,8 +132,9 @@ class SshTerminal extends Duplex {
     this.pending = this.pending.subarray(consumed);
     let flowing = true;
     for (const frame of frames) {
-      if (frame.type === "input") flowing = this.channel.write(frame.data);
-      else this.channel.setWindow(frame.rows, frame.cols, 0, 0);
+      // Pastes arrive as input: the browser half turned the allowed ones into input frames.
+      if (frame.type === "resize") this.channel.setWindow(frame.rows, frame.cols, 0, 0);
+      else flowing = this.channel.write(frame.data);
     }
     if (flowing) done();
     else this.channel.once("drain", () => done());

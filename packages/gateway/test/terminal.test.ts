@@ -42,6 +42,7 @@ afterAll(async () => {
 
 afterEach(async () => {
   await db.policies.setEnabled("idle-timeout", false, null);
+  await db.policies.setEnabled("clipboard", false, null);
 });
 
 function sshEndpoint(overrides: { hostKey?: string; password?: string } = {}): WorkspaceEndpoint {
@@ -150,6 +151,64 @@ describe("the terminal frame grammar", () => {
       expect((await client.closed).code).toBe(code);
     });
   }
+});
+
+describe("the clipboard policy on a terminal", () => {
+  it("lets pastes through when the policy is off", async () => {
+    const { client } = await sshTerminal();
+    client.paste("echo pasted-$((5+5))\r");
+    await client.waitFor(/pasted-10/);
+    client.close();
+  });
+
+  it("refuses a paste into the workspace when it is switched off, says so, and audits it", async () => {
+    await db.policies.setSettings(
+      "clipboard",
+      { toWorkspace: false, fromWorkspace: true, maxBytes: 1000 },
+      null,
+    );
+    await db.policies.setEnabled("clipboard", true, null);
+    const { launched, client } = await sshTerminal();
+    client.type("echo ready-$((1+1))\r");
+    await client.waitFor(/ready-2/);
+    client.paste("echo blocked-$((7+7))\r");
+    await client.waitFor(/Pasting into this workspace is turned off by policy/);
+    // Typing still works, and the paste never reached the shell.
+    const from = client.output.length;
+    client.type("echo typed-$((8+8))\r");
+    await client.waitFor(/typed-16/, { from });
+    expect(client.output).not.toContain("blocked-14");
+    await expect
+      .poll(async () => {
+        const audit = await db.audit.list({ action: "gateway.clipboard", limit: 20 });
+        return audit.items.find((item) => item.resource.id === launched.session.id);
+      })
+      .toMatchObject({
+        result: "denied",
+        reason: "clipboard_to_workspace_off",
+        details: { protocol: "ssh" },
+      });
+    client.close();
+  });
+
+  it("refuses a paste larger than the policy allows", async () => {
+    await db.policies.setSettings(
+      "clipboard",
+      { toWorkspace: true, fromWorkspace: true, maxBytes: 24 },
+      null,
+    );
+    await db.policies.setEnabled("clipboard", true, null);
+    const { client } = await sshTerminal();
+    client.paste("echo short-$((1+4))\r");
+    await client.waitFor(/short-5/);
+    client.paste("echo far-too-long-$((2+4)) xxxxxxxxxxxxxxxx\r");
+    await client.waitFor(/larger than the policy allows/);
+    const from = client.output.length;
+    client.type("echo after-$((3+3))\r");
+    await client.waitFor(/after-6/, { from });
+    expect(client.output).not.toContain("far-too-long-6");
+    client.close();
+  });
 });
 
 describe("idle on a terminal", () => {

@@ -1,5 +1,5 @@
 import { gatewaySubprotocols } from "@neosc/core/connection";
-import { encodeTerminalInput, encodeTerminalResize } from "@neosc/core/terminal";
+import { encodeTerminalInput, encodeTerminalPaste, encodeTerminalResize } from "@neosc/core/terminal";
 import { WebSocket } from "ws";
 
 /** A terminal viewer over the gateway's WebSocket, as the portal's xterm.js viewer speaks it. */
@@ -40,6 +40,10 @@ export class TerminalTestClient {
 
   type(text: string): void {
     this.ws.send(encodeTerminalInput(text));
+  }
+
+  paste(text: string): void {
+    this.ws.send(encodeTerminalPaste(text));
   }
 
   resize(cols: number, rows: number): void {

@@ -42,6 +42,10 @@ const ABOUT: Record<PolicyKey, { title: string; text: string; caution?: string }
     text: "Local accounts may sign in with email and password. Switch off to allow single sign-on only.",
     caution: "Without single sign-on configured, switching this off leaves nobody able to sign in.",
   },
+  clipboard: {
+    title: "Clipboard",
+    text: "Limits copy and paste between people's computers and their desktops and terminals. Refused pastes are audited.",
+  },
 };
 
 function PolicyCard({ policy }: { policy: Policy }) {

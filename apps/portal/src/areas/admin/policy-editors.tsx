@@ -230,6 +230,65 @@ function AccessHoursEditor({
   );
 }
 
+function ClipboardEditor({
+  policy,
+  onSave,
+}: {
+  policy: Extract<Policy, { key: "clipboard" }>;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  const [toWorkspace, setToWorkspace] = useState(policy.settings.toWorkspace);
+  const [fromWorkspace, setFromWorkspace] = useState(policy.settings.fromWorkspace);
+  const [maxBytes, setMaxBytes] = useState(String(policy.settings.maxBytes));
+  const bounds = POLICY_SETTINGS_SCHEMAS.clipboard.shape.maxBytes;
+  return (
+    <SettingsForm
+      policyKey="clipboard"
+      build={() => ({
+        toWorkspace,
+        fromWorkspace,
+        maxBytes: maxBytes.trim() === "" ? Number.NaN : Number(maxBytes),
+      })}
+      onSave={onSave}
+    >
+      {(errors) => (
+        <>
+          <label className="flex items-center gap-2 text-sm text-fg">
+            <input
+              type="checkbox"
+              className="size-4 accent-primary"
+              checked={toWorkspace}
+              onChange={(event) => setToWorkspace(event.target.checked)}
+            />
+            Paste into workspaces
+          </label>
+          <label className="flex items-center gap-2 text-sm text-fg">
+            <input
+              type="checkbox"
+              className="size-4 accent-primary"
+              checked={fromWorkspace}
+              onChange={(event) => setFromWorkspace(event.target.checked)}
+            />
+            Copy out of workspaces
+          </label>
+          <TextField
+            wrapperClassName="max-w-xs"
+            label="Largest paste"
+            type="number"
+            inputMode="numeric"
+            min={bounds.minValue ?? undefined}
+            max={bounds.maxValue ?? undefined}
+            hint={`${bounds.minValue}–${bounds.maxValue} bytes`}
+            value={maxBytes}
+            onChange={(event) => setMaxBytes(event.target.value)}
+            errors={errors.maxBytes}
+          />
+        </>
+      )}
+    </SettingsForm>
+  );
+}
+
 /** The settings editor for one policy, or null when the policy has no settings. */
 export function PolicySettingsEditor({
   policy,
@@ -267,6 +326,8 @@ export function PolicySettingsEditor({
       return <IpAllowlistEditor policy={policy} onSave={onSave} />;
     case "access-hours":
       return <AccessHoursEditor policy={policy} onSave={onSave} />;
+    case "clipboard":
+      return <ClipboardEditor policy={policy} onSave={onSave} />;
     case "mfa-required":
     case "self-registration":
     case "local-login":

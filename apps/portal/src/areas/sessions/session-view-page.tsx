@@ -1,3 +1,4 @@
+import { clipboardRule, type PolicySettings } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
 import { ArrowLeft, ClipboardPaste, Maximize, MonitorOff, Unplug } from "lucide-react";
 import { type RefObject, useRef, useState } from "react";
@@ -53,6 +54,13 @@ export function SessionViewPage() {
   return <NotRunning sessionId={sessionId ?? ""} />;
 }
 
+/** The `clipboard` policy as the viewers apply it (null: no limits). */
+function useClipboardRule(): PolicySettings<"clipboard"> | null {
+  const policies = trpc.policy.list.useQuery(undefined, { staleTime: 60_000 });
+  const policy = policies.data?.find((candidate) => candidate.key === "clipboard");
+  return policy?.key === "clipboard" ? clipboardRule(policy) : null;
+}
+
 function useEndContext(): EndContext {
   const policies = trpc.policy.list.useQuery(undefined, { staleTime: 60_000 });
   let idleMinutes: number | null = null;
@@ -74,8 +82,9 @@ function DesktopViewer(props: ViewerProps) {
   const { apiBaseUrl } = useRuntimeConfig();
   const endContext = useEndContext();
   const screen = useRef<HTMLDivElement>(null);
-  const viewer = useVncViewer({ session: props.session, screen, apiBaseUrl, endContext });
-  return <Viewer {...props} viewer={viewer} screen={screen} terminal={false} />;
+  const clipboard = useClipboardRule();
+  const viewer = useVncViewer({ session: props.session, screen, apiBaseUrl, endContext, clipboard });
+  return <Viewer {...props} viewer={viewer} screen={screen} terminal={false} clipboard={clipboard} />;
 }
 
 /** xterm.js for terminals. */
@@ -83,8 +92,9 @@ function TerminalViewer(props: ViewerProps) {
   const { apiBaseUrl } = useRuntimeConfig();
   const endContext = useEndContext();
   const screen = useRef<HTMLDivElement>(null);
-  const viewer = useTerminalViewer({ session: props.session, screen, apiBaseUrl, endContext });
-  return <Viewer {...props} viewer={viewer} screen={screen} terminal />;
+  const clipboard = useClipboardRule();
+  const viewer = useTerminalViewer({ session: props.session, screen, apiBaseUrl, endContext, clipboard });
+  return <Viewer {...props} viewer={viewer} screen={screen} terminal clipboard={clipboard} />;
 }
 
 function Viewer({
@@ -93,10 +103,12 @@ function Viewer({
   viewer,
   screen,
   terminal,
+  clipboard,
 }: ViewerProps & {
   viewer: ReturnType<typeof useVncViewer>;
   screen: RefObject<HTMLDivElement | null>;
   terminal: boolean;
+  clipboard: PolicySettings<"clipboard"> | null;
 }) {
   const navigate = useNavigate();
   const now = useNow(1000);
@@ -190,9 +202,13 @@ function Viewer({
           <Button
             size="sm"
             variant="ghost"
-            disabled={viewer.state.phase !== "connected"}
+            disabled={viewer.state.phase !== "connected" || clipboard?.toWorkspace === false}
             icon={<ClipboardPaste aria-hidden className="size-4" />}
-            title="Send this computer's clipboard to the workspace, then paste there"
+            title={
+              clipboard?.toWorkspace === false
+                ? "Pasting into workspaces is turned off by policy"
+                : "Send this computer's clipboard to the workspace, then paste there"
+            }
             onClick={() => void sendClipboard()}
           >
             Send clipboard

@@ -1,5 +1,11 @@
+import type { PolicySettings } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
-import { encodeTerminalInput, encodeTerminalResize } from "@neosc/core/terminal";
+import {
+  encodeTerminalInput,
+  encodeTerminalPaste,
+  encodeTerminalResize,
+  TERMINAL_MAX_PASTE_BYTES,
+} from "@neosc/core/terminal";
 import { FitAddon } from "@xterm/addon-fit";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import { Terminal } from "@xterm/xterm";
@@ -18,6 +24,8 @@ export interface TerminalViewerOptions {
   /** Base for a relative gateway URL (the API's origin). */
   apiBaseUrl: string;
   endContext: EndContext;
+  /** The `clipboard` policy (null: no limits); the gateway enforces pastes, the viewer copies. */
+  clipboard: PolicySettings<"clipboard"> | null;
 }
 
 function latin1Bytes(data: string): Uint8Array {
@@ -32,7 +40,13 @@ function latin1Bytes(data: string): Uint8Array {
  * connection and every resize; a reconnect starts from a clean screen, because the workspace
  * replays its recent output (a local shell) or opens a fresh shell (ssh).
  */
-export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: TerminalViewerOptions) {
+export function useTerminalViewer({
+  session,
+  screen,
+  apiBaseUrl,
+  endContext,
+  clipboard,
+}: TerminalViewerOptions) {
   const utils = trpc.useUtils();
   const [state, setState] = useState<ViewerState>({
     phase: "starting",
@@ -45,6 +59,9 @@ export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: T
   const socketRef = useRef<WebSocket | null>(null);
   const context = useRef(endContext);
   context.current = endContext;
+  const clipboardRef = useRef(clipboard);
+  clipboardRef.current = clipboard;
+  const pasteRef = useRef<(text: string) => void>(() => {});
   const sessionId = session.id;
   const workspaceId = session.workspaceId;
 
@@ -80,6 +97,36 @@ export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: T
       const socket = socketRef.current;
       if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
     };
+    /*
+     * Pastes travel as paste frames, so the gateway can apply the clipboard policy to them (and
+     * say so in the terminal when it refuses one); typing stays input frames.
+     */
+    const paste = (text: string) => {
+      const prepared = text.replace(/\r?\n/g, "\r");
+      const bracketed = terminal.modes.bracketedPasteMode ? `\x1b[200~${prepared}\x1b[201~` : prepared;
+      const bytes = new TextEncoder().encode(bracketed);
+      if (bytes.length > TERMINAL_MAX_PASTE_BYTES) {
+        terminal.write("\r\n\x1b[33m[NeoSC] That paste is too large to send.\x1b[0m\r\n");
+        return;
+      }
+      send(encodeTerminalPaste(bytes));
+    };
+    pasteRef.current = paste;
+    const onPaste = (event: ClipboardEvent) => {
+      event.preventDefault();
+      event.stopPropagation();
+      const text = event.clipboardData?.getData("text/plain") ?? "";
+      if (text !== "") paste(text);
+    };
+    // Copying a selection out of the workspace, unless the policy keeps it in.
+    const onCopy = (event: ClipboardEvent) => {
+      if (clipboardRef.current?.fromWorkspace !== false) return;
+      event.preventDefault();
+      event.stopPropagation();
+      event.clipboardData?.setData("text/plain", "");
+    };
+    target.addEventListener("paste", onPaste, true);
+    target.addEventListener("copy", onCopy, true);
     const subscriptions = [
       terminal.onData((data) => send(encodeTerminalInput(data))),
       // Mouse reports in X10 mode arrive as a binary string: each character is one byte.
@@ -116,6 +163,8 @@ export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: T
     return () => {
       stop();
       observer.disconnect();
+      target.removeEventListener("paste", onPaste, true);
+      target.removeEventListener("copy", onCopy, true);
       for (const subscription of subscriptions) subscription.dispose();
       terminal.dispose();
       terminalRef.current = null;
@@ -132,9 +181,9 @@ export function useTerminalViewer({ session, screen, apiBaseUrl, endContext }: T
     terminal.focus();
   }, []);
 
-  /** Text from the browser's clipboard, pasted as if typed (bracketed when the shell asks for it). */
+  /** Text from the browser's clipboard, as a paste (bracketed when the shell asks for it). */
   const pasteToWorkspace = useCallback((text: string) => {
-    terminalRef.current?.paste(text);
+    pasteRef.current(text);
     terminalRef.current?.focus();
   }, []);
   const reconnect = useCallback(() => setGeneration((value) => value + 1), []);

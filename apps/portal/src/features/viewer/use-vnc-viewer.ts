@@ -1,3 +1,4 @@
+import type { PolicySettings } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
 import RFB from "@novnc/novnc";
 import { type RefObject, useCallback, useEffect, useRef, useState } from "react";
@@ -14,10 +15,12 @@ export interface VncViewerOptions {
   /** Base for a relative gateway URL (the API's origin). */
   apiBaseUrl: string;
   endContext: EndContext;
+  /** The `clipboard` policy (null: no limits); the gateway enforces pastes, the viewer copies. */
+  clipboard: PolicySettings<"clipboard"> | null;
 }
 
 /** One noVNC connection to a session through the gateway, kept up while the session is active. */
-export function useVncViewer({ session, screen, apiBaseUrl, endContext }: VncViewerOptions) {
+export function useVncViewer({ session, screen, apiBaseUrl, endContext, clipboard }: VncViewerOptions) {
   const utils = trpc.useUtils();
   const [state, setState] = useState<ViewerState>({
     phase: "starting",
@@ -29,6 +32,8 @@ export function useVncViewer({ session, screen, apiBaseUrl, endContext }: VncVie
   const rfbRef = useRef<RFB | null>(null);
   const context = useRef(endContext);
   context.current = endContext;
+  const clipboardRef = useRef(clipboard);
+  clipboardRef.current = clipboard;
   const sessionId = session.id;
   const workspaceId = session.workspaceId;
 
@@ -56,6 +61,7 @@ export function useVncViewer({ session, screen, apiBaseUrl, endContext }: VncVie
         // The workspace's copy reaches the browser's clipboard (Xvnc's -SendCutText, set by the
         // provisioner from the workspace, decides whether it is sent at all).
         rfb.addEventListener("clipboard", (event) => {
+          if (clipboardRef.current?.fromWorkspace === false) return;
           const text = (event as CustomEvent<{ text: string }>).detail.text;
           // Needs the page focused and the permission; without it the copy stays in the workspace.
           void navigator.clipboard?.writeText(text).catch(() => undefined);
