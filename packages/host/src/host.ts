@@ -72,8 +72,8 @@ async function persistentHostId(stateDir: string): Promise<string> {
 }
 
 /**
- * A catalogue entry of the given driver and program, only for asking a driver whether it could
- * start such a workspace (health depends on the driver and the program, not on the rest).
+ * A local catalogue entry of the given program, only for asking the local driver whether it
+ * could start such a workspace (its health depends on the program, not on the rest).
  */
 function probeWorkspace(driver: WorkspaceDriver, program: Workspace["program"]): Workspace {
   const at = new Date(0);
@@ -87,7 +87,7 @@ function probeWorkspace(driver: WorkspaceDriver, program: Workspace["program"]):
     url: null,
     driver,
     program,
-    target: driver === "static" ? { host: "127.0.0.1", port: 5900 } : null,
+    target: null,
     hasVncPassword: false,
     sshTarget: null,
     hasSshCredential: false,
@@ -114,8 +114,13 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
   async function capabilities(): Promise<Record<string, DriverHealth>> {
     const result: Record<string, DriverHealth> = {};
     for (const [driver, instance] of Object.entries(options.drivers) as [WorkspaceDriver, Provisioner][]) {
-      const programs = driver === "local" ? WorkspaceProgramSchema.options : [null];
-      for (const program of programs) {
+      if (driver !== "local") {
+        // Other drivers need the same things for every workspace (a target is checked at start).
+        const health = await instance.health();
+        result[driver] = { ok: health.ok, missing: health.missing, problem: health.problem ?? null };
+        continue;
+      }
+      for (const program of WorkspaceProgramSchema.options) {
         const probe = probeWorkspace(driver, program);
         const capability = capabilityOf(probe);
         if (capability === null) continue;
