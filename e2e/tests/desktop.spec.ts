@@ -101,8 +101,11 @@ test("killing the workspace's processes ends the session and the viewer says so"
   await signIn(page, person.email, person.password);
   const sessionId = await launchDesktop(page, workspace.name);
 
-  // Xvnc is the session's display: without it the workspace is gone.
-  execFileSync("pkill", ["-KILL", "-f", `workspaces/${sessionId}/rfb.sock`]);
+  // Every process of the session runs as its own account: kill them all, as a crash or an
+  // out-of-memory kill would.
+  const record = join(stack.api.dataDir, "host", "local", "sessions", `${sessionId}.json`);
+  const { uid } = JSON.parse(readFileSync(record, "utf8")) as { uid: number };
+  execFileSync("pkill", ["-KILL", "-u", String(uid)]);
   await expect(page.getByRole("alert")).toContainText(/workspace (stopped|exited|ended)/i, {
     timeout: 10_000,
   });

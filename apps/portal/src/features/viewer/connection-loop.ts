@@ -55,7 +55,8 @@ export function runConnectionLoop(options: ConnectionLoopOptions): () => void {
 
   /** Why it is over when the session is no longer active (the history has the reason). */
   async function endedNow(): Promise<FinalOutcome | null> {
-    const active = await utils.session.active.fetch();
+    // Straight from the server: the query cache may still hold the session as active.
+    const active = await utils.client.session.active.query();
     if (active.some((candidate) => candidate.id === sessionId)) return null;
     const history = await utils.client.session.list.query({ status: "ended", workspaceId, limit: 50 });
     const ended = history.items.find((candidate) => candidate.id === sessionId);
