@@ -73,7 +73,7 @@ const defaultNetwork: Record<WorkspaceProgram, boolean> = {
  * ends the session.
  */
 const launcher = String.raw`set -u
-program=$1 geometry=$2 name=$3
+program=$1 geometry=$2 name=$3 url=$4
 ready=/tmp/.display-ready
 mkdir -m 1777 /tmp/.X11-unix
 mkfifo -m 0600 "$ready"
@@ -94,8 +94,24 @@ desktop)
   ;;
 firefox)
   openbox &
-  mkdir -p "$HOME/.firefox-profile"
-  firefox-esr --kiosk --no-remote --profile "$HOME/.firefox-profile" & main=$!
+  profile="$HOME/.firefox-profile"
+  mkdir -p "$profile"
+  # A kiosk opens on its page: no welcome tour, default-browser question or telemetry notice.
+  cat >"$profile/user.js" <<'PREFS'
+user_pref("browser.aboutwelcome.enabled", false);
+user_pref("trailhead.firstrun.didSeeAboutWelcome", true);
+user_pref("browser.startup.homepage_override.mstone", "ignore");
+user_pref("startup.homepage_welcome_url", "");
+user_pref("startup.homepage_welcome_url.additional", "");
+user_pref("browser.shell.checkDefaultBrowser", false);
+user_pref("datareporting.policy.dataSubmissionEnabled", false);
+user_pref("datareporting.healthreport.uploadEnabled", false);
+user_pref("toolkit.telemetry.reportingpolicy.firstRun", false);
+user_pref("browser.disableResetPrompt", true);
+user_pref("browser.tabs.warnOnClose", false);
+user_pref("extensions.pocket.enabled", false);
+PREFS
+  firefox-esr --kiosk --no-remote --profile "$profile" "$url" & main=$!
   ;;
 terminal)
   openbox &
@@ -204,7 +220,11 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     if (holder === sessionId) await rm(claim, { force: true });
   }
 
-  async function launch(sessionId: string, program: WorkspaceProgram): Promise<WorkspaceEndpoint> {
+  async function launch(
+    sessionId: string,
+    workspace: Workspace,
+    program: WorkspaceProgram,
+  ): Promise<WorkspaceEndpoint> {
     const sessionDir = sessionDirOf(sessionId);
     await mkdir(workspacesDir, { recursive: true, mode: 0o700 });
     const uid = await claimUid(sessionId);
@@ -235,7 +255,17 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       command:
         program === "shell"
           ? shellHostCommand({ socketPath: `${sandboxSessionDir}/${SHELL_SOCKET}` })
-          : ["/bin/bash", "-c", launcher, "neosc-launcher", program, geometry, `NeoSC ${program}`],
+          : [
+              "/bin/bash",
+              "-c",
+              launcher,
+              "neosc-launcher",
+              program,
+              geometry,
+              workspace.name,
+              // The catalogue's URL is http(s) only (WorkspaceSchema), so it cannot pass for an option.
+              workspace.url ?? "about:home",
+            ],
       ...(bwrap === null ? {} : { bwrap }),
     });
     let child: ChildProcess;
@@ -349,7 +379,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
         ];
         throw new StartError(`This host cannot start the workspace (${reasons.join("; ")})`, state.missing);
       }
-      return launch(sessionId, program);
+      return launch(sessionId, spec.workspace, program);
     },
     async endpoint(sessionId) {
       const record = await records.read(sessionId);

@@ -194,6 +194,33 @@ describe.runIf(realParts)("the local driver", () => {
     expect(await driver.endpoint(session.sessionId)).toBeNull();
   });
 
+  it("runs Firefox in kiosk mode with the network, and ends the session when Firefox quits", async () => {
+    const session = await startSession("firefox");
+    const client = await connectRfb(session.endpoint.endpoint);
+    await client.handshake();
+    // Firefox's cold start on a loaded machine takes seconds; the page is a picture of many colours.
+    const page = await eventually(
+      "Firefox's page",
+      async () => {
+        const picture = pictureOf(await client.readFrame());
+        return picture.colours > 500 && picture.drawnShare > 0.02 ? picture : undefined;
+      },
+      45_000,
+    );
+    client.close();
+    expect(page.colours).toBeGreaterThan(500);
+    await screenshot("firefox", session.endpoint);
+    const firefox = await processNamed(session.uid, "firefox-esr");
+    // A browser gets the host's network (desktops do not: see the first test).
+    expect(await readlinkOf(`/proc/${firefox}/ns/net`)).toBe(await readlinkOf("/proc/self/ns/net"));
+    process.kill(firefox, "SIGTERM");
+    await eventually("onExit after Firefox quit", async () =>
+      exited.includes(session.sessionId) ? true : undefined,
+    );
+    expect(await driver.list()).toContainEqual({ sessionId: session.sessionId, alive: false });
+    await driver.stop(session.sessionId);
+  });
+
   it("runs a local shell's host as the session's program", async () => {
     const sessionId = randomUUID();
     const endpoint = await driver.start({
