@@ -68,7 +68,8 @@ const defaultNetwork: Record<WorkspaceProgram, boolean> = {
  * The launcher, run by bash inside the sandbox as the session's account: Xvnc on the session's
  * unix socket only (no TCP, no abstract X socket, so sessions sharing the host's network do not
  * collide), then the window manager and the program. Xvnc writes its display number to a fifo
- * once it accepts clients (-displayfd), so nothing waits on a fixed sleep. The launcher ends,
+ * once it accepts clients (-displayfd), and openbox says on another when it manages the screen
+ * (--startup), so nothing waits on a fixed sleep. The launcher ends,
  * and with it the sandbox, when Xvnc or the workspace's main program ends: quitting Firefox
  * ends the session.
  */
@@ -82,18 +83,23 @@ Xvnc -displayfd 3 -rfbunixpath ${sandboxSessionDir}/rfb.sock -rfbport -1 -Securi
 xvnc=$!
 read -r display <"$ready" || exit 70
 export DISPLAY=":$display"
+# The window manager first: a program that maps its window before openbox manages the screen
+# waits for the window manager's answer (xterm up to 5 s). openbox runs --startup once it does.
+wm_ready=/tmp/.wm-ready
+mkfifo -m 0600 "$wm_ready"
+openbox --sm-disable --startup "/bin/sh -c 'echo >$wm_ready'" & wm=$!
+read -r -t 10 _ <>"$wm_ready"
 case "$program" in
 desktop)
+  main=$wm
   mkdir -p "$HOME/.config/pcmanfm/default"
   printf '[*]\nwallpaper_mode=color\ndesktop_bg=#2d5a7b\ndesktop_fg=#ffffff\ndesktop_shadow=#000000\n' \
     >"$HOME/.config/pcmanfm/default/desktop-items-0.conf"
-  openbox & main=$!
   pcmanfm --desktop &
   xterm -fa Monospace -fs 11 -geometry 90x28+40+40 &
   pcmanfm "$HOME" &
   ;;
 firefox)
-  openbox &
   profile="$HOME/.firefox-profile"
   mkdir -p "$profile"
   # A kiosk opens on its page: no welcome tour, default-browser question or telemetry notice.
@@ -114,7 +120,6 @@ PREFS
   firefox-esr --kiosk --no-remote --profile "$profile" "$url" & main=$!
   ;;
 terminal)
-  openbox &
   xterm -fa Monospace -fs 12 -maximized & main=$!
   ;;
 *)
