@@ -5,7 +5,7 @@ import type { WorkspaceSession } from "@neosc/core/session";
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
-import { startXvnc, type TestXvnc } from "@neosc/gateway/testing/xvnc";
+import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.ts";
 import { ADMIN_EMAIL, ADMIN_PASSWORD, PUBLIC_ORIGIN, useApi } from "./support/api.ts";

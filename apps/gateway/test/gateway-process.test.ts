@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
-import { startXvnc, type TestXvnc } from "@neosc/gateway/testing/xvnc";
+import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseGatewayEnv } from "../src/env.ts";
 import { type RunningGateway, startGateway } from "../src/server.ts";

@@ -2,10 +2,10 @@ import { createPomeriumVerifier } from "@neosc/auth/pomerium";
 import { startPomeriumSigner } from "@neosc/auth/testing/pomerium-signer";
 import type { Database } from "@neosc/db/database";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import type { WorkspaceEndpoint } from "../src/endpoint.ts";
 import { RfbTestClient } from "../testing/rfb-client.ts";
-import { startXvnc, type TestXvnc } from "../testing/xvnc.ts";
 import { launchSession, ORIGIN, startGateway, type TestGateway } from "./support/gateway.ts";
 
 let database: TestDatabase;

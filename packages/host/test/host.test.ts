@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Workspace } from "@neosc/core/workspace";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
-import { startXvnc, type TestXvnc } from "@neosc/gateway/testing/xvnc";
 import { createStaticDriver } from "@neosc/provisioner/static";
+import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startWorkspaceHost, type WorkspaceHost } from "../src/host.ts";
 

@@ -51,13 +51,10 @@ async function drawnFrame(
     const firstMs = Date.now() - started;
     let drawn = first;
     const deadline = Date.now() + 15_000;
-    const timeline: string[] = [];
     while (pictureOf(drawn).drawnShare < 0.05 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       drawn = await client.readFrame();
-      timeline.push(`${Date.now() - started}:${pictureOf(drawn).drawnShare.toFixed(2)}`);
     }
-    if (Date.now() - started > 2000) console.log(timeline.join(" "));
     return { first, drawn, firstMs };
   } finally {
     client.close();

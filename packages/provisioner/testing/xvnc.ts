@@ -5,8 +5,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 /*
- * A real TigerVNC Xvnc on a unix socket for the gateway's tests (the provisioner's local driver
- * runs the same, inside a sandbox; these tests are about the gateway, so they start it bare).
+ * A real TigerVNC Xvnc, bare (no sandbox, no programs), for tests of what connects to one: the
+ * gateway's relay, the static driver, the workspace host. On a unix socket, and with `tcp` also
+ * on a loopback TCP port (what a static workspace's VNC server is). The local driver runs Xvnc
+ * itself, in a sandbox.
  */
 
 export interface TestXvnc {
@@ -39,7 +41,7 @@ export function freeLoopbackPort(): Promise<number> {
 export async function startXvnc(
   options: { password?: string; geometry?: string; tcp?: boolean } = {},
 ): Promise<TestXvnc> {
-  const dir = mkdtempSync(path.join(tmpdir(), "neosc-gw-xvnc-"));
+  const dir = mkdtempSync(path.join(tmpdir(), "neosc-xvnc-"));
   const socketPath = path.join(dir, "rfb.sock");
   const security: string[] = [];
   if (options.password === undefined) security.push("-SecurityTypes", "None");
