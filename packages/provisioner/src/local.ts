@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Workspace, WorkspaceProgram } from "@neosc/core/workspace";
@@ -23,8 +23,8 @@ export interface LocalDriverOptions {
   /**
    * The driver's own folder (mode 0700, root's): `workspaces/<sessionId>/` is each session's
    * folder (owned by its account: `rfb.sock`, `home/`, `run/`), `sessions/` the records a
-   * restarted host finds its sessions by, `identity/` each sandbox's passwd, `uids/` the claims
-   * on the session accounts, `logs/` each session's output.
+   * restarted host finds its sessions by, `identity/` each sandbox's passwd, group and hosts,
+   * `logs/` each session's output.
    */
   dataDir: string;
   /** Where the driver's binaries are looked up (default: the system folders the sandbox shows). */
@@ -39,6 +39,12 @@ export interface LocalDriverOptions {
   network?: Partial<Record<WorkspaceProgram, boolean>>;
   /** The first session account's uid (default 1900000000, far above any /etc/passwd entry). */
   firstUid?: number;
+  /**
+   * Where the session accounts are claimed (default /run/neosc/workspace-uids). Host-wide on
+   * purpose: two drivers with different data folders on one host (an API and a test, two hosts'
+   * processes) must never hand the same uid to two sessions.
+   */
+  uidClaimsDir?: string;
   /** How long `start` waits for the VNC socket to answer (default 15 s). */
   startTimeoutMs?: number;
   /** Whether this process may switch to the session accounts (default: it runs as root). */
@@ -56,6 +62,8 @@ interface LocalRecord {
   /** Set before stop kills the processes, so their exit is not reported as the workspace's own. */
   stopping?: boolean;
 }
+
+const defaultUidClaimsDir = "/run/neosc/workspace-uids";
 
 const defaultNetwork: Record<WorkspaceProgram, boolean> = {
   desktop: false,
@@ -139,7 +147,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   const dataDir = path.resolve(options.dataDir);
   const workspacesDir = path.join(dataDir, "workspaces");
   const identityRoot = path.join(dataDir, "identity");
-  const uidsDir = path.join(dataDir, "uids");
+  const uidClaimsDir = options.uidClaimsDir ?? defaultUidClaimsDir;
   const logsDir = path.join(dataDir, "logs");
   const records = new SessionRecords<LocalRecord>(path.join(dataDir, "sessions"));
   const lookup: BinaryLookup = createBinaryLookup(options.searchPath ?? systemSearchPath);
@@ -176,7 +184,9 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   async function alive(record: LocalRecord, table?: ProcessTable): Promise<boolean> {
     const processes = table ?? (await processTable());
     if (processes.startTicks.get(record.pid) === record.startTicks) return true;
-    return (processes.byUid.get(record.uid)?.length ?? 0) > 0;
+    return (
+      (processes.byUid.get(record.uid)?.length ?? 0) > 0 && (await holdsUid(record.uid, record.sessionId))
+    );
   }
 
   /** Waits for the socket of a session that is starting (here or in another call) to answer. */
@@ -203,26 +213,57 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     throw new StartError(`The workspace did not answer within ${startTimeoutMs} ms: ${await tail(logFile)}`);
   }
 
+  /** What a claim on a session account holds: whose it is, so a stale one can be told apart. */
+  const claimOf = (sessionId: string) => JSON.stringify({ dataDir, sessionId });
+
+  /**
+   * Claims a uid for the session in the host-wide claims folder (every local driver on this host
+   * shares it, whatever its data folder), skipping uids that any process runs as. A claim whose
+   * session record is gone and that is older than a minute is stale (its driver died mid-stop).
+   */
   async function claimUid(sessionId: string): Promise<number> {
-    await mkdir(uidsDir, { recursive: true, mode: 0o700 });
-    for (let offset = 0; offset < 1_000_000; offset++) {
-      try {
-        await writeFile(path.join(uidsDir, String(firstUid + offset)), sessionId, {
-          flag: "wx",
-          mode: 0o600,
-        });
-        return firstUid + offset;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    await mkdir(uidClaimsDir, { recursive: true, mode: 0o700 });
+    const running = (await processTable()).byUid;
+    for (let uid = firstUid; uid < firstUid + 1_000_000; uid++) {
+      if (running.has(uid)) continue;
+      const claim = path.join(uidClaimsDir, String(uid));
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await writeFile(claim, claimOf(sessionId), { flag: "wx", mode: 0o600 });
+          return uid;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+          if (attempt > 0 || !(await staleClaim(claim))) break;
+          await rm(claim, { force: true });
+        }
       }
     }
     throw new StartError("No free session account on this host");
   }
 
+  async function staleClaim(claim: string): Promise<boolean> {
+    try {
+      const [text, info] = await Promise.all([readFile(claim, "utf8"), stat(claim)]);
+      if (Date.now() - info.mtimeMs < 60_000) return false;
+      const holder = JSON.parse(text) as { dataDir: string; sessionId: string };
+      const record = path.join(holder.dataDir, "sessions", `${safeSessionId(holder.sessionId)}.json`);
+      return !(await stat(record).then(
+        () => true,
+        () => false,
+      ));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether the uid is still this session's (so that stop never signals another session's account). */
+  async function holdsUid(uid: number, sessionId: string): Promise<boolean> {
+    const holder = await readFile(path.join(uidClaimsDir, String(uid)), "utf8").catch(() => null);
+    return holder === claimOf(sessionId);
+  }
+
   async function releaseUid(uid: number, sessionId: string): Promise<void> {
-    const claim = path.join(uidsDir, String(uid));
-    const holder = await readFile(claim, "utf8").catch(() => null);
-    if (holder === sessionId) await rm(claim, { force: true });
+    if (await holdsUid(uid, sessionId)) await rm(path.join(uidClaimsDir, String(uid)), { force: true });
   }
 
   async function launch(
@@ -344,11 +385,12 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       return;
     }
     await records.write({ ...record, stopping: true });
+    const ownsUid = await holdsUid(record.uid, sessionId);
     const deadline = Date.now() + 10_000;
     for (;;) {
       const table = await processTable();
       const bwrapAlive = table.startTicks.get(record.pid) === record.startTicks;
-      const ownPids = table.byUid.get(record.uid) ?? [];
+      const ownPids = ownsUid ? (table.byUid.get(record.uid) ?? []) : [];
       if (!bwrapAlive && ownPids.length === 0) break;
       if (Date.now() > deadline) throw new Error(`the processes of session ${sessionId} did not end`);
       // bwrap's group first (its sandbox dies with it: --die-with-parent), then anything still

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -236,6 +236,30 @@ describe.runIf(realParts)("the local driver", () => {
     expect(await driver.endpoint(sessionId)).toEqual(endpoint);
     await driver.stop(sessionId);
     expect(await processesOf(socket.uid)).toEqual([]);
+  });
+
+  it("never gives two sessions one account, across drivers with other data folders", async () => {
+    const base = 1_950_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+    // Someone else runs as the first uid of the range: it is skipped.
+    const squatter = spawn("sleep", ["60"], { uid: base, gid: base, stdio: "ignore" });
+    try {
+      await eventually("the squatter", async () => ((await processesOf(base)).length > 0 ? true : undefined));
+      const one = createLocalDriver({ dataDir: path.join(dataDir, "one"), firstUid: base });
+      const two = createLocalDriver({ dataDir: path.join(dataDir, "two"), firstUid: base });
+      const spec = () => ({
+        sessionId: randomUUID(),
+        userId: "u1",
+        workspace: workspace({ program: "terminal" }),
+      });
+      const [first, second] = [spec(), spec()];
+      const [a, b] = await Promise.all([one.start(first), two.start(second)]);
+      const uids = [(await stat(socketPath(a))).uid, (await stat(socketPath(b))).uid];
+      expect(new Set(uids).size).toBe(2);
+      expect(uids).not.toContain(base);
+      await Promise.all([one.stop(first.sessionId), two.stop(second.sessionId)]);
+    } finally {
+      squatter.kill("SIGKILL");
+    }
   });
 
   it("keeps sessions apart: each has its own account, and one cannot reach another's socket", async () => {
