@@ -1,78 +1,25 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { encodeTerminalInput, encodeTerminalResize } from "@neosc/core/terminal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "../src/shell.ts";
+import { createLocalDriver } from "../src/local.ts";
+import type { Endpoint, Provisioner } from "../src/provisioner.ts";
+import { workspace } from "./support.ts";
 
 /*
- * The shell host in a real bubblewrap sandbox as an unprivileged account. The sandbox here is
- * the minimal one a local shell needs (read-only /usr and /etc, private /tmp, the session folder
- * at /session, setpriv to the session's uid); the local driver's own sandbox replaces it.
+ * A local shell as the local driver runs it: the shell host in the session's bubblewrap
+ * sandbox as the session's own account, reached on its socket the way the gateway reaches it.
  */
 
-const uid = 1_899_990_000 + Math.floor(Math.random() * 9000);
 let root: string;
-let sessionDir: string;
 let outside: string;
-let host: ChildProcess;
-let exited: Promise<number | null>;
-
-function sandboxed(command: string[]): { file: string; args: string[] } {
-  const links = ["bin", "sbin", "lib", "lib64"].flatMap((name) => ["--symlink", `usr/${name}`, `/${name}`]);
-  return {
-    file: "bwrap",
-    args: [
-      "--unshare-ipc",
-      "--unshare-pid",
-      "--unshare-uts",
-      "--unshare-net",
-      "--die-with-parent",
-      "--new-session",
-      "--ro-bind",
-      "/usr",
-      "/usr",
-      ...links,
-      "--ro-bind",
-      "/etc",
-      "/etc",
-      "--ro-bind",
-      "/dev/null",
-      "/etc/shadow",
-      "--proc",
-      "/proc",
-      "--dev",
-      "/dev",
-      "--tmpfs",
-      "/tmp",
-      "--bind",
-      sessionDir,
-      "/session",
-      "--clearenv",
-      "--setenv",
-      "PATH",
-      "/usr/bin:/bin",
-      "--setenv",
-      "HOME",
-      "/session/home",
-      "--chdir",
-      "/",
-      "--",
-      "/usr/bin/setpriv",
-      `--reuid=${uid}`,
-      `--regid=${uid}`,
-      "--clear-groups",
-      "--inh-caps=-all",
-      "--bounding-set=-all",
-      "--no-new-privs",
-      "--",
-      ...command,
-    ],
-  };
-}
+let driver: Provisioner;
+let sessionId: string;
+let socketPath: string;
+const exited: string[] = [];
 
 class ShellClient {
   output = "";
@@ -85,7 +32,7 @@ class ShellClient {
   }
   static open(): Promise<ShellClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ path: path.join(sessionDir, SHELL_SOCKET) });
+      const socket = connect({ path: socketPath });
       socket.once("connect", () => resolve(new ShellClient(socket)));
       socket.once("error", reject);
     });
@@ -106,23 +53,29 @@ class ShellClient {
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(tmpdir(), "neosc-shell-"));
-  sessionDir = path.join(root, "session");
-  mkdirSync(path.join(sessionDir, "home"), { recursive: true, mode: 0o700 });
-  chownSync(sessionDir, uid, uid);
-  chownSync(path.join(sessionDir, "home"), uid, uid);
   // World-readable, outside the sandbox: only the sandbox can keep the shell from it.
   outside = path.join("/var/tmp", `neosc-outside-${randomBytes(4).toString("hex")}`);
   writeFileSync(outside, "not for workspaces\n", { mode: 0o644 });
-  const { file, args } = sandboxed(shellHostCommand({ socketPath: `/session/${SHELL_SOCKET}` }));
-  host = spawn(file, args, { stdio: ["ignore", "ignore", "inherit"] });
-  exited = new Promise((resolve) => host.once("exit", (code) => resolve(code)));
-  expect(await waitForShellHost(shellEndpoint(sessionDir).endpoint, 5000)).toBe(true);
+  // Accounts of its own, away from other drivers' on this machine.
+  driver = createLocalDriver({
+    dataDir: root,
+    firstUid: 1_899_000_000 + Math.floor(Math.random() * 900_000),
+  });
+  driver.onExit?.((id) => exited.push(id));
+  sessionId = randomUUID();
+  const endpoint = await driver.start({
+    sessionId,
+    userId: "u1",
+    workspace: workspace({ kind: "terminal", program: "shell" }),
+  });
+  expect(endpoint.protocol).toBe("shell");
+  socketPath = (endpoint.endpoint as Extract<Endpoint, { transport: "unix" }>).path;
 });
 
 afterAll(async () => {
-  if (host.exitCode === null) host.kill("SIGKILL");
-  rmSync(root, { recursive: true, force: true });
-  rmSync(outside, { force: true });
+  await driver?.stop(sessionId);
+  if (root) rmSync(root, { recursive: true, force: true });
+  if (outside) rmSync(outside, { force: true });
 });
 
 describe("a local shell", () => {
@@ -130,7 +83,7 @@ describe("a local shell", () => {
     const client = await ShellClient.open();
     client.type(`echo uid=$(id -u)=; cat ${outside}; echo status=$?\r`);
     const [, seenUid] = (await client.waitFor(/uid=(\d+)=/)) ?? [];
-    expect(Number(seenUid)).toBe(uid);
+    expect(Number(seenUid)).toBeGreaterThanOrEqual(1_899_000_000);
     await client.waitFor(/status=1/);
     expect(client.output).toMatch(/No such file or directory/);
     expect(client.output).not.toContain("not for workspaces");
@@ -153,10 +106,13 @@ describe("a local shell", () => {
     second.socket.destroy();
   });
 
-  it("closes every connection and exits with the shell's status when the shell exits", async () => {
+  it("closes every connection when the shell exits, and the session's workspace is over", async () => {
     const [a, b] = [await ShellClient.open(), await ShellClient.open()];
     a.type("exit 7\r");
     await Promise.all([a.ended, b.ended]);
-    expect(await exited).toBe(7);
+    await expect
+      .poll(async () => (await driver.list()).find((entry) => entry.sessionId === sessionId)?.alive)
+      .toBe(false);
+    await expect.poll(() => exited).toContain(sessionId);
   });
 });
