@@ -19,6 +19,7 @@ const vitestPackages = [
   "apps/gateway",
   "packages/client",
   "packages/provisioner",
+  "packages/host",
   "apps/api",
   "apps/portal",
   "deploy",
