@@ -62,7 +62,10 @@ test("with two factors required, a launch is refused until the person enrols TOT
     await page.getByRole("button", { name: "Verify and sign in" }).click();
     await expectHome(page);
 
+    // Launch opens the viewer; back home the card shows the session running, no refusal.
     await card.getByRole("button", { name: `Launch ${workspace.name}` }).click();
+    await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
+    await page.getByRole("link", { name: "Home", exact: true }).first().click();
     await expect(card.getByText("Running", { exact: true })).toBeVisible();
     await expect(card).not.toContainText("Two-factor sign-in required");
   } finally {
