@@ -10,7 +10,6 @@ import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { ActiveSessionItem } from "../../features/sessions/active-session-item.tsx";
 import { endReasonLabel } from "../../features/sessions/end-reason.ts";
-import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessions.ts";
 import { KindIcon } from "../../features/workspaces/kind.tsx";
 import { connectionHref } from "../../features/workspaces/use-launch.ts";
 import { formatDateTime, formatDuration } from "../../lib/format.ts";
@@ -64,7 +63,9 @@ function ActiveTab() {
   const now = useNow();
   const utils = trpc.useUtils();
   const { apiBaseUrl } = useRuntimeConfig();
-  const { query, all } = useMyActiveSessions();
+  // Admins see everyone's running sessions here (with who runs them), others their own.
+  const query = trpc.session.active.useQuery(undefined, { refetchInterval: 60_000 });
+  const all = query.data ?? [];
   const disconnect = trpc.session.disconnect.useMutation();
   const [target, setTarget] = useState<WorkspaceSession | null>(null);
   const showUsers = canUseAdminArea(me.user.role);
