@@ -11,6 +11,7 @@ export const POLICY_KEYS = [
   "self-registration",
   "local-login",
   "clipboard",
+  "file-transfer",
 ] as const;
 export const PolicyKeySchema = z.enum(POLICY_KEYS);
 export type PolicyKey = z.infer<typeof PolicyKeySchema>;
@@ -62,6 +63,8 @@ export const POLICY_SETTINGS_SCHEMAS = {
     fromWorkspace: z.boolean(),
     maxBytes: z.number().int().min(1).max(1_048_576),
   }),
+  /** Web apps: whether files may go up (multipart form posts) and come down (attachments). */
+  "file-transfer": z.strictObject({ upload: z.boolean(), download: z.boolean() }),
 } as const satisfies Record<PolicyKey, z.ZodType>;
 
 export type PolicySettings<K extends PolicyKey> = z.infer<(typeof POLICY_SETTINGS_SCHEMAS)[K]>;
@@ -86,6 +89,7 @@ export const PolicySchema = z.discriminatedUnion("key", [
   policyVariant("self-registration"),
   policyVariant("local-login"),
   policyVariant("clipboard"),
+  policyVariant("file-transfer"),
 ]);
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyOf<K extends PolicyKey> = Extract<Policy, { key: K }>;
@@ -107,6 +111,8 @@ export const DEFAULT_POLICIES: { [K in PolicyKey]: { enabled: boolean; settings:
   "self-registration": { enabled: false, settings: {} },
   "local-login": { enabled: true, settings: {} },
   clipboard: { enabled: false, settings: { toWorkspace: false, fromWorkspace: false, maxBytes: 65_536 } },
+  // Switched on, it stops files going either way until an administrator allows one direction.
+  "file-transfer": { enabled: false, settings: { upload: false, download: false } },
 };
 
 /** What a viewer and the gateway may let through, from the `clipboard` policy (null: no limits). */

@@ -3,7 +3,6 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { PomeriumVerifier } from "@neosc/auth/pomerium";
 import { verifySessionToken } from "@neosc/auth/session-token";
-import { isWithinAccessHours } from "@neosc/core/access-hours";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import {
   CLOSE_CODES,
@@ -297,19 +296,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       onError: (error, what) => logger.warn({ err: error, sessionId }, `gateway: failed ${what}`),
     });
 
-    // What changed since the ticket was issued: a disabled person, a revoked login, a deadline.
-    if (user === null || user.disabled) return monitor.endSession("user_disabled", "session.revoke");
-    if (loginSessionId !== null && (login === null || login.revokedAt !== null)) {
-      return monitor.endSession("login_revoked", "session.revoke");
-    }
-    if (session.endsAt !== null && session.endsAt <= now)
-      return monitor.endSession("max_duration", "session.expire");
-    if (session.idleEndsAt !== null && session.idleEndsAt <= now) {
-      return monitor.endSession("idle_timeout", "session.expire");
-    }
-    if (accessHours.enabled && !isWithinAccessHours(now, accessHours.settings)) {
-      return monitor.endSession("access_hours", "session.expire");
-    }
+    if (!(await monitor.admit(user, login, now))) return;
 
     slot = await db.gateway.takeSlot({
       sessionId,

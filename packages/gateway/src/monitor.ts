@@ -1,4 +1,4 @@
-import { accessHoursCloseAt } from "@neosc/core/access-hours";
+import { accessHoursCloseAt, isWithinAccessHours } from "@neosc/core/access-hours";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { CLOSE_CODES, type WorkspaceCloseReason } from "@neosc/core/connection";
 import type { PolicyOf } from "@neosc/core/policy";
@@ -103,6 +103,29 @@ export class ConnectionMonitor {
     }
     if (loginExpiresAt !== null) this.at(loginExpiresAt, () => this.finish({ kind: "login_expired" }));
     this.armIdle();
+  }
+
+  /**
+   * What may have changed since the ticket was issued: a disabled person, a revoked login, a
+   * passed deadline. Ends the session (and the connection) and answers false when one did.
+   */
+  async admit(
+    user: { disabled: boolean } | null,
+    login: { revokedAt: Date | null } | null,
+    now: Date,
+  ): Promise<boolean> {
+    const { session, loginSessionId, policies } = this.options;
+    if (user === null || user.disabled) await this.endSession("user_disabled", "session.revoke");
+    else if (loginSessionId !== null && (login === null || login.revokedAt !== null)) {
+      await this.endSession("login_revoked", "session.revoke");
+    } else if (session.endsAt !== null && session.endsAt <= now) {
+      await this.endSession("max_duration", "session.expire");
+    } else if (session.idleEndsAt !== null && session.idleEndsAt <= now) {
+      await this.endSession("idle_timeout", "session.expire");
+    } else if (policies.accessHours.enabled && !isWithinAccessHours(now, policies.accessHours.settings)) {
+      await this.endSession("access_hours", "session.expire");
+    }
+    return this.ended === null;
   }
 
   /** A person's input (keys, pointer moves, clipboard) arrived: idle starts again from now. */

@@ -73,7 +73,7 @@ export interface Launched {
 /** A person, their login and an active session, written as launch would write them. */
 export async function launchSession(
   db: Database,
-  options: { endsAt?: Date | null; idleEndsAt?: Date | null; now?: Date } = {},
+  options: { endsAt?: Date | null; idleEndsAt?: Date | null; now?: Date; kind?: "desktop" | "web" } = {},
 ): Promise<Launched> {
   const now = options.now ?? new Date();
   const user = await db.users.create({
@@ -101,9 +101,9 @@ export async function launchSession(
   const session = await db.sessions.createWithinLimit(
     {
       workspaceId: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
-      workspaceSlug: "desktop",
-      workspaceName: "Desktop",
-      workspaceKind: "desktop",
+      workspaceSlug: options.kind ?? "desktop",
+      workspaceName: options.kind === "web" ? "Web app" : "Desktop",
+      workspaceKind: options.kind ?? "desktop",
       userId: user.id,
       userEmail: user.email,
       organizationId: null,

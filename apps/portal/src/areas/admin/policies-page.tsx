@@ -46,6 +46,10 @@ const ABOUT: Record<PolicyKey, { title: string; text: string; caution?: string }
     title: "Clipboard",
     text: "Limits copy and paste between people's computers and their desktops and terminals. Refused pastes are audited.",
   },
+  "file-transfer": {
+    title: "File transfer in web apps",
+    text: "While on, web apps accept uploads and give downloads only in the directions allowed below; refusals are audited.",
+  },
 };
 
 function PolicyCard({ policy }: { policy: Policy }) {

@@ -289,6 +289,38 @@ function ClipboardEditor({
   );
 }
 
+function FileTransferEditor({
+  policy,
+  onSave,
+}: {
+  policy: Extract<Policy, { key: "file-transfer" }>;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  const [upload, setUpload] = useState(policy.settings.upload);
+  const [download, setDownload] = useState(policy.settings.download);
+  const direction = (label: string, checked: boolean, set: (value: boolean) => void) => (
+    <label className="inline-flex cursor-pointer items-center gap-2 text-sm text-fg">
+      <input
+        type="checkbox"
+        className="size-4 accent-primary"
+        checked={checked}
+        onChange={(event) => set(event.target.checked)}
+      />
+      {label}
+    </label>
+  );
+  return (
+    <SettingsForm policyKey="file-transfer" build={() => ({ upload, download })} onSave={onSave}>
+      {() => (
+        <div className="flex flex-wrap gap-4">
+          {direction("Allow uploads (files sent to the app)", upload, setUpload)}
+          {direction("Allow downloads (files saved from the app)", download, setDownload)}
+        </div>
+      )}
+    </SettingsForm>
+  );
+}
+
 /** The settings editor for one policy, or null when the policy has no settings. */
 export function PolicySettingsEditor({
   policy,
@@ -328,6 +360,8 @@ export function PolicySettingsEditor({
       return <AccessHoursEditor policy={policy} onSave={onSave} />;
     case "clipboard":
       return <ClipboardEditor policy={policy} onSave={onSave} />;
+    case "file-transfer":
+      return <FileTransferEditor policy={policy} onSave={onSave} />;
     case "mfa-required":
     case "self-registration":
     case "local-login":
