@@ -1,4 +1,6 @@
+import { closeSync, openSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import path from "node:path";
 import type { Duplex } from "node:stream";
 import type { WorkspaceCloseReason } from "@neosc/core/connection";
 import type { WebSocket } from "ws";
@@ -37,12 +39,36 @@ export interface RelayOptions {
   connectTimeoutMs: number;
 }
 
+/**
+ * Linux keeps at most 107 bytes of a unix socket's path and Node cuts longer ones silently
+ * (ENOENT). A session folder under a deep data folder passes that, so a long path is reached
+ * through its folder's descriptor, `/proc/self/fd/<fd>/<name>` (as the provisioner's probes do).
+ */
+function endpointSocket(endpoint: Endpoint): Socket {
+  if (endpoint.transport === "tcp") return connect({ host: endpoint.host, port: endpoint.port });
+  if (Buffer.byteLength(endpoint.path) <= 100) return connect({ path: endpoint.path });
+  let folder: number;
+  try {
+    folder = openSync(path.dirname(endpoint.path), "r");
+  } catch {
+    // No such folder: the plain connect fails with the error the caller expects.
+    return connect({ path: endpoint.path });
+  }
+  const socket = connect({ path: `/proc/self/fd/${folder}/${path.basename(endpoint.path)}` });
+  let open = true;
+  const release = () => {
+    if (open) closeSync(folder);
+    open = false;
+  };
+  socket.once("connect", release);
+  socket.once("error", release);
+  socket.once("close", release);
+  return socket;
+}
+
 export function connectEndpoint(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket =
-      endpoint.transport === "unix"
-        ? connect({ path: endpoint.path })
-        : connect({ host: endpoint.host, port: endpoint.port });
+    const socket = endpointSocket(endpoint);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new WorkspaceError(`workspace did not answer within ${timeoutMs} ms`));

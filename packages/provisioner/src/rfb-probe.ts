@@ -1,5 +1,5 @@
-import { connect, type Socket } from "node:net";
 import type { Endpoint } from "./provisioner.ts";
+import { connectEndpointSocket } from "./socket.ts";
 
 /**
  * Connects and reads the server's protocol banner: proof that the endpoint is a live server of
@@ -12,10 +12,7 @@ export function probeBanner(
   timeoutMs: number,
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket: Socket =
-      endpoint.transport === "unix"
-        ? connect({ path: endpoint.path })
-        : connect({ host: endpoint.host, port: endpoint.port });
+    const socket = connectEndpointSocket(endpoint);
     let received = "";
     const finish = (ok: boolean) => {
       clearTimeout(timer);

@@ -1,7 +1,7 @@
-import { connect } from "node:net";
 import path from "node:path";
 import { TERMINAL_MAX_COLS, TERMINAL_MAX_INPUT_BYTES, TERMINAL_MAX_ROWS } from "@neosc/core/terminal";
 import type { Endpoint, WorkspaceEndpoint } from "./provisioner.ts";
+import { connectEndpointSocket } from "./socket.ts";
 
 /*
  * Local shells (terminal workspaces on driver `local`, program `shell`): the local driver runs
@@ -245,10 +245,7 @@ export async function waitForShellHost(endpoint: Endpoint, timeoutMs: number): P
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const accepted = await new Promise<boolean>((resolve) => {
-      const socket =
-        endpoint.transport === "unix"
-          ? connect({ path: endpoint.path })
-          : connect({ host: endpoint.host, port: endpoint.port });
+      const socket = connectEndpointSocket(endpoint);
       socket.once("connect", () => {
         socket.destroy();
         resolve(true);
