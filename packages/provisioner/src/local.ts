@@ -181,12 +181,13 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     return { ok: missing.length === 0 && problem === undefined, missing, ...(problem ? { problem } : {}) };
   }
 
+  /**
+   * A session lives as long as its bwrap does: when bwrap ends, the sandbox's pid namespace goes
+   * with it (--die-with-parent), so the processes still listed as the session's are being killed.
+   */
   async function alive(record: LocalRecord, table?: ProcessTable): Promise<boolean> {
     const processes = table ?? (await processTable());
-    if (processes.startTicks.get(record.pid) === record.startTicks) return true;
-    return (
-      (processes.byUid.get(record.uid)?.length ?? 0) > 0 && (await holdsUid(record.uid, record.sessionId))
-    );
+    return processes.startTicks.get(record.pid) === record.startTicks;
   }
 
   /** Waits for the socket of a session that is starting (here or in another call) to answer. */

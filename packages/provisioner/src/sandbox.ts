@@ -55,6 +55,12 @@ export interface SandboxSpec {
   bwrap?: string;
   /** The setpriv binary inside the sandbox (default /usr/bin/setpriv). */
   setpriv?: string;
+  /**
+   * Processes and threads the session's account may run at once (RLIMIT_NPROC, default 2048:
+   * Firefox runs a few hundred threads). Counted per uid, and the uid is the session's alone,
+   * so a fork bomb stops at the session's own limit instead of the host's.
+   */
+  maxProcesses?: number;
 }
 
 export interface SandboxCommand {
@@ -84,6 +90,9 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     throw new Error(`a sandbox needs an unprivileged uid and gid (got ${spec.uid}:${spec.gid})`);
   }
   if (spec.command.length === 0) throw new Error("a sandbox needs a command");
+  if (spec.maxProcesses !== undefined && !(Number.isInteger(spec.maxProcesses) && spec.maxProcesses > 0)) {
+    throw new Error(`maxProcesses must be a positive integer (got ${spec.maxProcesses})`);
+  }
   const env = sandboxEnvironment(spec);
   const args = [
     // Every namespace but the user namespace (see the top of this file).
@@ -162,12 +171,12 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     "--bounding-set=-all",
     "--no-new-privs",
     "--",
-    // bwrap cannot enter the home itself: it is the session's (0700) and bwrap has no
-    // capabilities left when it would chdir. The session's account can.
-    "/bin/sh",
+    // As the session's account: its process limit, then its home (bwrap cannot enter the home
+    // itself: it is the session's, 0700, and bwrap has no capabilities left when it would chdir).
+    "/bin/bash",
     "-c",
-    'cd "$HOME" 2>/dev/null; exec "$@"',
-    "sandbox",
+    'ulimit -u "$0" || exit 126; cd "$HOME" 2>/dev/null; exec "$@"',
+    String(spec.maxProcesses ?? 2048),
     ...spec.command,
   ];
   return { file: spec.bwrap ?? "bwrap", args, options: { env: { PATH: "/usr/bin:/bin" } } };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDriver } from "../src/local.ts";
 import type { Provisioner, WorkspaceEndpoint } from "../src/provisioner.ts";
 import { StartError } from "../src/provisioner.ts";
-import { runInSandbox } from "../src/sandbox.ts";
+import { prepareSessionDir, runInSandbox, writeSandboxIdentity } from "../src/sandbox.ts";
 import { connectRfb, framePpm, pictureOf, type RfbFrame } from "../testing/rfb-client.ts";
 import { eventually, installed, workspace } from "./support.ts";
 
@@ -352,6 +352,36 @@ describe.runIf(realParts)("the local sandbox", () => {
     } finally {
       delete process.env.NEOSC_TEST_API_SECRET;
       await driver.stop(session.sessionId);
+    }
+  });
+});
+
+describe.runIf(realParts)("the sandbox's process limit", () => {
+  it("stops a fork bomb at the session's own limit", async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), "neosc-nproc-"));
+    const uid = 1_960_000_000 + Math.floor(Math.random() * 1_000_000);
+    const sessionDir = path.join(folder, "session");
+    await prepareSessionDir(sessionDir, uid, uid);
+    await writeSandboxIdentity(path.join(folder, "identity"), uid, uid);
+    const spec = { uid, gid: uid, sessionDir, identityDir: path.join(folder, "identity"), network: false };
+    // dash, not bash: bash retries a failed fork for seconds.
+    const spawnMany = "for i in $(seq 40); do sleep 2 & done 2>&1; wait; echo done";
+    try {
+      const limited = await runInSandbox({
+        ...spec,
+        maxProcesses: 20,
+        command: ["/bin/sh", "-c", spawnMany],
+      });
+      expect(limited.stdout + limited.stderr).toMatch(/fork|Resource temporarily unavailable/);
+      const enough = await runInSandbox({
+        ...spec,
+        maxProcesses: 200,
+        command: ["/bin/sh", "-c", spawnMany],
+      });
+      expect(enough.stdout + enough.stderr).not.toMatch(/fork|Resource temporarily unavailable/);
+      expect(enough.stdout).toContain("done");
+    } finally {
+      await rm(folder, { recursive: true, force: true });
     }
   });
 });
