@@ -84,7 +84,6 @@ const defaultNetwork: Record<WorkspaceProgram, boolean> = {
 const launcher = String.raw`set -u
 program=$1 geometry=$2 name=$3 url=$4
 ready=/tmp/.display-ready
-mkdir -m 1777 /tmp/.X11-unix
 mkfifo -m 0600 "$ready"
 Xvnc -displayfd 3 -rfbunixpath ${sandboxSessionDir}/rfb.sock -rfbport -1 -SecurityTypes None \
   -nolisten tcp -nolisten local -br -geometry "$geometry" -depth 24 -FrameRate 30 -desktop "$name" 3>"$ready" &

@@ -155,6 +155,11 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     "1777",
     "--tmpfs",
     "/tmp",
+    // X's socket folder as X wants it (root's, 1777): the session's Xvnc cannot make it so.
+    "--perms",
+    "1777",
+    "--dir",
+    "/tmp/.X11-unix",
     "--tmpfs",
     "/run",
     "--bind",
