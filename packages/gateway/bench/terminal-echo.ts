@@ -17,7 +17,7 @@ import { TerminalTestClient } from "../testing/terminal-client.ts";
  * Keystroke echo latency of a terminal: one key sent, time until the shell's echo arrives; the
  * same shell reached through the gateway (browser WebSocket → gateway → workspace) and directly
  * (the gateway's own ssh client, or the shell host's socket), in the same run. Prints a table
- * and writes JSON (argv[2], default terminal-echo.json). 300 keys per path.
+ * and writes JSON (argv[2], default <tmpdir>/neosc-terminal-echo.json). 300 keys per path.
  *   pnpm --filter @neosc/gateway bench:terminal
  */
 

@@ -29,6 +29,8 @@ export function storedEndpoints(db: Database): EndpointResolver {
       return {
         ...stored,
         secret: credential.kind === "password" ? credential.password : credential.privateKey,
+        // Which kind the secret is follows the credential read now (an admin may have changed it).
+        ...(stored.ssh === undefined ? {} : { ssh: { ...stored.ssh, auth: credential.kind } }),
       };
     }
     return stored;
