@@ -149,10 +149,9 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows.map((r) => ({ ...r, p50Ms: r.p50Ms.toFixed(2), p99Ms: r.p99Ms.toFixed(2) })));
-  writeFileSync(
-    process.argv[2] ?? "terminal-echo.json",
-    `${JSON.stringify({ at: new Date(), rows }, null, 2)}\n`,
-  );
+  const out = process.argv[2] ?? path.join(tmpdir(), "neosc-terminal-echo.json");
+  writeFileSync(out, `${JSON.stringify({ at: new Date(), rows }, null, 2)}\n`);
+  console.log(`written to ${out}`);
 }
 
 await main();
