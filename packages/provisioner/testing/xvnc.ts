@@ -39,7 +39,13 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 export async function startXvnc(
-  options: { password?: string; geometry?: string; tcp?: boolean } = {},
+  options: {
+    password?: string;
+    geometry?: string;
+    tcp?: boolean;
+    /** More Xvnc options, e.g. `-BlacklistThreshold 1000` for many simultaneous handshakes. */
+    args?: string[];
+  } = {},
 ): Promise<TestXvnc> {
   const dir = mkdtempSync(path.join(tmpdir(), "neosc-xvnc-"));
   const socketPath = path.join(dir, "rfb.sock");
@@ -70,6 +76,7 @@ export async function startXvnc(
         "-depth",
         "24",
         ...security,
+        ...(options.args ?? []),
       ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
