@@ -377,6 +377,29 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     if (uid !== null) await releaseUid(uid, sessionId);
   }
 
+  /**
+   * Removes session folders, identities and logs that no record names and that are over a minute
+   * old: what a host that died between creating a session's folder and writing its record left.
+   * The reconciler lists sessions regularly, so this needs no timer of its own.
+   */
+  async function sweepOrphans(known: Set<string>): Promise<void> {
+    for (const [folder, suffix] of [
+      [workspacesDir, ""],
+      [identityRoot, ""],
+      [logsDir, ".log"],
+    ] as const) {
+      const names = await readdir(folder).catch(() => [] as string[]);
+      for (const name of names) {
+        const sessionId = name.endsWith(suffix) ? name.slice(0, name.length - suffix.length) : name;
+        if (known.has(sessionId)) continue;
+        const entry = path.join(folder, name);
+        const info = await stat(entry).catch(() => null);
+        if (info !== null && Date.now() - info.mtimeMs > 60_000)
+          await rm(entry, { recursive: true, force: true });
+      }
+    }
+  }
+
   async function stop(sessionId: string): Promise<void> {
     safeSessionId(sessionId);
     const record = await records.read(sessionId);
@@ -436,6 +459,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     stop,
     async list() {
       const all = await records.all();
+      await sweepOrphans(new Set(all.map((record) => record.sessionId)));
       const table = await processTable();
       return Promise.all(
         all.map(async (record) => ({ sessionId: record.sessionId, alive: await alive(record, table) })),

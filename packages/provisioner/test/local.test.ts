@@ -1,7 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -180,6 +180,21 @@ describe.runIf(realParts)("the local driver", () => {
     expect(await driver.endpoint(session.sessionId)).toBeNull();
     await driver.stop(session.sessionId);
     await driver.stop(randomUUID());
+  });
+
+  it("clears what a host that died mid-start left without a record", async () => {
+    const local = path.join(dataDir, "local");
+    const orphan = path.join(local, "workspaces", randomUUID());
+    const fresh = path.join(local, "workspaces", randomUUID());
+    await mkdir(path.join(orphan, "home"), { recursive: true });
+    await mkdir(fresh, { recursive: true });
+    const longAgo = new Date(Date.now() - 5 * 60_000);
+    await utimes(orphan, longAgo, longAgo);
+    await driver.list();
+    expect(existsSync(orphan)).toBe(false);
+    // A folder made a moment ago may be a start under way: it stays.
+    expect(existsSync(fresh)).toBe(true);
+    await rm(fresh, { recursive: true });
   });
 
   it("is found again by a restarted host", async () => {
