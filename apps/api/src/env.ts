@@ -1,45 +1,22 @@
 import path from "node:path";
+import {
+  booleanFlag,
+  commaList,
+  emptyAsUndefined,
+  httpUrl,
+  loadOrExit,
+  logLevel,
+  optionalString,
+  parseVariables,
+  port,
+  positiveInt,
+} from "@neosc/core/env-schema";
 import { z } from "zod";
 
 /*
  * The only reader of `process.env`. Every variable is parsed once at start; a bad value stops the
  * process with a message naming the variable. The README (Configuration) documents them.
  */
-
-const emptyAsUndefined = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
-
-const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
-
-const port = (fallback: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(fallback));
-
-const positiveInt = (fallback: number, max: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(max).default(fallback));
-
-const booleanFlag = (fallback: boolean) =>
-  z.preprocess(
-    emptyAsUndefined,
-    z
-      .enum(["true", "false", "1", "0", "yes", "no", "on", "off"])
-      .default(fallback ? "true" : "false")
-      .transform((value) => ["true", "1", "yes", "on"].includes(value)),
-  );
-
-const commaList = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value) =>
-      (value ?? "")
-        .split(",")
-        .map((item) => item.trim())
-        .filter((item) => item !== ""),
-    ),
-);
-
-const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** Number of proxy hops in front of the API, or Express trust-proxy addresses/CIDRs. */
 const TrustProxySchema = z.preprocess(
@@ -74,10 +51,7 @@ export const EnvSchema = z
     METRICS_HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
     METRICS_PORT: port(9464),
     METRICS_ENABLED: booleanFlag(true),
-    LOG_LEVEL: z.preprocess(
-      emptyAsUndefined,
-      z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    ),
+    LOG_LEVEL: logLevel,
     MONGO_URL: z.preprocess(
       emptyAsUndefined,
       z
@@ -186,46 +160,22 @@ export const EnvSchema = z
 
 export type Env = z.infer<typeof EnvSchema>;
 
-export class EnvError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
-    this.name = "EnvError";
-  }
-}
-
 /** Parses a set of variables (tests pass their own); throws EnvError naming each bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const parsed = EnvSchema.safeParse(source);
-  if (parsed.success) {
-    // Relative folders mean "where the command was started": pnpm/npm scripts run in the
-    // package folder but pass the caller's directory as INIT_CWD, so `pnpm start` at the
-    // repository root keeps its data in ./.neosc there.
-    const base = source.INIT_CWD?.trim() || process.cwd();
-    return {
-      ...parsed.data,
-      NEOSC_DATA_DIR: path.resolve(base, parsed.data.NEOSC_DATA_DIR),
-      NEOSC_PORTAL_DIST:
-        parsed.data.NEOSC_PORTAL_DIST === undefined
-          ? undefined
-          : path.resolve(base, parsed.data.NEOSC_PORTAL_DIST),
-    };
-  }
-  throw new EnvError(
-    parsed.error.issues.map(
-      (issue) => `${issue.path.map(String).join(".") || "(environment)"}: ${issue.message}`,
-    ),
-  );
+  const env = parseVariables(EnvSchema, source);
+  // Relative folders mean "where the command was started": pnpm/npm scripts run in the
+  // package folder but pass the caller's directory as INIT_CWD, so `pnpm start` at the
+  // repository root keeps its data in ./.neosc there.
+  const base = source.INIT_CWD?.trim() || process.cwd();
+  return {
+    ...env,
+    NEOSC_DATA_DIR: path.resolve(base, env.NEOSC_DATA_DIR),
+    NEOSC_PORTAL_DIST:
+      env.NEOSC_PORTAL_DIST === undefined ? undefined : path.resolve(base, env.NEOSC_PORTAL_DIST),
+  };
 }
 
 /** Reads the process environment once; on a bad value prints which variable and exits. */
 export function loadEnv(): Env {
-  try {
-    return parseEnv(process.env);
-  } catch (error) {
-    if (error instanceof EnvError) {
-      console.error(`neosc-api: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  return loadOrExit("neosc-api", () => parseEnv(process.env));
 }

@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { EnvError } from "@neosc/core/env-schema";
 import { describe, expect, it } from "vitest";
-import { EnvError, parseEnv } from "../src/env.ts";
+import { parseEnv } from "../src/env.ts";
 
 describe("configuration", () => {
   it("has working defaults for the embedded mode", () => {

@@ -1,3 +1,15 @@
+import {
+  booleanFlag,
+  commaList,
+  emptyAsUndefined,
+  httpUrl,
+  loadOrExit,
+  logLevel,
+  optionalString,
+  parseVariables,
+  port,
+  positiveInt,
+} from "@neosc/core/env-schema";
 import { z } from "zod";
 
 /*
@@ -5,35 +17,11 @@ import { z } from "zod";
  * process with a message naming the variable (README, Configuration, lists them).
  */
 
-const emptyAsUndefined = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : value;
-const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
-const port = (fallback: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65_535).default(fallback));
-const positiveInt = (fallback: number, max: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(1).max(max).default(fallback));
-const httpUrl = z.url({ protocol: /^https?$/ });
-const commaList = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value) =>
-      (value ?? "")
-        .split(",")
-        .map((item) => item.trim())
-        .filter((item) => item !== ""),
-    ),
-);
-
 export const GatewayEnvSchema = z
   .object({
     HOST: z.preprocess(emptyAsUndefined, z.string().default("0.0.0.0")),
     PORT: port(8081),
-    LOG_LEVEL: z.preprocess(
-      emptyAsUndefined,
-      z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    ),
+    LOG_LEVEL: logLevel,
     MONGO_URL: z.string({ error: "required: the gateway shares the API's database" }).min(1),
     MONGO_DB_NAME: optionalString,
     /** The portal's origins: the only pages that may open gateway connections. */
@@ -46,13 +34,7 @@ export const GatewayEnvSchema = z
     NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION: positiveInt(2, 16),
     NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
     /** This process is also a workspace host: its sandboxes run here and its gateway relays to them. */
-    NEOSC_WORKSPACE_HOST: z.preprocess(
-      emptyAsUndefined,
-      z
-        .enum(["true", "false", "1", "0"])
-        .default("false")
-        .transform((value) => value === "true" || value === "1"),
-    ),
+    NEOSC_WORKSPACE_HOST: booleanFlag(false),
     /** The host's internal API as the API replicas reach it, e.g. `http://gateway-0.neosc:8081`. */
     NEOSC_HOST_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
     NEOSC_HOST_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
@@ -92,31 +74,12 @@ export const GatewayEnvSchema = z
 
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 
-export class GatewayEnvError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join("\n")}`);
-    this.name = "GatewayEnvError";
-  }
-}
-
+/** Parses a set of variables (tests pass their own); throws EnvError naming each bad variable. */
 export function parseGatewayEnv(source: Record<string, string | undefined>): GatewayEnv {
-  const parsed = GatewayEnvSchema.safeParse(source);
-  if (parsed.success) return parsed.data;
-  throw new GatewayEnvError(
-    parsed.error.issues.map(
-      (issue) => `${issue.path.map(String).join(".") || "(environment)"}: ${issue.message}`,
-    ),
-  );
+  return parseVariables(GatewayEnvSchema, source);
 }
 
+/** Reads the process environment once; on a bad value prints which variable and exits. */
 export function loadGatewayEnv(): GatewayEnv {
-  try {
-    return parseGatewayEnv(process.env);
-  } catch (error) {
-    if (error instanceof GatewayEnvError) {
-      console.error(`neosc-gateway: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  return loadOrExit("neosc-gateway", () => parseGatewayEnv(process.env));
 }
