@@ -1,3 +1,4 @@
+import { runUntilSignalled } from "@neosc/core/service";
 import { loadEnv } from "./env.ts";
 import { createLogger, startServer } from "./server.ts";
 
@@ -7,28 +8,4 @@ import { createLogger, startServer } from "./server.ts";
  */
 const env = loadEnv();
 const logger = createLogger(env.LOG_LEVEL);
-
-try {
-  const server = await startServer(env, { logger });
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, "signal received");
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-} catch (error) {
-  logger.fatal({ err: error }, "neosc api failed to start");
-  process.exit(1);
-}
+await runUntilSignalled("neosc api", logger, () => startServer(env, { logger }));
