@@ -1,3 +1,4 @@
+import { SESSION_COOKIE } from "@neosc/core/auth";
 import type { Database } from "@neosc/db/database";
 import {
   createInnerContext,
@@ -9,7 +10,7 @@ import {
 import { resolveIdentity } from "@neosc/router/domain/identity/identity";
 import { toTRPCError } from "@neosc/router/errors";
 import type { Request, Response } from "express";
-import { readCookie, SESSION_COOKIE } from "./http-security.ts";
+import { readCookie } from "./http-security.ts";
 
 /*
  * The outer (HTTP) context: everything the API takes from a request before a procedure runs —

@@ -5,7 +5,6 @@ import type { NextFunction, Request, Response } from "express";
  * origins only, and CSRF defence for cookie-authenticated mutations.
  */
 
-export const SESSION_COOKIE = "neosc_session";
 export const CSRF_HEADER = "x-neosc-csrf";
 
 export interface SecurityOptions {

@@ -7,6 +7,7 @@ import { preparePasswordHashing } from "@neosc/auth/password";
 import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { serveGateway } from "@neosc/gateway/serve";
 import { createHostClient } from "@neosc/host/client";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost } from "@neosc/host/host";
@@ -17,7 +18,6 @@ import { createApp } from "./app.ts";
 import { createAuthServices, oidcServiceFor, passwordHasher, pomeriumVerifierFor } from "./auth-services.ts";
 import { bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
 import type { Env } from "./env.ts";
-import { mountGateway } from "./gateway.ts";
 import { createMetrics, createMetricsServer } from "./metrics.ts";
 
 export interface RunningServer {
@@ -162,7 +162,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
         : pomeriumVerifierFor({
             jwksUrl: env.NEOSC_POMERIUM_JWKS_URL,
             audiences: env.NEOSC_POMERIUM_AUDIENCES,
-            ...(env.NEOSC_POMERIUM_ISSUERS.length === 0 ? {} : { issuers: env.NEOSC_POMERIUM_ISSUERS }),
+            issuers: env.NEOSC_POMERIUM_ISSUERS,
             claimMapping,
           });
     const host = env.NEOSC_WORKSPACE_HOST
@@ -216,12 +216,14 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
 
     const server = createServer(app);
     server.keepAliveTimeout = 65_000;
-    const gateway = mountGateway(server, {
+    // The embedded default serves the workspace gateway on the API's own HTTP server, at
+    // `/gateway/connect`; `apps/gateway` runs the same gateway as its own process for production.
+    const gateway = serveGateway(server, env, {
       db,
-      env,
+      endpoints: options.endpoints,
       sessionSecret,
-      logger,
-      ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
+      ownOrigins: [env.NEOSC_PUBLIC_URL],
+      logger: logger.child({ component: "gateway" }),
     });
     const port = await listen(server, env.PORT, env.HOST);
     let metricsServer: Server | null = null;

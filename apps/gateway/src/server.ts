@@ -1,11 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { createPomeriumVerifier } from "@neosc/auth/pomerium";
-import { GATEWAY_PATH } from "@neosc/core/connection";
 import { connectDatabase } from "@neosc/db/database";
-import { type EndpointResolver, storedEndpoints } from "@neosc/gateway/endpoint";
-import { createGateway } from "@neosc/gateway/gateway";
+import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { serveGateway } from "@neosc/gateway/serve";
 import { handleHostAgentRequest } from "@neosc/host/agent";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost, type WorkspaceHost } from "@neosc/host/host";
@@ -66,26 +64,6 @@ export async function startGateway(
     throw error;
   }
   const workspaceHost = host;
-  const gateway = createGateway({
-    db: connection.db,
-    endpoints: options.endpoints ?? storedEndpoints(connection.db),
-    allowedOrigins: new Set(env.NEOSC_PORTAL_ORIGINS.map((origin) => new URL(origin).origin)),
-    pomerium:
-      env.NEOSC_POMERIUM_JWKS_URL === undefined
-        ? null
-        : createPomeriumVerifier({
-            jwksUrl: env.NEOSC_POMERIUM_JWKS_URL,
-            audiences: env.NEOSC_POMERIUM_AUDIENCES,
-            ...(env.NEOSC_POMERIUM_ISSUERS.length === 0 ? {} : { issuers: env.NEOSC_POMERIUM_ISSUERS }),
-          }),
-    loginCookie:
-      env.NEOSC_SESSION_SECRET === undefined
-        ? null
-        : { name: "neosc_session", secret: env.NEOSC_SESSION_SECRET },
-    maxConnectionsPerSession: env.NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION,
-    logger,
-  });
-
   let draining = false;
   const server: Server = createServer((request, response) => {
     if (workspaceHost !== null && env.NEOSC_HOST_TOKEN !== undefined) {
@@ -109,9 +87,11 @@ export async function startGateway(
     }
     response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not_found"}');
   });
-  server.on("upgrade", (request, socket, head) => {
-    if ((request.url ?? "/").split("?")[0] === GATEWAY_PATH) gateway.handleUpgrade(request, socket, head);
-    else socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  const gateway = serveGateway(server, env, {
+    db: connection.db,
+    endpoints: options.endpoints,
+    sessionSecret: env.NEOSC_SESSION_SECRET ?? null,
+    logger,
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

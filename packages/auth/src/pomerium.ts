@@ -15,7 +15,10 @@ export interface PomeriumVerifierOptions {
   jwksUrl: string | URL;
   /** Accepted `aud` values: the route hosts the API is served on (e.g. `api.portal.example.com`). */
   audiences: readonly string[];
-  /** Accepted `iss` values; Pomerium sets iss = the route host, so the default is `audiences`. */
+  /**
+   * Accepted `iss` values; Pomerium sets iss = the route host, so the default (unset or empty,
+   * as an unset comma-list variable parses) is `audiences`.
+   */
   issuers?: readonly string[];
   /** Allowed clock skew for exp/iat/nbf, 0..30 s (default 30). */
   clockToleranceSeconds?: number;
@@ -74,7 +77,7 @@ function groupsOf(payload: JWTPayload): string[] {
 /** Builds a verifier that trusts only assertions signed by Pomerium's current keys for our hosts. */
 export function createPomeriumVerifier(options: PomeriumVerifierOptions): PomeriumVerifier {
   const audiences = [...options.audiences];
-  const issuers = [...(options.issuers ?? options.audiences)];
+  const issuers = [...(options.issuers?.length ? options.issuers : options.audiences)];
   if (audiences.length === 0) throw new RangeError("at least one Pomerium audience (host) is required");
   if (issuers.length === 0) throw new RangeError("at least one Pomerium issuer (host) is required");
   const tolerance = options.clockToleranceSeconds ?? MAX_POMERIUM_CLOCK_TOLERANCE_SECONDS;

@@ -34,6 +34,9 @@ export const LoginInputSchema = z.strictObject({
 });
 export type LoginInput = z.infer<typeof LoginInputSchema>;
 
+/** The login cookie the HTTP host sets, and the gateway checks a ticket's login by. */
+export const SESSION_COOKIE = "neosc_session";
+
 /** A successful login: the token is also set as the `neosc_session` cookie by the HTTP host. */
 export const LoginOutputSchema = z.object({
   token: z.string(),
