@@ -180,6 +180,9 @@ export function connectSsh(options: SshConnectOptions): Promise<Duplex> {
       sock,
       username: login.username,
       readyTimeout: options.timeoutMs,
+      // A host that vanishes without closing TCP is noticed within a minute, not never.
+      keepaliveInterval: 15_000,
+      keepaliveCountMax: 4,
       // ssh2 retries with every method it has; NeoSC holds exactly one credential.
       tryKeyboard: false,
       hostVerifier: (key: Buffer) => {
