@@ -43,26 +43,3 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-
-export const delay = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Polls until `check` returns a value (not undefined), or fails with the last state it saw. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not reached in ${timeoutMs} ms ${last ? String(last) : ""}`);
-    await delay(250);
-  }
-}

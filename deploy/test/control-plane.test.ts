@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { eventually } from "@neosc/core/testing/eventually";
 import { describe, expect, it } from "vitest";
-import { eventually } from "./control-plane-support.ts";
 
 const SUPERVISOR = fileURLToPath(new URL("../control-plane/supervisor.mjs", import.meta.url));
 

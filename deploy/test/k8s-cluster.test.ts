@@ -1,8 +1,10 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { eventually } from "@neosc/core/testing/eventually";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import type { ControlPlane } from "../src/control-plane.ts";
-import { delay, eventually, useControlPlane } from "./control-plane-support.ts";
+import { useControlPlane } from "./control-plane-support.ts";
 import { WORKSPACE_NAMESPACE } from "./k8s.ts";
 
 /*
@@ -149,10 +151,14 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
     const expected = ["api", "portal", "pomerium", ...(names.includes("gateway") ? ["gateway"] : [])];
     const started = Date.now();
     for (const name of expected) {
-      await eventually(`deployment ${name} ready`, async () => {
-        const deployment = await get(plane, `/apis/apps/v1/namespaces/neosc/deployments/${name}`);
-        return deploymentReady(deployment) ? true : undefined;
-      });
+      await eventually(
+        `deployment ${name} ready`,
+        async () => {
+          const deployment = await get(plane, `/apis/apps/v1/namespaces/neosc/deployments/${name}`);
+          return deploymentReady(deployment) ? true : undefined;
+        },
+        60_000,
+      );
     }
     console.log(`deployments ${expected.join(", ")} ready ${Date.now() - started} ms after apply`);
     const pods = await list(plane, "/api/v1/namespaces/neosc/pods");
@@ -175,23 +181,31 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
     const plane = cluster.get(context);
     await deployed(plane);
     for (const name of ["mongo", "postgres"]) {
-      await eventually(`statefulset ${name} ready`, async () => {
-        const set = await get(plane, `/apis/apps/v1/namespaces/neosc/statefulsets/${name}`);
-        const status = set.status as { readyReplicas?: number } | undefined;
-        return status?.readyReplicas === set.spec?.replicas ? true : undefined;
-      });
+      await eventually(
+        `statefulset ${name} ready`,
+        async () => {
+          const set = await get(plane, `/apis/apps/v1/namespaces/neosc/statefulsets/${name}`);
+          const status = set.status as { readyReplicas?: number } | undefined;
+          return status?.readyReplicas === set.spec?.replicas ? true : undefined;
+        },
+        60_000,
+      );
     }
   });
 
   it("has the PodDisruptionBudgets computed by the disruption controller, and enforced on eviction", async (context) => {
     const plane = cluster.get(context);
     await deployed(plane);
-    const budgets = await eventually("PDB status for api", async () => {
-      const found = await list(plane, "/apis/policy/v1/namespaces/neosc/poddisruptionbudgets");
-      const api = found.find((budget) => budget.metadata.name === "api");
-      const status = api?.status as { expectedPods?: number; disruptionsAllowed?: number } | undefined;
-      return status?.expectedPods === 3 && status.disruptionsAllowed === 1 ? found : undefined;
-    });
+    const budgets = await eventually(
+      "PDB status for api",
+      async () => {
+        const found = await list(plane, "/apis/policy/v1/namespaces/neosc/poddisruptionbudgets");
+        const api = found.find((budget) => budget.metadata.name === "api");
+        const status = api?.status as { expectedPods?: number; disruptionsAllowed?: number } | undefined;
+        return status?.expectedPods === 3 && status.disruptionsAllowed === 1 ? found : undefined;
+      },
+      60_000,
+    );
     expect(budgets.map((budget) => budget.metadata.name).sort()).toEqual(
       expect.arrayContaining(["api", "mongo", "pomerium", "portal"]),
     );
@@ -214,22 +228,31 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
     for (const node of plane.nodeNames) await kubectl(plane, ["uncordon", node]);
     expect(answers.map((answer) => answer.status)).toEqual([201, 429]);
     expect(JSON.stringify(answers[1]?.body)).toContain("disruption budget");
-    await eventually("api back to 3 available", async () =>
-      deploymentReady(await get(plane, "/apis/apps/v1/namespaces/neosc/deployments/api")) ? true : undefined,
+    await eventually(
+      "api back to 3 available",
+      async () =>
+        deploymentReady(await get(plane, "/apis/apps/v1/namespaces/neosc/deployments/api"))
+          ? true
+          : undefined,
+      60_000,
     );
   });
 
   it("has the HPA picked up by the autoscaler controller", async (context) => {
     const plane = cluster.get(context);
     await deployed(plane);
-    const hpa = await eventually("HPA status", async () => {
-      const found = await get(plane, "/apis/autoscaling/v2/namespaces/neosc/horizontalpodautoscalers/api");
-      const status = found.status as {
-        currentReplicas?: number;
-        conditions?: { type: string; status: string; reason: string }[];
-      };
-      return status.conditions?.some((condition) => condition.type === "AbleToScale") ? status : undefined;
-    });
+    const hpa = await eventually(
+      "HPA status",
+      async () => {
+        const found = await get(plane, "/apis/autoscaling/v2/namespaces/neosc/horizontalpodautoscalers/api");
+        const status = found.status as {
+          currentReplicas?: number;
+          conditions?: { type: string; status: string; reason: string }[];
+        };
+        return status.conditions?.some((condition) => condition.type === "AbleToScale") ? status : undefined;
+      },
+      60_000,
+    );
     expect(hpa.currentReplicas).toBe(3);
     // There is no metrics server here: the controller says so instead of scaling.
     expect(hpa.conditions?.find((condition) => condition.type === "AbleToScale")?.status).toBe("True");
@@ -238,8 +261,13 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
   it("rolls a new API image out without ever going below 3 available (maxUnavailable 0, maxSurge 1)", async (context) => {
     const plane = cluster.get(context);
     await deployed(plane);
-    await eventually("api ready before the rollout", async () =>
-      deploymentReady(await get(plane, "/apis/apps/v1/namespaces/neosc/deployments/api")) ? true : undefined,
+    await eventually(
+      "api ready before the rollout",
+      async () =>
+        deploymentReady(await get(plane, "/apis/apps/v1/namespaces/neosc/deployments/api"))
+          ? true
+          : undefined,
+      60_000,
     );
     // Every status the controller writes during the rollout, in order: a watch misses none.
     const seen: { available: number; total: number }[] = [];

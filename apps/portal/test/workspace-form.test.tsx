@@ -1,3 +1,4 @@
+import { testWorkspace } from "@neosc/core/testing/workspace";
 import type { CreateWorkspaceInput, Workspace } from "@neosc/core/workspace";
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -13,29 +14,20 @@ function errorsOf(label: RegExp): string | null {
   return error?.textContent ?? null;
 }
 
-const existing: Workspace = {
+const existing: Workspace = testWorkspace({
   id: "7c0b7b5e-3f0e-4a43-9d7d-2b1f9f0c1a11",
   slug: "firefox",
   name: "Firefox",
   description: "A browser",
-  kind: "desktop",
   image: "kasmweb/firefox:1.16.0",
-  url: null,
   driver: null,
   program: null,
-  target: null,
-  hasVncPassword: false,
-  sshTarget: null,
-  hasSshCredential: false,
-  cpu: 1,
   memoryMb: 2048,
   allowedRoles: ["user", "neosc", "admin"],
-  organizationId: null,
-  enabled: true,
   tags: ["browser"],
   createdAt: new Date("2026-01-01T00:00:00Z"),
   updatedAt: new Date("2026-01-01T00:00:00Z"),
-};
+});
 
 describe("WorkspaceForm", () => {
   it("shows the core schema's field errors before sending anything", async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ApiException, CoreV1Api } from "@kubernetes/client-node";
+import { eventually } from "@neosc/core/testing/eventually";
 import { describe, expect, it } from "vitest";
 import {
   KubernetesProvisioner,
@@ -10,7 +11,7 @@ import {
   WORKSPACE_NAMESPACE,
   WorkspaceStartError,
 } from "../src/kubernetes-provisioner.ts";
-import { adminClients, clusterOrSkip, eventually, provisionerFor, workspace } from "./support.ts";
+import { adminClients, clusterOrSkip, provisionerFor, workspace } from "./support.ts";
 
 const namespace = WORKSPACE_NAMESPACE;
 

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { eventually } from "@neosc/core/testing/eventually";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LABELS, WORKSPACE_NAMESPACE } from "../src/kubernetes-provisioner.ts";
-import { adminClients, clusterOrSkip, eventually, provisionerFor, workspace } from "./support.ts";
+import { adminClients, clusterOrSkip, provisionerFor, workspace } from "./support.ts";
 
 /*
  * Fifty launches at once by one person against a limit of three: the session slots in MongoDB

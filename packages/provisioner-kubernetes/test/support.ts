@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
+import { testWorkspace } from "@neosc/core/testing/workspace";
 import type { Workspace } from "@neosc/core/workspace";
 import { inject } from "vitest";
 import {
@@ -37,53 +37,14 @@ export function adminClients(cluster: ClusterAccess) {
   return { core: config.makeApiClient(CoreV1Api), networking: config.makeApiClient(NetworkingV1Api) };
 }
 
+/** A catalogue entry the Kubernetes driver runs: an image, no local driver. */
 export function workspace(overrides: Partial<Workspace> = {}): Workspace {
-  const now = new Date();
-  return {
-    id: randomUUID(),
-    slug: "debian-desktop",
-    name: "Debian desktop",
-    description: "",
-    kind: "desktop",
+  return testWorkspace({
     image: "registry.example/neosc/desktop:1.0",
-    url: null,
     driver: null,
     program: null,
-    target: null,
-    hasVncPassword: false,
-    sshTarget: null,
-    hasSshCredential: false,
     cpu: 1.5,
     memoryMb: 3072,
-    allowedRoles: ["user"],
-    organizationId: null,
-    enabled: true,
-    tags: [],
-    createdAt: now,
-    updatedAt: now,
     ...overrides,
-  };
-}
-
-export const delay = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Polls until `check` returns a value (not undefined), or fails with what it saw last. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not reached in ${timeoutMs} ms ${last ? String(last) : ""}`);
-    await delay(200);
-  }
+  });
 }

@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { testWorkspace as workspace } from "@neosc/core/testing/workspace";
 import type { WorkspaceProgram } from "@neosc/core/workspace";
 import { createLocalDriver } from "../src/local.ts";
 import type { Provisioner } from "../src/provisioner.ts";
-import { workspace } from "../test/support.ts";
 import { connectRfb, pictureOf } from "../testing/rfb-client.ts";
 
 /*

@@ -5,13 +5,15 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile }
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { eventually } from "@neosc/core/testing/eventually";
+import { testWorkspace as workspace } from "@neosc/core/testing/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDriver } from "../src/local.ts";
 import type { Provisioner, WorkspaceEndpoint } from "../src/provisioner.ts";
 import { StartError } from "../src/provisioner.ts";
 import { prepareSessionDir, runInSandbox, writeSandboxIdentity } from "../src/sandbox.ts";
 import { connectRfb, framePpm, pictureOf, type RfbFrame } from "../testing/rfb-client.ts";
-import { eventually, installed, workspace } from "./support.ts";
+import { installed } from "./support.ts";
 
 const run = promisify(execFile);
 const realParts = installed("Xvnc") && installed("bwrap") && process.getuid?.() === 0;

@@ -4,10 +4,10 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { encodeTerminalInput, encodeTerminalResize } from "@neosc/core/terminal";
+import { testWorkspace as workspace } from "@neosc/core/testing/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalDriver } from "../src/local.ts";
 import type { Endpoint, Provisioner } from "../src/provisioner.ts";
-import { workspace } from "./support.ts";
 
 /*
  * A local shell as the local driver runs it: the shell host in the session's bubblewrap

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { testWorkspace } from "@neosc/core/testing/workspace";
 import type { Workspace } from "@neosc/core/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StartError } from "../src/provisioner.ts";
@@ -21,29 +22,17 @@ afterAll(async () => {
 });
 
 function workspace(port: number): Workspace {
-  return {
+  return testWorkspace({
     id: "1b6d3c1e-8f0a-4c8e-9a55-0d4c2f6b7a10",
     slug: "bastion",
     name: "Bastion",
-    description: "",
     kind: "terminal",
-    image: null,
-    url: null,
     driver: "ssh",
     program: null,
-    target: null,
-    hasVncPassword: false,
     sshTarget: { host: "127.0.0.1", port, username: sshd.username, hostKey: sshd.hostKey },
     hasSshCredential: true,
-    cpu: 1,
     memoryMb: 2048,
-    allowedRoles: ["user"],
-    organizationId: null,
-    enabled: true,
-    tags: [],
-    createdAt: new Date(),
-    updatedAt: new Date(),
-  };
+  });
 }
 
 describe("the ssh driver", () => {

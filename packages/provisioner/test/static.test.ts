@@ -3,12 +3,13 @@ import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { testWorkspace as workspace } from "@neosc/core/testing/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StartError } from "../src/provisioner.ts";
 import { createStaticDriver } from "../src/static.ts";
 import { connectRfb } from "../testing/rfb-client.ts";
 import { startXvnc, type TestXvnc } from "../testing/xvnc.ts";
-import { installed, workspace } from "./support.ts";
+import { installed } from "./support.ts";
 
 const haveXvnc = installed("Xvnc");
 if (!haveXvnc) console.warn("static driver tests skipped: they need Xvnc (tigervnc-standalone-server)");
