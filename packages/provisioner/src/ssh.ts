@@ -1,8 +1,8 @@
-import type { SshCredential, SshTarget, Workspace } from "@neosc/core/workspace";
-import type { Health, Provisioner, WorkspaceEndpoint } from "./provisioner.ts";
-import { StartError } from "./provisioner.ts";
+import type { SshCredential, SshTarget } from "@neosc/core/workspace";
+import type { WorkspaceEndpoint } from "./provisioner.ts";
+import { type Provisioner, StartError } from "./provisioner.ts";
+import { recordedTargetDriver } from "./recorded-target.ts";
 import { probeSsh } from "./rfb-probe.ts";
-import { SessionRecords } from "./state-dir.ts";
 
 export interface SshDriverOptions {
   /** Folder for per-session records (mode 0700; they hold the ssh credential). */
@@ -17,6 +17,9 @@ interface SshRecord {
   credential: SshCredential;
 }
 
+const NO_HOST = "This workspace names no ssh host";
+const NO_CREDENTIAL = "NeoSC holds no credential for this ssh host";
+
 /**
  * An internal host reached over ssh (terminal workspaces). Nothing is started: `start` checks
  * that the host answers as an ssh server and records the target with the credential, so the
@@ -24,52 +27,31 @@ interface SshRecord {
  * the database to this record to the gateway, never to the browser.
  */
 export function createSshDriver(options: SshDriverOptions): Provisioner {
-  const records = new SessionRecords<SshRecord>(options.stateDir);
-  const timeoutMs = options.connectTimeoutMs ?? 3000;
-
-  const endpointOf = ({ target, credential }: SshRecord): WorkspaceEndpoint => ({
-    protocol: "ssh",
-    endpoint: { transport: "tcp", host: target.host, port: target.port },
-    secret: credential.kind === "password" ? credential.password : credential.privateKey,
-    ssh: { username: target.username, hostKey: target.hostKey, auth: credential.kind },
-  });
-
-  return {
-    async start(spec) {
-      const existing = await records.read(spec.sessionId);
-      if (existing !== null) return endpointOf(existing);
+  return recordedTargetDriver<SshRecord>({
+    stateDir: options.stateDir,
+    connectTimeoutMs: options.connectTimeoutMs,
+    recordFor(spec) {
       const target = spec.workspace.sshTarget;
-      if (spec.workspace.driver !== "ssh" || target === null) {
-        throw new StartError("This workspace names no ssh host");
-      }
-      if (spec.sshCredential == null) throw new StartError("NeoSC holds no credential for this ssh host");
-      const record: SshRecord = { sessionId: spec.sessionId, target, credential: spec.sshCredential };
-      const endpoint = endpointOf(record);
-      if (!(await probeSsh(endpoint.endpoint, timeoutMs))) {
-        throw new StartError(`The ssh host ${target.host}:${target.port} does not answer`);
-      }
-      await records.write(record);
-      return endpoint;
+      if (spec.workspace.driver !== "ssh" || target === null) throw new StartError(NO_HOST);
+      if (spec.sshCredential == null) throw new StartError(NO_CREDENTIAL);
+      return { sessionId: spec.sessionId, target, credential: spec.sshCredential };
     },
-    async endpoint(sessionId) {
-      const record = await records.read(sessionId);
-      return record === null ? null : endpointOf(record);
-    },
-    async stop(sessionId) {
-      await records.remove(sessionId);
-    },
-    async list() {
-      // The host is not ours to watch: an ssh session lives until its shell exits or it is ended.
-      return (await records.all()).map((record) => ({ sessionId: record.sessionId, alive: true }));
-    },
-    async health(workspace?: Workspace): Promise<Health> {
+    endpointOf: ({ target, credential }): WorkspaceEndpoint => ({
+      protocol: "ssh",
+      endpoint: { transport: "tcp", host: target.host, port: target.port },
+      secret: credential.kind === "password" ? credential.password : credential.privateKey,
+      ssh: { username: target.username, hostKey: target.hostKey, auth: credential.kind },
+    }),
+    answers: probeSsh,
+    unreachable: ({ target }) => `The ssh host ${target.host}:${target.port} does not answer`,
+    health(workspace) {
       if (workspace !== undefined && workspace.sshTarget === null) {
-        return { ok: false, missing: [], problem: "This workspace names no ssh host" };
+        return { ok: false, missing: [], problem: NO_HOST };
       }
       if (workspace !== undefined && !workspace.hasSshCredential) {
-        return { ok: false, missing: [], problem: "NeoSC holds no credential for this ssh host" };
+        return { ok: false, missing: [], problem: NO_CREDENTIAL };
       }
       return { ok: true, missing: [] };
     },
-  };
+  });
 }
