@@ -6,8 +6,14 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import type { CreateWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import { connectSsh } from "@neosc/gateway/terminal";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
+import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
+import { measureKeystrokeEcho } from "@neosc/gateway/testing/terminal-echo";
+import { connectEndpointSocket } from "@neosc/provisioner/socket";
+import { startSshd } from "@neosc/provisioner/testing/sshd";
 import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { WebSocket } from "ws";
 import { type ApiClient, apiClient, signInApi, withPolicy } from "../src/api.ts";
@@ -31,8 +37,9 @@ const THROUGHPUT_SECONDS = Number(process.env.BENCH_GW_SECONDS ?? 5);
 const THROUGHPUT_ROUNDS = Number(process.env.BENCH_GW_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_GW_IDLE ?? 50);
 const KILLS = Number(process.env.BENCH_GW_KILLS ?? 20);
+const ECHO_KEYS = Number(process.env.BENCH_GW_KEYS ?? 300);
 /** Which rows run (default all), e.g. BENCH_GW_ROWS=2,5 while working on the relay. */
-const ROWS = new Set((process.env.BENCH_GW_ROWS ?? "1,2,3,4,5").split(",").map((row) => row.trim()));
+const ROWS = new Set((process.env.BENCH_GW_ROWS ?? "1,2,3,4,5,6").split(",").map((row) => row.trim()));
 const API_LOG_LEVEL = process.env.BENCH_API_LOG_LEVEL ?? "info";
 /** The session cookie the portal's login sets (apps/api http-security). */
 const LOGIN_COOKIE = "neosc_session";
@@ -300,7 +307,7 @@ async function main() {
     const syntheticWorkspace = await staticWorkspace("bench-synthetic", "Synthetic RFB source", sourcePort);
 
     const count =
-      SEQUENTIAL_LAUNCHES + CONCURRENT_LAUNCHES + THROUGHPUT_ROUNDS + IDLE_CONNECTIONS + 2 * KILLS;
+      SEQUENTIAL_LAUNCHES + CONCURRENT_LAUNCHES + THROUGHPUT_ROUNDS + IDLE_CONNECTIONS + 2 * KILLS + 2;
     const seeded = await seedSignedInUsers({
       mongoUrl: info.db.url,
       dbName: info.dbNames.main,
@@ -354,11 +361,13 @@ async function main() {
     if (ROWS.has("2") || ROWS.has("5")) for (const row of await throughputRows(bench, take)) add(row);
     if (ROWS.has("3")) add(await idleMemoryRow(bench, take));
     if (ROWS.has("4")) for (const row of await killRows(bench, take)) add(row);
+    if (ROWS.has("6")) for (const row of await terminalEchoRows(bench, take)) add(row);
 
     const notes = [
       `${machine.cores} cores shared by everything (and by other work on this machine: see the load averages): the API processes, FerretDB, Xvnc, the synthetic source, the bare pipe and this load generator all run here, over loopback.`,
       "Ceilings are measured in the same run: a plain `ws` WebSocket server (bench/ws-pipe.mjs, its own Node process) piping each connection to the same TCP source with the same 1 MiB backpressure rule, and nothing else (no ticket, Origin, session, cap or RFB parsing).",
       "Launch → first frame: from the `workspace.launch` call to the header of the first FramebufferUpdate, through `session.connect` (ticket), the WebSocket upgrade to the gateway with the ticket subprotocol, Origin and login cookie, the RFB handshake (the gateway authenticates to the workspace and offers None) and a full FramebufferUpdateRequest. Each session is stopped (`workspace.stop`) after it is measured. The ceiling is the same first frame of the already-running test Xvnc through the bare pipe.",
+      "Keystroke echo: one key typed (a letter, then backspace, alternating) and the time until the shell's echo arrives, through the gateway (ticket, Origin, login cookie, frame checks, idle accounting) and, as the ceiling, on the same shell without the gateway: the shell host's own socket for the local shell, the gateway's ssh client straight to sshd for ssh.",
       "Throughput: the synthetic RFB source (bench/rfb-source.mjs) is not a desktop; after the handshake it writes raw 1280×64 FramebufferUpdates (noise) as fast as its socket drains, so it measures what the relay itself can carry. Reached by the gateway as a static workspace (TCP loopback), by the pipe directly. The client counts bytes only.",
     ];
     const report = {
@@ -731,6 +740,106 @@ async function killRows(bench: Bench, take: (n: number) => Person[]): Promise<Ro
       note: `from the session.disconnect call to the close frame at the viewer; closes seen: ${[...new Set([...across.reasons, ...same.reasons])].join(", ")}; with ${KILLS} samples p99 is the largest. Each gateway reads the revocation signal once a second`,
     },
   ];
+}
+
+/** Row 6: keystroke echo of a local shell and an ssh host, through the gateway and without it. */
+async function terminalEchoRows(bench: Bench, take: (n: number) => Person[]): Promise<Row[]> {
+  const [localPerson, sshPerson] = take(2);
+  if (localPerson === undefined || sshPerson === undefined) throw new Error("no people left for row 6");
+  const sshd = await startSshd();
+  const rows: Row[] = [];
+  try {
+    const login = { username: sshd.username, hostKey: sshd.hostKey, auth: "privateKey" } as const;
+    const shell = await bench.admin.workspace.create.mutate({
+      slug: "bench-shell",
+      name: "Bench shell",
+      kind: "terminal",
+      driver: "local",
+      program: "shell",
+      allowedRoles: ["user"],
+    } as CreateWorkspaceInput);
+    const ssh = await bench.admin.workspace.create.mutate({
+      slug: "bench-ssh",
+      name: "Bench ssh",
+      kind: "terminal",
+      driver: "ssh",
+      sshTarget: { host: sshd.host, port: sshd.port, username: sshd.username, hostKey: sshd.hostKey },
+      sshCredential: { kind: "privateKey", privateKey: sshd.privateKey },
+      allowedRoles: ["user"],
+    } as CreateWorkspaceInput);
+    const cases = [
+      { variant: "local shell (bubblewrap)", workspace: shell, person: localPerson },
+      { variant: "ssh (OpenSSH, loopback)", workspace: ssh, person: sshPerson },
+    ];
+    for (const { variant, workspace, person } of cases) {
+      const session = await person.a.workspace.launch.mutate({ workspaceId: workspace.id });
+      const connect = await person.a.session.connect.mutate({ sessionId: session.id });
+      const client = await TerminalTestClient.open(wsUrl(bench.apiA.url, connect.url), {
+        ticket: connect.ticket,
+        origin: bench.apiA.url,
+        cookie: `${LOGIN_COOKIE}=${person.token}`,
+      });
+      // The prompt (and a local shell's scrollback) arrives first; measure after it.
+      await sleep(1000);
+      const through = await measureKeystrokeEcho(
+        (bytes) => client.send(bytes),
+        (listener) => client.ws.on("message", listener),
+        ECHO_KEYS,
+      );
+      client.close();
+      const direct: Duplex =
+        workspace === ssh
+          ? await connectSsh({
+              endpoint: { transport: "tcp", host: sshd.host, port: sshd.port },
+              login,
+              secret: sshd.privateKey,
+              timeoutMs: 5000,
+            })
+          : connectEndpointSocket({
+              transport: "unix",
+              path: join(
+                bench.stack.info.api.dataDir,
+                "host",
+                "local",
+                "workspaces",
+                session.id,
+                "terminal.sock",
+              ),
+            });
+      await sleep(1000);
+      const bare = await measureKeystrokeEcho(
+        (bytes) => direct.write(bytes),
+        (listener) => direct.on("data", listener),
+        ECHO_KEYS,
+      );
+      direct.destroy();
+      await person.a.workspace.stop.mutate({ workspaceId: workspace.id });
+      const figures = (samples: number[]) => ({
+        p50Ms: round(percentile(samples, 50), 2),
+        p99Ms: round(percentile(samples, 99), 2),
+      });
+      const values = figures(through);
+      const ceiling = figures(bare);
+      rows.push({
+        row: "6 keystroke echo",
+        variant,
+        samples: through.length,
+        values,
+        result: `p50 ${values.p50Ms} ms, p99 ${values.p99Ms} ms`,
+        ceiling: {
+          what: "the same shell without the gateway",
+          result: `p50 ${ceiling.p50Ms} ms, p99 ${ceiling.p99Ms} ms`,
+          values: ceiling,
+        },
+        ratio: round(values.p50Ms / Math.max(ceiling.p50Ms, 0.01), 2),
+        target: "(no target; reported)",
+        met: null,
+      });
+    }
+  } finally {
+    await sshd.stop();
+  }
+  return rows;
 }
 
 function renderTable(rows: Row[]): string {

@@ -4,7 +4,6 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Duplex } from "node:stream";
-import { encodeTerminalInput } from "@neosc/core/terminal";
 import { createTestDatabase, startTestServer } from "@neosc/db/testing";
 import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "@neosc/provisioner/shell";
 import { startSshd } from "@neosc/provisioner/testing/sshd";
@@ -12,6 +11,7 @@ import type { WorkspaceEndpoint } from "../src/endpoint.ts";
 import { connectSsh } from "../src/terminal.ts";
 import { launchSession, ORIGIN, startGateway } from "../test/support/gateway.ts";
 import { TerminalTestClient } from "../testing/terminal-client.ts";
+import { measureKeystrokeEcho } from "../testing/terminal-echo.ts";
 
 /*
  * Keystroke echo latency of a terminal: one key sent, time until the shell's echo arrives; the
@@ -32,32 +32,6 @@ interface Row {
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-/** Sends a key, waits for the next output, alternating a letter and backspace so the line stays short. */
-async function measure(
-  send: (bytes: Uint8Array) => void,
-  onOutput: (listener: () => void) => void,
-): Promise<number[]> {
-  let waiting: (() => void) | null = null;
-  onOutput(() => {
-    const resolve = waiting;
-    waiting = null;
-    resolve?.();
-  });
-  const samples: number[] = [];
-  for (let i = 0; i < KEYS; i++) {
-    const echoed = new Promise<void>((resolve) => {
-      waiting = resolve;
-    });
-    const started = process.hrtime.bigint();
-    send(encodeTerminalInput(i % 2 === 0 ? "a" : "\x7f"));
-    await echoed;
-    samples.push(Number(process.hrtime.bigint() - started) / 1e6);
-    // Let the rest of the echo (backspace is three bytes) arrive before the next key.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  return samples.sort((a, b) => a - b);
 }
 
 function row(name: string, samples: number[]): Row {
@@ -111,9 +85,10 @@ async function main() {
       rows.push(
         row(
           `${name} through the gateway`,
-          await measure(
+          await measureKeystrokeEcho(
             (b) => client.send(b),
             (l) => client.ws.on("message", l),
+            KEYS,
           ),
         ),
       );
@@ -132,9 +107,10 @@ async function main() {
       rows.push(
         row(
           `${name} direct`,
-          await measure(
+          await measureKeystrokeEcho(
             (b) => direct.write(b),
             (l) => direct.on("data", l),
+            KEYS,
           ),
         ),
       );
