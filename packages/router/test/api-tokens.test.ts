@@ -10,6 +10,7 @@ import {
   createCaller,
   createLocalUser,
   manualClock,
+  resetCatalogue,
   TEST_CONFIG,
   testServices,
 } from "./support/context.ts";
@@ -22,8 +23,8 @@ let admin: User;
 let alice: User;
 let desktop: Workspace;
 
-/** A caller exactly as the HTTP host builds it for `Authorization: Bearer <value>`. */
-async function withBearer(value: string) {
+/** A caller exactly as the HTTP host builds it for these credentials (bearer header or cookie). */
+async function callerWith(credentials: { bearerToken: string } | { sessionCookie: string }) {
   const services = testServices();
   const request = { clientIp: "192.0.2.20", userAgent: "token-test" };
   const resolved = await resolveIdentity(
@@ -33,7 +34,7 @@ async function withBearer(value: string) {
       request,
       services: { ...services, responseCookies: noopResponseCookies },
     },
-    { bearerToken: value },
+    credentials,
   );
   return createCaller(
     createInnerContext({
@@ -48,39 +49,15 @@ async function withBearer(value: string) {
   );
 }
 
-/** The same, but with the value in the portal's session cookie. */
-async function withCookie(value: string) {
-  const services = testServices();
-  const request = { clientIp: "192.0.2.20", userAgent: "token-test" };
-  const resolved = await resolveIdentity(
-    {
-      db: database.db,
-      clock: time.clock,
-      request,
-      services: { ...services, responseCookies: noopResponseCookies },
-    },
-    { sessionCookie: value },
-  );
-  return createCaller(
-    createInnerContext({
-      db: database.db,
-      config: TEST_CONFIG,
-      services,
-      identity: resolved.identity,
-      credentialError: resolved.credentialError,
-      request,
-      clock: time.clock,
-    }),
-  );
-}
+/** `Authorization: Bearer <value>`. */
+const withBearer = (value: string) => callerWith({ bearerToken: value });
+/** The value in the portal's session cookie. */
+const withCookie = (value: string) => callerWith({ sessionCookie: value });
 
 beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
   alice = (await createLocalUser(database.db, "user")).user;
-  const { workspaces } = await callerFor(database.db, { user: admin, clock: time.clock }).workspace.reset();
-  const found = workspaces.find((w) => w.slug === "linux-desktop");
-  if (found === undefined) throw new Error("linux-desktop missing");
-  desktop = found;
+  desktop = (await resetCatalogue(database.db, { user: admin, clock: time.clock }))("linux-desktop");
 });
 
 describe("personal API tokens", () => {

@@ -3,7 +3,7 @@ import type { Workspace } from "@neosc/core/workspace";
 import type { DriverHealth } from "@neosc/core/workspace-host";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sweepSessions } from "../src/domain/sessions/sweeper.ts";
-import { callerFor, createLocalUser } from "./support/context.ts";
+import { callerFor, createLocalUser, resetCatalogue } from "./support/context.ts";
 import { TEST_HOST_ID, useTestDatabase } from "./support/database.ts";
 import { detailsOf, expectRefusal } from "./support/expect-error.ts";
 
@@ -34,12 +34,7 @@ async function lastAudit(action: string) {
 
 beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
-  const { workspaces } = await callerFor(database.db, { user: admin }).workspace.reset();
-  const bySlug = (slug: string) => {
-    const found = workspaces.find((workspace) => workspace.slug === slug);
-    if (found === undefined) throw new Error(`${slug} missing`);
-    return found;
-  };
+  const bySlug = await resetCatalogue(database.db, { user: admin });
   desktop = bySlug("linux-desktop");
   firefox = bySlug("firefox");
   await database.db.policies.setEnabled("max-concurrent-sessions", false, null);

@@ -1,7 +1,7 @@
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import { beforeAll, describe, expect, it } from "vitest";
-import { callerFor, createLocalUser, manualClock } from "./support/context.ts";
+import { callerFor, createLocalUser, manualClock, resetCatalogue } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 import { expectRefusal } from "./support/expect-error.ts";
 
@@ -12,12 +12,7 @@ let firefox: Workspace;
 
 beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
-  const { workspaces } = await callerFor(database.db, { user: admin }).workspace.reset();
-  const bySlug = (slug: string) => {
-    const found = workspaces.find((w) => w.slug === slug);
-    if (found === undefined) throw new Error(`${slug} missing`);
-    return found;
-  };
+  const bySlug = await resetCatalogue(database.db, { user: admin });
   desktop = bySlug("linux-desktop");
   firefox = bySlug("firefox");
 });

@@ -1,7 +1,7 @@
 import type { Workspace } from "@neosc/core/workspace";
 import { beforeAll, describe, expect, it } from "vitest";
 import { startSweeper, sweepSessions } from "../src/domain/sessions/sweeper.ts";
-import { callerFor, createLocalUser, manualClock } from "./support/context.ts";
+import { callerFor, createLocalUser, manualClock, resetCatalogue } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 
 const database = useTestDatabase();
@@ -9,10 +9,7 @@ let desktop: Workspace;
 
 beforeAll(async () => {
   const admin = (await createLocalUser(database.db, "admin")).user;
-  const { workspaces } = await callerFor(database.db, { user: admin }).workspace.reset();
-  const found = workspaces.find((w) => w.slug === "linux-desktop");
-  if (found === undefined) throw new Error("linux-desktop missing");
-  desktop = found;
+  desktop = (await resetCatalogue(database.db, { user: admin }))("linux-desktop");
   await database.db.policies.setEnabled("max-concurrent-sessions", false, null);
 });
 

@@ -3,6 +3,7 @@ import type { LoginSession } from "@neosc/core/auth";
 import type { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
+import type { Workspace } from "@neosc/core/workspace";
 import type { Database } from "@neosc/db/database";
 // The services the API runs, not a copy: the wiring lives in the API (it is the host's choice),
 // and a package dependency router → api would be a cycle, so the tests reach the file directly.
@@ -113,6 +114,16 @@ export function makeContext(db: Database, options: TestContextOptions = {}): Inn
 
 export function callerFor(db: Database, options: TestContextOptions = {}) {
   return createCaller(makeContext(db, options));
+}
+
+/** Resets the default catalogue (as `options.user`, an admin); the entry of a slug, or the setup fails. */
+export async function resetCatalogue(db: Database, options: TestContextOptions) {
+  const { workspaces } = await callerFor(db, options).workspace.reset();
+  return (slug: string): Workspace => {
+    const found = workspaces.find((workspace) => workspace.slug === slug);
+    if (found === undefined) throw new Error(`${slug} missing`);
+    return found;
+  };
 }
 
 let counter = 0;
