@@ -165,6 +165,32 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     );
   }
 
+  /**
+   * Sets fields of a live session; null when it is gone or ended. A stale write may try to put
+   * back a slot that a new launch has taken (duplicate key: the session ended), and on FerretDB a
+   * write that read the session just before it ended writes it back as active: the end claim is
+   * the truth, so it is re-applied.
+   */
+  async function setWhileLive(
+    filter: Filter<SessionDoc>,
+    fields: Partial<SessionDoc>,
+  ): Promise<SessionDoc | null> {
+    let doc: SessionDoc | null;
+    try {
+      doc = await sessions.findOneAndUpdate(filter, { $set: fields }, { returnDocument: "after" });
+    } catch (error) {
+      if (isDuplicateKeyError(error)) return null;
+      throw error;
+    }
+    if (!doc) return null;
+    const ended = await claims.findOne({ _id: endClaimId(doc._id) });
+    if (ended) {
+      await applyEnd(doc._id, ended);
+      return null;
+    }
+    return doc;
+  }
+
   async function buckets(field: "startHour" | "startDay", from: Date): Promise<BucketCount[]> {
     const rows = await sessions
       .aggregate<{ _id: Date; count: number }>([
@@ -320,49 +346,13 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     },
 
     async heartbeat(id, update) {
-      let doc: SessionDoc | null;
-      try {
-        doc = await sessions.findOneAndUpdate(
-          { _id: id, status: "active" },
-          { $set: { lastHeartbeatAt: update.at } },
-          { returnDocument: "after" },
-        );
-      } catch (error) {
-        // A stale write tried to put back a slot that a new launch has taken: the session ended.
-        if (isDuplicateKeyError(error)) return null;
-        throw error;
-      }
-      if (!doc) return null;
-      // On FerretDB a heartbeat that read the session just before it ended writes it back as
-      // active; the end claim is the truth, so re-apply it.
-      const ended = await claims.findOne({ _id: endClaimId(id) });
-      if (ended) {
-        await applyEnd(id, ended);
-        return null;
-      }
-      return toSession(doc);
+      const doc = await setWhileLive({ _id: id, status: "active" }, { lastHeartbeatAt: update.at });
+      return doc === null ? null : toSession(doc);
     },
 
     async recordInput(id, update) {
-      let doc: SessionDoc | null;
-      try {
-        doc = await sessions.findOneAndUpdate(
-          { _id: id },
-          { $set: { lastInputAt: update.at, idleEndsAt: update.idleEndsAt } },
-          { returnDocument: "after" },
-        );
-      } catch (error) {
-        if (isDuplicateKeyError(error)) return null;
-        throw error;
-      }
-      if (!doc) return null;
-      // As in heartbeat: a write that raced the end may have put `active` back; the claim decides.
-      const ended = await claims.findOne({ _id: endClaimId(id) });
-      if (ended) {
-        await applyEnd(id, ended);
-        return null;
-      }
-      return doc.status === "active" ? toSession(doc) : null;
+      const doc = await setWhileLive({ _id: id }, { lastInputAt: update.at, idleEndsAt: update.idleEndsAt });
+      return doc?.status === "active" ? toSession(doc) : null;
     },
 
     /*
