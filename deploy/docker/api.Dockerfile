@@ -27,6 +27,7 @@ COPY e2e/package.json e2e/
 RUN pnpm install --frozen-lockfile --filter "@neosc/api..."
 COPY packages packages
 COPY apps/api apps/api
+COPY scripts/bundle-app.mjs scripts/
 RUN pnpm --filter @neosc/api build \
   && pnpm --filter @neosc/api deploy --prod --legacy /out \
   && rm -rf /out/dist \

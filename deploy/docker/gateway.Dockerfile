@@ -26,6 +26,7 @@ COPY e2e/package.json e2e/
 RUN pnpm install --frozen-lockfile --filter "@neosc/gateway-app..."
 COPY packages packages
 COPY apps/gateway apps/gateway
+COPY scripts/bundle-app.mjs scripts/
 RUN pnpm --filter @neosc/gateway-app build \
   && pnpm --filter @neosc/gateway-app deploy --prod --legacy /out \
   && rm -rf /out/dist \
