@@ -112,7 +112,7 @@ export interface AuthServicesOptions {
 }
 
 /** The identity services; the host adds the workspace hosts and the per-request parts. */
-export type AuthServices = Omit<Services, "events" | "responseCookies" | "workspaceHosts">;
+export type AuthServices = Omit<Services, "events" | "responseCookies" | "workspaceHosts" | "recordings">;
 
 export function createAuthServices(options: AuthServicesOptions): AuthServices {
   return {

@@ -69,6 +69,8 @@ export const EnvSchema = z
     MONGO_POOL_SIZE: positiveInt(20, 500),
     MONGO_SERVER_SELECTION_TIMEOUT_MS: positiveInt(3000, 60_000),
     NEOSC_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".neosc")),
+    /** Session recordings (the `recording` policy); default `<NEOSC_DATA_DIR>/recordings`. */
+    NEOSC_RECORDINGS_DIR: optionalString,
     NEOSC_PUBLIC_URL: z.preprocess(emptyAsUndefined, httpUrl.default("http://localhost:8080")),
     NEOSC_PORTAL_ORIGINS: commaList.pipe(z.array(httpUrl)),
     NEOSC_PORTAL_DIST: optionalString,
@@ -170,6 +172,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   return {
     ...env,
     NEOSC_DATA_DIR: path.resolve(base, env.NEOSC_DATA_DIR),
+    NEOSC_RECORDINGS_DIR: path.resolve(
+      base,
+      env.NEOSC_RECORDINGS_DIR ?? path.join(env.NEOSC_DATA_DIR, "recordings"),
+    ),
     NEOSC_PORTAL_DIST:
       env.NEOSC_PORTAL_DIST === undefined ? undefined : path.resolve(base, env.NEOSC_PORTAL_DIST),
   };

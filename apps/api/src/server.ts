@@ -7,11 +7,13 @@ import { preparePasswordHashing } from "@neosc/auth/password";
 import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { createRecordingStore } from "@neosc/gateway/recording";
 import { serveGateway } from "@neosc/gateway/serve";
 import { createHostClient } from "@neosc/host/client";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost } from "@neosc/host/host";
 import type { RouterConfig } from "@neosc/router/context";
+import { startRecordingSweeper } from "@neosc/router/domain/recordings/recordings";
 import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
 import { type Logger, pino } from "pino";
 import { createApp } from "./app.ts";
@@ -174,7 +176,10 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
           logger: logger.child({ component: "workspace-host" }),
         })
       : null;
+    // The gateway writes here and the API verifies, replays and expires from here (one volume).
+    const recordings = createRecordingStore(env.NEOSC_RECORDINGS_DIR ?? path.join(dataDir, "recordings"));
     const services = {
+      recordings,
       ...createAuthServices({
         sessionSecret,
         pomerium,
@@ -224,6 +229,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       sessionSecret,
       ownOrigins: [env.NEOSC_PUBLIC_URL],
       logger: logger.child({ component: "gateway" }),
+      recordings,
     });
     const port = await listen(server, env.PORT, env.HOST);
     let metricsServer: Server | null = null;
@@ -238,6 +244,12 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       clock: () => new Date(),
       intervalMs: env.NEOSC_SWEEP_INTERVAL_SECONDS * 1000,
       onError: (error) => logger.warn({ err: error }, "session sweep failed"),
+    });
+    const recordingSweeper = startRecordingSweeper({
+      db,
+      clock: () => new Date(),
+      services: { recordings },
+      onError: (error) => logger.warn({ err: error }, "recording retention sweep failed"),
     });
     const url = `http://${displayHost(env.HOST)}:${port}`;
     logger.info({ url, metricsUrl, embeddedDatabase: local !== null }, "neosc api listening");
@@ -258,6 +270,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
             metricsServer === null ? Promise.resolve() : closeServer(metricsServer, 1000),
           ]);
           await sweeper.stop();
+          await recordingSweeper.stop();
           await host?.close();
           await activeConnection.close();
           await local?.stop();

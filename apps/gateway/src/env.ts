@@ -42,6 +42,8 @@ export const GatewayEnvSchema = z
     NEOSC_HOST_NAME: optionalString,
     /** The host's own folder (sandboxes' sessions, driver records); never shown to a sandbox. */
     NEOSC_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".neosc-host")),
+    /** Session recordings: the same volume the API reads (default `<NEOSC_DATA_DIR>/recordings`). */
+    NEOSC_RECORDINGS_DIR: optionalString,
   })
   .superRefine((env, ctx) => {
     if (env.NEOSC_WORKSPACE_HOST) {

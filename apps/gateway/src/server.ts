@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { connectDatabase } from "@neosc/db/database";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { createRecordingStore } from "@neosc/gateway/recording";
 import { serveGateway } from "@neosc/gateway/serve";
 import { handleHostAgentRequest } from "@neosc/host/agent";
 import { hostDrivers } from "@neosc/host/drivers";
@@ -92,6 +93,9 @@ export async function startGateway(
     endpoints: options.endpoints,
     sessionSecret: env.NEOSC_SESSION_SECRET ?? null,
     logger,
+    recordings: createRecordingStore(
+      path.resolve(env.NEOSC_RECORDINGS_DIR ?? path.join(env.NEOSC_DATA_DIR, "recordings")),
+    ),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -19,6 +19,7 @@ export const END_REASON: Record<SessionEndReason, string> = {
   host_lost: "The workspace host stopped answering",
   login_revoked: "Signed out",
   launch_failed: "Could not start",
+  recording_failed: "Recording failed",
 };
 
 /** One sentence on what happened. */
@@ -35,4 +36,6 @@ export const END_DETAIL: Record<SessionEndReason, string> = {
   host_lost: "The machine running the workspace stopped answering.",
   login_revoked: "You signed out, or your sign-in was revoked, so the session was ended.",
   launch_failed: "The workspace could not be started.",
+  recording_failed:
+    "Sessions here must be recorded, and recording stopped working, so the session was ended. Launch again later.",
 };

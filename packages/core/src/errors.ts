@@ -50,6 +50,8 @@ export const REASONS = [
   "workspace_unavailable",
   /** A host accepted the session but its workspace did not start. */
   "launch_failed",
+  /** The `recording` policy requires recording and the recordings folder cannot be written. */
+  "recording_unavailable",
   "token_scope",
   // policies
   "mfa_required",
@@ -110,6 +112,7 @@ export type ReasonDetails = Exactly<{
   workspace_unavailable: { missing: string[] };
   /** The workspace host it was placed on. */
   launch_failed: { hostId: string };
+  recording_unavailable: never;
   token_scope: { procedure: ProcedurePath; scope: ApiTokenScope["kind"] };
   mfa_required: never;
   /** `limit` follows the policy's type; launch refuses only while the policy is on, so it is set. */

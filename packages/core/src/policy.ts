@@ -12,6 +12,7 @@ export const POLICY_KEYS = [
   "local-login",
   "clipboard",
   "file-transfer",
+  "recording",
 ] as const;
 export const PolicyKeySchema = z.enum(POLICY_KEYS);
 export type PolicyKey = z.infer<typeof PolicyKeySchema>;
@@ -65,6 +66,16 @@ export const POLICY_SETTINGS_SCHEMAS = {
   }),
   /** Web apps: whether files may go up (multipart form posts) and come down (attachments). */
   "file-transfer": z.strictObject({ upload: z.boolean(), download: z.boolean() }),
+  /**
+   * Session recording at the gateway (ARCHITECTURE §10). Off when disabled; `on` records as best
+   * it can (a failure is audited and the session goes on); `required` refuses a launch, or ends
+   * the session with `recording_failed`, when recording does not work. Keystrokes are never
+   * recorded (they can hold passwords). Finished segments are deleted after `retentionDays`.
+   */
+  recording: z.strictObject({
+    mode: z.enum(["on", "required"]),
+    retentionDays: z.number().int().min(1).max(3650),
+  }),
 } as const satisfies Record<PolicyKey, z.ZodType>;
 
 export type PolicySettings<K extends PolicyKey> = z.infer<(typeof POLICY_SETTINGS_SCHEMAS)[K]>;
@@ -90,6 +101,7 @@ export const PolicySchema = z.discriminatedUnion("key", [
   policyVariant("local-login"),
   policyVariant("clipboard"),
   policyVariant("file-transfer"),
+  policyVariant("recording"),
 ]);
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyOf<K extends PolicyKey> = Extract<Policy, { key: K }>;
@@ -113,11 +125,19 @@ export const DEFAULT_POLICIES: { [K in PolicyKey]: { enabled: boolean; settings:
   clipboard: { enabled: false, settings: { toWorkspace: false, fromWorkspace: false, maxBytes: 65_536 } },
   // Switched on, it stops files going either way until an administrator allows one direction.
   "file-transfer": { enabled: false, settings: { upload: false, download: false } },
+  recording: { enabled: false, settings: { mode: "on", retentionDays: 30 } },
 };
 
 /** What a viewer and the gateway may let through, from the `clipboard` policy (null: no limits). */
 export function clipboardRule(policy: PolicyOf<"clipboard">): PolicySettings<"clipboard"> | null {
   return policy.enabled ? policy.settings : null;
+}
+
+export type RecordingMode = "off" | "on" | "required";
+
+/** How the gateway records a session, from the `recording` policy. */
+export function recordingMode(policy: PolicyOf<"recording">): RecordingMode {
+  return policy.enabled ? policy.settings.mode : "off";
 }
 
 export const TogglePolicyInputSchema = z.strictObject({ key: PolicyKeySchema, enabled: z.boolean() });

@@ -55,6 +55,21 @@ export const REST_ROUTES = {
     path: "/audit-logs/export",
     summary: "Export audit entries (JSONL or CSV)",
   },
+  "recording.list": {
+    method: "GET",
+    path: "/sessions/{sessionId}/recordings",
+    summary: "Recorded segments of a session",
+  },
+  "recording.chunk": {
+    method: "GET",
+    path: "/sessions/{sessionId}/recordings/{segment}",
+    summary: "A piece of a stored recording segment (base64 of the gzip file)",
+  },
+  "recording.verify": {
+    method: "GET",
+    path: "/recordings/verify",
+    summary: "Re-hash stored recordings against the audit chain",
+  },
   "policy.list": { method: "GET", path: "/policies", summary: "Security policies" },
   "policy.toggle": { method: "PUT", path: "/policies/{key}/enabled", summary: "Turn a policy on or off" },
   "policy.update": { method: "PATCH", path: "/policies/{key}", summary: "Change a policy's settings" },

@@ -22,6 +22,8 @@ export const SessionEndReasonSchema = z.enum([
   "login_revoked",
   /** The host accepted the session but could not start its workspace. */
   "launch_failed",
+  /** The `recording` policy requires recording and the gateway could not record the session. */
+  "recording_failed",
 ]);
 export type SessionEndReason = z.infer<typeof SessionEndReasonSchema>;
 

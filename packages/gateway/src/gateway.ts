@@ -10,13 +10,14 @@ import {
   GATEWAY_SUBPROTOCOL,
   TICKET_SUBPROTOCOL_PREFIX,
 } from "@neosc/core/connection";
-import { clipboardRule } from "@neosc/core/policy";
+import { clipboardRule, type RecordingMode, recordingMode } from "@neosc/core/policy";
 import type { Database } from "@neosc/db/database";
 import type { ConnectionSlot } from "@neosc/db/repositories/gateway";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { EndpointResolver, WorkspaceEndpoint } from "./endpoint.ts";
 import { type ConnectionEnd, ConnectionMonitor, closeFrameFor } from "./monitor.ts";
 import { type ClipboardGuard, WorkspaceError } from "./protocol.ts";
+import type { RecordingStore, SegmentRecorder } from "./recording.ts";
 import { connectEndpoint, type EarlyMessage, Relay } from "./relay.ts";
 import { rfbSession } from "./rfb.ts";
 import { connectSsh, terminalSession } from "./terminal.ts";
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   connectTimeoutMs?: number;
   /** This replica's name in the coordination state (default a random id). */
   replicaId?: string;
+  /** The recordings folder (the `recording` policy); null: recording does not work here. */
+  recordings?: RecordingStore | null;
 }
 
 export interface Gateway {
@@ -156,6 +159,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxFrameBytes = options.maxFrameBytes ?? 1024 * 1024;
   const pingIntervalMs = options.pingIntervalMs ?? 25_000;
   const live = new Map<string, Live>();
+  /** Segments being closed; shutting down waits for them, so each one's hash reaches the audit. */
+  const finishingRecordings = new Set<Promise<void>>();
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -175,7 +180,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     entry: {
       sessionId: string | null;
       userId: string | null;
-      result: "success" | "denied";
+      result: "success" | "denied" | "error";
       reason: string | null;
       details?: Record<string, unknown>;
     },
@@ -206,6 +211,90 @@ export function createGateway(options: GatewayOptions): Gateway {
       return false;
     }
   };
+
+  type ConnectionInfo = { clientIp: string | null; userAgent: string | null };
+
+  /**
+   * Opens the connection's recording segment. A failure is audited; under `required` the
+   * connection may not go on ("refused"), under `on` it goes on unrecorded (null).
+   */
+  async function startRecording(
+    sessionId: string,
+    terminal: boolean,
+    mode: Exclude<RecordingMode, "off">,
+    info: ConnectionInfo,
+    userId: string,
+  ): Promise<SegmentRecorder | null | "refused"> {
+    const failed = async (reason: string, detail: string, segment: number | null) => {
+      await auditConnection(
+        info,
+        { sessionId, userId, result: "error", reason, details: { segment, detail, mode } },
+        "recording.failed",
+      );
+      logger.warn({ sessionId, reason, detail }, "gateway: recording did not start");
+      return mode === "required" ? ("refused" as const) : null;
+    };
+    // Terminals are recorded as asciicast (not yet): under `required` they may not run unrecorded.
+    if (terminal) return failed("recording_unsupported", "terminal recording is not available yet", null);
+    const store = options.recordings ?? null;
+    if (store === null) return failed("recording_unavailable", "this gateway has no recordings folder", null);
+    let segment: number | null = null;
+    try {
+      const startedAt = clock();
+      segment = await db.gateway.claimRecordingSegment(sessionId, startedAt);
+      const recorder = await store.startSegment({ sessionId, segment, startedAt });
+      await auditConnection(
+        info,
+        { sessionId, userId, result: "success", reason: null, details: { segment, protocol: "rfb" } },
+        "recording.start",
+      );
+      return recorder;
+    } catch (error) {
+      return failed("recording_unavailable", error instanceof Error ? error.message : String(error), segment);
+    }
+  }
+
+  /** Closes the segment and puts its hash into the audit chain (`recording.segment`). */
+  async function finishRecording(recorder: SegmentRecorder, info: ConnectionInfo, userId: string) {
+    if (recorder.failed) return;
+    const { sessionId, segment } = recorder;
+    try {
+      const result = await recorder.finish(clock());
+      await auditConnection(
+        info,
+        {
+          sessionId,
+          userId,
+          result: "success",
+          reason: null,
+          details: {
+            segment,
+            protocol: "rfb",
+            sha256: result.sha256,
+            bytes: result.bytes,
+            startedAt: result.startedAt.toISOString(),
+            endedAt: result.endedAt.toISOString(),
+            durationMs: result.endedAt.getTime() - result.startedAt.getTime(),
+          },
+        },
+        "recording.segment",
+      );
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      logger.warn({ sessionId, segment, detail }, "gateway: recording segment could not be finished");
+      await auditConnection(
+        info,
+        {
+          sessionId,
+          userId,
+          result: "error",
+          reason: "recording_write_failed",
+          details: { segment, detail },
+        },
+        "recording.failed",
+      );
+    }
+  }
 
   async function admit(ws: WebSocket, request: IncomingMessage): Promise<void> {
     // A terminal's first keys and size can arrive while it is admitted and its workspace connected.
@@ -260,14 +349,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (login !== loginSessionId) return deny(CLOSE_CODES.refused, "identity_mismatch", sessionId, userId);
     }
 
-    const [session, user, login, idleTimeout, accessHours, clipboardPolicy] = await Promise.all([
-      db.sessions.findById(sessionId),
-      db.users.findById(userId),
-      loginSessionId === null ? Promise.resolve(null) : db.loginSessions.findById(loginSessionId),
-      db.policies.get("idle-timeout"),
-      db.policies.get("access-hours"),
-      db.policies.get("clipboard"),
-    ]);
+    const [session, user, login, idleTimeout, accessHours, clipboardPolicy, recordingPolicy] =
+      await Promise.all([
+        db.sessions.findById(sessionId),
+        db.users.findById(userId),
+        loginSessionId === null ? Promise.resolve(null) : db.loginSessions.findById(loginSessionId),
+        db.policies.get("idle-timeout"),
+        db.policies.get("access-hours"),
+        db.policies.get("clipboard"),
+        db.policies.get("recording"),
+      ]);
     if (session === null || session.userId !== userId) {
       return deny(CLOSE_CODES.ticketInvalid, "ticket_unknown", sessionId, userId);
     }
@@ -278,6 +369,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const connectionId = randomUUID();
     let slot: ConnectionSlot | null = null;
     let relay: Relay | null = null;
+    let recorder: SegmentRecorder | null = null;
     const closeWith = (end: ConnectionEnd) => {
       relay?.stop();
       const frame = closeFrameFor(end);
@@ -318,6 +410,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       // The client (or the network) ended it when the monitor did not.
       monitor.finish({ kind: "client_closed", code });
       relay?.stop();
+      if (recorder !== null) {
+        const finishing = finishRecording(recorder, info, userId);
+        finishingRecordings.add(finishing);
+        void finishing.finally(() => finishingRecordings.delete(finishing));
+      }
       void db.gateway
         .releaseSlot(heldSlot)
         .catch((error: unknown) => logger.warn({ err: error }, "slot release failed"));
@@ -385,6 +482,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const terminal = isTerminal(endpoint);
     // The policy as it was when the connection opened; a change applies from the next connection.
+    const recording = recordingMode(recordingPolicy);
+    if (recording !== "off") {
+      const started = await startRecording(sessionId, terminal, recording, info, userId);
+      if (started === "refused") {
+        upstream.destroy();
+        return monitor.endSession("recording_failed", "session.expire");
+      }
+      recorder = started;
+      if (monitor.end !== null) {
+        upstream.destroy();
+        return;
+      }
+    }
     const clipboard: ClipboardGuard = {
       rule: clipboardRule(clipboardPolicy),
       refused: (reason, bytes) =>
@@ -419,6 +529,13 @@ export function createGateway(options: GatewayOptions): Gateway {
             code: error.kind === "too_large" ? CLOSE_CODES.tooLarge : CLOSE_CODES.protocolViolation,
             detail: error.message,
           }),
+        ...(recorder === null
+          ? {}
+          : {
+              onClientBytes: (bytes: Buffer) => recorder?.server(bytes) ?? true,
+              onPointer: (pointer: { mask: number; x: number; y: number }) =>
+                recorder?.pointer(pointer.mask, pointer.x, pointer.y),
+            }),
         onWorkspaceClosed: (detail, ended, reason) => {
           // A terminal whose shell exited (logout, `exit`) is over: the session ends with it.
           if (terminal && ended) void monitor.endSession("workspace_exited", "session.expire");
@@ -427,12 +544,33 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
       },
     );
+    if (recorder !== null) {
+      const held = recorder;
+      const activeRelay = relay;
+      held.onDrain(() => activeRelay.release("recorder"));
+      held.onFailure((why, detail) => {
+        recorder = null;
+        void auditConnection(
+          info,
+          {
+            sessionId,
+            userId,
+            result: "error",
+            reason: why,
+            details: { segment: held.segment, detail, mode: recording },
+          },
+          "recording.failed",
+        );
+        logger.warn({ sessionId, segment: held.segment, why, detail }, "gateway: recording failed");
+        if (recording === "required") void monitor.endSession("recording_failed", "session.expire");
+      });
+    }
     await auditConnection(info, {
       sessionId,
       userId,
       result: "success",
       reason: null,
-      details: { connectionId },
+      details: { connectionId, ...(recorder === null ? {} : { recordingSegment: recorder.segment }) },
     });
     if (early.overflowed) {
       relay.stop();
@@ -507,6 +645,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         ),
       );
       wss.close();
+      await Promise.all([...finishingRecordings]);
     },
   };
 }

@@ -22,6 +22,14 @@ export interface ClientBytes {
   input: boolean;
   /** Something the gateway itself tells the browser (a terminal's notice of a refused paste). */
   reply?: Buffer;
+  /** The pointer positions among the forwarded messages (for the recorder; desktops only). */
+  pointers?: PointerPosition[];
+}
+
+export interface PointerPosition {
+  mask: number;
+  x: number;
+  y: number;
 }
 
 /** Why the `clipboard` policy refused a paste into the workspace (the audit entry's reason). */

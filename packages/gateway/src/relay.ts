@@ -6,7 +6,7 @@ import type { WorkspaceCloseReason } from "@neosc/core/connection";
 import type { WebSocket } from "ws";
 import { ByteStream } from "./byte-stream.ts";
 import type { Endpoint } from "./endpoint.ts";
-import { ProtocolError, type ProtocolSession, WorkspaceError } from "./protocol.ts";
+import { type PointerPosition, ProtocolError, type ProtocolSession, WorkspaceError } from "./protocol.ts";
 
 /*
  * The byte pump between one browser WebSocket and one workspace socket, with backpressure both
@@ -26,9 +26,17 @@ export interface RelayHooks {
    * (a terminal's shell exited) rather than failing or vanishing.
    */
   onWorkspaceClosed(detail: string, ended: boolean, reason?: WorkspaceCloseReason): void;
-  /** Bytes relayed, for metrics and the recorder tap (issue 13). */
-  onServerBytes?(chunk: Buffer): void;
+  /**
+   * Every byte the browser receives (the handshake's, the workspace's, the gateway's replies), in
+   * order: the recorder's tap. False asks the relay to hold the workspace until `release("recorder")`.
+   */
+  onClientBytes?(bytes: Buffer): boolean;
+  /** The person's pointer positions as forwarded (the recorder draws the pointer from them). */
+  onPointer?(pointer: PointerPosition): void;
 }
+
+/** Why the workspace socket is not being read: the browser or the recorder is behind. */
+export type RelayHold = "browser" | "recorder";
 
 export interface RelayOptions {
   /** Pause the workspace socket while the browser has more than this many bytes unsent. */
@@ -94,7 +102,7 @@ export interface EarlyMessage {
 
 export class Relay {
   private closed = false;
-  private serverPaused = false;
+  private readonly holds = new Set<RelayHold>();
   bytesToClient = 0;
   bytesToServer = 0;
 
@@ -145,7 +153,7 @@ export class Relay {
       await this.protocol.handshake({
         client,
         server,
-        toClient: (bytes) => ws.send(bytes),
+        toClient: (bytes) => this.sendToClient(bytes),
         toServer: (bytes) => upstream.write(bytes),
       });
     } catch (error) {
@@ -169,6 +177,23 @@ export class Relay {
     if (pendingServer.length > 0) this.fromServer(pendingServer);
   }
 
+  /** Stops reading the workspace until every hold is released (backpressure). */
+  hold(reason: RelayHold): void {
+    if (this.holds.size === 0 && !this.closed) this.upstream.pause();
+    this.holds.add(reason);
+  }
+
+  release(reason: RelayHold): void {
+    if (!this.holds.delete(reason)) return;
+    if (this.holds.size === 0 && !this.closed) this.upstream.resume();
+  }
+
+  /** Sends to the browser through the recorder's tap; a full recorder holds the workspace. */
+  private sendToClient(bytes: Buffer, done?: () => void): void {
+    if (this.hooks.onClientBytes?.(bytes) === false) this.hold("recorder");
+    this.ws.send(bytes, { binary: true }, done);
+  }
+
   /** Stops relaying (the monitor decided the end); the caller closes the WebSocket. */
   stop(): void {
     if (this.closed) return;
@@ -190,7 +215,9 @@ export class Relay {
       throw error;
     }
     if (parsed.input) this.hooks.onInput();
-    if (parsed.reply !== undefined) this.ws.send(parsed.reply, { binary: true });
+    if (parsed.reply !== undefined) this.sendToClient(parsed.reply);
+    if (this.hooks.onPointer !== undefined)
+      for (const pointer of parsed.pointers ?? []) this.hooks.onPointer(pointer);
     if (parsed.forward.length === 0) return;
     this.bytesToServer += parsed.forward.length;
     if (!this.upstream.write(parsed.forward)) {
@@ -205,17 +232,14 @@ export class Relay {
   private fromServer(chunk: Buffer) {
     if (this.closed) return;
     this.bytesToClient += chunk.length;
-    this.hooks.onServerBytes?.(chunk);
-    this.ws.send(chunk, { binary: true }, () => {
-      if (this.serverPaused && this.ws.bufferedAmount < this.options.highWaterBytes / 2) {
-        this.serverPaused = false;
-        if (!this.closed) this.upstream.resume();
+    this.sendToClient(chunk, () => {
+      if (this.holds.has("browser") && this.ws.bufferedAmount < this.options.highWaterBytes / 2) {
+        this.release("browser");
       }
     });
-    if (!this.serverPaused && this.ws.bufferedAmount >= this.options.highWaterBytes) {
+    if (!this.holds.has("browser") && this.ws.bufferedAmount >= this.options.highWaterBytes) {
       // The browser is not reading fast enough: stop reading the workspace until it catches up.
-      this.serverPaused = true;
-      this.upstream.pause();
+      this.hold("browser");
     }
   }
 

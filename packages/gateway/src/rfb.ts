@@ -5,6 +5,7 @@ import {
   type ClipboardGuard,
   type ClipboardRefusal,
   type HandshakeIo,
+  type PointerPosition,
   ProtocolError,
   type ProtocolSession,
   WorkspaceError,
@@ -258,6 +259,7 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
     fromClient(chunk) {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       const forward: Buffer[] = [];
+      const pointers: PointerPosition[] = [];
       let input = false;
       let offset = 0;
       if (!clientInitSeen && pending.length > 0) {
@@ -281,10 +283,21 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
             continue;
           }
         }
+        if (message.readUInt8(0) === MessageType.PointerEvent) {
+          pointers.push({
+            mask: message.readUInt8(1),
+            x: message.readUInt16BE(2),
+            y: message.readUInt16BE(4),
+          });
+        }
         forward.push(message);
       }
       pending = pending.subarray(offset);
-      const result: ClientBytes = { forward: Buffer.concat(forward), input };
+      const result: ClientBytes = {
+        forward: Buffer.concat(forward),
+        input,
+        ...(pointers.length > 0 ? { pointers } : {}),
+      };
       return result;
     },
   };

@@ -5,6 +5,7 @@ import { GATEWAY_PATH } from "@neosc/core/connection";
 import type { Database } from "@neosc/db/database";
 import { type EndpointResolver, storedEndpoints } from "./endpoint.ts";
 import { createGateway, type Gateway, type GatewayLogger } from "./gateway.ts";
+import type { RecordingStore } from "./recording.ts";
 
 /*
  * The gateway as a process serves it from its configuration: the API embeds it on its own HTTP
@@ -30,6 +31,8 @@ export interface ServeGatewayOptions {
   /** Origins besides the portal's that may open connections (the API's own public URL). */
   ownOrigins?: readonly string[];
   logger: GatewayLogger;
+  /** The recordings folder (`NEOSC_RECORDINGS_DIR`); the API reads the same one. */
+  recordings: RecordingStore | null;
 }
 
 export function serveGateway(server: Server, env: GatewayVariables, options: ServeGatewayOptions): Gateway {
@@ -51,6 +54,7 @@ export function serveGateway(server: Server, env: GatewayVariables, options: Ser
       options.sessionSecret === null ? null : { name: SESSION_COOKIE, secret: options.sessionSecret },
     maxConnectionsPerSession: env.NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION,
     logger: options.logger,
+    recordings: options.recordings,
   });
   // The WebSocket upgrade never reaches an HTTP handler: only the gateway's path is upgraded.
   server.on("upgrade", (request, socket, head) => {

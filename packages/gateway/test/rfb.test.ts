@@ -16,6 +16,11 @@ describe("RFB client messages", () => {
     expect(reader.fromClient(pointer(0, 10, 10)).input).toBe(false);
     expect(reader.fromClient(pointer(1, 10, 10)).input).toBe(true);
     expect(reader.fromClient(pointer(1, 11, 10)).input).toBe(true);
+    // The recorder draws the pointer from these; a key is never among them.
+    expect(reader.fromClient(Buffer.concat([pointer(0, 3, 4), pointer(1, 5, 6)])).pointers).toEqual([
+      { mask: 0, x: 3, y: 4 },
+      { mask: 1, x: 5, y: 6 },
+    ]);
     expect(reader.fromClient(Buffer.from([4, 1, 0, 0, 0, 0, 0, 0x61])).input).toBe(true);
     expect(reader.fromClient(Buffer.from([255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 30])).input).toBe(true);
     expect(reader.fromClient(Buffer.from([6, 0, 0, 0, 0, 0, 0, 2, 0x68, 0x69])).input).toBe(true);

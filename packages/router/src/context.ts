@@ -155,6 +155,26 @@ export interface WorkspaceHostClient {
   stop(hostId: string, sessionId: string): Promise<void>;
 }
 
+/**
+ * The recordings folder as the API uses it (the gateway's store in @neosc/gateway satisfies it):
+ * checks before a launch under `required`, verification, replay and retention.
+ */
+export interface RecordingFiles {
+  /** Whether a recording can be written now. */
+  writable(): Promise<boolean>;
+  /** SHA-256 and size of a stored segment, or null when the file is not there. */
+  hash(sessionId: string, segment: number): Promise<{ sha256: string; bytes: number } | null>;
+  /** Up to `length` stored bytes from `offset`, and the file's size; null when it is not there. */
+  readChunk(
+    sessionId: string,
+    segment: number,
+    offset: number,
+    length: number,
+  ): Promise<{ bytes: Uint8Array; total: number } | null>;
+  /** Deletes a stored segment; false when it was not there. */
+  remove(sessionId: string, segment: number): Promise<boolean>;
+}
+
 /** Collaborators injected by the host (or a test), so nothing here reads the environment. */
 export interface Services {
   passwords: PasswordHasher;
@@ -168,6 +188,8 @@ export interface Services {
   responseCookies: ResponseCookies;
   /** Null when this API reaches no workspace host: desktops and apps are then unavailable. */
   workspaceHosts: WorkspaceHostClient | null;
+  /** Null when this API has no recordings folder: `required` recording then refuses launches. */
+  recordings: RecordingFiles | null;
 }
 
 /** The context every procedure receives; it holds no request object, so tests build it directly. */
@@ -195,8 +217,8 @@ export const noopResponseCookies: ResponseCookies = { setSession: () => {}, clea
 export interface CreateInnerContextOptions {
   db: Database;
   config: RouterConfig;
-  services: Omit<Services, "events" | "responseCookies" | "workspaceHosts"> &
-    Partial<Pick<Services, "events" | "responseCookies" | "workspaceHosts">>;
+  services: Omit<Services, "events" | "responseCookies" | "workspaceHosts" | "recordings"> &
+    Partial<Pick<Services, "events" | "responseCookies" | "workspaceHosts" | "recordings">>;
   identity?: Identity | null;
   credentialError?: DomainError | null;
   request?: Partial<RequestInfo>;
@@ -216,6 +238,7 @@ export function createInnerContext(options: CreateInnerContextOptions): InnerCon
       events: options.services.events ?? noopEvents,
       responseCookies: options.services.responseCookies ?? noopResponseCookies,
       workspaceHosts: options.services.workspaceHosts ?? null,
+      recordings: options.services.recordings ?? null,
     },
   };
 }

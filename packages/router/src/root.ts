@@ -2,6 +2,7 @@ import { auditRouter } from "./routers/audit/router.ts";
 import { authRouter } from "./routers/auth/router.ts";
 import { organizationRouter } from "./routers/organization/router.ts";
 import { policyRouter } from "./routers/policy/router.ts";
+import { recordingRouter } from "./routers/recording/router.ts";
 import { sessionRouter } from "./routers/session/router.ts";
 import { statsRouter } from "./routers/stats/router.ts";
 import { apiTokenRouter, serviceAccountRouter } from "./routers/token/router.ts";
@@ -17,6 +18,7 @@ export const appRouter = router({
   session: sessionRouter,
   policy: policyRouter,
   audit: auditRouter,
+  recording: recordingRouter,
   organization: organizationRouter,
   stats: statsRouter,
   apiToken: apiTokenRouter,

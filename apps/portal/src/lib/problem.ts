@@ -221,6 +221,11 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
       return { title: "Workspace unavailable", message: fallback };
     case "launch_failed":
       return { title: "The workspace did not start", message: fallback };
+    case "recording_unavailable":
+      return {
+        title: "Recording unavailable",
+        message: `Sessions here must be recorded, and recording does not work right now. ${fallback}`,
+      };
     case "database_unavailable":
       return {
         title: "Temporarily unavailable",

@@ -15,11 +15,16 @@ import { isDuplicateKeyError } from "../errors.ts";
  *   died can be taken over.
  * - `slot:<sessionId>:<n>`: the per-session connection cap, one inserted document per open
  *   connection (inserts under the unique `_id` are atomic on MongoDB and FerretDB alike).
+ * - `recording:<sessionId>:<n>`: the numbers of a session's recording segments, one per
+ *   connection, claimed the same way so two replicas never write the same segment.
  */
 
 const REVOCATIONS_ID = "revocations";
 const replicaId = (id: string) => `replica:${id}`;
 const slotId = (sessionId: string, slot: number) => `slot:${sessionId}:${slot}`;
+const segmentId = (sessionId: string, segment: number) => `recording:${sessionId}:${segment}`;
+/** More segments than this in one session is a reconnect loop, not a recording worth keeping. */
+const MAX_SEGMENTS = 10_000;
 
 export interface ConnectionSlot {
   sessionId: string;
@@ -48,6 +53,8 @@ export interface GatewayRepository {
   }): Promise<ConnectionSlot | null>;
   /** Frees a slot this connection holds (never one another connection took over). */
   releaseSlot(slot: ConnectionSlot): Promise<void>;
+  /** The next free recording segment number of the session (1, 2, …), claimed for the caller. */
+  claimRecordingSegment(sessionId: string, at: Date): Promise<number>;
 }
 
 /** Used by the repositories whose writes can end a live connection. */
@@ -123,6 +130,18 @@ export function createGatewayRepository(collections: Collections): GatewayReposi
 
     async releaseSlot(slot) {
       await state.deleteOne({ _id: slotId(slot.sessionId, slot.slot), connectionId: slot.connectionId });
+    },
+
+    async claimRecordingSegment(sessionId, at) {
+      for (let segment = 1; segment <= MAX_SEGMENTS; segment++) {
+        try {
+          await state.insertOne({ _id: segmentId(sessionId, segment), at });
+          return segment;
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+        }
+      }
+      throw new Error(`session ${sessionId} has ${MAX_SEGMENTS} recording segments`);
     },
   };
 }

@@ -50,6 +50,12 @@ const ABOUT: Record<PolicyKey, { title: string; text: string; caution?: string }
     title: "File transfer in web apps",
     text: "While on, web apps accept uploads and give downloads only in the directions allowed below; refusals are audited.",
   },
+  recording: {
+    title: "Session recording",
+    text: "Records what desktop sessions show, with the pointer, for replay by administrators. Keystrokes are not recorded (they can hold passwords). Each finished recording's fingerprint goes into the audit log.",
+    caution:
+      'With "required", workspaces that cannot be recorded (terminals, web apps, or when the recordings folder cannot be written) do not start.',
+  },
 };
 
 function PolicyCard({ policy }: { policy: Policy }) {

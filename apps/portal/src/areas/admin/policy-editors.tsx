@@ -321,6 +321,68 @@ function FileTransferEditor({
   );
 }
 
+function RecordingEditor({
+  policy,
+  onSave,
+}: {
+  policy: Extract<Policy, { key: "recording" }>;
+  onSave: (settings: Record<string, unknown>) => Promise<void>;
+}) {
+  const [mode, setMode] = useState(policy.settings.mode);
+  const [retentionDays, setRetentionDays] = useState(String(policy.settings.retentionDays));
+  const bounds = POLICY_SETTINGS_SCHEMAS.recording.shape.retentionDays;
+  return (
+    <SettingsForm
+      policyKey="recording"
+      build={() => ({
+        mode,
+        retentionDays: retentionDays.trim() === "" ? Number.NaN : Number(retentionDays),
+      })}
+      onSave={onSave}
+    >
+      {(errors) => (
+        <>
+          <fieldset className="space-y-1 text-sm text-fg">
+            <legend className="mb-1 font-medium">When recording does not work</legend>
+            <label className="flex items-center gap-2">
+              <input
+                type="radio"
+                name="recording-mode"
+                className="size-4 accent-primary"
+                checked={mode === "on"}
+                onChange={() => setMode("on")}
+              />
+              The session goes on unrecorded (the failure is audited)
+            </label>
+            <label className="flex items-center gap-2">
+              <input
+                type="radio"
+                name="recording-mode"
+                className="size-4 accent-primary"
+                checked={mode === "required"}
+                onChange={() => setMode("required")}
+              />
+              Required: the launch is refused, or the session ends
+            </label>
+          </fieldset>
+          <TextField
+            wrapperClassName="max-w-xs"
+            label="Keep recordings for"
+            type="number"
+            inputMode="numeric"
+            min={bounds.minValue ?? undefined}
+            max={bounds.maxValue ?? undefined}
+            hint={`${bounds.minValue}–${bounds.maxValue} days; older recordings are deleted (audited)`}
+            value={retentionDays}
+            onChange={(event) => setRetentionDays(event.target.value)}
+            errors={errors.retentionDays}
+          />
+        </>
+      )}
+    </SettingsForm>
+  );
+}
+
 /** The settings editor for one policy, or null when the policy has no settings. */
 export function PolicySettingsEditor({
   policy,
@@ -362,6 +424,8 @@ export function PolicySettingsEditor({
       return <ClipboardEditor policy={policy} onSave={onSave} />;
     case "file-transfer":
       return <FileTransferEditor policy={policy} onSave={onSave} />;
+    case "recording":
+      return <RecordingEditor policy={policy} onSave={onSave} />;
     case "mfa-required":
     case "self-registration":
     case "local-login":

@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { DomainError, isDomainError } from "@neosc/core/errors";
+import { recordingMode } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { LaunchWorkspaceInput, Workspace } from "@neosc/core/workspace";
 import type { AuthedContext, LaunchResult } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
 import { loadPolicies } from "../policies/policies.ts";
+import { checkRecordingAvailable } from "../recordings/recordings.ts";
 import { placeSession } from "../workspaces/availability.ts";
 import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
@@ -75,7 +77,8 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   const refusal =
     checkIpAllowlist(policies["ip-allowlist"], ctx.request.clientIp) ??
     checkAccessHours(policies["access-hours"], now) ??
-    checkMfa(policies["mfa-required"], mfa);
+    checkMfa(policies["mfa-required"], mfa) ??
+    (await checkRecordingAvailable(ctx, recordingMode(policies.recording) === "required", workspace.kind));
   if (refusal !== null) return deny(refusal);
 
   // Sessions past a deadline still hold a slot until the sweeper reaches them; free the caller's now.
