@@ -18,7 +18,14 @@ export async function registerTestHost(db: Database): Promise<void> {
       name: "router-tests",
       url: null,
       capacity: 1000,
-      capabilities: { "local:desktop": ok, "local:firefox": ok, "local:terminal": ok, static: ok },
+      capabilities: {
+        "local:desktop": ok,
+        "local:firefox": ok,
+        "local:terminal": ok,
+        "local:shell": ok,
+        static: ok,
+        ssh: ok,
+      },
     },
     new Date("2100-01-01T00:00:00Z"),
   );

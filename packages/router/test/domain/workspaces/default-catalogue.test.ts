@@ -17,7 +17,7 @@ describe("DEFAULT_CATALOGUE", () => {
     expect(visible("user").length).toBeLessThan(visible("neosc").length);
     expect(visible("neosc").length).toBeLessThan(visible("admin").length);
     expect(new Set(DEFAULT_CATALOGUE.map((workspace) => workspace.kind))).toEqual(
-      new Set(["desktop", "app", "web"]),
+      new Set(["desktop", "app", "web", "terminal"]),
     );
   });
 });
