@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stopTestServer } from "./stop.ts";
 
 /*
  * A real OpenSSH server (Debian's openssh-server) on a loopback port, with its own host key and
@@ -133,13 +134,6 @@ export async function startSshd(): Promise<TestSshd> {
     privateKey: readFileSync(clientKeyFile, "utf8"),
     password,
     process: child,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopTestServer(child, dir),
   };
 }

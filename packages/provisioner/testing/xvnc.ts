@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stopTestServer } from "./stop.ts";
 
 /*
  * A real TigerVNC Xvnc, bare (no sandbox, no programs), for tests of what connects to one: the
@@ -95,14 +96,7 @@ export async function startXvnc(
         password: options.password ?? null,
         port,
         process: child,
-        async stop() {
-          if (child.exitCode === null) {
-            const exited = new Promise((resolve) => child.once("exit", resolve));
-            child.kill("SIGTERM");
-            await exited;
-          }
-          rmSync(dir, { recursive: true, force: true });
-        },
+        stop: () => stopTestServer(child, dir),
       };
     }
     child.kill("SIGKILL");
