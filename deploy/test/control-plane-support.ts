@@ -1,3 +1,4 @@
+import { isRunning } from "@neosc/core/process";
 import { afterAll, beforeAll } from "vitest";
 import { type ControlPlane, ensureControlPlaneBinaries, startControlPlane } from "../src/control-plane.ts";
 
@@ -22,7 +23,7 @@ export function useControlPlane(options: { nodes?: number; nodeCpu?: string } = 
     if (!plane) return;
     await plane.stop();
     // Nothing of the control plane outlives the suite.
-    const left = [plane.supervisorPid, ...Object.values(plane.pids)].filter(alive);
+    const left = [plane.supervisorPid, ...Object.values(plane.pids)].filter(isRunning);
     if (left.length > 0)
       throw new Error(`control-plane processes still running after stop: ${left.join(", ")}`);
   }, 30_000);
@@ -33,13 +34,4 @@ export function useControlPlane(options: { nodes?: number; nodeCpu?: string } = 
       return plane;
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

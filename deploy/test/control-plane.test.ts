@@ -3,19 +3,11 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isRunning } from "@neosc/core/process";
 import { eventually } from "@neosc/core/testing/eventually";
 import { describe, expect, it } from "vitest";
 
 const SUPERVISOR = fileURLToPath(new URL("../control-plane/supervisor.mjs", import.meta.url));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /*
  * The control plane's processes must not outlive the test that started them, however it ends.
@@ -50,11 +42,11 @@ describe("control-plane supervisor", { timeout: 60_000 }, () => {
       }
     });
     await eventually("both processes started", async () => (pids.length === 2 ? true : undefined), 15_000);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(isRunning)).toBe(true);
 
     owner.kill("SIGKILL");
 
-    await eventually("processes gone", async () => (pids.some(alive) ? undefined : true), 15_000);
+    await eventually("processes gone", async () => (pids.some(isRunning) ? undefined : true), 15_000);
     await eventually("folder removed", async () => (existsSync(dir) ? undefined : true), 15_000);
   });
 });

@@ -6,11 +6,12 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { isRunning } from "@neosc/core/process";
 import { connectDatabase } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import { signInApi } from "../src/api.ts";
 import { freePort } from "../src/ports.ts";
-import { isAlive, type Service, sleep } from "../src/processes.ts";
+import { type Service, sleep } from "../src/processes.ts";
 import { type SeededUser, seedSignedInUsers } from "../src/seed.ts";
 import { assertBuilt, baseApiEnv, RESULTS_DIR, startApi } from "../src/stack.ts";
 import { batchMutation, batchQueryPath, decodeBatch } from "../src/trpc-wire.ts";
@@ -152,7 +153,7 @@ async function main() {
     const killedAt = elapsed();
     log(`t=${killedAt.toFixed(1)} s: SIGKILL FerretDB (pid ${database.pid})`);
     process.kill(database.pid, "SIGKILL");
-    await waitUntil(() => !isAlive(database.pid), 5_000);
+    await waitUntil(() => !isRunning(database.pid), 5_000);
     await sleep(PHASE_SECONDS.down * 1000);
 
     phase = "database restarted";

@@ -121,16 +121,6 @@ export async function waitForUrl(
   throw new Error(`timed out after ${options.timeoutMs} ms (${last})`);
 }
 
-/** True while a process with this pid exists (signal 0 probes without sending anything). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

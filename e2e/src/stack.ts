@@ -9,10 +9,11 @@ import {
   startZitadelIdp,
   type ZitadelIdp,
 } from "@neosc/auth/testing/zitadel-idp";
+import { isRunning } from "@neosc/core/process";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import { startAssertionService } from "./assertion-service.ts";
 import { freePort } from "./ports.ts";
-import { isAlive, type Service, startService } from "./processes.ts";
+import { type Service, startService } from "./processes.ts";
 
 export const E2E_ROOT = resolve(import.meta.dirname, "..");
 export const REPO_ROOT = resolve(E2E_ROOT, "..");
@@ -312,10 +313,10 @@ export async function stopAndVerify(stack: RunningStack): Promise<void> {
   const pids = stack.pids();
   await stack.stop();
   const deadline = Date.now() + 10_000;
-  let alive = pids.filter(isAlive);
+  let alive = pids.filter(isRunning);
   while (alive.length > 0 && Date.now() < deadline) {
     await new Promise((done) => setTimeout(done, 100));
-    alive = pids.filter(isAlive);
+    alive = pids.filter(isRunning);
   }
   if (alive.length > 0) throw new Error(`processes left behind after teardown: ${alive.join(", ")}`);
 }

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isRunning } from "@neosc/core/process";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { resolveServerBinary } from "../src/local-server/binary.ts";
@@ -23,28 +24,13 @@ async function scratchDir(): Promise<string> {
   return dir;
 }
 
-/** Alive and not a zombie (a reparented zombie only waits for init to reap it). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true;
-  }
-}
-
 async function waitUntilGone(pid: number, timeoutMs = 15_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
+    if (!isRunning(pid)) return true;
     await new Promise((done) => setTimeout(done, 100));
   }
-  return !isAlive(pid);
+  return !isRunning(pid);
 }
 
 async function pingable(url: string): Promise<boolean> {
@@ -105,7 +91,7 @@ describe("local server launcher", () => {
     const server = await startLocalServer({ mode: "throwaway", log: () => {} });
     expect(server.url).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+\/$/);
     expect(await pingable(server.url)).toBe(true);
-    expect(isAlive(server.pid)).toBe(true);
+    expect(isRunning(server.pid)).toBe(true);
     expect(existsSync(server.dataDir)).toBe(true);
     await server.stop();
     await server.stop();
@@ -171,7 +157,7 @@ describe("local server launcher", () => {
     it(`leaves no database process behind when the owner gets ${signal}`, async () => {
       const { owner, report } = await startOwner("throwaway");
       expect(await pingable(report.url)).toBe(true);
-      expect(isAlive(report.pid)).toBe(true);
+      expect(isRunning(report.pid)).toBe(true);
       const exited = new Promise((done) => owner.once("exit", done));
       owner.kill(signal);
       await exited;

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isRunning } from "@neosc/core/process";
 import {
   type ControlPlane,
   ensureControlPlaneBinaries,
@@ -85,14 +86,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const { plane } = cluster;
     await plane.stop();
-    const left = [plane.supervisorPid, ...Object.values(plane.pids)].filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const left = [plane.supervisorPid, ...Object.values(plane.pids)].filter(isRunning);
     if (left.length > 0)
       throw new Error(`control-plane processes still running after stop: ${left.join(", ")}`);
   };

@@ -1,22 +1,7 @@
-import { readFileSync } from "node:fs";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isRunning } from "@neosc/core/process";
 import { delay } from "./timers.ts";
-
-/** Running and not a zombie (a reparented zombie may wait a long time for its reaper). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.charAt(stat.lastIndexOf(")") + 2) !== "Z";
-  } catch {
-    return true;
-  }
-}
 
 /**
  * `<dataDir>/launcher.pid` names the process that owns the folder (the supervisor while the
