@@ -45,8 +45,8 @@ if [ "${1:-}" = "--browser" ] && ! command -v openssl >/dev/null 2>&1; then
 fi
 
 # The local workspace driver (packages/provisioner/src/local.ts): TigerVNC's Xvnc, bubblewrap,
-# openbox and the programs the default catalogue runs. Missing packages do not stop the portal.
-desktop_packages="tigervnc-standalone-server tigervnc-tools bubblewrap openbox xterm firefox-esr pcmanfm x11-utils"
+# openbox, the programs the default catalogue runs, and slirp4netns (Firefox's outbound network). Missing packages do not stop the portal.
+desktop_packages="tigervnc-standalone-server tigervnc-tools bubblewrap openbox xterm firefox-esr pcmanfm x11-utils slirp4netns"
 if command -v dpkg-query >/dev/null 2>&1; then
   missing_desktop=""
   for package in $desktop_packages; do

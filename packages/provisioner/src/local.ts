@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { constants } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,7 +16,14 @@ import {
 import type { Health, Provisioner, WorkspaceEndpoint } from "./provisioner.ts";
 import { StartError } from "./provisioner.ts";
 import { probeRfb } from "./rfb-probe.ts";
-import { prepareSessionDir, sandboxCommand, sandboxSessionDir, writeSandboxIdentity } from "./sandbox.ts";
+import {
+  connectOutboundNetwork,
+  prepareSessionDir,
+  sandboxCommand,
+  sandboxPid,
+  sandboxSessionDir,
+  writeSandboxIdentity,
+} from "./sandbox.ts";
 import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "./shell.ts";
 import { SessionRecords, safeSessionId } from "./state-dir.ts";
 
@@ -32,9 +40,10 @@ export interface LocalDriverOptions {
   /** Screen size of new sessions (default 1280x800). */
   geometry?: string;
   /**
-   * Which programs get the host's network. Firefox does (it is a browser); the desktop and the
-   * terminal get only a private loopback unless said otherwise here, so a workspace reaches no
-   * internal service that the catalogue did not mean it to.
+   * Which programs get outbound network (their own namespace NAT'ed by slirp4netns, the host's
+   * loopback unreachable; see sandbox.ts). Firefox does (it is a browser); the desktop, the
+   * terminal and the shell get only a private loopback unless said otherwise here, so a
+   * workspace reaches no internal service that the catalogue did not mean it to.
    */
   network?: Partial<Record<WorkspaceProgram, boolean>>;
   /** The first session account's uid (default 1900000000, far above any /etc/passwd entry). */
@@ -59,6 +68,9 @@ interface LocalRecord {
   /** The outer bwrap process, with its start time so that a reused pid is not taken for it. */
   pid: number;
   startTicks: string;
+  /** The session's slirp4netns (network programs), with its start time. */
+  netPid?: number;
+  netTicks?: string;
   /** Set before stop kills the processes, so their exit is not reported as the workspace's own. */
   stopping?: boolean;
 }
@@ -74,7 +86,7 @@ const defaultNetwork: Record<WorkspaceProgram, boolean> = {
 
 /**
  * The launcher, run by bash inside the sandbox as the session's account: Xvnc on the session's
- * unix socket only (no TCP, no abstract X socket, so sessions sharing the host's network do not
+ * unix socket only (no TCP, no abstract X socket, so no other namespace reaches its X server; sessions do not
  * collide), then the window manager and the program. Xvnc writes its display number to a fifo
  * once it accepts clients (-displayfd), and openbox says on another when it manages the screen
  * (--startup), so nothing waits on a fixed sleep. The launcher ends,
@@ -85,6 +97,9 @@ const launcher = String.raw`set -u
 program=$1 geometry=$2 name=$3 url=$4
 ready=/tmp/.display-ready
 mkfifo -m 0600 "$ready"
+# The host says on this fifo when the outbound network is up (programs with network only).
+network=/session/run/network-ready
+mkfifo -m 0600 "$network" && exec 5<>"$network"
 Xvnc -displayfd 3 -rfbunixpath ${sandboxSessionDir}/rfb.sock -rfbport -1 -SecurityTypes None \
   -nolisten tcp -nolisten local -br -geometry "$geometry" -depth 24 -FrameRate 30 -desktop "$name" 3>"$ready" &
 xvnc=$!
@@ -124,6 +139,7 @@ user_pref("browser.disableResetPrompt", true);
 user_pref("browser.tabs.warnOnClose", false);
 user_pref("extensions.pocket.enabled", false);
 PREFS
+  read -r -t 15 _ <&5
   firefox-esr --kiosk --no-remote --profile "$profile" "$url" & main=$!
   ;;
 terminal)
@@ -172,7 +188,10 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       return { ok: false, missing: [], problem: "This workspace names no program for the local driver" };
     }
     const binaries: LocalBinary[] = [...baseBinaries];
-    if (workspace?.program) binaries.push(...programBinaries[workspace.program]);
+    if (workspace?.program) {
+      binaries.push(...programBinaries[workspace.program]);
+      if (network[workspace.program]) binaries.push("slirp4netns");
+    }
     const missing = await missingPackages(binaries, lookup);
     const problem = runningAsRoot
       ? undefined
@@ -318,7 +337,8 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     try {
       child = spawn(command.file, command.args, {
         ...command.options,
-        stdio: ["ignore", log.fd, log.fd],
+        // fd 3: bwrap's info pipe, for slirp4netns to find the sandbox (network programs only).
+        stdio: network[program] ? ["ignore", log.fd, log.fd, "pipe"] : ["ignore", log.fd, log.fd],
         // Its own process group, so that stop reaches bwrap and nothing of the API's.
         detached: true,
       });
@@ -332,9 +352,13 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       throw new StartError("The sandbox could not be started (bwrap)");
     }
     child.unref();
+    let net: ChildProcess | null = null;
     child.once("exit", () => {
+      net?.kill("SIGKILL");
       void reportExit(sessionId);
     });
+    const pidInSandbox = network[program] ? sandboxPid(child) : null;
+    pidInSandbox?.catch(() => {});
     await records.write({
       sessionId,
       uid,
@@ -345,9 +369,23 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     });
     try {
       await waitReady(sessionId, program, child, logFile);
+      const slirp4netns = pidInSandbox === null ? null : await lookup("slirp4netns");
+      if (pidInSandbox !== null && slirp4netns !== null) {
+        // Once the launcher runs (bwrap's own network setup is done), then tell it the network is up.
+        net = await connectOutboundNetwork(await pidInSandbox, slirp4netns);
+        net.unref();
+        const record = await records.read(sessionId);
+        if (record !== null && net.pid !== undefined) {
+          await records.write({ ...record, netPid: net.pid, netTicks: (await startTicksOf(net.pid)) ?? "" });
+        }
+        await signalNetworkReady(sessionDir);
+      }
     } catch (error) {
+      net?.kill("SIGKILL");
       await stop(sessionId);
-      throw error;
+      throw error instanceof StartError
+        ? error
+        : new StartError(`The workspace's network did not start: ${String(error)}`);
     }
     return endpointOf(sessionId, program);
   }
@@ -414,12 +452,14 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       const table = await processTable();
       const bwrapAlive = table.startTicks.get(record.pid) === record.startTicks;
       const ownPids = ownsUid ? (table.byUid.get(record.uid) ?? []) : [];
-      if (!bwrapAlive && ownPids.length === 0) break;
+      const netAlive = record.netPid !== undefined && table.startTicks.get(record.netPid) === record.netTicks;
+      if (!bwrapAlive && !netAlive && ownPids.length === 0) break;
       if (Date.now() > deadline) throw new Error(`the processes of session ${sessionId} did not end`);
       // bwrap's group first (its sandbox dies with it: --die-with-parent), then anything still
       // running as the session's account, which is this session's alone.
       if (bwrapAlive) signal(-record.pid);
       for (const pid of ownPids) signal(pid);
+      if (netAlive && record.netPid !== undefined) signal(record.netPid);
       await sleep(20);
     }
     await cleanUp(sessionId, record.uid);
@@ -470,6 +510,19 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       exitListeners.push(listener);
     },
   };
+}
+
+/** Tells the launcher (waiting on its fifo) that the session's outbound network is up. */
+async function signalNetworkReady(sessionDir: string): Promise<void> {
+  const fifo = await open(
+    path.join(sessionDir, "run", "network-ready"),
+    constants.O_WRONLY | constants.O_NONBLOCK,
+  );
+  try {
+    await fifo.write("\n");
+  } finally {
+    await fifo.close();
+  }
 }
 
 function signal(pid: number): void {

@@ -14,6 +14,7 @@ export const debianPackageOf = {
   "firefox-esr": "firefox-esr",
   pcmanfm: "pcmanfm",
   python3: "python3",
+  slirp4netns: "slirp4netns",
 } as const;
 
 export type LocalBinary = keyof typeof debianPackageOf;

@@ -1,4 +1,4 @@
-import { execFile, type SpawnOptions } from "node:child_process";
+import { type ChildProcess, execFile, type SpawnOptions, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chown, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -20,8 +20,10 @@ import path from "node:path";
  * passwd/group that name only root, nobody and the session's account; a private /tmp, /dev,
  * /proc, /run; the session folder read-write at /session (HOME is /session/home). Nothing else
  * of the host: not the API's data folder, not other sessions, not /root, not /work or /home.
- * The environment starts empty. Network is the host's only when `network` is true; otherwise
- * only a private loopback.
+ * The environment starts empty. The network namespace is always the sandbox's own: a private
+ * loopback only, or (`network: true`) also a NAT to the outside that `connectOutboundNetwork`
+ * attaches with slirp4netns, from which the host's loopback and abstract sockets (the API, the
+ * workspace host, the database, other X servers) stay unreachable.
  */
 
 /** Where the session folder appears inside the sandbox. */
@@ -30,6 +32,8 @@ export const sandboxHome = `${sandboxSessionDir}/home`;
 export const sandboxRuntimeDir = `${sandboxSessionDir}/run`;
 export const sandboxPath = "/usr/local/bin:/usr/bin:/bin";
 export const sandboxHostname = "workspace";
+/** The resolver slirp4netns gives a sandbox. */
+const slirpResolver = "10.0.2.3";
 
 /** Host files and folders a workspace must not read even though /etc is shown. */
 const maskedFiles = ["/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers"];
@@ -45,7 +49,10 @@ export interface SandboxSpec {
   sessionDir: string;
   /** A folder holding `passwd` and `group` for the sandbox's /etc (see `writeSandboxIdentity`). */
   identityDir: string;
-  /** The host's network (true) or only a private loopback (false). */
+  /**
+   * Outbound network (true: spawn with a pipe at fd 3, read `sandboxPid`, and once the command
+   * runs call `connectOutboundNetwork`), or only a private loopback (false).
+   */
   network: boolean;
   /** argv inside the sandbox; the first element is an absolute path or found on `sandboxPath`. */
   command: string[];
@@ -100,7 +107,9 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     "--unshare-pid",
     "--unshare-uts",
     "--unshare-cgroup-try",
-    ...(spec.network ? [] : ["--unshare-net"]),
+    "--unshare-net",
+    // bwrap tells the sandbox's pid on fd 3, for slirp4netns to join its network namespace.
+    ...(spec.network ? ["--info-fd", "3"] : []),
     "--hostname",
     sandboxHostname,
     "--die-with-parent",
@@ -143,6 +152,9 @@ export function sandboxCommand(spec: SandboxSpec): SandboxCommand {
     "--ro-bind",
     path.join(spec.identityDir, "hosts"),
     "/etc/hosts",
+    "--ro-bind",
+    path.join(spec.identityDir, "resolv.conf"),
+    "/etc/resolv.conf",
     "--proc",
     "/proc",
     "--dev",
@@ -230,9 +242,70 @@ export async function writeSandboxIdentity(identityDir: string, uid: number, gid
     `127.0.0.1 localhost ${sandboxHostname}\n::1 localhost ip6-localhost ip6-loopback\n`,
     { mode: 0o644 },
   );
+  // slirp4netns's resolver (it forwards to the host's); unused without network.
+  await writeFile(path.join(identityDir, "resolv.conf"), `nameserver ${slirpResolver}\n`, { mode: 0o644 });
   await writeFile(path.join(identityDir, "group"), `root:x:0:\nnogroup:x:65534:\n${name}:x:${gid}:\n`, {
     mode: 0o644,
   });
+}
+
+/** The pid of a sandbox started with `network: true` (bwrap tells it on the info pipe, fd 3). */
+export function sandboxPid(sandbox: ChildProcess): Promise<number> {
+  const info = sandbox.stdio[3];
+  if (info === null || info === undefined || !("on" in info)) {
+    return Promise.reject(new Error("the sandbox has no info pipe on fd 3"));
+  }
+  // The pipe breaks when the sandbox ends: not an error of anyone's.
+  info.on("error", () => {});
+  return new Promise<number>((resolve, reject) => {
+    let text = "";
+    info.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8");
+      const match = /"child-pid":\s*(\d+)/.exec(text);
+      if (match?.[1] !== undefined) resolve(Number(match[1]));
+    });
+    info.once("error", reject);
+    info.once("close", () => reject(new Error("the sandbox ended before telling its pid")));
+  });
+}
+
+/**
+ * Gives a sandbox started with `network: true` a NAT to the outside: slirp4netns joins its
+ * network namespace with a tap device, the host's loopback disabled, in its own sandbox and
+ * seccomp filter (it parses the workspace's packets as root). Call it once the sandbox runs its
+ * command (bwrap sets up the namespace's loopback first, and the two must not race); resolves
+ * when the tap device is configured. It ends when killed, or when this process ends (exit fd).
+ */
+export async function connectOutboundNetwork(pid: number, slirp4netns: string): Promise<ChildProcess> {
+  const net = spawn(
+    slirp4netns,
+    [
+      "--configure",
+      "--mtu=65520",
+      "--disable-host-loopback",
+      "--enable-sandbox",
+      "--enable-seccomp",
+      "--ready-fd=3",
+      "--exit-fd=4",
+      String(pid),
+      "tap0",
+    ],
+    { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"], env: { PATH: "/usr/bin:/bin" } },
+  );
+  const ready = net.stdio[3];
+  // Its pipes break when it is killed: not an error of anyone's.
+  for (const pipe of net.stdio)
+    if (pipe !== null && pipe !== undefined && "on" in pipe) pipe.on("error", () => {});
+  let log = "";
+  net.stderr?.on("data", (chunk: Buffer) => {
+    log += chunk.toString("utf8");
+  });
+  await new Promise<void>((resolve, reject) => {
+    ready?.once("data", () => resolve());
+    net.once("exit", () => reject(new Error(`slirp4netns ended: ${log.trim().slice(-300)}`)));
+    net.once("error", reject);
+  });
+  return net;
 }
 
 export interface SandboxRun {
