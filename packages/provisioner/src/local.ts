@@ -86,12 +86,11 @@ const defaultNetwork: Record<WorkspaceProgram, boolean> = {
 
 /**
  * The launcher, run by bash inside the sandbox as the session's account: Xvnc on the session's
- * unix socket only (no TCP, no abstract X socket, so no other namespace reaches its X server; sessions do not
- * collide), then the window manager and the program. Xvnc writes its display number to a fifo
+ * unix socket only (no TCP, no abstract X socket: nothing outside the sandbox reaches its X
+ * server), then the window manager and the program. Xvnc writes its display number to a fifo
  * once it accepts clients (-displayfd), and openbox says on another when it manages the screen
- * (--startup), so nothing waits on a fixed sleep. The launcher ends,
- * and with it the sandbox, when Xvnc or the workspace's main program ends: quitting Firefox
- * ends the session.
+ * (--startup), so nothing waits on a fixed sleep. The launcher ends, and with it the sandbox,
+ * when Xvnc or the workspace's main program ends: quitting Firefox ends the session.
  */
 const launcher = String.raw`set -u
 program=$1 geometry=$2 name=$3 url=$4
