@@ -9,7 +9,7 @@ import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Modal } from "../../components/ui/dialog.tsx";
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { FormError, TextField } from "../../components/ui/field.tsx";
+import { FormActions, TextField } from "../../components/ui/field.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { formatCount, formatDateTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
@@ -86,15 +86,12 @@ function OrganizationForm({
         className="font-mono"
       />
       <TextField label="Domain (optional)" placeholder="example.com" {...field("domain")} />
-      <FormError>{formError}</FormError>
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onCancel}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={create.isPending || update.isPending}>
-          {initial ? "Save" : "Create organization"}
-        </Button>
-      </div>
+      <FormActions
+        error={formError}
+        onCancel={onCancel}
+        pending={create.isPending || update.isPending}
+        submitLabel={initial ? "Save" : "Create organization"}
+      />
     </form>
   );
 }

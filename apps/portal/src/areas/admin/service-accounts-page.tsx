@@ -6,7 +6,7 @@ import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Modal } from "../../components/ui/dialog.tsx";
 import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { FormActions, SelectField, TextField } from "../../components/ui/field.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { ApiTokensCard } from "../../features/tokens/api-tokens-card.tsx";
 import { formatCount, formatDateTime } from "../../lib/format.ts";
@@ -52,15 +52,12 @@ function CreateServiceAccountForm({ onDone, onCancel }: { onDone: () => void; on
           </option>
         ))}
       </SelectField>
-      <FormError>{formError}</FormError>
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onCancel}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={create.isPending}>
-          Create service account
-        </Button>
-      </div>
+      <FormActions
+        error={formError}
+        onCancel={onCancel}
+        pending={create.isPending}
+        submitLabel="Create service account"
+      />
     </form>
   );
 }

@@ -8,7 +8,7 @@ import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
 import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
-import { FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { FormActions, SelectField, TextField } from "../../components/ui/field.tsx";
 import { InlineSelect, SearchInput } from "../../components/ui/inline-controls.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
@@ -97,15 +97,12 @@ function CreateUserForm({
       <p className="text-xs text-fg-muted">
         NeoSC generates a one-time password. The person must replace it when they first sign in.
       </p>
-      <FormError>{formError}</FormError>
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onCancel}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={create.isPending}>
-          Create user
-        </Button>
-      </div>
+      <FormActions
+        error={formError}
+        onCancel={onCancel}
+        pending={create.isPending}
+        submitLabel="Create user"
+      />
     </form>
   );
 }

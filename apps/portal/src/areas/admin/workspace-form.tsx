@@ -7,8 +7,13 @@ import {
   WorkspaceKindSchema,
 } from "@neosc/core/workspace";
 import { type FormEvent, useState } from "react";
-import { Button } from "../../components/ui/button.tsx";
-import { FieldShell, FormError, SelectField, TextAreaField, TextField } from "../../components/ui/field.tsx";
+import {
+  FieldShell,
+  FormActions,
+  SelectField,
+  TextAreaField,
+  TextField,
+} from "../../components/ui/field.tsx";
 import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
 import { cn } from "../../lib/cn.ts";
 import { describeError } from "../../lib/problem.ts";
@@ -282,15 +287,12 @@ export function WorkspaceForm({
         Enabled (people can launch it)
       </label>
 
-      <FormError>{formError}</FormError>
-      <div className="flex justify-end gap-2 pt-2">
-        <Button variant="secondary" onClick={onCancel}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={pending}>
-          {initial ? "Save changes" : "Create workspace"}
-        </Button>
-      </div>
+      <FormActions
+        error={formError}
+        onCancel={onCancel}
+        pending={pending}
+        submitLabel={initial ? "Save changes" : "Create workspace"}
+      />
     </form>
   );
 }

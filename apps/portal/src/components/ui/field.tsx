@@ -7,6 +7,7 @@ import {
   useId,
 } from "react";
 import { cn } from "../../lib/cn.ts";
+import { Button } from "./button.tsx";
 
 export const controlClass =
   "block w-full rounded-lg border border-line bg-surface px-3 py-2 text-sm text-fg shadow-sm placeholder:text-fg-muted/70 disabled:opacity-60 aria-invalid:border-danger";
@@ -124,5 +125,32 @@ export function FormError({ children }: { children: ReactNode }) {
     >
       {children}
     </div>
+  );
+}
+
+/** The end of a form in a dialog: its form-level message, Cancel, and the submit button. */
+export function FormActions({
+  error,
+  onCancel,
+  pending,
+  submitLabel,
+}: {
+  error: ReactNode;
+  onCancel: () => void;
+  pending: boolean;
+  submitLabel: ReactNode;
+}) {
+  return (
+    <>
+      <FormError>{error}</FormError>
+      <div className="flex justify-end gap-2">
+        <Button variant="secondary" onClick={onCancel}>
+          Cancel
+        </Button>
+        <Button type="submit" loading={pending}>
+          {submitLabel}
+        </Button>
+      </div>
+    </>
   );
 }

@@ -5,7 +5,7 @@ import { type FormEvent, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
 import { Badge, Card, ErrorState, Skeleton } from "../../components/ui/feedback.tsx";
-import { FormError, SelectField, TextField } from "../../components/ui/field.tsx";
+import { FormActions, SelectField, TextField } from "../../components/ui/field.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { formatDateTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
@@ -85,15 +85,12 @@ function CreateTokenForm({
           </option>
         ))}
       </SelectField>
-      <FormError>{formError}</FormError>
-      <div className="flex justify-end gap-2">
-        <Button variant="secondary" onClick={onCancel}>
-          Cancel
-        </Button>
-        <Button type="submit" loading={create.isPending}>
-          Create token
-        </Button>
-      </div>
+      <FormActions
+        error={formError}
+        onCancel={onCancel}
+        pending={create.isPending}
+        submitLabel="Create token"
+      />
     </form>
   );
 }
