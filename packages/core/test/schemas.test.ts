@@ -64,7 +64,7 @@ describe("policies", () => {
 });
 
 describe("workspaces", () => {
-  const base = { slug: "api-docs", name: "Wiki", allowedRoles: ["user"] };
+  const base = { slug: "wiki", name: "Wiki", allowedRoles: ["user"] };
 
   it("needs a URL for web workspaces and an image otherwise", () => {
     expect(CreateWorkspaceInputSchema.safeParse({ ...base, kind: "web" }).error?.issues[0]?.path).toEqual([

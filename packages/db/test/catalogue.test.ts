@@ -108,7 +108,7 @@ describe("workspaces repository", () => {
     const org = randomUUID();
     await db.workspaces.create(
       workspace("list-desktop", {
-        name: "Linux Desktop",
+        name: "Ubuntu Desktop",
         kind: "desktop",
         tags: ["linux"],
         allowedRoles: ["admin"],
@@ -135,7 +135,7 @@ describe("workspaces repository", () => {
     expect(await slugs({ enabled: false })).toEqual(["list-off"]);
     expect(await slugs({ organizationIds: [null] })).toEqual(["list-off", "list-desktop"]);
     expect(await slugs({ organizationIds: [null, org], role: "user", enabled: true })).toEqual(["list-web"]);
-    expect(await slugs({ search: "api-docs" })).toEqual(["list-web"]);
+    expect(await slugs({ search: "wiki" })).toEqual(["list-web"]);
     expect(await slugs({})).toEqual(["list-off", "list-desktop", "list-web"]);
   });
 
