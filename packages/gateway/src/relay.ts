@@ -1,8 +1,7 @@
-import { closeSync, openSync } from "node:fs";
-import { connect, type Socket } from "node:net";
-import path from "node:path";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { WorkspaceCloseReason } from "@neosc/core/connection";
+import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import type { WebSocket } from "ws";
 import { ByteStream } from "./byte-stream.ts";
 import type { Endpoint } from "./endpoint.ts";
@@ -47,36 +46,9 @@ export interface RelayOptions {
   connectTimeoutMs: number;
 }
 
-/**
- * Linux keeps at most 107 bytes of a unix socket's path and Node cuts longer ones silently
- * (ENOENT). A session folder under a deep data folder passes that, so a long path is reached
- * through its folder's descriptor, `/proc/self/fd/<fd>/<name>` (as the provisioner's probes do).
- */
-function endpointSocket(endpoint: Endpoint): Socket {
-  if (endpoint.transport === "tcp") return connect({ host: endpoint.host, port: endpoint.port });
-  if (Buffer.byteLength(endpoint.path) <= 100) return connect({ path: endpoint.path });
-  let folder: number;
-  try {
-    folder = openSync(path.dirname(endpoint.path), "r");
-  } catch {
-    // No such folder: the plain connect fails with the error the caller expects.
-    return connect({ path: endpoint.path });
-  }
-  const socket = connect({ path: `/proc/self/fd/${folder}/${path.basename(endpoint.path)}` });
-  let open = true;
-  const release = () => {
-    if (open) closeSync(folder);
-    open = false;
-  };
-  socket.once("connect", release);
-  socket.once("error", release);
-  socket.once("close", release);
-  return socket;
-}
-
 export function connectEndpoint(endpoint: Endpoint, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = endpointSocket(endpoint);
+    const socket = connectEndpointSocket(endpoint);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new WorkspaceError(`workspace did not answer within ${timeoutMs} ms`));

@@ -1,5 +1,5 @@
+import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import type { Endpoint } from "./provisioner.ts";
-import { connectEndpointSocket } from "./socket.ts";
 
 /**
  * Connects and reads the server's protocol banner: proof that the endpoint is a live server of

@@ -1,7 +1,7 @@
 import path from "node:path";
+import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import { TERMINAL_MAX_COLS, TERMINAL_MAX_INPUT_BYTES, TERMINAL_MAX_ROWS } from "@neosc/core/terminal";
 import type { Endpoint, WorkspaceEndpoint } from "./provisioner.ts";
-import { connectEndpointSocket } from "./socket.ts";
 
 /*
  * Local shells (terminal workspaces on driver `local`, program `shell`): the local driver runs

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { connectEndpointSocket } from "../src/socket.ts";
+import { connectEndpointSocket } from "../src/endpoint-socket.ts";
 
 const root = mkdtempSync(path.join(tmpdir(), "neosc-socket-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,12 +1,13 @@
 import { closeSync, openSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import path from "node:path";
-import type { Endpoint } from "./provisioner.ts";
+import type { Endpoint } from "./endpoint.ts";
 
 /**
  * Linux keeps at most 107 bytes of a unix socket's path, and Node cuts longer ones silently
  * (the connect then fails with ENOENT). Session folders under a deep data folder pass that, so a
  * long path is reached through its folder's descriptor: `/proc/self/fd/<fd>/<name>` is short.
+ * The provisioner's probes and the gateway's relay both connect this way.
  */
 const MAX_UNIX_PATH = 100;
 
