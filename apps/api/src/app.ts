@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { type ErrorData, isDomainError } from "@neosc/core/errors";
 import { PROCEDURE_PATHS } from "@neosc/core/permissions";
+import { appsSource } from "@neosc/core/web-app";
 import type { Database } from "@neosc/db/database";
 import type { RouterConfig, Services } from "@neosc/router/context";
 import { asDomainError } from "@neosc/router/errors";
@@ -93,6 +94,7 @@ export function createApp(options: AppOptions): express.Express {
       ...http.portalOrigins.map((origin) => new URL(origin).origin),
     ]),
     connectOrigins: http.oidcIssuer === null ? [] : [new URL(http.oidcIssuer).origin],
+    appOrigins: routerConfig.apps === undefined ? [] : [appsSource(routerConfig.apps)],
   };
 
   const app = express();

@@ -115,6 +115,24 @@ export const EnvSchema = z
       z.url({ protocol: /^wss?$/, error: "a ws:// or wss:// URL" }).optional(),
     ),
     NEOSC_GATEWAY_MAX_CONNECTIONS_PER_SESSION: positiveInt(2, 16),
+    /**
+     * Web apps' sessions are served on `<sessionId>.<this domain>` (a wildcard DNS name and
+     * certificate, e.g. `apps.portal.example.com`), or `path` for `/apps/<sessionId>/` on this
+     * origin (development only). Default: `apps.localhost:<port>` when the public URL is on
+     * localhost, path mode otherwise.
+     */
+    NEOSC_APPS_DOMAIN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(
+          /^(?:path|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?)$/i,
+          "a domain such as apps.portal.example.com (with :port if not the default), or path",
+        )
+        .optional(),
+    ),
+    /** The request inspector, the default catalogue's internal web app, listens on 127.0.0.1 here (0: not started). */
+    NEOSC_INSPECTOR_PORT: port(8090),
     /** This process is also a workspace host (the embedded default); off when hosts run apart. */
     NEOSC_WORKSPACE_HOST: booleanFlag(true),
     /** Sessions the in-process workspace host accepts at once. */

@@ -14,6 +14,8 @@ export interface SecurityOptions {
   allowedOrigins: ReadonlySet<string>;
   /** Extra origins the SPA may talk to (the OIDC issuer for its PKCE flow). */
   connectOrigins: readonly string[];
+  /** Web apps' session origins (`http://*.apps.localhost:8080`): the portal frames them and posts their tickets. */
+  appOrigins?: readonly string[];
 }
 
 export function isHttps(options: Pick<SecurityOptions, "publicUrl">): boolean {
@@ -22,6 +24,7 @@ export function isHttps(options: Pick<SecurityOptions, "publicUrl">): boolean {
 
 export function securityHeaders(options: SecurityOptions) {
   const connect = ["'self'", ...options.connectOrigins].join(" ");
+  const apps = options.appOrigins ?? [];
   const csp = [
     "default-src 'self'",
     "script-src 'self'",
@@ -31,7 +34,8 @@ export function securityHeaders(options: SecurityOptions) {
     `connect-src ${connect}`,
     "object-src 'none'",
     "base-uri 'self'",
-    `form-action 'self' ${options.connectOrigins.join(" ")}`.trim(),
+    `form-action 'self' ${[...options.connectOrigins, ...apps].join(" ")}`.trim(),
+    `frame-src ${apps.length === 0 ? "'none'" : apps.join(" ")}`,
     "frame-ancestors 'none'",
   ].join("; ");
   const hsts = isHttps(options);

@@ -4,11 +4,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createZitadelClient } from "@neosc/auth/oidc";
 import { preparePasswordHashing } from "@neosc/auth/password";
+import { appsAddressingFor, appsAreCrossSite } from "@neosc/core/web-app";
 import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
+import { type InspectorApp, startInspectorApp } from "@neosc/gateway/inspector-app";
 import { createRecordingStore } from "@neosc/gateway/recording";
 import { serveGateway } from "@neosc/gateway/serve";
+import { createWebProxy } from "@neosc/gateway/web-proxy";
 import { createHostClient } from "@neosc/host/client";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost } from "@neosc/host/host";
@@ -102,6 +105,22 @@ function displayHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/**
+ * The request inspector on loopback, the default catalogue's internal web app. A port already in
+ * use (a second instance on this machine) leaves it to the instance that has it.
+ */
+async function startInspector(port: number, logger: Logger): Promise<InspectorApp | null> {
+  if (port === 0) return null;
+  try {
+    const inspector = await startInspectorApp({ host: "127.0.0.1", port });
+    logger.info({ url: inspector.url }, "request inspector listening");
+    return inspector;
+  } catch (error) {
+    logger.warn({ err: error, port }, "request inspector not started");
+    return null;
+  }
+}
+
 /** Starts the API (and, without MONGO_URL, the embedded database) from parsed configuration. */
 export async function startServer(env: Env, options: StartServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(env.LOG_LEVEL);
@@ -187,6 +206,8 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       }),
       workspaceHosts: createHostClient({ db, local: host, token: env.NEOSC_HOST_TOKEN ?? null }),
     };
+    const publicUrl = new URL(env.NEOSC_PUBLIC_URL);
+    const apps = appsAddressingFor(env.NEOSC_APPS_DOMAIN, publicUrl);
     const routerConfig: RouterConfig = {
       session: { ttlSeconds: env.NEOSC_SESSION_TTL_SECONDS },
       loginThrottle: {
@@ -196,6 +217,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       },
       totpIssuer: env.NEOSC_TOTP_ISSUER,
       ...(env.NEOSC_GATEWAY_URL === undefined ? {} : { gateway: { url: env.NEOSC_GATEWAY_URL } }),
+      apps,
     };
 
     const metrics = createMetrics();
@@ -208,7 +230,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       services,
       routerConfig,
       http: {
-        publicUrl: new URL(env.NEOSC_PUBLIC_URL),
+        publicUrl,
         portalOrigins: env.NEOSC_PORTAL_ORIGINS,
         trustProxy: env.NEOSC_TRUSTED_PROXIES,
         bodyLimitBytes: parseByteSize(env.NEOSC_BODY_LIMIT),
@@ -219,8 +241,21 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       metrics,
     });
 
-    const server = createServer(app);
+    // Web apps' session origins are answered by the web proxy before Express sees them.
+    const webProxy = createWebProxy({
+      db,
+      addressing: apps,
+      portalOrigins: [publicUrl.origin, ...env.NEOSC_PORTAL_ORIGINS.map((origin) => new URL(origin).origin)],
+      cookieSecret: sessionSecret,
+      pomerium: null,
+      crossSite: appsAreCrossSite(apps, publicUrl),
+      logger: logger.child({ component: "web-proxy" }),
+    });
+    const server = createServer((request, response) => {
+      if (!webProxy.handleRequest(request, response)) app(request, response);
+    });
     server.keepAliveTimeout = 65_000;
+    const inspector = await startInspector(env.NEOSC_INSPECTOR_PORT, logger);
     // The embedded default serves the workspace gateway on the API's own HTTP server, at
     // `/gateway/connect`; `apps/gateway` runs the same gateway as its own process for production.
     const gateway = serveGateway(server, env, {
@@ -230,6 +265,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       ownOrigins: [env.NEOSC_PUBLIC_URL],
       logger: logger.child({ component: "gateway" }),
       recordings,
+      webProxy,
     });
     const port = await listen(server, env.PORT, env.HOST);
     let metricsServer: Server | null = null;
@@ -265,6 +301,8 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
           logger.info("shutting down");
           draining = true;
           await gateway.close();
+          await webProxy.close();
+          await inspector?.close();
           await Promise.all([
             closeServer(server, env.NEOSC_SHUTDOWN_TIMEOUT_MS),
             metricsServer === null ? Promise.resolve() : closeServer(metricsServer, 1000),

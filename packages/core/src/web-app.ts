@@ -79,3 +79,21 @@ export function appsAddressingFor(domain: string | undefined, publicUrl: URL): A
   }
   return { mode: "path", origin: publicUrl.origin };
 }
+
+/** A host's site as browsers group them: a loopback name or address itself, else its last two labels. */
+function siteOf(hostname: string): string {
+  if (hostname === "localhost" || /^[\d.]+$/.test(hostname) || hostname.includes(":")) return hostname;
+  return hostname.split(".").slice(-2).join(".");
+}
+
+/**
+ * Whether the session origins are another site than the portal (`*.apps.localhost` beside
+ * `localhost`): the portal's frame is then a third-party context and the session cookie must be
+ * `SameSite=None; Secure; Partitioned`. Two labels approximate the registrable domain; a portal
+ * and an apps domain under one public suffix such as `co.uk` would be wrongly taken as one site.
+ */
+export function appsAreCrossSite(addressing: AppsAddressing, portal: URL): boolean {
+  if (addressing.mode === "path") return false;
+  const appsHost = addressing.domain.replace(/:\d+$/, "");
+  return siteOf(appsHost) !== siteOf(portal.hostname) || appsHost.endsWith(".localhost");
+}

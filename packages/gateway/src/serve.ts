@@ -6,6 +6,7 @@ import type { Database } from "@neosc/db/database";
 import { type EndpointResolver, storedEndpoints } from "./endpoint.ts";
 import { createGateway, type Gateway, type GatewayLogger } from "./gateway.ts";
 import type { RecordingStore } from "./recording.ts";
+import type { WebProxy } from "./web-proxy.ts";
 
 /*
  * The gateway as a process serves it from its configuration: the API embeds it on its own HTTP
@@ -33,6 +34,8 @@ export interface ServeGatewayOptions {
   logger: GatewayLogger;
   /** The recordings folder (`NEOSC_RECORDINGS_DIR`); the API reads the same one. */
   recordings: RecordingStore | null;
+  /** Web apps' WebSockets go to their session's app through the web proxy. */
+  webProxy?: WebProxy;
 }
 
 export function serveGateway(server: Server, env: GatewayVariables, options: ServeGatewayOptions): Gateway {
@@ -58,6 +61,7 @@ export function serveGateway(server: Server, env: GatewayVariables, options: Ser
   });
   // The WebSocket upgrade never reaches an HTTP handler: only the gateway's path is upgraded.
   server.on("upgrade", (request, socket, head) => {
+    if (options.webProxy?.handleUpgrade(request, socket, head)) return;
     if ((request.url ?? "/").split("?")[0] === GATEWAY_PATH) gateway.handleUpgrade(request, socket, head);
     else socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });

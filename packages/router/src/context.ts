@@ -3,6 +3,7 @@ import type { LoginSession } from "@neosc/core/auth";
 import type { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
+import type { AppsAddressing } from "@neosc/core/web-app";
 import type { Database } from "@neosc/db/database";
 
 /** Who is calling, resolved once per request by the host (see `domain/identity/identity.ts`). */
@@ -53,6 +54,8 @@ export interface RouterConfig {
    * server (`/gateway/connect`), `wss://workspace.portal.<domain>/gateway/connect` behind Pomerium.
    */
   gateway?: { url: string };
+  /** Where web workspaces' sessions are served (their own origins); without it they cannot be opened. */
+  apps?: AppsAddressing;
 }
 
 /** An identity asserted by an external party (Zitadel ID token, Pomerium assertion). */

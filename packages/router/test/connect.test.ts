@@ -1,7 +1,7 @@
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { callerFor, createLocalUser, manualClock, resetCatalogue } from "./support/context.ts";
+import { callerFor, createLocalUser, manualClock, resetCatalogue, TEST_CONFIG } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 import { expectRefusal } from "./support/expect-error.ts";
 
@@ -110,6 +110,32 @@ describe("session.connect", () => {
 
     const web = await asUser.workspace.launch({ workspaceId: wiki.id });
     await expectRefusal(asUser.session.connect({ sessionId: web.id }), "CONFLICT", "not_connectable");
+  });
+
+  it("gives a web app's owner a ticket to post to the session's own origin", async () => {
+    const { user } = await createLocalUser(database.db, "user");
+    const config = {
+      ...TEST_CONFIG,
+      apps: { mode: "host", scheme: "https", domain: "apps.portal.test" },
+    } as const;
+    const asUser = callerFor(database.db, { user, config });
+    const session = await asUser.workspace.launch({ workspaceId: wiki.id });
+    expect(session.connectionUrl).toBe(`/workspace/${session.id}`);
+    const connect = await asUser.session.connect({ sessionId: session.id });
+    expect(connect).toMatchObject({
+      protocol: "http",
+      url: `https://${session.id}.apps.portal.test/.neosc/enter`,
+    });
+    const redeemed = await database.db.connectTickets.redeem(connect.ticket, new Date());
+    expect(redeemed).toMatchObject({ ok: true, ticket: { sessionId: session.id, userId: user.id } });
+
+    const pathMode = callerFor(database.db, {
+      user,
+      config: { ...TEST_CONFIG, apps: { mode: "path", origin: "http://localhost:8080" } },
+    });
+    expect((await pathMode.session.connect({ sessionId: session.id })).url).toBe(
+      `http://localhost:8080/apps/${session.id}/.neosc/enter`,
+    );
   });
 
   it("re-checks the ip-allowlist: a session launched in the office cannot be opened from elsewhere", async () => {

@@ -49,7 +49,7 @@ describe("stats.overview", () => {
     };
     await launch(neosc, "dev-terminal", new Date("2034-06-15T12:10:00Z"));
     await launch(neosc, "dev-terminal", new Date("2034-06-15T12:20:00Z"));
-    await launch(neosc, "grafana", new Date("2034-06-15T09:05:00Z"));
+    await launch(neosc, "inspector", new Date("2034-06-15T09:05:00Z"));
     const old = await launch(admin, "admin-desktop", new Date("2034-06-01T08:00:00Z"));
     await launch(admin, "admin-desktop", new Date("2034-04-01T08:00:00Z")); // outside 30 days
     await callerFor(database.db, { user: admin }).session.disconnect({ sessionId: old.id });

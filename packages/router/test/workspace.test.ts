@@ -76,7 +76,7 @@ describe("workspace.list", () => {
     expect(user).not.toContain("dev-terminal");
     expect(user).not.toContain("admin-desktop");
     expect(neosc).toContain("dev-terminal");
-    expect(neosc).toContain("grafana");
+    expect(neosc).toContain("inspector");
     expect(neosc).not.toContain("admin-desktop");
     expect(await slugs("admin")).toContain("admin-desktop");
   });
@@ -119,8 +119,8 @@ describe("workspace.list", () => {
     const web = await callerFor(database.db, { user }).workspace.list({ kind: "web" });
     expect(web.length).toBeGreaterThan(0);
     expect(web.every((w) => w.kind === "web")).toBe(true);
-    const found = await callerFor(database.db, { user }).workspace.list({ search: "Grafana" });
-    expect(found.map((w) => w.slug)).toEqual(["grafana"]);
+    const found = await callerFor(database.db, { user }).workspace.list({ search: "Inspector" });
+    expect(found.map((w) => w.slug)).toEqual(["inspector"]);
   });
 });
 
@@ -268,11 +268,11 @@ describe("terminal workspaces", () => {
 });
 
 describe("workspace.launch", () => {
-  it("starts a session with a gateway URL for desktops and the target URL for web workspaces", async () => {
+  it("starts a session whose connection URL is the portal's session page, for desktops and web workspaces alike", async () => {
     const { user } = await createLocalUser(database.db, "neosc");
     const caller = callerFor(database.db, { user });
     const desktop = await database.db.workspaces.findBySlug("linux-desktop");
-    const web = await database.db.workspaces.findBySlug("grafana");
+    const web = await database.db.workspaces.findBySlug("inspector");
     if (desktop === null || web === null) throw new Error("catalogue missing");
 
     const a = await caller.workspace.launch({ workspaceId: desktop.id });
@@ -284,7 +284,8 @@ describe("workspace.launch", () => {
       clientIp: "192.0.2.10",
     });
     const b = await caller.workspace.launch({ workspaceId: web.id });
-    expect(b.connectionUrl).toBe(web.url);
+    // Never the app's own URL: that would go around the portal, the gateway and every policy.
+    expect(b.connectionUrl).toBe(`/workspace/${b.id}`);
     expect(await lastAudit("workspace.launch")).toMatchObject({
       result: "success",
       resource: { type: "workspace", id: web.id },

@@ -20,20 +20,31 @@ import { formatRelative } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
+import { WebAppView } from "./web-app-view.tsx";
 
 /** While the viewer is open the deadlines are re-read this often (the gateway moves idleEndsAt on input). */
 const ACTIVE_REFRESH_MS = 15_000;
+/**
+ * A framed web app has no socket of the portal's that the gateway could close with a reason, so
+ * its page asks this often whether the session still runs (the end shows within about 3 s).
+ */
+const WEB_APP_REFRESH_MS = 2_000;
 
 /**
  * Where a session opens (`/workspace/<sessionId>`): the noVNC viewer for desktops and apps, the
- * xterm.js terminal for terminals, connected through the gateway with a single-use ticket, with
+ * xterm.js terminal for terminals, a frame of the session's own origin for web apps, connected through the gateway with a single-use ticket, with
  * the session's deadlines and its end in words.
  * Leaving the page ("Disconnect") closes only the viewer; "End session" ends the session.
  */
 export function SessionViewPage() {
   const { sessionId } = useParams();
   const me = useMe();
-  const active = trpc.session.active.useQuery(undefined, { refetchInterval: ACTIVE_REFRESH_MS });
+  const active = trpc.session.active.useQuery(undefined, {
+    refetchInterval: (query) =>
+      query.state.data?.some((candidate) => candidate.id === sessionId && candidate.workspaceKind === "web")
+        ? WEB_APP_REFRESH_MS
+        : ACTIVE_REFRESH_MS,
+  });
   const seen = useRef<WorkspaceSession | null>(null);
   const current = active.data?.find(
     (candidate) => candidate.id === sessionId && candidate.userId === me.user.id,
@@ -43,6 +54,7 @@ export function SessionViewPage() {
 
   if (session) {
     const props = { session, stillActive: current !== undefined };
+    if (session.workspaceKind === "web") return <WebAppView {...props} />;
     return session.workspaceKind === "terminal" ? (
       <TerminalViewer {...props} />
     ) : (

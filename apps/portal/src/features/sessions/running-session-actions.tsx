@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import { Button, type ButtonVariant, buttonClass } from "../../components/ui/button.tsx";
 
 /**
- * "Open" (the viewer page for desktops and apps, a new tab for web workspaces) and the button that
+ * "Open" (the session page; a new tab only for sessions that stored an absolute URL) and the button that
  * ends the session.
  */
 export function RunningSessionActions({

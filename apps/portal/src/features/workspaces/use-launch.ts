@@ -7,8 +7,8 @@ import { describeError, type Problem } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 
 /**
- * Where "Open" goes: a desktop or app session's `/workspace/<id>` is the portal's own viewer page;
- * a web workspace's URL is absolute (a relative one is resolved on the API host).
+ * Where "Open" goes: a session's `/workspace/<id>` is the portal's own session page (every kind);
+ * an absolute URL (web sessions launched before they went through the gateway) opens as it is.
  */
 export function connectionHref(connectionUrl: string, apiBaseUrl: string): string {
   if (connectionUrl.startsWith("/workspace/")) return connectionUrl;
@@ -37,12 +37,8 @@ export function useLaunch() {
     try {
       const session = await launch.mutateAsync({ workspaceId: workspace.id });
       toast({ title: `${workspace.name} launched`, description: "The session is running." });
-      if (workspace.kind === "web" && session.connectionUrl) {
-        window.open(connectionHref(session.connectionUrl, apiBaseUrl), "_blank", "noopener,noreferrer");
-      } else {
-        // Desktops and apps open in the viewer right away.
-        void navigate(`/workspace/${session.id}`);
-      }
+      // Every kind opens in the session page right away (web apps framed from their session origin).
+      void navigate(`/workspace/${session.id}`);
     } catch (error) {
       setProblems((current) => ({ ...current, [workspace.id]: describeError(readApiError(error)) }));
     } finally {

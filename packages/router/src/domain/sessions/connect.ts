@@ -7,6 +7,7 @@ import {
 } from "@neosc/core/connection";
 import { DomainError } from "@neosc/core/errors";
 import type { WorkspaceSession } from "@neosc/core/session";
+import { APP_ENTRY_PATH, type AppsAddressing, appBaseUrl } from "@neosc/core/web-app";
 import type { AuthedContext } from "../../context.ts";
 import { audit, refuse } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist } from "../policies/checks.ts";
@@ -14,8 +15,9 @@ import { loadPolicies } from "../policies/policies.ts";
 import { expireIfDue } from "./end.ts";
 
 /** What the browser's viewer speaks to the gateway for a session of this kind. */
-function protocolFor(session: WorkspaceSession): ConnectProtocol | null {
-  return session.workspaceKind === "web" ? null : "rfb";
+function protocolFor(session: WorkspaceSession, apps: AppsAddressing | undefined): ConnectProtocol | null {
+  if (session.workspaceKind === "web") return apps === undefined ? null : "http";
+  return "rfb";
 }
 
 /**
@@ -58,10 +60,10 @@ export async function connectSession(
     checkAccessHours(policies["access-hours"], now);
   if (refusal !== null) return deny(refusal);
 
-  const protocol = protocolFor(session);
+  const protocol = protocolFor(session, ctx.config.apps);
   if (protocol === null) {
     return deny(
-      new DomainError("CONFLICT", "not_connectable", "This workspace opens in the browser directly", {
+      new DomainError("CONFLICT", "not_connectable", "Web apps are not served by this installation", {
         details: { sessionId: session.id, kind: session.workspaceKind },
       }),
     );
@@ -82,5 +84,10 @@ export async function connectSession(
     resource: { type: "session", id: session.id },
     details: { protocol, expiresAt: expiresAt.toISOString() },
   });
-  return { ticket, url: ctx.config.gateway?.url ?? GATEWAY_PATH, protocol, expiresAt };
+  // A web app's ticket is posted to its session origin's entry; the others open a gateway WebSocket.
+  const url =
+    protocol === "http" && ctx.config.apps !== undefined
+      ? `${appBaseUrl(ctx.config.apps, session.id)}${APP_ENTRY_PATH}`
+      : (ctx.config.gateway?.url ?? GATEWAY_PATH);
+  return { ticket, url, protocol, expiresAt };
 }

@@ -4,7 +4,7 @@ import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import { recordingMode } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
-import type { LaunchWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import type { LaunchWorkspaceInput } from "@neosc/core/workspace";
 import type { AuthedContext, LaunchResult } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
@@ -14,9 +14,12 @@ import { placeSession } from "../workspaces/availability.ts";
 import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
-/** Where the browser goes: the target itself for web workspaces, the session gateway otherwise. */
-export function connectionUrlFor(workspace: Workspace, sessionId: string): string {
-  if (workspace.kind === "web" && workspace.url !== null) return workspace.url;
+/**
+ * Where the browser goes: the portal's session page, for every kind. A web app is shown there
+ * from its session origin through the gateway, never at its own URL (that would go around the
+ * portal and every policy).
+ */
+export function connectionUrlFor(sessionId: string): string {
   return `/workspace/${sessionId}`;
 }
 
@@ -125,7 +128,7 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
       startedAt: now,
       clientIp: ctx.request.clientIp,
       hostId,
-      connectionUrl: connectionUrlFor(workspace, id),
+      connectionUrl: connectionUrlFor(id),
       ...sessionDeadlines(policies["session-max-duration"], policies["idle-timeout"], now),
     },
     limit,

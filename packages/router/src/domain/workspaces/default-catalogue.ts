@@ -11,7 +11,8 @@ const local = {
 
 /**
  * The catalogue `workspace.reset` restores: only workspaces this install can really start (the
- * local driver's sandboxes; see packages/provisioner). Role restrictions differ on purpose so
+ * local driver's sandboxes, see packages/provisioner; web apps that run on the install itself,
+ * reached through the gateway's web proxy). Role restrictions differ on purpose so
  * that signing in as user, neosc or admin shows visibly different launchers.
  */
 export const DEFAULT_CATALOGUE: readonly CreateWorkspaceInput[] = [
@@ -66,18 +67,19 @@ export const DEFAULT_CATALOGUE: readonly CreateWorkspaceInput[] = [
     tags: ["development"],
   },
   {
-    slug: "grafana",
-    name: "Grafana",
-    description: "Dashboards and metrics.",
+    slug: "inspector",
+    name: "Request Inspector",
+    description: "An internal web app of this install: shows what reaches an app through the gateway.",
     kind: "web",
     image: null,
-    url: "https://play.grafana.org/",
+    // The embedded default starts it on this loopback port (NEOSC_INSPECTOR_PORT).
+    url: "http://127.0.0.1:8090/",
     cpu: 0.25,
     memoryMb: 256,
     allowedRoles: ["neosc", "admin"],
     organizationId: null,
     enabled: true,
-    tags: ["monitoring", "web"],
+    tags: ["diagnostics", "web"],
   },
   {
     ...local,

@@ -1,0 +1,154 @@
+import type { WorkspaceSession } from "@neosc/core/session";
+import { APP_TICKET_FIELD } from "@neosc/core/web-app";
+import { ArrowLeft, ExternalLink, MonitorOff, RotateCw } from "lucide-react";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Link, useNavigate } from "react-router";
+import { Button, buttonClass } from "../../components/ui/button.tsx";
+import { Badge } from "../../components/ui/feedback.tsx";
+import { toast, toastError } from "../../components/ui/toast.ts";
+import { endReasonDetail, endReasonLabel } from "../../features/sessions/end-reason.ts";
+import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
+import { readApiError } from "../../lib/api-error.ts";
+import { formatRelative } from "../../lib/format.ts";
+import { describeError } from "../../lib/problem.ts";
+import { trpc } from "../../lib/trpc.ts";
+import { useNow } from "../../lib/use-now.ts";
+import { DisconnectDialog } from "./disconnect-dialog.tsx";
+
+/**
+ * A web app in the session page: framed from its session's own origin. Each opening gets a
+ * fresh single-use ticket (session.connect) that a form posts into the frame, where the gateway
+ * exchanges it for the session's cookie and redirects to the app; the ticket never enters a URL.
+ * When the session ends the frame is replaced by the reason in words.
+ */
+export function WebAppView({ session, stillActive }: { session: WorkspaceSession; stillActive: boolean }) {
+  const navigate = useNavigate();
+  const utils = trpc.useUtils();
+  const now = useNow(1000);
+  const form = useRef<HTMLFormElement>(null);
+  const [entry, setEntry] = useState<{ url: string; ticket: string } | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [ending, setEnding] = useState(false);
+  const end = trpc.session.disconnect.useMutation();
+  const history = trpc.session.list.useQuery({ status: "ended", limit: 50 }, { enabled: !stillActive });
+  const ended = history.data?.items.find((candidate) => candidate.id === session.id);
+  const frameName = `neosc-app-${session.id}`;
+
+  const open = useCallback(async () => {
+    setProblem(null);
+    try {
+      const ticket = await utils.client.session.connect.mutate({ sessionId: session.id });
+      setEntry({ url: ticket.url, ticket: ticket.ticket });
+    } catch (error) {
+      setProblem(describeError(readApiError(error)).message);
+    }
+  }, [session.id, utils]);
+
+  // Opened once per visit; "Reload" asks for a new ticket.
+  useEffect(() => {
+    void open();
+  }, [open]);
+
+  useEffect(() => {
+    if (entry !== null) form.current?.submit();
+  }, [entry]);
+
+  async function endSession(note: string) {
+    try {
+      await end.mutateAsync({ sessionId: session.id, ...(note ? { note } : {}) });
+      toast({ title: `${session.workspaceName} ended` });
+      setEnding(false);
+      await navigate("/");
+    } catch (error) {
+      toastError(error);
+    } finally {
+      void utils.session.invalidate();
+    }
+  }
+
+  return (
+    <div className="flex h-[calc(100dvh-7rem)] min-h-[420px] flex-col gap-3 lg:h-[calc(100dvh-5rem)]">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <div className="flex min-w-0 items-center gap-3">
+          <Link
+            to="/"
+            className="inline-flex size-9 items-center justify-center rounded-lg text-fg-muted hover:bg-surface-muted hover:text-fg"
+            aria-label="Home"
+          >
+            <ArrowLeft aria-hidden className="size-4" />
+          </Link>
+          <span className="flex size-9 shrink-0 items-center justify-center rounded-lg bg-success-soft text-success">
+            <KindIcon kind={session.workspaceKind} className="size-4" />
+          </span>
+          <div className="min-w-0">
+            <h1 className="truncate text-lg font-semibold text-fg">{session.workspaceName}</h1>
+            <p className="flex flex-wrap items-center gap-2 text-xs text-fg-muted">
+              {stillActive ? <Badge tone="success">Open</Badge> : <Badge tone="neutral">Ended</Badge>}
+              {kindLabel(session.workspaceKind)} · started {formatRelative(session.startedAt, now)}
+            </p>
+          </div>
+        </div>
+        <div className="flex flex-wrap gap-2">
+          <Button
+            size="sm"
+            variant="ghost"
+            disabled={!stillActive}
+            icon={<RotateCw aria-hidden className="size-4" />}
+            title="Open the app again from its start page"
+            onClick={() => void open()}
+          >
+            Reload
+          </Button>
+          <Button size="sm" variant="danger" disabled={!stillActive} onClick={() => setEnding(true)}>
+            End session
+          </Button>
+        </div>
+      </div>
+      <div className="relative min-h-0 flex-1 overflow-hidden rounded-xl border border-line bg-white shadow-sm">
+        {stillActive ? (
+          <>
+            <iframe
+              name={frameName}
+              title={session.workspaceName}
+              data-testid="web-app-frame"
+              className="absolute inset-0 size-full border-0"
+              referrerPolicy="no-referrer"
+            />
+            {entry === null ? null : (
+              <form ref={form} method="post" action={entry.url} target={frameName} className="hidden">
+                <input type="hidden" name={APP_TICKET_FIELD} value={entry.ticket} />
+              </form>
+            )}
+            {problem === null ? null : (
+              <div role="alert" className="absolute inset-x-0 top-0 bg-danger-soft p-3 text-sm text-danger">
+                {problem}
+              </div>
+            )}
+          </>
+        ) : (
+          <div
+            role="status"
+            data-testid="web-app-ended"
+            className="absolute inset-0 flex flex-col items-center justify-center gap-3 bg-neutral-950/90 p-6 text-center text-neutral-100"
+          >
+            <MonitorOff aria-hidden className="size-8" />
+            <p className="font-medium">
+              {session.workspaceName}: {endReasonLabel(ended?.endReason ?? null)}
+            </p>
+            <p className="max-w-md text-sm text-neutral-300">{endReasonDetail(ended?.endReason ?? null)}</p>
+            <Link to="/" className={buttonClass("secondary", "sm")}>
+              <ExternalLink aria-hidden className="size-4" /> Back to the portal
+            </Link>
+          </div>
+        )}
+      </div>
+      <DisconnectDialog
+        session={ending ? session : null}
+        ownSession
+        pending={end.isPending}
+        onCancel={() => setEnding(false)}
+        onConfirm={(note) => void endSession(note)}
+      />
+    </div>
+  );
+}
