@@ -14,7 +14,7 @@ export interface SecurityOptions {
   allowedOrigins: ReadonlySet<string>;
   /** Extra origins the SPA may talk to (the OIDC issuer for its PKCE flow). */
   connectOrigins: readonly string[];
-  /** Web apps' session origins (`http://*.apps.localhost:8080`): the portal frames them and posts their tickets. */
+  /** Web apps' session origins (`http://*.apps.localhost:8080`): the portal frames them. */
   appOrigins?: readonly string[];
 }
 
@@ -34,7 +34,7 @@ export function securityHeaders(options: SecurityOptions) {
     `connect-src ${connect}`,
     "object-src 'none'",
     "base-uri 'self'",
-    `form-action 'self' ${[...options.connectOrigins, ...apps].join(" ")}`.trim(),
+    `form-action 'self' ${options.connectOrigins.join(" ")}`.trim(),
     `frame-src ${apps.length === 0 ? "'none'" : apps.join(" ")}`,
     "frame-ancestors 'none'",
   ].join("; ");

@@ -82,7 +82,8 @@ export async function startInspectorApp(
             "content-type": "text/html; charset=utf-8",
             // An app that refuses to be framed: the gateway lets the portal frame it anyway.
             "x-frame-options": "DENY",
-            "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
+            "content-security-policy":
+              "default-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
           })
           .end(homePage(request));
         return;

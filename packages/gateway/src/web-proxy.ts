@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import {
   request as httpRequest,
   type IncomingHttpHeaders,
@@ -37,7 +37,7 @@ import { type ConnectionEnd, ConnectionMonitor } from "./monitor.ts";
 export interface WebProxyOptions {
   db: Database;
   addressing: AppsAddressing;
-  /** The portal's origins: the only pages that may frame an app or post a ticket to it. */
+  /** The portal's origins: the only pages that may frame an app. */
   portalOrigins: readonly string[];
   /** Signs the session cookies (any replica checks any cookie); at least 32 bytes. */
   cookieSecret: string;
@@ -86,6 +86,27 @@ const HOP_BY_HOP = new Set([
 /** A watch with no request for this long (and no open socket) is dropped; the next request re-reads. */
 const WATCH_IDLE_MS = 60_000;
 const MAX_ENTRY_BODY = 4096;
+
+/** The entry page's only script: post the fragment's ticket to this origin, then go where it says. */
+const ENTRY_SCRIPT = `(async () => {
+  const ticket = decodeURIComponent(location.hash.slice(1));
+  history.replaceState(null, "", location.pathname);
+  const answer = await fetch(location.pathname, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "${APP_TICKET_FIELD}=" + encodeURIComponent(ticket),
+  });
+  if (answer.ok) {
+    location.replace((await answer.json()).location);
+    return;
+  }
+  document.open();
+  document.write(await answer.text());
+  document.close();
+})();`;
+const ENTRY_SCRIPT_HASH = `sha256-${createHash("sha256").update(ENTRY_SCRIPT).digest("base64")}`;
+const ENTRY_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Opening</title></head><body><script>${ENTRY_SCRIPT}</script></body></html>`;
 
 interface CookieClaims {
   sessionId: string;
@@ -193,7 +214,6 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
   const clock = options.clock ?? (() => new Date());
   const logger = options.logger ?? { info: () => {}, warn: () => {} };
   const frameAncestors = options.portalOrigins.length === 0 ? "'none'" : options.portalOrigins.join(" ");
-  const portalOrigins = new Set(options.portalOrigins);
   const crossSite = options.crossSite ?? false;
   const policyRefreshMs = options.policyRefreshMs ?? 2000;
   const cookieKey = createHmac("sha256", options.cookieSecret)
@@ -449,35 +469,54 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     return out;
   };
 
+  /**
+   * The entry: the portal frames `<entry>#<ticket>` (a fragment never reaches a server or a log);
+   * this page posts the ticket back to its own origin, which answers the session cookie and where
+   * to go. Only the entry page itself can make that post: its Origin must be the session's.
+   */
   const handleEntry = async (request: IncomingMessage, response: ServerResponse, sessionId: string) => {
+    if (request.method === "GET") {
+      response
+        .writeHead(200, {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+          "referrer-policy": "same-origin",
+          "content-security-policy": `default-src 'none'; script-src '${ENTRY_SCRIPT_HASH}'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors ${frameAncestors}`,
+          "x-content-type-options": "nosniff",
+        })
+        .end(ENTRY_PAGE);
+      return;
+    }
     const deny = async (reason: string, detail: string, userId: string | null = null) => {
       await audit(request, { action: "webapp.open", sessionId, userId, result: "denied", reason });
       send(response, refusedPage(detail));
     };
-    if (request.method !== "POST") return deny("entry_not_post", "Open this app from the portal.");
-    const origin = request.headers.origin;
-    if (origin === undefined || !portalOrigins.has(origin)) {
+    if (request.method !== "POST") return deny("entry_method", "Open this app from the portal.");
+    if (request.headers.origin !== appOrigin(addressing, sessionId)) {
       return deny("origin_not_allowed", "Open this app from the portal.");
     }
     const body = await readBody(request, MAX_ENTRY_BODY);
     const ticket = body === null ? null : new URLSearchParams(body).get(APP_TICKET_FIELD);
     if (ticket === null || ticket === "") return deny("ticket_missing", "Open this app from the portal.");
     const redeemed = await db.connectTickets.redeem(ticket, clock());
-    if (!redeemed.ok)
+    if (!redeemed.ok) {
       return deny(
         `ticket_${redeemed.why}`,
         "This link was already used or is too old. Open the app from the portal again.",
       );
+    }
     const { userId, loginSessionId, subject } = redeemed.ticket;
     if (redeemed.ticket.sessionId !== sessionId) {
       return deny("ticket_other_session", "This ticket is for another session.", userId);
     }
-    if (!(await pomeriumAllows(request, subject)))
+    if (!(await pomeriumAllows(request, subject))) {
       return deny("identity_mismatch", "You are signed in as someone else.", userId);
+    }
     const claims: CookieClaims = { sessionId, userId, loginSessionId, subject };
     const watched = await watchFor(claims);
-    if (watched === null)
+    if (watched === null) {
       return deny("ticket_unknown", "This session is not yours or not a web app.", userId);
+    }
     if (!("monitor" in watched)) {
       await audit(request, {
         action: "webapp.open",
@@ -492,14 +531,12 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     watched.monitor.input();
     const start = `${watched.target.pathname}${watched.target.search}`;
     response
-      .writeHead(303, {
-        location: `${appBaseUrl(addressing, sessionId)}${start}`,
+      .writeHead(200, {
+        "content-type": "application/json",
         "set-cookie": `${APP_COOKIE}=${cookieFor(claims)}; ${cookieAttributes(sessionId)}`,
         "cache-control": "no-store",
-        "referrer-policy": "no-referrer",
-        "content-length": "0",
       })
-      .end();
+      .end(JSON.stringify({ location: `${appBaseUrl(addressing, sessionId)}${start}` }));
   };
 
   /** The cookie, the person and the session; the watch to proxy under, or an answer already sent. */

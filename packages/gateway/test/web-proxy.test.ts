@@ -104,7 +104,8 @@ function send(
   });
 }
 
-const enter = (sessionId: string, ticket: string, origin = ORIGIN) =>
+/** What the entry page's script does: post the ticket from the session's own origin. */
+const enter = (sessionId: string, ticket: string, origin = originOf(sessionId)) =>
   send(sessionId, "/.neosc/enter", {
     method: "POST",
     headers: { origin, "content-type": "application/x-www-form-urlencoded" },
@@ -115,7 +116,7 @@ const enter = (sessionId: string, ticket: string, origin = ORIGIN) =>
 async function entered(): Promise<{ launched: Launched; cookie: string }> {
   const launched = await launchSession(db, { kind: "web" });
   const answer = await enter(launched.session.id, await launched.ticket());
-  expect(answer.status).toBe(303);
+  expect(answer.status).toBe(200);
   const setCookie = answer.headers["set-cookie"]?.[0] ?? "";
   return { launched, cookie: setCookie.split(";")[0] ?? "" };
 }
@@ -143,12 +144,22 @@ async function lastAudit(action: string, sessionId: string) {
 }
 
 describe("entering a web app", () => {
-  it("exchanges the ticket once for a host-only HttpOnly cookie and redirects to the start path without it", async () => {
+  it("serves an entry page whose only script posts the fragment's ticket back to its own origin", async () => {
+    const launched = await launchSession(db, { kind: "web" });
+    const page = await send(launched.session.id, "/.neosc/enter");
+    expect(page.status).toBe(200);
+    expect(page.body).toContain("location.hash");
+    expect(page.headers["content-security-policy"]).toMatch(
+      new RegExp(`^default-src 'none'; script-src 'sha256-[\\w+/=]+'; .*frame-ancestors ${ORIGIN}$`),
+    );
+  });
+
+  it("exchanges the ticket once for a host-only HttpOnly cookie and sends on to the start path without it", async () => {
     const launched = await launchSession(db, { kind: "web" });
     const ticket = await launched.ticket();
     const answer = await enter(launched.session.id, ticket);
-    expect(answer.status).toBe(303);
-    expect(answer.headers.location).toBe(`${originOf(launched.session.id)}/`);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toEqual({ location: `${originOf(launched.session.id)}/` });
     const cookie = answer.headers["set-cookie"]?.[0] ?? "";
     expect(cookie).toMatch(new RegExp(`^${APP_COOKIE}=v1\\.`));
     expect(cookie).toContain("HttpOnly");
@@ -165,10 +176,14 @@ describe("entering a web app", () => {
     });
   });
 
-  it("refuses a ticket posted from a page that is not the portal, or to another session's origin", async () => {
+  it("refuses a ticket posted by any page but the session's own entry (the portal's too), or to another session", async () => {
     const launched = await launchSession(db, { kind: "web" });
     const other = await launchSession(db, { kind: "web" });
     expect((await enter(launched.session.id, await launched.ticket(), "http://evil.test")).status).toBe(403);
+    expect((await enter(launched.session.id, await launched.ticket(), ORIGIN)).status).toBe(403);
+    expect(
+      (await enter(launched.session.id, await launched.ticket(), originOf(other.session.id))).status,
+    ).toBe(403);
     const misplaced = await enter(other.session.id, await launched.ticket());
     expect(misplaced.status).toBe(403);
     expect(await lastAudit("webapp.open", other.session.id)).toMatchObject({
@@ -248,7 +263,9 @@ describe("proxied requests", () => {
     const home = await send(id, "/", { headers: { cookie } });
     expect(home.status).toBe(200);
     expect(home.headers["x-frame-options"]).toBeUndefined();
-    expect(home.headers["content-security-policy"]).toBe(`default-src 'self', frame-ancestors ${ORIGIN}`);
+    expect(home.headers["content-security-policy"]).toBe(
+      `default-src 'self'; style-src 'unsafe-inline', frame-ancestors ${ORIGIN}`,
+    );
   });
 
   it("passes the app's WebSocket through with the same checks", async () => {

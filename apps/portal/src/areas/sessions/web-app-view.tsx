@@ -1,7 +1,6 @@
 import type { WorkspaceSession } from "@neosc/core/session";
-import { APP_TICKET_FIELD } from "@neosc/core/web-app";
 import { ArrowLeft, ExternalLink, MonitorOff, RotateCw } from "lucide-react";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { Button, buttonClass } from "../../components/ui/button.tsx";
 import { Badge } from "../../components/ui/feedback.tsx";
@@ -17,22 +16,21 @@ import { DisconnectDialog } from "./disconnect-dialog.tsx";
 
 /**
  * A web app in the session page: framed from its session's own origin. Each opening gets a
- * fresh single-use ticket (session.connect) that a form posts into the frame, where the gateway
- * exchanges it for the session's cookie and redirects to the app; the ticket never enters a URL.
+ * fresh single-use ticket (session.connect), handed to the session's entry page in the URL's
+ * fragment (never sent to a server); that page trades it for the session's cookie and goes on
+ * to the app.
  * When the session ends the frame is replaced by the reason in words.
  */
 export function WebAppView({ session, stillActive }: { session: WorkspaceSession; stillActive: boolean }) {
   const navigate = useNavigate();
   const utils = trpc.useUtils();
   const now = useNow(1000);
-  const form = useRef<HTMLFormElement>(null);
   const [entry, setEntry] = useState<{ url: string; ticket: string } | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [ending, setEnding] = useState(false);
   const end = trpc.session.disconnect.useMutation();
   const history = trpc.session.list.useQuery({ status: "ended", limit: 50 }, { enabled: !stillActive });
   const ended = history.data?.items.find((candidate) => candidate.id === session.id);
-  const frameName = `neosc-app-${session.id}`;
 
   const open = useCallback(async () => {
     setProblem(null);
@@ -48,10 +46,6 @@ export function WebAppView({ session, stillActive }: { session: WorkspaceSession
   useEffect(() => {
     void open();
   }, [open]);
-
-  useEffect(() => {
-    if (entry !== null) form.current?.submit();
-  }, [entry]);
 
   async function endSession(note: string) {
     try {
@@ -108,17 +102,13 @@ export function WebAppView({ session, stillActive }: { session: WorkspaceSession
         {stillActive ? (
           <>
             <iframe
-              name={frameName}
+              key={entry?.ticket ?? "none"}
+              src={entry === null ? "about:blank" : `${entry.url}#${encodeURIComponent(entry.ticket)}`}
               title={session.workspaceName}
               data-testid="web-app-frame"
               className="absolute inset-0 size-full border-0"
               referrerPolicy="no-referrer"
             />
-            {entry === null ? null : (
-              <form ref={form} method="post" action={entry.url} target={frameName} className="hidden">
-                <input type="hidden" name={APP_TICKET_FIELD} value={entry.ticket} />
-              </form>
-            )}
             {problem === null ? null : (
               <div role="alert" className="absolute inset-x-0 top-0 bg-danger-soft p-3 text-sm text-danger">
                 {problem}
