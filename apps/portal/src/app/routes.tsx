@@ -101,6 +101,12 @@ export const routes: RouteObject[] = [
                 }),
               },
               {
+                path: "recordings/:sessionId",
+                lazy: async () => ({
+                  Component: (await import("../areas/admin/replay-page.tsx")).ReplayPage,
+                }),
+              },
+              {
                 path: "stats",
                 lazy: async () => ({ Component: (await import("../areas/admin/stats-page.tsx")).StatsPage }),
               },

@@ -1,7 +1,7 @@
 import type { WorkspaceSession } from "@neosc/core/session";
 import { Tabs } from "radix-ui";
 import { useState } from "react";
-import { useSearchParams } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
 import { DataTable } from "../../components/ui/data-table.tsx";
@@ -147,6 +147,7 @@ function HistoryTab() {
           { label: "Started" },
           { label: "Duration" },
           { label: "How it ended" },
+          ...(showUsers ? [{ label: "Recording" }] : []),
         ]}
       >
         {sessions.map((session) => (
@@ -176,6 +177,19 @@ function HistoryTab() {
               </Badge>
               {session.endNote ? <p className="mt-1 text-xs text-fg-muted">“{session.endNote}”</p> : null}
             </td>
+            {showUsers ? (
+              <td className="px-4 py-3">
+                {session.workspaceKind === "desktop" || session.workspaceKind === "app" ? (
+                  <Link
+                    className="text-primary underline"
+                    to={`/admin/recordings/${session.id}`}
+                    aria-label={`Replay ${session.workspaceName} of ${session.userEmail}`}
+                  >
+                    Replay
+                  </Link>
+                ) : null}
+              </td>
+            ) : null}
           </tr>
         ))}
       </DataTable>
