@@ -1,0 +1,81 @@
+/// <reference lib="dom" />
+import { join } from "node:path";
+import type { Page } from "@playwright/test";
+import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
+import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
+
+/*
+ * Recording end to end: with the `recording` policy on, a person's desktop session is recorded
+ * at the gateway; afterwards an admin opens it from the session history and noVNC replays the
+ * stored stream in the portal, drawing the same desktop the person saw.
+ */
+
+const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
+
+async function distinctColours(page: Page, selector: string): Promise<number> {
+  return page.evaluate((within) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(`${within} canvas`);
+    if (canvas === null || canvas.width === 0) return 0;
+    const context = canvas.getContext("2d");
+    if (context === null) return 0;
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    const seen = new Set<number>();
+    for (let index = 0; index < data.length; index += 4 * 97) {
+      seen.add(((data[index] ?? 0) << 16) | ((data[index + 1] ?? 0) << 8) | (data[index + 2] ?? 0));
+    }
+    return seen.size;
+  }, selector);
+}
+
+test("an admin replays a recorded desktop session from the history and sees the desktop", async ({
+  page,
+  stack,
+  admin,
+}) => {
+  const restore = await withPolicy(admin.api, "recording", {
+    enabled: true,
+    settings: { mode: "on", retentionDays: 30 },
+  });
+  try {
+    const person = await createLocalUser(stack.api.url, admin.api, "user", { name: "Rae Recorded" });
+    const workspace = await createWorkspace(admin.api, { name: "Rae's Desktop", allowedRoles: ["user"] });
+    await signIn(page, person.email, person.password);
+    await workspaceCard(page, workspace.name)
+      .getByRole("button", { name: `Launch ${workspace.name}` })
+      .click();
+    await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
+    const sessionId = page.url().split("/").pop() ?? "";
+    await expect
+      .poll(() => distinctColours(page, '[data-testid="workspace-screen"]'), { timeout: 20_000 })
+      .toBeGreaterThan(8);
+    await page.waitForTimeout(1500);
+    await admin.api.session.disconnect.mutate({ sessionId, note: "recorded" });
+    await expect(page.getByRole("alert")).toContainText("Ended by an administrator", { timeout: 5_000 });
+
+    await expect
+      .poll(async () => (await admin.api.recording.list.query({ sessionId })).segments.length, {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(0);
+
+    await page.context().clearCookies();
+    await signIn(page, stack.admin.email, stack.admin.password);
+    await page.goto("/sessions?tab=history");
+    await page.getByRole("link", { name: `Replay ${workspace.name} of ${person.email}` }).click();
+    await expect(page).toHaveURL(new RegExp(`/admin/recordings/${sessionId}$`));
+    await expect(page.getByText("Keystrokes are not recorded", { exact: false })).toBeVisible();
+    await expect(page.getByText("Matches the audit log")).toBeVisible({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Play" }).click();
+    await expect
+      .poll(() => distinctColours(page, '[aria-label="Recorded screen"]'), { timeout: 20_000 })
+      .toBeGreaterThan(8);
+    await page.screenshot({ path: join(SCREENSHOTS, "recording-replay.png") });
+    const downloads = await admin.api.audit.list.query({
+      action: "recording.download",
+      resourceId: sessionId,
+    });
+    expect(downloads.items.length).toBeGreaterThan(0);
+  } finally {
+    await restore();
+  }
+});
