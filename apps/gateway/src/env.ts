@@ -28,6 +28,17 @@ export const GatewayEnvSchema = z
     NEOSC_PORTAL_ORIGINS: commaList.pipe(z.array(httpUrl).min(1, "at least one portal origin")),
     /** The API's session secret, to check a ticket's login cookie where the cookie reaches us. */
     NEOSC_SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+    /** Web apps' sessions on `<sessionId>.<this domain>` (e.g. `apps.portal.example.com`); unset: none served here. */
+    NEOSC_APPS_DOMAIN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(
+          /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:\d{1,5})?$/i,
+          "a domain such as apps.portal.example.com",
+        )
+        .optional(),
+    ),
     NEOSC_POMERIUM_JWKS_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
     NEOSC_POMERIUM_AUDIENCES: commaList,
     NEOSC_POMERIUM_ISSUERS: commaList,
@@ -62,6 +73,13 @@ export const GatewayEnvSchema = z
         code: "custom",
         path: ["NEOSC_POMERIUM_AUDIENCES"],
         message: "required when NEOSC_POMERIUM_JWKS_URL is set (the gateway's route host)",
+      });
+    }
+    if (env.NEOSC_APPS_DOMAIN !== undefined && env.NEOSC_SESSION_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["NEOSC_SESSION_SECRET"],
+        message: "required when NEOSC_APPS_DOMAIN is set (it signs the web apps' session cookies)",
       });
     }
     if (env.NEOSC_POMERIUM_JWKS_URL === undefined && env.NEOSC_SESSION_SECRET === undefined) {

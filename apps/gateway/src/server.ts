@@ -1,10 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { appsAreCrossSite } from "@neosc/core/web-app";
 import { connectDatabase } from "@neosc/db/database";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
 import { createRecordingStore } from "@neosc/gateway/recording";
 import { serveGateway } from "@neosc/gateway/serve";
+import { createWebProxy } from "@neosc/gateway/web-proxy";
 import { handleHostAgentRequest } from "@neosc/host/agent";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost, type WorkspaceHost } from "@neosc/host/host";
@@ -66,7 +68,30 @@ export async function startGateway(
   }
   const workspaceHost = host;
   let draining = false;
+  // Web apps' session hosts (production: https, behind Pomerium's wildcard route) are the web proxy's.
+  const portal = new URL(env.NEOSC_PORTAL_ORIGINS[0] ?? "https://portal.invalid");
+  const apps =
+    env.NEOSC_APPS_DOMAIN === undefined || env.NEOSC_SESSION_SECRET === undefined
+      ? null
+      : {
+          mode: "host" as const,
+          scheme: portal.protocol === "http:" ? ("http" as const) : ("https" as const),
+          domain: env.NEOSC_APPS_DOMAIN.toLowerCase(),
+        };
+  const webProxy =
+    apps === null || env.NEOSC_SESSION_SECRET === undefined
+      ? undefined
+      : createWebProxy({
+          db: connection.db,
+          addressing: apps,
+          portalOrigins: env.NEOSC_PORTAL_ORIGINS.map((origin) => new URL(origin).origin),
+          cookieSecret: env.NEOSC_SESSION_SECRET,
+          pomerium: null,
+          crossSite: appsAreCrossSite(apps, portal),
+          logger,
+        });
   const server: Server = createServer((request, response) => {
+    if (webProxy?.handleRequest(request, response)) return;
     if (workspaceHost !== null && env.NEOSC_HOST_TOKEN !== undefined) {
       if (handleHostAgentRequest(workspaceHost, env.NEOSC_HOST_TOKEN, request, response)) return;
     }
@@ -96,6 +121,7 @@ export async function startGateway(
     recordings: createRecordingStore(
       path.resolve(env.NEOSC_RECORDINGS_DIR ?? path.join(env.NEOSC_DATA_DIR, "recordings")),
     ),
+    ...(webProxy === undefined ? {} : { webProxy }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -114,6 +140,7 @@ export async function startGateway(
       closing ??= (async () => {
         draining = true;
         await gateway.close();
+        await webProxy?.close();
         await workspaceHost?.close();
         await new Promise<void>((resolve) => {
           const force = setTimeout(() => server.closeAllConnections(), env.NEOSC_SHUTDOWN_TIMEOUT_MS);
