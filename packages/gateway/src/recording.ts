@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, constants, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
-import { Transform, type Writable } from "node:stream";
+import { Transform, type TransformOptions, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
+import { createGzip, type ZlibOptions } from "node:zlib";
 import {
   encodePointer,
   encodeRecordHead,
@@ -61,6 +61,11 @@ export type SegmentSink = (file: string) => Promise<Writable>;
 
 const DEFAULT_LIMITS: RecorderLimits = { stallMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
 const FILE_HIGH_WATER_BYTES = 256 * 1024;
+const GZIP_OPTIONS: ZlibOptions & TransformOptions = {
+  level: 1,
+  chunkSize: 64 * 1024,
+  highWaterMark: 1024 * 1024,
+};
 
 const fileSink: SegmentSink = async (file) => {
   // Opened here so that a folder that cannot be written fails the start, not the first write.
@@ -163,8 +168,11 @@ export class SegmentRecorder {
   readonly sessionId: string;
   readonly segment: number;
   readonly startedAt: Date;
-  // Level 1: most of an RFB stream is already compressed (Tight, ZRLE); the rest shrinks well anyway.
-  private readonly gzip = createGzip({ level: 1 });
+  // Level 1: a noVNC stream is mostly Tight/ZRLE (already compressed) and Raw areas shrink well
+  // even so. Measured (e2e/bench/recording.ts): Z_RLE would compress incompressible bytes ~2× faster
+  // but stores a Raw desktop frame ~50× larger. A 1 MiB input buffer and 64 KiB zlib chunks keep
+  // the relay from pausing at every socket read.
+  private readonly gzip = createGzip(GZIP_OPTIONS);
   private readonly hash = createHash("sha256");
   private bytesOut = 0;
   private readonly written: Promise<void>;
