@@ -8,13 +8,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import type { CreateWorkspaceInput, Workspace } from "@neosc/core/workspace";
 import { connectSsh } from "@neosc/gateway/terminal";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
 import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
 import { measureKeystrokeEcho } from "@neosc/gateway/testing/terminal-echo";
 import { createLocalDriver } from "@neosc/provisioner/local";
-import { connectEndpointSocket } from "@neosc/provisioner/socket";
 import { connectRfb, pictureOf, type RfbClient, type RfbFrame } from "@neosc/provisioner/testing/rfb-client";
 import { startSshd } from "@neosc/provisioner/testing/sshd";
 import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
