@@ -8,7 +8,8 @@ import path from "node:path";
 import { GATEWAY_PATH } from "@neosc/core/connection";
 import { segmentFileName } from "@neosc/core/recording";
 import type { Database } from "@neosc/db/database";
-import { createTestDatabase, startTestServer } from "@neosc/db/testing";
+import { connectDatabase } from "@neosc/db/database";
+import { startLocalServer } from "@neosc/db/local-server";
 import { createGateway } from "@neosc/gateway/gateway";
 import { createRecordingStore } from "@neosc/gateway/recording";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
@@ -80,8 +81,9 @@ async function readUpdate(client: RfbTestClient): Promise<number> {
 }
 
 async function main() {
-  const server = await startTestServer();
-  const database = await createTestDatabase(server.url);
+  // A throwaway database of its own (`@neosc/db/testing` is for vitest suites).
+  const server = await startLocalServer({ mode: "throwaway" });
+  const database = await connectDatabase({ url: server.url, dbName: "bench_recording" });
   const { db } = database;
   const folder = mkdtempSync(path.join(tmpdir(), "neosc-bench-recordings-"));
   const desktop = await startXvnc({ geometry: "1280x800" });
@@ -179,7 +181,7 @@ async function main() {
   await gateway.close();
   http.close();
   await desktop.stop();
-  await database.drop();
+  await database.close();
   await server.stop();
   rmSync(folder, { recursive: true, force: true });
 }
