@@ -44,6 +44,9 @@ export function createHostClient(options: HostClientOptions) {
   }
 
   return {
+    reaches(host: { id: string; url: string | null }): boolean {
+      return (local !== null && host.id === local.id) || (host.url !== null && token !== null);
+    },
     async start(hostId: string, sessionId: string): Promise<void> {
       if (local !== null && hostId === local.id) return local.start(sessionId);
       return call(hostId, sessionId, "start");

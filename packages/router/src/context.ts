@@ -4,6 +4,7 @@ import type { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
 import type { AppsAddressing } from "@neosc/core/web-app";
+import type { WorkspaceHost } from "@neosc/core/workspace-host";
 import type { Database } from "@neosc/db/database";
 
 /** Who is calling, resolved once per request by the host (see `domain/identity/identity.ts`). */
@@ -156,6 +157,11 @@ export interface WorkspaceHostClient {
   start(hostId: string, sessionId: string): Promise<void>;
   /** Best effort and idempotent: the host's reconciler also stops what belongs to ended sessions. */
   stop(hostId: string, sessionId: string): Promise<void>;
+  /**
+   * Whether this API can reach the host: its own in-process host, or one that announced an
+   * internal URL while this API holds the hosts' token. Placement only considers these.
+   */
+  reaches(host: WorkspaceHost): boolean;
 }
 
 /**

@@ -116,6 +116,28 @@ describe("placement", () => {
     await expectRefusal(launch(), "SERVICE_UNAVAILABLE", "workspace_unavailable");
   });
 
+  it("places sessions only on hosts this API can reach (another API's in-process host is not)", async () => {
+    await announce("host-of-another-api", { "local:desktop": ok }, new Date(), 100);
+    await announce("host-mine", { "local:desktop": ok }, new Date(), 1);
+    const mine = {
+      start: async () => {},
+      stop: async () => {},
+      reaches: (host: { id: string }) => host.id === "host-mine",
+    };
+    const session = await callerFor(database.db, { user, workspaceHosts: mine }).workspace.launch({
+      workspaceId: desktop.id,
+    });
+    expect(session.hostId).toBe("host-mine");
+    const other = (await createLocalUser(database.db, "user")).user;
+    await expectRefusal(
+      callerFor(database.db, { user: other, workspaceHosts: mine }).workspace.launch({
+        workspaceId: desktop.id,
+      }),
+      "SERVICE_UNAVAILABLE",
+      "workspace_unavailable",
+    );
+  });
+
   it("ends the session with launch_failed when its host cannot start it, saying why", async () => {
     await announce("host-a", { "local:desktop": ok });
     const failing = {
@@ -123,6 +145,7 @@ describe("placement", () => {
         throw new Error("Xvnc did not start");
       },
       stop: async () => {},
+      reaches: () => true,
     };
     const error = await expectRefusal(
       callerFor(database.db, { user, workspaceHosts: failing }).workspace.launch({ workspaceId: desktop.id }),

@@ -66,6 +66,7 @@ export interface TestContextOptions {
 export const acceptingHosts: WorkspaceHostClient = {
   start: async () => {},
   stop: async () => {},
+  reaches: () => true,
 };
 
 /** The real services (argon2, session tokens, TOTP) with optional stand-ins for the IdPs. */

@@ -10,7 +10,7 @@ import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
 import { loadPolicies } from "../policies/policies.ts";
 import { checkRecordingAvailable } from "../recordings/recordings.ts";
-import { placeSession } from "../workspaces/availability.ts";
+import { placeSession, reachableHosts } from "../workspaces/availability.ts";
 import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
@@ -92,7 +92,7 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   if (workspace.kind !== "web") {
     const placement = placeSession(
       workspace,
-      await ctx.db.workspaceHosts.list(),
+      await reachableHosts(ctx),
       await ctx.db.sessions.activeCountsByHost(),
       now,
     );

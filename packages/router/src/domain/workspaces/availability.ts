@@ -5,12 +5,23 @@ import {
   type WorkspaceAvailability,
   type WorkspaceHost,
 } from "@neosc/core/workspace-host";
+import type { AuthedContext } from "../../context.ts";
 
 /*
  * Whether a workspace can start on this install, decided from what the workspace hosts publish
  * in their heartbeats (ARCHITECTURE §9), so every API replica answers the same and a host that
  * lacks a package makes its workspaces unavailable instead of failing at launch.
  */
+
+/**
+ * The registered hosts this API can hand a session to (another API's in-process host is
+ * registered too, but only that API can start sessions on it).
+ */
+export async function reachableHosts(ctx: AuthedContext): Promise<WorkspaceHost[]> {
+  const client = ctx.services.workspaceHosts;
+  if (client === null) return [];
+  return (await ctx.db.workspaceHosts.list()).filter((host) => client.reaches(host));
+}
 
 const AVAILABLE: WorkspaceAvailability = { available: true, reason: null, missing: [] };
 

@@ -15,7 +15,7 @@ import type { WorkspaceFilter } from "@neosc/db/repositories/workspaces";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { endSessionOnce } from "../sessions/end.ts";
-import { availabilityOf } from "./availability.ts";
+import { availabilityOf, reachableHosts } from "./availability.ts";
 import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
 
 /** A workspace a person could launch: enabled, their role allowed, global or their organization. */
@@ -40,7 +40,7 @@ export async function listWorkspaces(
   ctx: AuthedContext,
   input: ListWorkspacesInput,
 ): Promise<CatalogueEntry[]> {
-  const [workspaces, hosts] = await Promise.all([findWorkspaces(ctx, input), ctx.db.workspaceHosts.list()]);
+  const [workspaces, hosts] = await Promise.all([findWorkspaces(ctx, input), reachableHosts(ctx)]);
   const now = ctx.clock();
   return workspaces.map((workspace) => ({
     ...workspace,
