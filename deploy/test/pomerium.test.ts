@@ -28,9 +28,10 @@ const HOSTS = {
   api: "api.portal.kappa4.com",
   admin: "admin.portal.kappa4.com",
   workspace: "workspace.portal.kappa4.com",
+  apps: "*.apps.portal.kappa4.com",
 } as const;
-const EVERYONE = [HOSTS.portal, HOSTS.api, HOSTS.workspace].sort();
-const ADMINS = [HOSTS.admin, HOSTS.api, HOSTS.portal, HOSTS.workspace].sort();
+const EVERYONE = [HOSTS.portal, HOSTS.api, HOSTS.workspace, HOSTS.apps].sort();
+const ADMINS = [HOSTS.admin, HOSTS.api, HOSTS.portal, HOSTS.workspace, HOSTS.apps].sort();
 
 function grant(roles: string[], overrides: Partial<Grant> = {}): Grant {
   return {
@@ -110,9 +111,14 @@ describe("Pomerium config, flat-claim mode (default)", () => {
     expect(byName.workspace?.pass_identity_headers).toBe(true);
     expect(byName.portal?.pass_identity_headers).toBe(false);
     expect(byName.admin?.pass_identity_headers).toBe(false);
+    // Web apps get no identity from Pomerium: the gateway's web proxy strips it and admits by ticket.
+    expect(byName.apps?.pass_identity_headers).toBe(false);
     expect(config.routes.filter((route) => route.allow_websockets).map((route) => route.name)).toEqual([
       "workspace",
+      "apps",
     ]);
+    expect(byName.apps?.from).toBe("https://*.apps.portal.kappa4.com");
+    expect(byName.apps?.to).toBe("http://gateway:8081");
     expect(byName.api?.cors_allow_preflight).toBe(true);
     expect(byName.api?.to).toBe("http://api:8080");
     expect(byName.workspace?.to).toBe("http://gateway:8081");
@@ -130,7 +136,7 @@ describe("Pomerium config, flat-claim mode (default)", () => {
       cors_allow_preflight: false,
       policy: [{ allow: { or: [{ accept: true }] } }],
     });
-    expect(rest.map((route) => route.name)).toEqual(["portal", "api", "admin", "workspace"]);
+    expect(rest.map((route) => route.name)).toEqual(["portal", "api", "admin", "workspace", "apps"]);
     // The same host's own route keeps its role policy for /trpc and everything else.
     const api = rest.find((route) => route.name === "api");
     expect(api?.prefix).toBeUndefined();

@@ -17,7 +17,14 @@ describe("route definitions (@neosc/core/routes)", () => {
     for (const route of ROUTES) RouteDefinitionSchema.parse(route);
     expect(new Set(ROUTES.map((route) => route.id)).size).toBe(ROUTES.length);
     expect(new Set(ROUTES.map((route) => route.hostPrefix)).size).toBe(ROUTES.length);
-    expect(ROUTES.map((route) => route.id).sort()).toEqual(["admin", "api", "gate", "portal", "workspace"]);
+    expect(ROUTES.map((route) => route.id).sort()).toEqual([
+      "admin",
+      "api",
+      "apps",
+      "gate",
+      "portal",
+      "workspace",
+    ]);
   });
 
   it("build every host from the domain argument", () => {
@@ -27,6 +34,7 @@ describe("route definitions (@neosc/core/routes)", () => {
       "api.portal.example.org",
       "admin.portal.example.org",
       "workspace.portal.example.org",
+      "*.apps.portal.example.org",
     ]);
     const source = readFileSync(new URL("../../packages/core/src/routes.ts", import.meta.url), "utf8");
     // Only documentation examples may name a domain; no host is fixed in code.
@@ -53,6 +61,7 @@ describe("route definitions (@neosc/core/routes)", () => {
     expect(allowedRoles(routeById("portal"))).toEqual(["user", "neosc", "admin"]);
     expect(allowedRoles(routeById("api"))).toEqual(["user", "neosc", "admin"]);
     expect(allowedRoles(routeById("workspace"))).toEqual(["user", "neosc", "admin"]);
+    expect(allowedRoles(routeById("apps"))).toEqual(["user", "neosc", "admin"]);
     expect(allowedRoles(routeById("admin"))).toEqual(["admin"]);
     expect(allowedRoles(routeById("gate"))).toEqual([]);
   });
@@ -61,14 +70,20 @@ describe("route definitions (@neosc/core/routes)", () => {
     const gate = routeById("gate");
     expect(gate.upstream).toBeNull();
     expect(gate.minimumRole).toBeNull();
-    expect(upstreamRoutes().map((route) => route.id)).toEqual(["portal", "api", "admin", "workspace"]);
+    expect(upstreamRoutes().map((route) => route.id)).toEqual([
+      "portal",
+      "api",
+      "admin",
+      "workspace",
+      "apps",
+    ]);
     for (const route of upstreamRoutes()) expect(route.minimumRole).not.toBeNull();
   });
 
-  it("forward the signed assertion only to the hosts of the API and the gateway", () => {
+  it("forward the signed assertion only to the hosts of the API and the gateway, never to web apps", () => {
     for (const route of ROUTES) {
       expect(route.passIdentityHeaders, route.id).toBe(
-        route.upstream === "api" || route.upstream === "gateway",
+        (route.upstream === "api" || route.upstream === "gateway") && route.id !== "apps",
       );
     }
     expect(routeById("workspace").upstream).toBe("gateway");
@@ -83,6 +98,7 @@ describe("route definitions (@neosc/core/routes)", () => {
       expect(route.timeoutSeconds === null, route.id).toBe(route.websockets);
     }
     expect(routeById("workspace").websockets).toBe(true);
+    expect(routeById("apps").websockets).toBe(true);
   });
 
   it("name Pomerium's OIDC callback on the gate host", () => {

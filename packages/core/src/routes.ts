@@ -36,7 +36,7 @@ export const DomainSchema = z
   );
 export type Domain = z.infer<typeof DomainSchema>;
 
-export const ROUTE_IDS = ["gate", "portal", "api", "admin", "workspace"] as const;
+export const ROUTE_IDS = ["gate", "portal", "api", "admin", "workspace", "apps"] as const;
 export const RouteIdSchema = z.enum(ROUTE_IDS);
 export type RouteId = z.infer<typeof RouteIdSchema>;
 
@@ -48,6 +48,8 @@ export const RouteDefinitionSchema = z.strictObject({
   id: RouteIdSchema,
   /** Labels in front of the domain: `api.portal` → `api.portal.<domain>`. */
   hostPrefix: HostPrefixSchema,
+  /** Also every host one label below it (`*.apps.portal.<domain>`): one host per session. */
+  wildcard: z.boolean().optional(),
   /** What answers on this host; null means Pomerium's own authenticate service (sign-in). */
   upstream: z.enum(["api", "portal", "gateway"]).nullable(),
   /**
@@ -137,6 +139,22 @@ export const ROUTES: readonly RouteDefinition[] = [
     description:
       "Workspace gateway (websockets): a single-use ticket per connection, the assertion's subject checked",
   },
+  {
+    id: "apps",
+    hostPrefix: "apps.portal",
+    wildcard: true,
+    upstream: "gateway",
+    minimumRole: "user",
+    websockets: true,
+    // The web proxy forwards none of Pomerium's headers to an app, and admits by its own ticket and
+    // per-session cookie; the assertion's audience would be the per-session host.
+    passIdentityHeaders: false,
+    preserveHost: true,
+    corsPreflight: false,
+    timeoutSeconds: null,
+    idleTimeoutSeconds: 600,
+    description: "Internal web apps through the gateway: one host per session (<session>.apps.portal)",
+  },
 ];
 
 export function routeById(id: RouteId): RouteDefinition {
@@ -147,7 +165,7 @@ export function routeById(id: RouteId): RouteDefinition {
 
 /** `routeHost(routeById("api"), "example.com")` → `api.portal.example.com`. */
 export function routeHost(route: RouteDefinition, domain: string): string {
-  return `${route.hostPrefix}.${DomainSchema.parse(domain)}`;
+  return `${route.wildcard === true ? "*." : ""}${route.hostPrefix}.${DomainSchema.parse(domain)}`;
 }
 
 export function routeOrigin(route: RouteDefinition, domain: string): string {
