@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
@@ -42,7 +43,10 @@ const IDLE_CONNECTIONS = Number(process.env.BENCH_GW_IDLE ?? 200);
 const KILLS = Number(process.env.BENCH_GW_KILLS ?? 20);
 const ECHO_KEYS = Number(process.env.BENCH_GW_KEYS ?? 300);
 /** Which rows run (default all), e.g. BENCH_GW_ROWS=2,5 while working on the relay. */
-const ROWS = new Set((process.env.BENCH_GW_ROWS ?? "1,2,3,4,5,6").split(",").map((row) => row.trim()));
+const ROWS = new Set((process.env.BENCH_GW_ROWS ?? "1,2,3,4,5,6,7").split(",").map((row) => row.trim()));
+/** Row 7: concurrent keep-alive clients and seconds per variant (web proxy vs the app directly). */
+const WEB_CLIENTS = Number(process.env.BENCH_GW_WEB_CLIENTS ?? 10);
+const WEB_SECONDS = Number(process.env.BENCH_GW_WEB_SECONDS ?? 5);
 const API_LOG_LEVEL = process.env.BENCH_API_LOG_LEVEL ?? "info";
 /** The session cookie the portal's login sets (apps/api http-security). */
 const LOGIN_COOKIE = "neosc_session";
@@ -310,7 +314,7 @@ async function main() {
     const syntheticWorkspace = await staticWorkspace("bench-synthetic", "Synthetic RFB source", sourcePort);
 
     const count =
-      SEQUENTIAL_LAUNCHES + CONCURRENT_LAUNCHES + THROUGHPUT_ROUNDS + IDLE_CONNECTIONS + 2 * KILLS + 2;
+      SEQUENTIAL_LAUNCHES + CONCURRENT_LAUNCHES + THROUGHPUT_ROUNDS + IDLE_CONNECTIONS + 2 * KILLS + 3;
     const seeded = await seedSignedInUsers({
       mongoUrl: info.db.url,
       dbName: info.dbNames.main,
@@ -365,6 +369,7 @@ async function main() {
     if (ROWS.has("3")) add(await idleMemoryRow(bench, take));
     if (ROWS.has("4")) for (const row of await killRows(bench, take)) add(row);
     if (ROWS.has("6")) for (const row of await terminalEchoRows(bench, take)) add(row);
+    if (ROWS.has("7")) add(await webProxyRow(bench, take));
 
     const notes = [
       `${machine.cores} cores shared by everything (and by other work on this machine: see the load averages): the API processes, FerretDB, Xvnc, the synthetic source, the bare pipe and this load generator all run here, over loopback.`,
@@ -805,6 +810,116 @@ async function killRows(bench: Bench, take: (n: number) => Person[]): Promise<Ro
 }
 
 /** Row 6: keystroke echo of a local shell and an ssh host, through the gateway and without it. */
+/** One GET over a keep-alive agent with an explicit Host (the proxy tells sessions apart by it). */
+function getOnce(
+  agent: Agent,
+  port: number,
+  host: string,
+  path: string,
+  cookie: string | null,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { agent, host: "127.0.0.1", port, path, headers: { host, ...(cookie === null ? {} : { cookie }) } },
+      (response) => {
+        response.resume();
+        response.on("end", () =>
+          response.statusCode === 200 ? resolve() : reject(new Error(`status ${response.statusCode}`)),
+        );
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+/** Requests completed per second by `clients` closed-loop keep-alive clients for `seconds`. */
+async function requestsPerSecond(clients: number, seconds: number, once: (agent: Agent) => Promise<void>) {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const until = Date.now() + seconds * 1000;
+  let done = 0;
+  const latencies: number[] = [];
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (Date.now() < until) {
+        const started = performance.now();
+        await once(agent);
+        latencies.push(performance.now() - started);
+        done += 1;
+      }
+    }),
+  );
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return { rps: round(done / seconds, 1), p50: round(percentile(latencies, 50), 2), requests: done };
+}
+
+/**
+ * Row 7: the internal web app (the request inspector the API starts) through the gateway's web
+ * proxy — session cookie checked, headers stripped and rewritten, idle accounting — against the
+ * same app reached directly, same clients, same run.
+ */
+async function webProxyRow(bench: Bench, take: (n: number) => Person[]): Promise<Row> {
+  const [person] = take(1);
+  if (person === undefined) throw new Error("no person left for row 7");
+  // The default catalogue's inspector is for neosc and admins; the bench's people are users.
+  const listed = (await bench.admin.workspace.list.query()).find(
+    (workspace) => workspace.slug === "inspector",
+  );
+  if (listed?.url == null) throw new Error("no inspector web app in the catalogue");
+  const inspector = await bench.admin.workspace.create.mutate({
+    slug: "bench-web",
+    name: "Bench web app",
+    kind: "web",
+    url: listed.url,
+    allowedRoles: ["user"],
+  } as CreateWorkspaceInput);
+  const target = new URL(listed.url);
+  const session = await person.a.workspace.launch.mutate({ workspaceId: inspector.id });
+  try {
+    const connect = await person.a.session.connect.mutate({ sessionId: session.id });
+    const entry = new URL(connect.url, bench.apiA.url);
+    const apiPort = Number(new URL(bench.apiA.url).port);
+    // As the entry page's script does: post the ticket from the session's own origin.
+    const answer = await fetch(`http://127.0.0.1:${apiPort}${entry.pathname}`, {
+      method: "POST",
+      headers: {
+        origin: entry.origin,
+        host: entry.host,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: `ticket=${encodeURIComponent(connect.ticket)}`,
+    });
+    if (!answer.ok) throw new Error(`web app entry refused: ${answer.status}`);
+    const cookie = (answer.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const base = entry.pathname.replace(/\.neosc\/enter$/, "");
+    const proxied = await requestsPerSecond(WEB_CLIENTS, WEB_SECONDS, (agent) =>
+      getOnce(agent, apiPort, entry.host, `${base}headers`, cookie),
+    );
+    const direct = await requestsPerSecond(WEB_CLIENTS, WEB_SECONDS, (agent) =>
+      getOnce(agent, Number(target.port), target.host, "/headers", null),
+    );
+    return {
+      row: "7 web proxy requests/s",
+      variant: `${WEB_CLIENTS} keep-alive clients, GET /headers`,
+      samples: proxied.requests,
+      values: { requestsPerSecond: proxied.rps, p50Ms: proxied.p50 },
+      result: `${proxied.rps} req/s (p50 ${proxied.p50} ms)`,
+      ceiling: {
+        what: "the same app directly",
+        result: `${direct.rps} req/s (p50 ${direct.p50} ms)`,
+        values: { requestsPerSecond: direct.rps, p50Ms: direct.p50 },
+      },
+      ratio: round(proxied.rps / direct.rps, 3),
+      target: "(reported)",
+      met: null,
+      note: `the request inspector (${target.origin}) through the API's web proxy (${entry.origin}), session cookie and all, against the same app without the gateway`,
+    };
+  } finally {
+    await person.a.workspace.stop.mutate({ workspaceId: inspector.id }).catch(() => {});
+  }
+}
+
 async function terminalEchoRows(bench: Bench, take: (n: number) => Person[]): Promise<Row[]> {
   const [localPerson, sshPerson] = take(2);
   if (localPerson === undefined || sshPerson === undefined) throw new Error("no people left for row 6");
