@@ -73,7 +73,8 @@ describe("workspace.list", () => {
     const user = await slugs("user");
     const neosc = await slugs("neosc");
     expect(user).toContain("linux-desktop");
-    expect(user).not.toContain("dev-terminal");
+    expect(user).toContain("dev-terminal");
+    expect(user).not.toContain("inspector");
     expect(user).not.toContain("admin-desktop");
     expect(neosc).toContain("dev-terminal");
     expect(neosc).toContain("inspector");
