@@ -1,6 +1,6 @@
 import { clipboardRule, type PolicySettings } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
-import { ArrowLeft, ClipboardPaste, Maximize, MonitorOff, Unplug } from "lucide-react";
+import { ClipboardPaste, Maximize, MonitorOff, Unplug } from "lucide-react";
 import { type RefObject, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
@@ -9,14 +9,13 @@ import { Button, buttonClass } from "../../components/ui/button.tsx";
 import { Badge, EmptyState, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { endReasonDetail, endReasonLabel } from "../../features/sessions/end-reason.ts";
+import { SessionHeading } from "../../features/sessions/session-heading.tsx";
 import { timeLeft } from "../../features/sessions/time-left.ts";
 import { useTerminalViewer } from "../../features/terminal/use-terminal-viewer.ts";
 import type { EndContext } from "../../features/viewer/close-reason.ts";
 import { useVncViewer } from "../../features/viewer/use-vnc-viewer.ts";
 import { ViewerOverlay, WarningBanner } from "../../features/viewer/viewer-overlay.tsx";
 import { sessionWarning } from "../../features/viewer/warnings.ts";
-import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
-import { formatRelative } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
@@ -190,26 +189,12 @@ function Viewer({
   return (
     <div className="flex h-[calc(100dvh-7rem)] min-h-[420px] flex-col gap-3 lg:h-[calc(100dvh-5rem)]">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <div className="flex min-w-0 items-center gap-3">
-          <Link
-            to="/"
-            className="inline-flex size-9 items-center justify-center rounded-lg text-fg-muted hover:bg-surface-muted hover:text-fg"
-            aria-label="Home"
-          >
-            <ArrowLeft aria-hidden className="size-4" />
-          </Link>
-          <span className="flex size-9 shrink-0 items-center justify-center rounded-lg bg-success-soft text-success">
-            <KindIcon kind={session.workspaceKind} className="size-4" />
-          </span>
-          <div className="min-w-0">
-            <h1 className="truncate text-lg font-semibold text-fg">{session.workspaceName}</h1>
-            <p className="flex flex-wrap items-center gap-2 text-xs text-fg-muted">
-              {status}
-              {kindLabel(session.workspaceKind)} · started {formatRelative(session.startedAt, now)}
-              {!closed && left.maxDuration ? ` · ${left.maxDuration}` : ""}
-            </p>
-          </div>
-        </div>
+        <SessionHeading
+          session={session}
+          now={now}
+          status={status}
+          {...(!closed && left.maxDuration ? { detail: ` · ${left.maxDuration}` } : {})}
+        />
         <div className="flex flex-wrap gap-2">
           <Button
             size="sm"

@@ -1,14 +1,13 @@
 import type { WorkspaceSession } from "@neosc/core/session";
-import { ArrowLeft, ExternalLink, MonitorOff, RotateCw } from "lucide-react";
+import { ExternalLink, MonitorOff, RotateCw } from "lucide-react";
 import { useCallback, useEffect, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { Button, buttonClass } from "../../components/ui/button.tsx";
 import { Badge } from "../../components/ui/feedback.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { endReasonDetail, endReasonLabel } from "../../features/sessions/end-reason.ts";
-import { KindIcon, kindLabel } from "../../features/workspaces/kind.tsx";
+import { SessionHeading } from "../../features/sessions/session-heading.tsx";
 import { readApiError } from "../../lib/api-error.ts";
-import { formatRelative } from "../../lib/format.ts";
 import { describeError } from "../../lib/problem.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
@@ -63,25 +62,11 @@ export function WebAppView({ session, stillActive }: { session: WorkspaceSession
   return (
     <div className="flex h-[calc(100dvh-7rem)] min-h-[420px] flex-col gap-3 lg:h-[calc(100dvh-5rem)]">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <div className="flex min-w-0 items-center gap-3">
-          <Link
-            to="/"
-            className="inline-flex size-9 items-center justify-center rounded-lg text-fg-muted hover:bg-surface-muted hover:text-fg"
-            aria-label="Home"
-          >
-            <ArrowLeft aria-hidden className="size-4" />
-          </Link>
-          <span className="flex size-9 shrink-0 items-center justify-center rounded-lg bg-success-soft text-success">
-            <KindIcon kind={session.workspaceKind} className="size-4" />
-          </span>
-          <div className="min-w-0">
-            <h1 className="truncate text-lg font-semibold text-fg">{session.workspaceName}</h1>
-            <p className="flex flex-wrap items-center gap-2 text-xs text-fg-muted">
-              {stillActive ? <Badge tone="success">Open</Badge> : <Badge tone="neutral">Ended</Badge>}
-              {kindLabel(session.workspaceKind)} · started {formatRelative(session.startedAt, now)}
-            </p>
-          </div>
-        </div>
+        <SessionHeading
+          session={session}
+          now={now}
+          status={stillActive ? <Badge tone="success">Open</Badge> : <Badge tone="neutral">Ended</Badge>}
+        />
         <div className="flex flex-wrap gap-2">
           <Button
             size="sm"
