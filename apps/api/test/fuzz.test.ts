@@ -1,5 +1,6 @@
 import type { LoginOutput } from "@neosc/core/auth";
 import { PROCEDURE_PATHS, type ProcedurePath } from "@neosc/core/permissions";
+import { REST_ROUTES, type RestProcedurePath, type RestRoute } from "@neosc/core/rest";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
@@ -11,8 +12,9 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, useApi } from "./support/api.ts";
 import { bearer, mutation, query } from "./support/http.ts";
 
 /*
- * Property-based fuzzing of every procedure over real HTTP: malformed and hostile inputs (wrong
- * types, huge strings, `$`-operators in strings and keys, prototype keys, unknown fields, broken
+ * Property-based fuzzing of every procedure over real HTTP, through `/trpc` and through its REST
+ * face under `/api`: malformed and hostile inputs (wrong types, huge strings and bodies,
+ * `$`-operators in strings, keys and query strings, prototype keys, unknown fields, broken JSON and
  * envelopes) from anonymous, user and admin callers. No answer may be a 5xx, and the stored data
  * must be byte-for-byte what it was (only the append-only audit log and login-attempt log grow,
  * and the audit chain must still verify).
@@ -446,5 +448,139 @@ describe("hostile input fuzzing over HTTP", () => {
     console.info(
       `fuzz: ${requests} HTTP requests over ${PROCEDURE_PATHS.length} procedures (${spread.join(", ")})`,
     );
+  });
+});
+
+// ---------------------------------------------------------------- REST surface
+
+const REST_OPERATIONS = (Object.entries(REST_ROUTES) as [RestProcedurePath, RestRoute][]).map(
+  ([procedure, route]) => ({ procedure, ...route }),
+);
+
+/** `/workspaces/{id}/launch` with every `{param}` replaced by `id`, percent-encoded. */
+function restUrl(template: string, id: string, query: Record<string, string> = {}): string {
+  const filled = template.replace(/\{[^}]+\}/g, () => encodeURIComponent(id));
+  const search = new URLSearchParams(query).toString();
+  return `${server.url}/api${filled}${search === "" ? "" : `?${search}`}`;
+}
+
+async function sendRest(
+  method: RestRoute["method"],
+  url: string,
+  caller: keyof typeof tokens,
+  body?: { text: string; contentType: string },
+) {
+  requests += 1;
+  return fetch(url, {
+    method,
+    headers: {
+      ...headersFor(caller),
+      ...(body === undefined ? {} : { "content-type": body.contentType }),
+    },
+    body: body?.text,
+  });
+}
+
+/** No 5xx, and every refusal is problem+json with a reason (the REST error contract). */
+async function expectRestRefusalOrAnswer(response: Response, what: string) {
+  statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+  const text = await response.text();
+  expect(response.status, `${what} answered ${response.status}: ${text.slice(0, 300)}`).toBeLessThan(500);
+  if (response.status >= 400) {
+    expect(response.headers.get("content-type"), what).toContain("application/problem+json");
+    const problem = JSON.parse(text) as { status: number; reason: string };
+    expect(problem.status, what).toBe(response.status);
+    expect(typeof problem.reason, what).toBe("string");
+  }
+  return text;
+}
+
+/** A query string of hostile keys and values, including qs-style `a[$ne]` keys. */
+const hostileQuery = fc.dictionary(
+  fc.constantFrom(...SCHEMA_KEYS, ...OPERATOR_KEYS, "search[$ne]", "id[$gt]", "limit[$where]", "cursor[]"),
+  hostileString.filter((text) => text.length <= 2_000),
+  { maxKeys: 4 },
+);
+
+const hostileBody = fc.oneof(
+  invalidInput.map((input) => ({ text: JSON.stringify(input), contentType: "application/json" })),
+  fc
+    .oneof(
+      fc.string({ maxLength: 200 }),
+      fc.constantFrom("{", '{"a":', "[1,2", "nul", '{"$where":"sleep(1000)"}', `${"[".repeat(5000)}`),
+    )
+    .map((text) => ({ text, contentType: "application/json" })),
+  fc.json({ maxDepth: 3 }).map((text) => ({ text, contentType: "text/plain" })),
+  fc.constantFrom({ text: "a=1&b[$ne]=2", contentType: "application/x-www-form-urlencoded" }),
+);
+
+describe("hostile input fuzzing over REST", () => {
+  it(`sends ${RUNS_PER_PROCEDURE} hostile requests per REST operation and caller: 4xx problem+json, no 5xx, nothing stored`, {
+    timeout: 900_000,
+  }, async () => {
+    const before = await snapshot();
+    const id = fc.oneof(
+      fc.uuid(),
+      hostileString.filter((text) => text.length <= 2_000),
+    );
+    for (const operation of REST_OPERATIONS) {
+      const info = procedureInfo(operation.procedure);
+      for (const caller of ["anonymous", "user", "admin"] as const) {
+        if (legitimateWithoutInput(operation.procedure, caller)) continue;
+        const hasBody = operation.method !== "GET" && operation.method !== "DELETE";
+        await fc.assert(
+          fc.asyncProperty(id, hostileQuery, hostileBody, async (pathId, query, body) => {
+            const what = `${caller} ${operation.method} ${operation.path}`;
+            const url = restUrl(operation.path, pathId, hasBody ? {} : query);
+            await expectRestRefusalOrAnswer(
+              await sendRest(operation.method, url, caller, hasBody ? body : undefined),
+              what,
+            );
+          }),
+          { numRuns: RUNS_PER_PROCEDURE },
+        );
+        expect(info.type, operation.procedure).toBe(operation.method === "GET" ? "query" : "mutation");
+      }
+    }
+    expect(await snapshot()).toEqual(before);
+    const chain = await query<{ ok: boolean }>(server.url, "audit.verify", undefined, {
+      headers: headersFor("admin"),
+    });
+    expect(chain.data?.ok).toBe(true);
+  });
+
+  it("refuses bodies over the limit with 413, and filters with operators leak nothing", {
+    timeout: 300_000,
+  }, async () => {
+    const before = await snapshot();
+    const limit = 100 * 1024;
+    for (const operation of REST_OPERATIONS.filter((op) => op.method !== "GET" && op.method !== "DELETE")) {
+      const huge = JSON.stringify({ name: "A".repeat(limit + 1) });
+      const response = await sendRest(operation.method, restUrl(operation.path, known.workspaceId), "admin", {
+        text: huge,
+        contentType: "application/json",
+      });
+      await expectRestRefusalOrAnswer(response, `huge ${operation.method} ${operation.path}`);
+      expect(response.status, `huge ${operation.path}`).toBe(413);
+    }
+    // The user must never see the admin-only workspace, whatever the filter says.
+    for (const search of ['{"$ne":null}', ".*", "$where", "admin"]) {
+      for (const key of ["search", "search[$ne]", "search[$regex]"]) {
+        const text = await expectRestRefusalOrAnswer(
+          await sendRest("GET", restUrl("/workspaces", "", { [key]: search }), "user"),
+          `workspace list ${key}=${search}`,
+        );
+        expect(text).not.toContain("admin-desktop");
+      }
+    }
+    // Another person's session by id: not found, not theirs to end, nothing changed.
+    const other = await sendRest(
+      "POST",
+      restUrl("/sessions/{sessionId}/disconnect", known.sessionId),
+      "anonymous",
+    );
+    await expectRestRefusalOrAnswer(other, "anonymous disconnect");
+    expect(other.status).toBe(401);
+    expect(await snapshot()).toEqual(before);
   });
 });
