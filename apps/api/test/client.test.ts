@@ -87,9 +87,10 @@ describe("createNeoscClient", () => {
       .mutate({ workspaceId: toolkit.id })
       .catch((error: unknown) => error);
     expect(roleError).toBeInstanceOf(TRPCClientError);
-    expect(errorReason(roleError)).toBe("role_not_allowed");
+    // A workspace the person may not see answers as missing (issue 15).
+    expect(errorReason(roleError)).toBe("not_found");
     if (!(roleError instanceof TRPCClientError)) throw new Error("unreachable");
-    expect(roleError.data?.httpStatus).toBe(403);
+    expect(roleError.data?.httpStatus).toBe(404);
 
     await admin.policy.update.mutate({ key: "max-concurrent-sessions", settings: { limit: 1 } });
     try {

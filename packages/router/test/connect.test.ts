@@ -68,15 +68,18 @@ describe("session.connect", () => {
     expect(JSON.stringify(entries.items)).not.toContain(connect.ticket);
   });
 
-  it("refuses everyone but the owner, admins included, and audits it", async () => {
+  it("refuses everyone but the owner, admins included (others as if it did not exist), and audits it", async () => {
     const { user } = await createLocalUser(database.db, "user");
     const session = await callerFor(database.db, { user }).workspace.launch({ workspaceId: desktop.id });
     const stranger = (await createLocalUser(database.db, "user")).user;
-    for (const caller of [stranger, admin]) {
+    for (const [caller, code, reason] of [
+      [stranger, "NOT_FOUND", "not_found"],
+      [admin, "FORBIDDEN", "not_owner"],
+    ] as const) {
       await expectRefusal(
         callerFor(database.db, { user: caller }).session.connect({ sessionId: session.id }),
-        "FORBIDDEN",
-        "not_owner",
+        code,
+        reason,
       );
       expect(await lastDenial()).toMatchObject({ actor: { id: caller.id }, reason: "not_owner" });
     }

@@ -75,8 +75,8 @@ describe("session.heartbeat", () => {
     const other = (await createLocalUser(database.db, "user")).user;
     await expectRefusal(
       callerFor(database.db, { user: other, clock: time.clock }).session.heartbeat({ sessionId: session.id }),
-      "FORBIDDEN",
-      "not_owner",
+      "NOT_FOUND",
+      "not_found",
     );
     await expectRefusal(
       caller.session.heartbeat({ sessionId: "7b0b1f5e-7a35-4d2c-9c43-8b7d1b0c9f10" }),
@@ -130,8 +130,8 @@ describe("session.disconnect", () => {
     const stranger = (await createLocalUser(database.db, "neosc")).user;
     await expectRefusal(
       callerFor(database.db, { user: stranger }).session.disconnect({ sessionId: session.id }),
-      "FORBIDDEN",
-      "not_owner",
+      "NOT_FOUND",
+      "not_found",
     );
     const denied = await database.db.audit.list({ action: "session.disconnect", result: "denied", limit: 1 });
     expect(denied.items[0]).toMatchObject({ actor: { id: stranger.id }, reason: "not_owner" });

@@ -294,26 +294,27 @@ describe("workspace.launch", () => {
     });
   });
 
-  it("refuses a role the workspace does not allow with FORBIDDEN role_not_allowed, audited", async () => {
+  it("answers a role the workspace does not allow as NOT_FOUND, audited as role_not_allowed", async () => {
     const toolkit = await database.db.workspaces.findBySlug("admin-desktop");
     if (toolkit === null) throw new Error("admin-desktop missing");
     const { user } = await createLocalUser(database.db, "user");
     const error = await expectRefusal(
       callerFor(database.db, { user }).workspace.launch({ workspaceId: toolkit.id }),
-      "FORBIDDEN",
-      "role_not_allowed",
+      "NOT_FOUND",
+      "not_found",
     );
-    expect(detailsOf(error)).toMatchObject({ role: "user", allowedRoles: ["admin"] });
+    expect(detailsOf(error)).toEqual({ workspaceId: toolkit.id });
     expect(await lastAudit("workspace.launch")).toMatchObject({
       result: "denied",
       reason: "role_not_allowed",
+      details: { role: "user", allowedRoles: ["admin"] },
       actor: { id: user.id },
       resource: { id: toolkit.id },
     });
     expect(await database.db.sessions.countActiveByUser(user.id)).toBe(0);
   });
 
-  it("answers NOT_FOUND for unknown workspaces and other organizations', and refuses disabled ones", async () => {
+  it("answers NOT_FOUND for unknown workspaces, other organizations' and disabled ones", async () => {
     const org = await database.db.organizations.create({
       name: "Elsewhere",
       slug: `else-${Date.now()}`,
@@ -329,11 +330,7 @@ describe("workspace.launch", () => {
       "NOT_FOUND",
       "not_found",
     );
-    await expectRefusal(
-      caller.workspace.launch({ workspaceId: disabled.id }),
-      "FORBIDDEN",
-      "workspace_disabled",
-    );
+    await expectRefusal(caller.workspace.launch({ workspaceId: disabled.id }), "NOT_FOUND", "not_found");
     expect(await lastAudit("workspace.launch")).toMatchObject({
       result: "denied",
       reason: "workspace_disabled",

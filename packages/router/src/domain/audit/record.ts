@@ -41,12 +41,17 @@ export async function audit(ctx: AuditContext, input: AuditInput): Promise<void>
   await ctx.db.audit.append(event);
 }
 
-/** Audits a refusal as denied, with the error's reason and details, and throws the error. */
+/**
+ * Audits a refusal as denied, with the error's reason and details, and throws the error — or
+ * `answer` instead, when the caller must not learn the real reason (a thing they may not see
+ * answers as missing).
+ */
 export async function refuse(
   ctx: AuditContext,
   entry: Pick<AuditInput, "action" | "resource" | "actor">,
   error: DomainError,
+  answer: DomainError = error,
 ): Promise<never> {
   await audit(ctx, { ...entry, result: "denied", reason: error.reason, details: error.details ?? {} });
-  throw error;
+  throw answer;
 }

@@ -6,6 +6,7 @@ import {
   TICKET_TTL_SECONDS,
 } from "@neosc/core/connection";
 import { DomainError } from "@neosc/core/errors";
+import { isAdmin } from "@neosc/core/roles";
 import type { WorkspaceSession } from "@neosc/core/session";
 import { APP_ENTRY_PATH, type AppsAddressing, appBaseUrl } from "@neosc/core/web-app";
 import type { AuthedContext } from "../../context.ts";
@@ -35,17 +36,18 @@ export async function connectSession(
   const deny = (error: DomainError) =>
     refuse(ctx, { action: "session.connect", resource: { type: "session", id: input.sessionId } }, error);
 
+  const missing = new DomainError("NOT_FOUND", "not_found", "No such session", {
+    details: { sessionId: input.sessionId },
+  });
   const session = await ctx.db.sessions.findById(input.sessionId);
-  if (session === null) {
-    return deny(
-      new DomainError("NOT_FOUND", "not_found", "No such session", {
-        details: { sessionId: input.sessionId },
-      }),
-    );
-  }
+  if (session === null) return deny(missing);
   if (session.userId !== user.id) {
-    return deny(
+    // Admins see every session; anyone else is answered as if this one did not exist.
+    return refuse(
+      ctx,
+      { action: "session.connect", resource: { type: "session", id: input.sessionId } },
       new DomainError("FORBIDDEN", "not_owner", "Only the person who launched a session can open it"),
+      isAdmin(user) ? undefined : missing,
     );
   }
   const ended = new DomainError("CONFLICT", "session_not_active", "This session has already ended", {

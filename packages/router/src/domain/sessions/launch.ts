@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import { recordingMode } from "@neosc/core/policy";
+import { isAdmin } from "@neosc/core/roles";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { LaunchWorkspaceInput } from "@neosc/core/workspace";
 import type { AuthedContext, LaunchResult } from "../../context.ts";
@@ -52,7 +53,8 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   const { user, mfa } = ctx.identity;
   const now = ctx.clock();
 
-  const deny = async (error: DomainError): Promise<never> => {
+  /** Audits `error`; answers `answer` (the same error unless it must not be revealed). */
+  const deny = async (error: DomainError, answer: DomainError = error): Promise<never> => {
     await audit(ctx, {
       action: "workspace.launch",
       resource: { type: "workspace", id: input.workspaceId },
@@ -60,19 +62,23 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
       reason: error.reason,
       details: error.details ?? {},
     });
-    throw error;
+    throw answer;
   };
 
   const workspace = await ctx.db.workspaces.findById(input.workspaceId);
   if (workspace === null || !organizationMatches(workspace, user)) return deny(notFound(input.workspaceId));
+  // Someone who may not see a workspace (workspace.get, workspace.list) learns nothing from the
+  // answer: it reads as if there were none. The audit entry keeps the real reason.
+  const hidden = isAdmin(user) ? undefined : notFound(input.workspaceId);
   if (!workspace.enabled) {
-    return deny(new DomainError("FORBIDDEN", "workspace_disabled", "This workspace is switched off"));
+    return deny(new DomainError("FORBIDDEN", "workspace_disabled", "This workspace is switched off"), hidden);
   }
   if (!workspace.allowedRoles.includes(user.role)) {
     return deny(
       new DomainError("FORBIDDEN", "role_not_allowed", "Your role may not launch this workspace", {
         details: { role: user.role, allowedRoles: workspace.allowedRoles },
       }),
+      hidden,
     );
   }
 

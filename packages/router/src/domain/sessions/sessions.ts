@@ -35,6 +35,17 @@ function denied(ctx: AuthedContext, action: string, sessionId: string, error: Do
   return refuse(ctx, { action, resource: { type: "session", id: sessionId } }, error);
 }
 
+/** Someone else's session: admins see every session; anyone else is answered as if it did not exist. */
+function notTheirs(
+  ctx: AuthedContext,
+  action: string,
+  sessionId: string,
+  error: DomainError,
+): Promise<never> {
+  const answer = isAdmin(ctx.identity.user) ? error : sessionNotFound(sessionId);
+  return refuse(ctx, { action, resource: { type: "session", id: sessionId } }, error, answer);
+}
+
 /**
  * The owner's portal says it is still open: records `lastHeartbeatAt`. It does not keep a session
  * from idling — idle is measured from real input at the gateway (`lastInputAt`), never from an
@@ -46,7 +57,7 @@ export async function heartbeat(ctx: AuthedContext, sessionId: string): Promise<
   const session = await ctx.db.sessions.findById(sessionId);
   if (session === null) return denied(ctx, "session.heartbeat", sessionId, sessionNotFound(sessionId));
   if (session.userId !== ctx.identity.user.id) {
-    return denied(
+    return notTheirs(
       ctx,
       "session.heartbeat",
       sessionId,
@@ -71,7 +82,7 @@ export async function disconnectSession(
     return denied(ctx, "session.disconnect", input.sessionId, sessionNotFound(input.sessionId));
   const own = session.userId === user.id;
   if (!own && !isAdmin(ctx.identity.user)) {
-    return denied(
+    return notTheirs(
       ctx,
       "session.disconnect",
       input.sessionId,
