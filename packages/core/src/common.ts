@@ -7,6 +7,8 @@ export type Id = z.infer<typeof IdSchema>;
 export const EmailSchema = z
   .email()
   .max(254)
+  // Without an example, OpenAPI viewers render one generated from the email regex (gibberish).
+  .meta({ examples: ["person@example.com"] })
   .transform((value) => value.trim().toLowerCase());
 
 /** Free text with bounds: no field accepts unbounded input. */
