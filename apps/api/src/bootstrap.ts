@@ -35,19 +35,29 @@ export interface BootstrapAdminOptions {
 }
 
 /**
+ * What the first start did about the admin account, so the ready banner can say how to sign in:
+ * `generated` (its password was printed once), `configured` (NEOSC_ADMIN_PASSWORD), `existing`
+ * (an admin was there already), `blocked` (no admin, and the bootstrap email is someone else's).
+ */
+export type BootstrapOutcome = "generated" | "configured" | "existing" | "blocked";
+
+/**
  * First start: seeds the policies and, when there is no admin at all, creates one. Safe to run on
  * every start and on several replicas at once (a duplicate from a racing replica is ignored).
  */
-export async function bootstrapDatabase(db: Database, options: BootstrapAdminOptions): Promise<void> {
+export async function bootstrapDatabase(
+  db: Database,
+  options: BootstrapAdminOptions,
+): Promise<BootstrapOutcome> {
   await db.policies.seedDefaults();
-  if ((await db.users.count({ role: "admin" })) > 0) return;
+  if ((await db.users.count({ role: "admin" })) > 0) return "existing";
   await seedDefaultCatalogue(db);
   if ((await db.users.findByEmail(options.email)) !== null) {
     options.logger.warn(
       { email: options.email },
       "no admin exists and the bootstrap email belongs to a non-admin",
     );
-    return;
+    return "blocked";
   }
   const generated = options.password === undefined;
   const password = options.password ?? options.passwords.generateOneTimePassword();
@@ -62,7 +72,7 @@ export async function bootstrapDatabase(db: Database, options: BootstrapAdminOpt
       mustChangePassword: generated,
     });
   } catch (error) {
-    if (isDomainError(error, "duplicate")) return;
+    if (isDomainError(error, "duplicate")) return "existing";
     throw error;
   }
   await db.audit.append({
@@ -87,7 +97,8 @@ export async function bootstrapDatabase(db: Database, options: BootstrapAdminOpt
         "",
       ].join("\n"),
     );
-  } else {
-    options.logger.info({ email: options.email }, "bootstrap admin created");
+    return "generated";
   }
+  options.logger.info({ email: options.email }, "bootstrap admin created");
+  return "configured";
 }

@@ -52,6 +52,8 @@ export const EnvSchema = z
     METRICS_PORT: port(9464),
     METRICS_ENABLED: booleanFlag(true),
     LOG_LEVEL: logLevel,
+    /** `auto`: human lines when standard output is a terminal, JSON lines otherwise. */
+    LOG_FORMAT: z.preprocess(emptyAsUndefined, z.enum(["auto", "json", "pretty"]).default("auto")),
     MONGO_URL: z.preprocess(
       emptyAsUndefined,
       z

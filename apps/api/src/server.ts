@@ -21,8 +21,9 @@ import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
 import { type Logger, pino } from "pino";
 import { createApp } from "./app.ts";
 import { createAuthServices, oidcServiceFor, passwordHasher, pomeriumVerifierFor } from "./auth-services.ts";
-import { bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
+import { type BootstrapOutcome, bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
 import type { Env } from "./env.ts";
+import { humanLogDestination } from "./log-format.ts";
 import { createMetrics, createMetricsServer } from "./metrics.ts";
 
 export interface RunningServer {
@@ -33,6 +34,8 @@ export interface RunningServer {
   metricsUrl: string | null;
   /** Whether this process launched the embedded database. */
   embeddedDatabase: boolean;
+  /** What the start did about the first admin (the ready banner says how to sign in from it). */
+  bootstrap: BootstrapOutcome;
   /** Stops accepting, drains open requests, closes the database and stops an embedded one. */
   close(): Promise<void>;
 }
@@ -45,8 +48,9 @@ export interface StartServerOptions {
   endpoints?: EndpointResolver;
 }
 
-export function createLogger(level: Env["LOG_LEVEL"]): Logger {
-  return pino({
+/** JSON lines on standard output; `pretty`: human lines (a person watching a terminal). */
+export function createLogger(level: Env["LOG_LEVEL"], pretty = false): Logger {
+  const options = {
     level,
     base: { service: "neosc-api" },
     redact: {
@@ -62,7 +66,8 @@ export function createLogger(level: Env["LOG_LEVEL"]): Logger {
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return pretty ? pino(options, humanLogDestination(process.stdout)) : pino(options);
 }
 
 /** `100kb` → bytes. */
@@ -149,7 +154,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
 
     const sessionSecret = env.NEOSC_SESSION_SECRET ?? (await persistentSessionSecret(dataDir));
     await preparePasswordHashing();
-    await bootstrapDatabase(db, {
+    const bootstrap = await bootstrapDatabase(db, {
       email: env.NEOSC_ADMIN_EMAIL,
       password: env.NEOSC_ADMIN_PASSWORD,
       passwords: passwordHasher,
@@ -296,6 +301,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       port,
       metricsUrl,
       embeddedDatabase: local !== null,
+      bootstrap,
       close() {
         closing ??= (async () => {
           logger.info("shutting down");
