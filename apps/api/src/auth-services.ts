@@ -71,7 +71,11 @@ export function oidcServiceFor(client: ZitadelClient): OidcService {
     publicSettings: client.publicConfig(),
     async verifyIdToken(idToken, { nonce }) {
       const verified = await client.verifyIdToken(idToken, nonce === undefined ? {} : { nonce });
-      return toExternal(verified.identity, verified.identity.email, verified.identity.emailVerified);
+      return {
+        identity: toExternal(verified.identity, verified.identity.email, verified.identity.emailVerified),
+        useKey: verified.useKey,
+        issuedAt: verified.issuedAt,
+      };
     },
     async exchangeCode({ code, codeVerifier, redirectUri, nonce }) {
       const result = await client.exchangeCode({

@@ -108,6 +108,8 @@ export const EnvSchema = z
     NEOSC_OIDC_PROJECT_ID: optionalString,
     NEOSC_OIDC_ROLE_CLAIM: z.preprocess(emptyAsUndefined, z.string().default("neosc_roles")),
     NEOSC_OIDC_ALLOW_HTTP: booleanFlag(false),
+    /** How long after its `iat` an ID token posted to `auth.sso` is accepted. */
+    NEOSC_OIDC_ID_TOKEN_MAX_AGE_SECONDS: positiveInt(300, 3600),
     NEOSC_POMERIUM_JWKS_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
     NEOSC_POMERIUM_AUDIENCES: commaList,
     NEOSC_POMERIUM_ISSUERS: commaList,

@@ -221,6 +221,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
         maxFailuresPerIp: env.NEOSC_LOGIN_MAX_FAILURES_PER_IP,
       },
       totpIssuer: env.NEOSC_TOTP_ISSUER,
+      idTokenMaxAgeSeconds: env.NEOSC_OIDC_ID_TOKEN_MAX_AGE_SECONDS,
       ...(env.NEOSC_GATEWAY_URL === undefined ? {} : { gateway: { url: env.NEOSC_GATEWAY_URL } }),
       apps,
     };

@@ -194,3 +194,48 @@ describe("auth.sso (ID token from the SPA)", () => {
     expect(audit.items.length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe("auth.sso accepts an ID token once, and only while young", () => {
+  async function freshIdToken(account: { email: string; password: string }) {
+    const nonce = randomNonce();
+    const tokens = await idp.obtainTokens({ email: account.email, password: account.password, nonce });
+    return { idToken: tokens.idToken, nonce };
+  }
+
+  it("refuses a replayed ID token on this and on another replica (401 token_replayed), audited", async () => {
+    const replica = await api.start(oidcEnv());
+    const input = await freshIdToken(accounts.flat);
+    const first = await mutation<LoginOutput>(server.url, "auth.sso", input);
+    expect(first.status).toBe(200);
+    for (const target of [server, replica]) {
+      const again = await mutation(target.url, "auth.sso", input);
+      expect(again.status).toBe(401);
+      expect(again.error?.data.domain?.reason).toBe("token_replayed");
+      expect(again.error?.message).toBe("This sign-in was already used; sign in again");
+    }
+    const denied = await api.database.db.audit.list({ action: "auth.sso", result: "denied", limit: 2 });
+    expect(denied.items.map((entry) => [entry.reason, entry.actor.email])).toEqual([
+      ["token_replayed", accounts.flat.email],
+      ["token_replayed", accounts.flat.email],
+    ]);
+    // A new sign-in at the IdP is a new token: accepted.
+    expect((await mutation(replica.url, "auth.sso", await freshIdToken(accounts.flat))).status).toBe(200);
+  });
+
+  it("refuses an ID token older than the maximum age after iat (401 token_too_old), audited", async () => {
+    const strict = await api.start({ ...oidcEnv(), NEOSC_OIDC_ID_TOKEN_MAX_AGE_SECONDS: "1" });
+    const input = await freshIdToken(accounts.plain);
+    // iat has whole seconds: 2.5 s later the token is past 1 s however its second was rounded.
+    await new Promise((done) => setTimeout(done, 2500));
+    const late = await mutation(strict.url, "auth.sso", input);
+    expect(late.status).toBe(401);
+    expect(late.error?.data.domain).toMatchObject({ reason: "token_too_old", details: { maxAgeSeconds: 1 } });
+    const denied = await api.database.db.audit.list({ action: "auth.sso", result: "denied", limit: 1 });
+    expect(denied.items[0]).toMatchObject({
+      reason: "token_too_old",
+      actor: { email: accounts.plain.email },
+    });
+    // Refused for its age, so not used up: the default maximum age still accepts it.
+    expect((await mutation(server.url, "auth.sso", input)).status).toBe(200);
+  });
+});

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
@@ -155,6 +156,20 @@ export interface VerifiedIdToken {
   identity: ZitadelIdentity;
   /** All verified claims (merged with userinfo after a code exchange). */
   claims: JWTPayload;
+  /** Names this token and no other, for accepting it once (see `idTokenUseKey`). */
+  useKey: string;
+  /** Its `iat`. */
+  issuedAt: Date;
+}
+
+/**
+ * What names one ID token: issuer and `jti` when the IdP sets one; otherwise a hash of its
+ * verified claims — never of the token text, whose signature can be re-encoded and still verify.
+ */
+export function idTokenUseKey(claims: JWTPayload): string {
+  if (typeof claims.jti === "string" && claims.jti !== "") return `jti:${claims.iss}:${claims.jti}`;
+  const sorted = Object.fromEntries(Object.entries(claims).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return `claims:${createHash("sha256").update(JSON.stringify(sorted)).digest("base64url")}`;
 }
 
 export interface CodeExchangeResult extends VerifiedIdToken {
@@ -326,7 +341,13 @@ export function createZitadelClient(config: ZitadelClientConfig): ZitadelClient 
     if (options.nonce !== undefined && claims.nonce !== options.nonce) {
       throw invalidIdToken("nonce mismatch");
     }
-    return { claims, identity: claimsToIdentity(claims, mapping) };
+    return {
+      claims,
+      identity: claimsToIdentity(claims, mapping),
+      useKey: idTokenUseKey(claims),
+      // `iat` is a required claim above.
+      issuedAt: new Date((claims.iat ?? 0) * 1000),
+    };
   }
 
   return {
@@ -381,6 +402,7 @@ export function createZitadelClient(config: ZitadelClientConfig): ZitadelClient 
         }
       }
       return {
+        ...verified,
         claims,
         identity: claimsToIdentity(claims, mapping),
         idToken,

@@ -40,6 +40,10 @@ export const REASONS = [
   "csrf_rejected",
   "token_revoked",
   "token_expired",
+  /** An ID token that was already used to sign in (each is accepted once, on any replica). */
+  "token_replayed",
+  /** An ID token issued longer ago than the accepted maximum age. */
+  "token_too_old",
   // authorization
   "role_required",
   "not_owner",
@@ -68,6 +72,8 @@ export const REASONS = [
   "session_not_active",
   "not_connectable",
   "last_admin",
+  /** An organization that still has members or workspaces cannot be deleted. */
+  "organization_not_empty",
   "database_unavailable",
 ] as const;
 export type Reason = (typeof REASONS)[number];
@@ -103,6 +109,9 @@ export type ReasonDetails = Exactly<{
   csrf_rejected: never;
   token_revoked: never;
   token_expired: never;
+  token_replayed: never;
+  /** How old (after its `iat`) an ID token may be when it is presented. */
+  token_too_old: { maxAgeSeconds: number };
   role_required: { required: Role };
   not_owner: never;
   role_not_allowed: { role: Role; allowedRoles: Role[] };
@@ -137,6 +146,8 @@ export type ReasonDetails = Exactly<{
   session_not_active: { sessionId: string; endReason?: SessionEndReason | null };
   not_connectable: { sessionId: string; kind: WorkspaceKind };
   last_admin: never;
+  /** What still belongs to it. */
+  organization_not_empty: { members: number; workspaces: number };
   database_unavailable: never;
 }>;
 

@@ -8,6 +8,7 @@ import {
   createConnectTicketsRepository,
 } from "./repositories/connect-tickets.ts";
 import { createGatewayRepository, type GatewayRepository } from "./repositories/gateway.ts";
+import { createIdTokenUsesRepository, type IdTokenUsesRepository } from "./repositories/id-token-uses.ts";
 import {
   createLoginAttemptsRepository,
   type LoginAttemptsRepository,
@@ -49,6 +50,7 @@ export interface Database {
   gateway: GatewayRepository;
   apiTokens: ApiTokensRepository;
   workspaceHosts: WorkspaceHostsRepository;
+  idTokenUses: IdTokenUsesRepository;
 }
 
 export interface ConnectDatabaseOptions {
@@ -102,6 +104,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       gateway: createGatewayRepository(collections),
       apiTokens: createApiTokensRepository(collections),
       workspaceHosts: createWorkspaceHostsRepository(collections),
+      idTokenUses: createIdTokenUsesRepository(collections),
     },
     client,
     dbName,

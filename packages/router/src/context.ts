@@ -51,6 +51,11 @@ export interface RouterConfig {
   /** Issuer label shown by authenticator apps for TOTP enrolment. */
   totpIssuer: string;
   /**
+   * How long after its `iat` an ID token from the SPA is accepted by `auth.sso` (default
+   * `DEFAULT_ID_TOKEN_MAX_AGE_SECONDS`): the SPA posts it right after the redirect.
+   */
+  idTokenMaxAgeSeconds?: number;
+  /**
    * The gateway's WebSocket URL handed out by `session.connect`: absent when it is mounted on this
    * server (`/gateway/connect`), `wss://workspace.portal.<domain>/gateway/connect` behind Pomerium.
    */
@@ -114,10 +119,19 @@ export interface PomeriumVerifier {
   verify(assertion: string, now: Date): Promise<ExternalIdentity>;
 }
 
+/** A verified ID token: who it names, and what makes it usable once and only while young. */
+export interface VerifiedIdToken {
+  identity: ExternalIdentity;
+  /** Stable for this token and no other (its issuer + `jti`, or a hash of its claims). */
+  useKey: string;
+  /** `iat`. */
+  issuedAt: Date;
+}
+
 export interface OidcService {
   /** What the SPA needs to start a PKCE flow. */
   publicSettings: { issuer: string; clientId: string; scopes: string[] };
-  verifyIdToken(idToken: string, options: { nonce?: string | undefined }): Promise<ExternalIdentity>;
+  verifyIdToken(idToken: string, options: { nonce?: string | undefined }): Promise<VerifiedIdToken>;
   exchangeCode(options: {
     code: string;
     codeVerifier: string;

@@ -209,6 +209,30 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
       return { title: "Token revoked", message: "This API token has been revoked; create a new one." };
     case "token_expired":
       return { title: "Token expired", message: "This API token has expired; create a new one." };
+    case "token_replayed":
+      return {
+        title: "Sign-in already used",
+        message: "This sign-in from your identity provider was already used. Sign in again.",
+      };
+    case "token_too_old": {
+      const maxAge = domain.details?.maxAgeSeconds;
+      return {
+        title: "Sign-in too old",
+        message: `The answer from your identity provider is older than ${maxAge === undefined ? "allowed" : seconds(maxAge)}. Sign in again.`,
+      };
+    }
+    case "organization_not_empty": {
+      const members = domain.details?.members ?? 0;
+      const workspaces = domain.details?.workspaces ?? 0;
+      const parts = [
+        members > 0 ? plural(members, "member") : null,
+        workspaces > 0 ? plural(workspaces, "workspace") : null,
+      ].filter((part): part is string => part !== null);
+      return {
+        title: "Organization not empty",
+        message: `It still has ${parts.length === 0 ? "members or workspaces" : joinWords(parts)}; move or remove them first.`,
+      };
+    }
     case "token_scope": {
       const procedure = domain.details?.procedure;
       return {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { claimsToIdentity, type ZitadelClient } from "@neosc/auth/oidc";
 import { TRPCError } from "@trpc/server";
 import { describe, expect, it } from "vitest";
@@ -17,7 +18,13 @@ const database = useTestDatabase();
 
 /** The real claim mapping behind a client that "verified" whatever claims it is given. */
 function idpIssuing(claims: Record<string, unknown>): ZitadelClient {
-  const verified = async () => ({ claims, identity: claimsToIdentity(claims) });
+  // Each call is a new token (its own jti), as a real IdP issues one per sign-in.
+  const verified = async () => ({
+    claims,
+    identity: claimsToIdentity(claims),
+    useKey: `jti:test:${randomUUID()}`,
+    issuedAt: new Date(),
+  });
   return {
     issuer: "https://idp.example.test",
     clientId: "neosc",

@@ -187,7 +187,8 @@ export function fixedOidc(identity: ExternalIdentity | (() => ExternalIdentity))
     publicSettings: { issuer: "https://idp.example.test", clientId: "neosc", scopes: ["openid"] },
     verifyIdToken: async (idToken) => {
       if (idToken !== "valid-id-token") throw new Error("signature check failed");
-      return next();
+      // A fresh token each call: this stand-in's tokens are not the ones one-use checks are about.
+      return { identity: next(), useKey: `test:${randomUUID()}`, issuedAt: new Date() };
     },
     exchangeCode: async ({ code }) => {
       if (code !== "valid-code") throw new Error("invalid_grant");

@@ -25,13 +25,15 @@ async function verified(
   ctx: InnerContext,
   action: SsoAction,
   obtain: () => Promise<ExternalIdentity>,
+  /** The email a refused but genuine token named, for the audit entry. */
+  claimedEmail: () => string | null = () => null,
 ): Promise<ExternalIdentity> {
   try {
     return await obtain();
   } catch (error) {
     await audit(ctx, {
       action,
-      actor: anonymousActor(null),
+      actor: anonymousActor(claimedEmail()),
       resource: { type: "user", id: null },
       result: isDomainError(error) && error.code === "UNAVAILABLE" ? "error" : "denied",
       reason: isDomainError(error) ? error.reason : "sso_failed",
@@ -82,11 +84,43 @@ async function signInExternal(
   return output;
 }
 
-/** Verifies a Zitadel ID token obtained by the SPA and signs the person in. */
+/** How long after `iat` an ID token is accepted unless the config says otherwise. */
+export const DEFAULT_ID_TOKEN_MAX_AGE_SECONDS = 300;
+/** Clock skew between the IdP and us that a use record outlives the maximum age by. */
+const USE_RECORD_SLACK_MS = 60_000;
+
+/**
+ * Verifies a Zitadel ID token obtained by the SPA and signs the person in. A token is accepted
+ * once (a use record in the database, so on any replica) and only while younger than the
+ * maximum age: a token that leaked (logs, browser history, a proxy) cannot sign anyone in again.
+ */
 export async function ssoLogin(ctx: InnerContext, input: { idToken: string; nonce?: string | undefined }) {
   const oidc = oidcOf(ctx);
-  const external = await verified(ctx, "auth.sso", () =>
-    oidc.verifyIdToken(input.idToken, { nonce: input.nonce }),
+  let email: string | null = null;
+  const external = await verified(
+    ctx,
+    "auth.sso",
+    async () => {
+      const token = await oidc.verifyIdToken(input.idToken, { nonce: input.nonce });
+      email = token.identity.email;
+      const now = ctx.clock();
+      const maxAgeSeconds = ctx.config.idTokenMaxAgeSeconds ?? DEFAULT_ID_TOKEN_MAX_AGE_SECONDS;
+      if (now.getTime() - token.issuedAt.getTime() > maxAgeSeconds * 1000) {
+        throw new DomainError("UNAUTHORIZED", "token_too_old", "This sign-in is too old; sign in again", {
+          details: { maxAgeSeconds },
+        });
+      }
+      const keepUntil = new Date(token.issuedAt.getTime() + maxAgeSeconds * 1000 + USE_RECORD_SLACK_MS);
+      if (!(await ctx.db.idTokenUses.claim(token.useKey, now, keepUntil))) {
+        throw new DomainError(
+          "UNAUTHORIZED",
+          "token_replayed",
+          "This sign-in was already used; sign in again",
+        );
+      }
+      return token.identity;
+    },
+    () => email,
   );
   return signInExternal(ctx, "auth.sso", external);
 }
