@@ -45,9 +45,9 @@ describe("WorkspaceForm", () => {
     await userEvent.type(screen.getByLabelText(/^URL$/), "ftp://wiki");
     await userEvent.clear(screen.getByLabelText(/CPU/));
     await userEvent.type(screen.getByLabelText(/Tags/), "ok, bad/tag");
-    await userEvent.click(screen.getByRole("checkbox", { name: "user" }));
-    await userEvent.click(screen.getByRole("checkbox", { name: "neosc" }));
-    await userEvent.click(screen.getByRole("checkbox", { name: "admin" }));
+    await userEvent.click(screen.getByRole("checkbox", { name: "User" }));
+    await userEvent.click(screen.getByRole("checkbox", { name: "Staff" }));
+    await userEvent.click(screen.getByRole("checkbox", { name: "Admin" }));
     await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
     expect(errorsOf(/^URL$/)).toBe("Enter a valid URL, such as https://example.com");
     expect(errorsOf(/CPU/)).toBe("Enter a number");
@@ -62,7 +62,7 @@ describe("WorkspaceForm", () => {
     await userEvent.type(screen.getByLabelText(/^Name$/), "Dev Box");
     await userEvent.type(screen.getByLabelText(/Container image/), "kasmweb/ubuntu:1.16");
     await userEvent.type(screen.getByLabelText(/Tags/), "dev,  linux ");
-    await userEvent.click(screen.getByRole("checkbox", { name: "user" }));
+    await userEvent.click(screen.getByRole("checkbox", { name: "User" }));
     await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
     expect(onSubmit).toHaveBeenCalledWith({
       slug: "dev-box",

@@ -1,6 +1,7 @@
 import { type ReactNode, useEffect } from "react";
 import { useLocation } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
+import { RoleBadge } from "../../components/role-badge.tsx";
 import { Button } from "../../components/ui/button.tsx";
 import { Badge, Card, PageHeader } from "../../components/ui/feedback.tsx";
 import { toast } from "../../components/ui/toast.ts";
@@ -17,6 +18,20 @@ const METHOD_LABEL = {
   pomerium: "Access proxy (Pomerium)",
   token: "API token",
 };
+
+/**
+ * Whether this sign-in proved more than a password, in words: a code from an authenticator app
+ * (local accounts), or what the identity provider reported (its `amr` has `mfa`).
+ */
+export function secondFactorText(mfa: boolean, method: keyof typeof METHOD_LABEL): string {
+  if (method === "local") {
+    return mfa ? "Yes: password and a code from your authenticator app" : "No: password only";
+  }
+  if (method === "token") return "Not applicable: signed in with an API token";
+  return mfa
+    ? "Yes: your identity provider checked a second factor"
+    : "No: your identity provider did not report a second factor";
+}
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -50,7 +65,7 @@ export function AccountPage() {
               <Row label="Name">{user.name}</Row>
               <Row label="Email">{user.email}</Row>
               <Row label="Role">
-                <Badge tone={user.role === "admin" ? "primary" : "neutral"}>{user.role}</Badge>
+                <RoleBadge role={user.role} />
               </Row>
               <Row label="Organization">
                 {me.organization?.name ?? <span className="text-fg-muted">None</span>}
@@ -62,8 +77,8 @@ export function AccountPage() {
             <h2 className="mb-2 text-lg font-semibold text-fg">This sign-in</h2>
             <dl className="divide-y divide-line">
               <Row label="Method">{METHOD_LABEL[me.method]}</Row>
-              <Row label="Two factors used">
-                <Badge tone={me.mfa ? "success" : "neutral"}>{me.mfa ? "Yes" : "No"}</Badge>
+              <Row label="Second factor">
+                <Badge tone={me.mfa ? "success" : "neutral"}>{secondFactorText(me.mfa, me.method)}</Badge>
               </Row>
               {me.sessionExpiresAt ? <Row label="Expires">{formatDateTime(me.sessionExpiresAt)}</Row> : null}
               {user.lastLoginAt ? <Row label="Last sign-in">{formatDateTime(user.lastLoginAt)}</Row> : null}

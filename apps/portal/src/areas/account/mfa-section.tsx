@@ -123,8 +123,8 @@ export function MfaSection({ totpEnabled, local }: { totpEnabled: boolean; local
         </div>
         {!local ? (
           <p className="text-sm text-fg-muted">
-            Your identity provider handles two-factor authentication for this account; “Two factors used”
-            above shows whether this sign-in used it.
+            Your identity provider handles two-factor authentication for this account; “Second factor” above
+            shows whether this sign-in used it.
           </p>
         ) : totpEnabled ? (
           <>

@@ -1,7 +1,8 @@
 import { CreateServiceAccountInputSchema } from "@neosc/core/api-token";
-import { ROLES } from "@neosc/core/roles";
+import { ROLE_LABEL, ROLES } from "@neosc/core/roles";
 import { Bot, Plus } from "lucide-react";
 import { type FormEvent, useState } from "react";
+import { RoleBadge } from "../../components/role-badge.tsx";
 import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Modal } from "../../components/ui/dialog.tsx";
@@ -48,7 +49,7 @@ function CreateServiceAccountForm({ onDone, onCancel }: { onDone: () => void; on
       <SelectField label="Role" hint="Its tokens can never do more than this role allows." {...field("role")}>
         {ROLES.map((role) => (
           <option key={role} value={role}>
-            {role}
+            {ROLE_LABEL[role]}
           </option>
         ))}
       </SelectField>
@@ -100,7 +101,7 @@ export function ServiceAccountsPage() {
                 <p className="font-mono text-xs text-fg-muted">{user.email}</p>
               </td>
               <td className="px-4 py-3">
-                <Badge tone={user.role === "admin" ? "primary" : "neutral"}>{user.role}</Badge>
+                <RoleBadge role={user.role} />
               </td>
               <td className="px-4 py-3 text-right text-fg tabular-nums">{formatCount(activeTokens)}</td>
               <td className="hidden px-4 py-3 text-xs text-fg-muted md:table-cell">

@@ -1,4 +1,4 @@
-import { ROLES } from "@neosc/core/roles";
+import { ROLE_LABEL, ROLES } from "@neosc/core/roles";
 import type { StatsOverview } from "@neosc/core/stats";
 import { Tabs } from "radix-ui";
 import { type ReactNode, useState } from "react";
@@ -138,7 +138,9 @@ export function StatsPage() {
         </ChartCard>
         <ChartCard title="Users by role">
           <RankingBars
-            items={[...ROLES].reverse().map((role) => ({ label: role, value: data.usersByRole[role] ?? 0 }))}
+            items={[...ROLES]
+              .reverse()
+              .map((role) => ({ label: ROLE_LABEL[role], value: data.usersByRole[role] ?? 0 }))}
             empty="No users."
           />
         </ChartCard>

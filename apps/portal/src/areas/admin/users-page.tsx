@@ -1,4 +1,4 @@
-import { ROLES, type Role } from "@neosc/core/roles";
+import { ROLE_LABEL, ROLES, type Role } from "@neosc/core/roles";
 import { CreateUserInputSchema, type User } from "@neosc/core/user";
 import { keepPreviousData } from "@tanstack/react-query";
 import { Copy, Plus } from "lucide-react";
@@ -23,7 +23,7 @@ const PAGE_SIZE = 25;
 
 const roleOptions = ROLES.map((role) => (
   <option key={role} value={role}>
-    {role}
+    {ROLE_LABEL[role]}
   </option>
 ));
 

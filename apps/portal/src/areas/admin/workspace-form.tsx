@@ -1,4 +1,4 @@
-import { ROLES, type Role } from "@neosc/core/roles";
+import { ROLE_LABEL, ROLES, type Role } from "@neosc/core/roles";
 import {
   type CreateWorkspaceInput,
   CreateWorkspaceInputSchema,
@@ -239,7 +239,7 @@ export function WorkspaceForm({
                     )
                   }
                 />
-                {role}
+                {ROLE_LABEL[role]}
               </label>
             ))}
           </div>

@@ -1,10 +1,11 @@
 import type { CreateWorkspaceInput, Workspace, WorkspaceKind } from "@neosc/core/workspace";
 import { Pencil, Plus, RotateCcw, Trash2 } from "lucide-react";
 import { useState } from "react";
+import { RoleBadge } from "../../components/role-badge.tsx";
 import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
-import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { InlineSelect, SearchInput } from "../../components/ui/inline-controls.tsx";
 import { Switch } from "../../components/ui/switch.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
@@ -161,9 +162,7 @@ export function WorkspacesAdminPage() {
               <td className="px-4 py-3">
                 <div className="flex flex-wrap gap-1">
                   {w.allowedRoles.map((role) => (
-                    <Badge key={role} tone={role === "admin" ? "primary" : "neutral"}>
-                      {role}
-                    </Badge>
+                    <RoleBadge key={role} role={role} />
                   ))}
                 </div>
               </td>

@@ -5,9 +5,10 @@ import { useEffect, useState } from "react";
 import { Link, Navigate, Outlet, useLocation } from "react-router";
 import { MeContext } from "../../app/me-context.tsx";
 import { Logo } from "../../components/brand.tsx";
+import { RoleBadge } from "../../components/role-badge.tsx";
 import { ThemeToggle } from "../../components/theme-toggle.tsx";
 import { Button, type ButtonSize, type ButtonVariant } from "../../components/ui/button.tsx";
-import { Badge, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
+import { ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
 import { toast } from "../../components/ui/toast.ts";
 import { readApiError } from "../../lib/api-error.ts";
 import { describeError } from "../../lib/problem.ts";
@@ -110,9 +111,7 @@ export function AppShell() {
     <div className="min-w-0">
       <p className="truncate text-sm font-medium text-fg">{user.name}</p>
       <p className="truncate text-xs text-fg-muted">{user.email}</p>
-      <Badge tone={user.role === "admin" ? "primary" : "neutral"} className="mt-1">
-        {user.role}
-      </Badge>
+      <RoleBadge role={user.role} className="mt-1" />
     </div>
   );
 
