@@ -4,6 +4,7 @@ import {
   commaList,
   emptyAsUndefined,
   httpUrl,
+  kubernetesVariables,
   loadOrExit,
   logLevel,
   optionalString,
@@ -143,6 +144,8 @@ export const EnvSchema = z
     NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
     /** Shared secret of the workspace hosts' internal API (hosts running as their own processes). */
     NEOSC_HOST_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+    /** Kubernetes workspaces as pods on this host: `in-cluster` or a kubeconfig path (see env-schema). */
+    ...kubernetesVariables,
     NEOSC_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000, 120_000),
   })
   .superRefine((env, ctx) => {

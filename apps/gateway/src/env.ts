@@ -3,6 +3,7 @@ import {
   commaList,
   emptyAsUndefined,
   httpUrl,
+  kubernetesVariables,
   loadOrExit,
   logLevel,
   optionalString,
@@ -49,6 +50,8 @@ export const GatewayEnvSchema = z
     /** The host's internal API as the API replicas reach it, e.g. `http://gateway-0.neosc:8081`. */
     NEOSC_HOST_URL: z.preprocess(emptyAsUndefined, httpUrl.optional()),
     NEOSC_HOST_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
+    /** Kubernetes workspaces as pods on this host: `in-cluster` or a kubeconfig path (see env-schema). */
+    ...kubernetesVariables,
     NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
     NEOSC_HOST_NAME: optionalString,
     /** The host's own folder (sandboxes' sessions, driver records); never shown to a sandbox. */

@@ -36,7 +36,8 @@ describe("WorkspaceForm", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
     expect(errorsOf(/^Name$/)).toBe("Required");
     expect(errorsOf(/^Slug$/)).toBe("Required");
-    expect(errorsOf(/Container image/)).toBe("a desktop or app workspace needs an image");
+    // A new desktop runs on Kubernetes unless the admin says otherwise: an image is required.
+    expect(errorsOf(/Container image/)).toBe("a Kubernetes workspace needs a container image");
     expect(onSubmit).not.toHaveBeenCalled();
 
     await userEvent.click(screen.getByRole("radio", { name: /Web/ }));
@@ -71,12 +72,34 @@ describe("WorkspaceForm", () => {
       kind: "desktop",
       image: "kasmweb/ubuntu:1.16",
       url: null,
+      driver: "kubernetes",
+      program: null,
       cpu: 1,
       memoryMb: 2048,
       allowedRoles: ["neosc", "admin"],
       organizationId: null,
       enabled: true,
       tags: ["dev", "linux"],
+    });
+  });
+
+  it("keeps an existing entry's driver unless the admin picks Kubernetes, then sends image, CPU and memory with it", async () => {
+    const onSubmit = vi.fn(async (_input: CreateWorkspaceInput) => {});
+    render(<WorkspaceForm initial={existing} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);
+    expect((screen.getByLabelText(/Runs on/) as HTMLSelectElement).value).toBe("keep");
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(onSubmit.mock.calls[0]?.[0]).not.toHaveProperty("driver");
+
+    await userEvent.selectOptions(screen.getByLabelText(/Runs on/), "kubernetes");
+    await userEvent.clear(screen.getByLabelText(/CPU/));
+    await userEvent.type(screen.getByLabelText(/CPU/), "2.5");
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(onSubmit.mock.calls[1]?.[0]).toMatchObject({
+      driver: "kubernetes",
+      program: null,
+      image: "kasmweb/firefox:1.16.0",
+      cpu: 2.5,
+      memoryMb: 2048,
     });
   });
 

@@ -80,3 +80,23 @@ export function loadOrExit<Env>(program: string, parse: () => Env): Env {
     throw error;
   }
 }
+
+/**
+ * A workspace host that runs Kubernetes workspaces as pods (the API's embedded host and the
+ * gateway's read the same variables): `NEOSC_KUBERNETES` is `in-cluster` (the pod's service
+ * account, as deploy/k8s runs the gateway) or the path of a kubeconfig file; unset, no
+ * Kubernetes driver.
+ */
+export const kubernetesVariables = {
+  NEOSC_KUBERNETES: optionalString,
+  /** Where session pods run (deploy/k8s/workspaces.yaml). */
+  NEOSC_KUBERNETES_NAMESPACE: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a namespace name (lower-case letters, digits, dashes)")
+      .default("neosc-workspaces"),
+  ),
+  /** How long a launch waits for its pod to be ready before it is refused. */
+  NEOSC_KUBERNETES_READY_TIMEOUT_SECONDS: positiveInt(120, 900),
+};

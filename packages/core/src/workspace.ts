@@ -8,10 +8,12 @@ export type WorkspaceKind = z.infer<typeof WorkspaceKindSchema>;
 /**
  * Which provisioner driver starts a desktop, app or terminal workspace (web workspaces need
  * none): `local` runs a program in a sandbox on a workspace host, `static` connects to an
- * existing VNC server, `ssh` opens a shell on an internal host. A workspace with none cannot
- * start on this install and is shown as unavailable.
+ * existing VNC server, `ssh` opens a shell on an internal host, `kubernetes` runs the
+ * workspace's container image as a pod (with its CPU and memory) on a cluster a workspace host
+ * is configured for. A workspace with none cannot start on this install and is shown as
+ * unavailable.
  */
-export const WorkspaceDriverSchema = z.enum(["local", "static", "ssh"]);
+export const WorkspaceDriverSchema = z.enum(["local", "static", "ssh", "kubernetes"]);
 export type WorkspaceDriver = z.infer<typeof WorkspaceDriverSchema>;
 
 /**
@@ -176,6 +178,13 @@ function kindNeedsTarget(
       code: "custom",
       path: ["sshTarget"],
       message: "an ssh workspace needs a host, port, user name and host key",
+    });
+  }
+  if (value.driver === "kubernetes" && !value.image) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["image"],
+      message: "a Kubernetes workspace needs a container image",
     });
   }
   if (value.driver === "local" && !value.program) {

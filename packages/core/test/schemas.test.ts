@@ -78,6 +78,27 @@ describe("workspaces", () => {
     ).toBe(true);
   });
 
+  it("runs a Kubernetes workspace from its image, CPU and memory, and never as a terminal", () => {
+    const pod = { ...base, kind: "desktop", driver: "kubernetes", cpu: 2, memoryMb: 4096 };
+    expect(CreateWorkspaceInputSchema.safeParse(pod).error?.issues).toEqual([
+      expect.objectContaining({ path: ["image"], message: "a Kubernetes workspace needs a container image" }),
+    ]);
+    expect(CreateWorkspaceInputSchema.parse({ ...pod, image: "kasmweb/firefox:1.16.0" })).toMatchObject({
+      driver: "kubernetes",
+      image: "kasmweb/firefox:1.16.0",
+      cpu: 2,
+      memoryMb: 4096,
+    });
+    expect(
+      CreateWorkspaceInputSchema.safeParse({ ...pod, image: "kasmweb/firefox:1.16.0", cpu: 0.1 }).error
+        ?.issues[0]?.path,
+    ).toEqual(["cpu"]);
+    expect(
+      CreateWorkspaceInputSchema.safeParse({ ...pod, kind: "terminal", image: "debian:12" }).error?.issues[0]
+        ?.path,
+    ).toEqual(["driver"]);
+  });
+
   it("refuses unknown fields and script URLs", () => {
     expect(
       CreateWorkspaceInputSchema.safeParse({ ...base, kind: "web", url: "https://a.example", role: "admin" })

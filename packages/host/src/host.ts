@@ -16,7 +16,7 @@ import { StartError } from "@neosc/provisioner/provisioner";
  * capacity, what it can start and a heartbeat, starts the workspaces of the sessions placed on
  * it (storing where each listens with its session, for the gateway), and reconciles: a sandbox whose session ended is stopped, a session whose sandbox died
  * ends with `workspace_exited` — also after a restart, since the drivers keep their records on
- * disk. The embedded default runs one inside the API process.
+ * disk (or, for Kubernetes, in the API server). The embedded default runs one inside the API process.
  */
 
 export interface HostLogger {
@@ -57,6 +57,9 @@ const SYSTEM_ACTOR: AuditActor = { id: "system", email: null, role: null };
 
 /** Every so many reconcile rounds the host also looks for its sessions that no driver holds. */
 const ORPHAN_CHECK_EVERY = 15;
+
+/** Longer than any start takes (a pod's readiness deadline included). */
+const START_GRACE_MS = 180_000;
 
 async function persistentHostId(stateDir: string): Promise<string> {
   const file = join(stateDir, "host-id");
@@ -157,38 +160,61 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     logger?.info({ sessionId: session.id, reason }, "session ended by its workspace host");
   }
 
-  /** Brings one session's sandbox and its session record into agreement. */
-  async function reconcileSession(sessionId: string, alive: boolean): Promise<void> {
+  /**
+   * Brings one session's workspace and its session record into agreement. `owner` is the host
+   * that started it where every host sees the driver's workspaces (Kubernetes): another live
+   * host's running session is left alone; once its session ended (a lost host's end with
+   * `host_lost`) any host removes it.
+   */
+  async function reconcileSession(sessionId: string, alive: boolean, owner?: string): Promise<void> {
     const session = await db.sessions.findById(sessionId);
-    if (session === null || session.status !== "active" || session.hostId !== id) {
+    if (session === null || session.status !== "active") {
       await provisioner.stop(sessionId);
       return;
     }
-    if (!alive) {
+    if (session.hostId !== id) {
+      if (owner === undefined) await provisioner.stop(sessionId);
+      return;
+    }
+    // A start still under way answers for its own failure (the launch ends `launch_failed`).
+    if (!alive && (await startFinished(session))) {
       await endSession(session, "workspace_exited");
       await provisioner.stop(sessionId);
     }
   }
 
+  /** Its start stored an endpoint, or began longer ago than a start can take. */
+  async function startFinished(session: WorkspaceSession): Promise<boolean> {
+    if (session.startedAt.getTime() < clock().getTime() - START_GRACE_MS) return true;
+    return (await db.sessions.findEndpoint(session.id)) !== null;
+  }
+
   let round = 0;
   async function reconcile(): Promise<void> {
     const held = await provisioner.list();
-    for (const { sessionId, alive } of held) await reconcileSession(sessionId, alive);
-    if (round++ % ORPHAN_CHECK_EVERY === 0) {
-      // Sessions placed here that no driver holds: their workspace is gone (e.g. the state folder
-      // was wiped, or a start was cut off by a crash). Skip sessions younger than a start can take.
-      const heldIds = new Set(held.map((entry) => entry.sessionId));
-      const recent = clock().getTime() - 60_000;
-      for (const session of await db.sessions.listActive({ hostId: id })) {
-        if (!heldIds.has(session.id) && session.startedAt.getTime() < recent) {
-          await endSession(session, "workspace_exited");
-        }
-      }
+    for (const { sessionId, alive, hostId } of held) await reconcileSession(sessionId, alive, hostId);
+    if (round++ % ORPHAN_CHECK_EVERY === 0) await endOrphans();
+  }
+
+  /**
+   * Sessions placed here that no driver holds: their workspace is gone (its state folder was
+   * wiped, its pod deleted while this host was down, a start cut off by a crash). The sessions
+   * are read before the drivers are asked, so a start that finishes in between is not taken for
+   * one; a session whose start has not stored an endpoint yet is left three minutes.
+   */
+  async function endOrphans(): Promise<void> {
+    const placed = await db.sessions.listActive({ hostId: id });
+    if (placed.length === 0) return;
+    const started = new Set<string>();
+    for (const session of placed) if (await startFinished(session)) started.add(session.id);
+    const heldIds = new Set((await provisioner.list()).map((entry) => entry.sessionId));
+    for (const session of placed) {
+      if (!heldIds.has(session.id) && started.has(session.id)) await endSession(session, "workspace_exited");
     }
   }
 
   provisioner.onExit?.((sessionId) => {
-    reconcileSession(sessionId, false).catch((error: unknown) =>
+    reconcileSession(sessionId, false, id).catch((error: unknown) =>
       logger?.warn({ err: error, sessionId }, "ending the session of an exited workspace failed"),
     );
   });
@@ -227,6 +253,7 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
         sessionId,
         userId: session.userId,
         workspace,
+        hostId: id,
         vncPassword,
         sshCredential,
       });
@@ -243,6 +270,7 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
       clearInterval(reconcileTimer);
       clearInterval(heartbeatTimer);
       if (reconciling !== null) await reconciling;
+      await provisioner.close?.();
     },
   };
 }

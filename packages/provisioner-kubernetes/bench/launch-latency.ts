@@ -15,8 +15,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { CoreV1Api, type V1Pod, Watch } from "@kubernetes/client-node";
 import { kubeConfigFor, LABELS, sessionPod, WORKSPACE_NAMESPACE } from "../src/kubernetes-provisioner.ts";
-import { startTestCluster } from "../test/global-setup.ts";
 import { provisionerFor, workspace } from "../test/support.ts";
+import { startTestCluster } from "../testing/cluster.ts";
 
 const ROWS = [1, 10, 100];
 const RESULTS = join(import.meta.dirname, "..", ".bench");

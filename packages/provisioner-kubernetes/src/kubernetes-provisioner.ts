@@ -35,6 +35,8 @@ export const LABELS = {
   session: "neosc.io/session",
   user: "neosc.io/user",
   workspace: "neosc.io/workspace",
+  /** The workspace host that started it (several hosts share the namespace). */
+  host: "neosc.io/host",
 } as const;
 
 const MANAGED = `${LABELS.managedBy}=neosc,${LABELS.name}=workspace`;
@@ -58,6 +60,47 @@ export class WorkspaceStartError extends StartError {
     super(message);
     this.name = "WorkspaceStartError";
   }
+}
+
+/**
+ * The identity a workspace host uses: `in-cluster` (the pod's service-account token, as the
+ * manifests run the gateway) or the path of a kubeconfig file (its current context).
+ */
+export function loadKubeConfig(source: string): KubeConfig {
+  const config = new KubeConfig();
+  if (source === "in-cluster") {
+    config.loadFromCluster();
+    // Outside a pod the client builds https://undefined:undefined rather than failing.
+    if (config.getCurrentCluster()?.server.includes("undefined")) {
+      throw new Error("not running in a pod (KUBERNETES_SERVICE_HOST and _PORT are unset)");
+    }
+  } else config.loadFromFile(source);
+  return config;
+}
+
+/**
+ * The driver of a workspace host configured through its environment (NEOSC_KUBERNETES and
+ * friends, `kubernetesVariables` in @neosc/core/env-schema); null when it is not.
+ */
+export function kubernetesDriverFor(settings: {
+  NEOSC_KUBERNETES?: string | undefined;
+  NEOSC_KUBERNETES_NAMESPACE: string;
+  NEOSC_KUBERNETES_READY_TIMEOUT_SECONDS: number;
+}): KubernetesProvisioner | null {
+  const source = settings.NEOSC_KUBERNETES;
+  if (source === undefined) return null;
+  let kubeConfig: KubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(source);
+  } catch (error) {
+    const where = source === "in-cluster" ? "the pod's service account" : `the kubeconfig ${source}`;
+    throw new Error(`NEOSC_KUBERNETES: cannot read ${where}: ${messageOf(error)}`);
+  }
+  return new KubernetesProvisioner({
+    kubeConfig,
+    namespace: settings.NEOSC_KUBERNETES_NAMESPACE,
+    readyTimeoutMs: settings.NEOSC_KUBERNETES_READY_TIMEOUT_SECONDS * 1000,
+  });
 }
 
 /** A kubeconfig for one API server and a bearer token (a service account's, in tests). */
@@ -125,6 +168,7 @@ export function sessionPod(spec: StartSpec, namespace: string): V1Pod {
         [LABELS.session]: spec.sessionId,
         [LABELS.user]: spec.userId,
         [LABELS.workspace]: workspace.id,
+        ...(spec.hostId === undefined ? {} : { [LABELS.host]: spec.hostId }),
       },
       annotations: { "neosc.io/workspace-slug": workspace.slug },
     },
@@ -192,6 +236,12 @@ export function sessionPolicy(
   };
 }
 
+/** Neither ended nor being deleted. */
+function isAlive(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return !pod.metadata?.deletionTimestamp && phase !== "Failed" && phase !== "Succeeded";
+}
+
 function isReady(pod: V1Pod): boolean {
   return (
     pod.status?.phase === "Running" &&
@@ -236,6 +286,9 @@ export class KubernetesProvisioner implements Provisioner {
   private readonly namespace: string;
   private readonly readyTimeoutMs: number;
   private readonly gateway: { namespace: string; labels: Record<string, string> };
+  private readonly exitListeners: ((sessionId: string) => void)[] = [];
+  private exitWatch: Promise<AbortController | null> | null = null;
+  private closed = false;
 
   constructor(options: KubernetesProvisionerOptions) {
     this.core = options.kubeConfig.makeApiClient(CoreV1Api);
@@ -306,15 +359,54 @@ export class KubernetesProvisioner implements Provisioner {
   }
 
   /** Every session pod in the namespace; a pod that ended or is being deleted is not alive. */
-  async list(): Promise<{ sessionId: string; alive: boolean }[]> {
+  async list(): Promise<{ sessionId: string; alive: boolean; hostId?: string }[]> {
     const pods = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: MANAGED });
     return pods.items.flatMap((pod) => {
       const sessionId = pod.metadata?.labels?.[LABELS.session];
       if (!sessionId) return [];
-      const phase = pod.status?.phase;
-      const alive = !pod.metadata?.deletionTimestamp && phase !== "Failed" && phase !== "Succeeded";
-      return [{ sessionId, alive }];
+      const hostId = pod.metadata?.labels?.[LABELS.host];
+      return [{ sessionId, alive: isAlive(pod), ...(hostId === undefined ? {} : { hostId }) }];
     });
+  }
+
+  /**
+   * Follows the session pods (one watch, restarted whenever the server ends it) and tells the
+   * listener of each that ended or is being deleted, so the host ends its session at once
+   * instead of at its next reconcile round. The reconcile stays the authority: a missed event
+   * (a watch gap, a restart) is caught there.
+   */
+  onExit(listener: (sessionId: string) => void): void {
+    this.exitListeners.push(listener);
+    if (this.exitWatch !== null) return;
+    const follow = () => {
+      if (this.closed) return;
+      this.exitWatch = this.watch
+        .watch(
+          `/api/v1/namespaces/${this.namespace}/pods`,
+          { labelSelector: MANAGED, allowWatchBookmarks: false },
+          (type, pod: V1Pod) => {
+            const sessionId = pod.metadata?.labels?.[LABELS.session];
+            if (sessionId === undefined || (type !== "DELETED" && isAlive(pod))) return;
+            for (const notify of this.exitListeners) notify(sessionId);
+          },
+          () => {
+            this.exitWatch = null;
+            if (!this.closed) setTimeout(follow, 1000).unref();
+          },
+        )
+        .catch(() => {
+          this.exitWatch = null;
+          if (!this.closed) setTimeout(follow, 5000).unref();
+          return null;
+        });
+    };
+    follow();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    (await this.exitWatch)?.abort();
+    this.exitWatch = null;
   }
 
   /** Whether this identity may do what start/stop/list need (SelfSubjectAccessReview: the server decides). */

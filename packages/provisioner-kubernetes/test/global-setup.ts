@@ -1,77 +1,11 @@
-import { readFile } from "node:fs/promises";
 import { isRunning } from "@neosc/core/process";
-import {
-  type ControlPlane,
-  ensureControlPlaneBinaries,
-  startControlPlane,
-} from "@neosc/deploy/control-plane";
 import type { TestProject } from "vitest/node";
-import { parseAllDocuments } from "yaml";
-
-/*
- * One real control plane for the package's tests (etcd, kube-apiserver, controller-manager,
- * scheduler, kwok), with deploy/k8s/workspaces.yaml applied: the namespace, its default-deny
- * policy and the provisioner's service account and Role exactly as shipped. Tests drive the
- * provisioner with that service account's token, so RBAC is the shipped one.
- */
-
-export interface ClusterAccess {
-  server: string;
-  caData: string;
-  adminToken: string;
-  provisionerToken: string;
-  kubeconfig: string;
-  binDir: string;
-  nodeNames: string[];
-}
+import { type ClusterAccess, startTestCluster } from "../testing/cluster.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** The control plane, or why there is none (the tests skip with that note). */
     cluster: ClusterAccess | { missing: string };
-  }
-}
-
-const WORKSPACES = new URL("../../../deploy/k8s/workspaces.yaml", import.meta.url);
-
-/** A started control plane with workspaces.yaml applied, or what is missing (for a skip note). */
-export async function startTestCluster(
-  nodes = 3,
-): Promise<{ plane: ControlPlane; access: ClusterAccess } | { missing: string }> {
-  const availability = await ensureControlPlaneBinaries();
-  if (!availability.ok) {
-    return {
-      missing: `no Kubernetes control plane: missing ${availability.missing.join(", ")} (${availability.reason})`,
-    };
-  }
-  const plane = await startControlPlane({ binDir: availability.binDir, nodes });
-  try {
-    // As kustomize renders it: objects that name no namespace land in neosc.
-    const objects = parseAllDocuments(await readFile(WORKSPACES, "utf8")).map((document) => {
-      const object = document.toJS() as { kind: string; metadata: { namespace?: string } };
-      if (object.kind !== "Namespace") object.metadata.namespace ??= "neosc";
-      return object;
-    });
-    const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: "neosc" } };
-    const applied = await plane.kubectl(["apply", "-f", "-"], {
-      input: JSON.stringify({ apiVersion: "v1", kind: "List", items: [namespace, ...objects] }),
-    });
-    if (applied.code !== 0) throw new Error(`applying workspaces.yaml: ${applied.stderr}`);
-    return {
-      plane,
-      access: {
-        server: plane.server,
-        caData: plane.caData,
-        adminToken: plane.adminToken,
-        provisionerToken: await plane.serviceAccountToken("neosc", "neosc-provisioner"),
-        kubeconfig: plane.kubeconfig,
-        binDir: plane.binDir,
-        nodeNames: plane.nodeNames,
-      },
-    };
-  } catch (error) {
-    await plane.stop();
-    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as delay } from "node:timers/promises";
 import { ApiException, CoreV1Api } from "@kubernetes/client-node";
 import { eventually } from "@neosc/core/testing/eventually";
 import { describe, expect, it } from "vitest";
@@ -43,7 +44,7 @@ describe("Kubernetes provisioner on a real API server", () => {
     const userId = randomUUID();
     const target = workspace({ cpu: 1.5, memoryMb: 3072, image: "registry.example/neosc/desktop:1.0" });
 
-    const endpoint = await provisioner.start({ sessionId, userId, workspace: target });
+    const endpoint = await provisioner.start({ sessionId, userId, workspace: target, hostId: "host-a" });
 
     const { pods, policies } = await sessionObjects(admin, sessionId);
     expect(pods).toHaveLength(1);
@@ -57,7 +58,9 @@ describe("Kubernetes provisioner on a real API server", () => {
       [LABELS.session]: sessionId,
       [LABELS.user]: userId,
       [LABELS.workspace]: target.id,
+      [LABELS.host]: "host-a",
     });
+    expect(await provisioner.list()).toContainEqual({ sessionId, alive: true, hostId: "host-a" });
     const container = pod?.spec?.containers[0];
     expect(pod?.spec?.containers).toHaveLength(1);
     expect(container?.image).toBe("registry.example/neosc/desktop:1.0");
@@ -182,6 +185,30 @@ describe("Kubernetes provisioner on a real API server", () => {
     await eventually("policy collected with its pod", async () =>
       (await sessionObjects(admin, sessionId)).policies.length === 0 ? true : undefined,
     );
+  });
+
+  it("tells its listener at once when a session's pod is deleted behind its back, until closed", async (context) => {
+    const cluster = clusterOrSkip(context);
+    const admin = adminClients(cluster);
+    const provisioner = provisionerFor(cluster);
+    const exited: string[] = [];
+    provisioner.onExit((sessionId) => exited.push(sessionId));
+    try {
+      const sessionId = randomUUID();
+      await provisioner.start({ sessionId, userId: randomUUID(), workspace: workspace() });
+      await delay(500);
+      expect(exited).not.toContain(sessionId);
+      await admin.core.deleteNamespacedPod({ name: podName(sessionId), namespace, gracePeriodSeconds: 0 });
+      await eventually("exit reported", async () => (exited.includes(sessionId) ? true : undefined), 10_000);
+    } finally {
+      await provisioner.close();
+    }
+    const after = randomUUID();
+    const other = provisionerFor(cluster);
+    await other.start({ sessionId: after, userId: randomUUID(), workspace: workspace() });
+    await other.stop(after);
+    await delay(1000);
+    expect(exited).not.toContain(after);
   });
 
   it("runs with a service account that can read no Secrets and touch nothing outside the workspace namespace", async (context) => {

@@ -7,7 +7,7 @@ import {
   type KubernetesProvisionerOptions,
   kubeConfigFor,
 } from "../src/kubernetes-provisioner.ts";
-import type { ClusterAccess } from "./global-setup.ts";
+import type { ClusterAccess } from "../testing/cluster.ts";
 
 /** The control plane from globalSetup, or the test is skipped naming what is missing. */
 export function clusterOrSkip(context: { skip: (note?: string) => never }): ClusterAccess {

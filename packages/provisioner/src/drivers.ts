@@ -59,5 +59,8 @@ export function combineDrivers(drivers: Partial<Record<WorkspaceDriver, Provisio
     onExit(listener) {
       for (const driver of all) driver.onExit?.(listener);
     },
+    async close() {
+      await Promise.all(all.map((driver) => driver.close?.()));
+    },
   };
 }

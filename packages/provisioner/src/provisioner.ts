@@ -7,6 +7,8 @@ export interface StartSpec {
   sessionId: string;
   userId: string;
   workspace: Workspace;
+  /** The workspace host starting it, for drivers whose workspaces every host sees (a cluster). */
+  hostId?: string;
   /** The workspace's stored VNC password (static driver), read by the host from the database. */
   vncPassword?: string | null;
   /** The workspace's stored ssh credential (ssh driver), read by the host from the database. */
@@ -33,12 +35,18 @@ export interface Provisioner {
   endpoint(sessionId: string): Promise<WorkspaceEndpoint | null>;
   /** Idempotent; resolves when the session's processes are gone. */
   stop(sessionId: string): Promise<void>;
-  /** Every session this host holds state for; `alive` false once its processes died. */
-  list(): Promise<{ sessionId: string; alive: boolean }[]>;
+  /**
+   * Every session this host holds state for; `alive` false once its processes died. Drivers
+   * whose workspaces every host sees (Kubernetes: one namespace for all) name the `hostId` that
+   * started each, so a host leaves the others' running sessions alone.
+   */
+  list(): Promise<{ sessionId: string; alive: boolean; hostId?: string }[]>;
   /** Whether this driver can start `workspace` (or anything at all, without an argument). */
   health(workspace?: Workspace): Promise<Health>;
   /** Optional: tells the host at once when a session's processes end on their own. */
   onExit?(listener: (sessionId: string) => void): void;
+  /** Optional: stops what the driver itself runs (watches); its workspaces are not touched. */
+  close?(): Promise<void>;
 }
 
 /** Thrown by `start` when the workspace cannot start; `reason` is shown to the person and audited. */

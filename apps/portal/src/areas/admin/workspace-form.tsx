@@ -34,6 +34,11 @@ export interface WorkspaceFormValues {
   organizationId: string;
   enabled: boolean;
   tags: string;
+  /**
+   * Desktops and apps: `kubernetes` runs the image as a pod with the CPU and memory below;
+   * `keep` leaves a driver set elsewhere (local program, static VNC target) as it is.
+   */
+  runsOn: "kubernetes" | "keep";
   /** Terminal workspaces: a shell on a workspace host, or an ssh login to an internal host. */
   terminal: "local" | "ssh";
   sshHost: string;
@@ -59,6 +64,7 @@ export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
     organizationId: workspace?.organizationId ?? "",
     enabled: workspace?.enabled ?? true,
     tags: workspace?.tags.join(", ") ?? "",
+    runsOn: workspace === null || workspace.driver === "kubernetes" ? "kubernetes" : "keep",
     terminal: workspace?.driver === "ssh" ? "ssh" : "local",
     sshHost: workspace?.sshTarget?.host ?? "",
     sshPort: String(workspace?.sshTarget?.port ?? 22),
@@ -107,6 +113,9 @@ export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
     image: values.kind === "web" || values.kind === "terminal" ? null : values.image.trim() || null,
     url: values.kind === "web" ? values.url.trim() || null : null,
     ...(values.kind === "terminal" ? terminalInput(values) : {}),
+    ...((values.kind === "desktop" || values.kind === "app") && values.runsOn === "kubernetes"
+      ? { driver: "kubernetes", program: null }
+      : {}),
     cpu: numberOrNaN(values.cpu),
     memoryMb: numberOrNaN(values.memoryMb),
     allowedRoles: values.allowedRoles,
@@ -211,12 +220,22 @@ export function WorkspaceForm({
       ) : values.kind === "terminal" ? (
         <TerminalFields form={form} hasCredential={initial?.hasSshCredential ?? false} />
       ) : (
-        <TextField
-          label="Container image"
-          placeholder="kasmweb/firefox:1.16.0"
-          {...field("image")}
-          className="font-mono"
-        />
+        <div className="grid gap-4 sm:grid-cols-2">
+          <SelectField label="Runs on" {...field("runsOn")} errors={errors.driver}>
+            <option value="kubernetes">Kubernetes: a pod from the image</option>
+            <option value="keep">
+              {initial?.driver && initial.driver !== "kubernetes"
+                ? `As configured (${initial.driver} driver)`
+                : "Not set (cannot start here)"}
+            </option>
+          </SelectField>
+          <TextField
+            label="Container image"
+            placeholder="kasmweb/firefox:1.16.0"
+            {...field("image")}
+            className="font-mono"
+          />
+        </div>
       )}
 
       <TextAreaField label="Description" {...field("description")} />
