@@ -15,7 +15,7 @@ import { createWebProxy } from "@neosc/gateway/web-proxy";
 import { createHostClient } from "@neosc/host/client";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost } from "@neosc/host/host";
-import { kubernetesDriverFor } from "@neosc/provisioner-kubernetes/kubernetes-provisioner";
+import { kubernetesDriverFor } from "@neosc/provisioner-kubernetes/from-env";
 import type { RouterConfig } from "@neosc/router/context";
 import { startRecordingSweeper } from "@neosc/router/domain/recordings/recordings";
 import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
@@ -195,7 +195,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     const host = env.NEOSC_WORKSPACE_HOST
       ? await startWorkspaceHost({
           db,
-          drivers: hostDrivers(path.join(dataDir, "host"), { kubernetes: kubernetesDriverFor(env) }),
+          drivers: hostDrivers(path.join(dataDir, "host"), { kubernetes: await kubernetesDriverFor(env) }),
           stateDir: path.join(dataDir, "host"),
           capacity: env.NEOSC_HOST_CAPACITY,
           logger: logger.child({ component: "workspace-host" }),

@@ -10,7 +10,7 @@ import { createWebProxy } from "@neosc/gateway/web-proxy";
 import { handleHostAgentRequest } from "@neosc/host/agent";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost, type WorkspaceHost } from "@neosc/host/host";
-import { kubernetesDriverFor } from "@neosc/provisioner-kubernetes/kubernetes-provisioner";
+import { kubernetesDriverFor } from "@neosc/provisioner-kubernetes/from-env";
 import { type Logger, pino } from "pino";
 import type { GatewayEnv } from "./env.ts";
 
@@ -55,7 +55,9 @@ export async function startGateway(
     host = env.NEOSC_WORKSPACE_HOST
       ? await startWorkspaceHost({
           db: connection.db,
-          drivers: hostDrivers(path.resolve(env.NEOSC_DATA_DIR), { kubernetes: kubernetesDriverFor(env) }),
+          drivers: hostDrivers(path.resolve(env.NEOSC_DATA_DIR), {
+            kubernetes: await kubernetesDriverFor(env),
+          }),
           stateDir: path.resolve(env.NEOSC_DATA_DIR),
           capacity: env.NEOSC_HOST_CAPACITY,
           ...(env.NEOSC_HOST_NAME === undefined ? {} : { name: env.NEOSC_HOST_NAME }),

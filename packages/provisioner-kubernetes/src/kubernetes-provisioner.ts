@@ -78,17 +78,13 @@ export function loadKubeConfig(source: string): KubeConfig {
   return config;
 }
 
-/**
- * The driver of a workspace host configured through its environment (NEOSC_KUBERNETES and
- * friends, `kubernetesVariables` in @neosc/core/env-schema); null when it is not.
- */
-export function kubernetesDriverFor(settings: {
-  NEOSC_KUBERNETES?: string | undefined;
+/** The driver as NEOSC_KUBERNETES configures it (see from-env.ts, which loads this module). */
+export function createKubernetesDriver(settings: {
+  NEOSC_KUBERNETES: string;
   NEOSC_KUBERNETES_NAMESPACE: string;
   NEOSC_KUBERNETES_READY_TIMEOUT_SECONDS: number;
-}): KubernetesProvisioner | null {
+}): KubernetesProvisioner {
   const source = settings.NEOSC_KUBERNETES;
-  if (source === undefined) return null;
   let kubeConfig: KubeConfig;
   try {
     kubeConfig = loadKubeConfig(source);
