@@ -1,6 +1,6 @@
 import { ROLE_LABEL, ROLES } from "@neosc/core/roles";
 import type { StatsOverview } from "@neosc/core/stats";
-import { Tabs } from "radix-ui";
+import { ToggleGroup } from "radix-ui";
 import { type ReactNode, useState } from "react";
 import { Card, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { StatTile } from "../../components/ui/stat-tile.tsx";
@@ -51,7 +51,7 @@ function ChartCard({
 }
 
 const tabClass =
-  "rounded-md px-3 py-1 text-sm font-medium text-fg-muted data-[state=active]:bg-surface data-[state=active]:text-fg data-[state=active]:shadow-sm";
+  "rounded-md px-3 py-1 text-sm font-medium text-fg-muted data-[state=on]:bg-surface data-[state=on]:text-fg data-[state=on]:shadow-sm";
 
 export function StatsPage() {
   const stats = trpc.stats.overview.useQuery(undefined, { refetchInterval: 60_000 });
@@ -90,16 +90,23 @@ export function StatsPage() {
         title="Stats"
         description="Refreshed every minute."
         actions={
-          <Tabs.Root value={range} onValueChange={(value) => setRange(value === "30d" ? "30d" : "24h")}>
-            <Tabs.List aria-label="Time range" className="inline-flex gap-1 rounded-lg bg-surface-muted p-1">
-              <Tabs.Trigger value="24h" className={tabClass}>
-                24 hours
-              </Tabs.Trigger>
-              <Tabs.Trigger value="30d" className={tabClass}>
-                30 days
-              </Tabs.Trigger>
-            </Tabs.List>
-          </Tabs.Root>
+          // A choice of range for the charts below, not tabs: tabs would need panels to control.
+          <ToggleGroup.Root
+            type="single"
+            value={range}
+            onValueChange={(value) => {
+              if (value === "24h" || value === "30d") setRange(value);
+            }}
+            aria-label="Time range"
+            className="inline-flex gap-1 rounded-lg bg-surface-muted p-1"
+          >
+            <ToggleGroup.Item value="24h" className={tabClass}>
+              24 hours
+            </ToggleGroup.Item>
+            <ToggleGroup.Item value="30d" className={tabClass}>
+              30 days
+            </ToggleGroup.Item>
+          </ToggleGroup.Root>
         }
       />
       <div className="grid grid-cols-2 gap-4 lg:grid-cols-4">

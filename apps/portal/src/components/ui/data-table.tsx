@@ -1,4 +1,4 @@
-import type { ReactNode } from "react";
+import { type ReactNode, useLayoutEffect, useRef } from "react";
 import { cn } from "../../lib/cn.ts";
 import { Card } from "./feedback.tsx";
 
@@ -10,7 +10,39 @@ export interface Column {
   className?: string;
 }
 
-/** A table in a card that scrolls sideways on narrow screens; the rows come as children. */
+/**
+ * Gives every body cell its column's name (`data-label`), which the phone layout shows beside
+ * the value; rows may be added later by the rows' own state (an opened audit entry), so it
+ * follows the body's changes. A row of one spanning cell (details, "nothing found") has none.
+ */
+function useCellLabels(columns: readonly Column[]) {
+  const body = useRef<HTMLTableSectionElement>(null);
+  useLayoutEffect(() => {
+    const element = body.current;
+    if (element === null) return;
+    const label = () => {
+      for (const row of Array.from(element.rows)) {
+        if (row.cells.length === 1 && row.cells[0]?.colSpan !== 1) continue;
+        Array.from(row.cells).forEach((cell, index) => {
+          const column = columns[index];
+          const text = column && !column.srOnly ? column.label : "";
+          if (cell.dataset.label !== text) cell.dataset.label = text;
+        });
+      }
+    };
+    label();
+    const observer = new MutationObserver(label);
+    observer.observe(element, { childList: true, subtree: true });
+    return () => observer.disconnect();
+  }, [columns]);
+  return body;
+}
+
+/**
+ * A table in a card. On a phone (below `md`) each row becomes a block of "label value" lines
+ * (styles.css `.data-table`), so nothing is cut off and nothing scrolls sideways; from `md` up it
+ * is a table that may scroll sideways if it must.
+ */
 export function DataTable({
   columns,
   dense = false,
@@ -21,10 +53,11 @@ export function DataTable({
   dense?: boolean;
   children: ReactNode;
 }) {
+  const body = useCellLabels(columns);
   return (
     <Card className="overflow-hidden">
-      <div className="overflow-x-auto">
-        <table className="w-full text-left text-sm">
+      <div className="md:overflow-x-auto">
+        <table className="data-table w-full text-left text-sm">
           <thead className="border-b border-line bg-surface-muted text-xs text-fg-muted uppercase">
             <tr>
               {columns.map((column) => (
@@ -38,7 +71,9 @@ export function DataTable({
               ))}
             </tr>
           </thead>
-          <tbody className="divide-y divide-line">{children}</tbody>
+          <tbody ref={body} className="divide-y divide-line">
+            {children}
+          </tbody>
         </table>
       </div>
     </Card>
