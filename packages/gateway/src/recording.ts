@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, constants, mkdir, open, rename, rm, unlink } from "node:fs/promises";
 import path from "node:path";
-import { Transform, type TransformOptions, type Writable } from "node:stream";
+import { finished, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip, type ZlibOptions } from "node:zlib";
 import {
   encodePointer,
   encodeRecordHead,
@@ -12,14 +11,16 @@ import {
   RecordKind,
   segmentFileName,
 } from "@neosc/core/recording";
+import { SegmentWriter, type WriterReply } from "./segment-writer.ts";
 
 /*
  * The recordings folder (ARCHITECTURE §10) and the recorder of one connection. A segment is
- * written as gzip through a hashing tap into `<segment>.part`, renamed to its final name once
- * complete, and its SHA-256 (over the stored, compressed bytes) goes into the audit chain by the
- * caller. Memory is bounded: the recorder reports backpressure as soon as the compressor's input
- * buffer is full, the relay then stops reading the workspace, and a disk that stays slow past
- * `stallMs` (or input beyond `maxBufferedBytes`) fails the recorder instead of buffering more.
+ * written as gzip (framed, compressed and hashed on the writer's thread, segment-writer.ts) into
+ * `<segment>.part`, renamed to its final name once complete, and its SHA-256 (over the stored,
+ * compressed bytes) goes into the audit chain by the caller. Memory is bounded: records wait in
+ * the recorder's own queue (the relay's buffers, not copies) while the writer works; the relay is
+ * asked to hold the workspace only once a few MiB wait, and a disk that stays slow past `stallMs`
+ * (or input beyond `maxBufferedBytes`) fails the recorder instead of buffering more.
  */
 
 export interface SegmentResult {
@@ -61,11 +62,6 @@ export type SegmentSink = (file: string) => Promise<Writable>;
 
 const DEFAULT_LIMITS: RecorderLimits = { stallMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
 const FILE_HIGH_WATER_BYTES = 256 * 1024;
-const GZIP_OPTIONS: ZlibOptions & TransformOptions = {
-  level: 1,
-  chunkSize: 64 * 1024,
-  highWaterMark: 1024 * 1024,
-};
 
 const fileSink: SegmentSink = async (file) => {
   // Opened here so that a folder that cannot be written fails the start, not the first write.
@@ -79,6 +75,7 @@ export function createRecordingStore(
 ): RecordingStore {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const sink = options.sink ?? fileSink;
+  const writer = new SegmentWriter();
   const fileOf = (sessionId: string, segment: number) => path.join(dir, segmentFileName(sessionId, segment));
 
   return {
@@ -102,7 +99,7 @@ export function createRecordingStore(
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       const part = `${file}.part`;
       const out = await sink(part);
-      return new SegmentRecorder({ sessionId, segment, startedAt, file, part, out, limits });
+      return new SegmentRecorder({ sessionId, segment, startedAt, file, part, out, limits, writer });
     },
 
     async hash(sessionId, segment) {
@@ -158,33 +155,58 @@ export function createRecordingStore(
 
 export type RecorderFailure = "recording_stalled" | "recording_overflow" | "recording_write_failed";
 
+/** Records go to the writer in batches of up to this many bytes (one copy and one message each). */
+const BATCH_BYTES = 256 * 1024;
+/** Batches with the writer at once, so it works while the next ones are copied. */
+const BATCHES_IN_FLIGHT = 4;
+/**
+ * Bytes not yet stored beyond which `server` asks the relay to hold the workspace: below it the
+ * relay never waits for the recorder (bursts are absorbed), above it memory is the bound and the
+ * disk's pace is the relay's.
+ */
+const QUEUE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
 /**
  * Records one connection: the bytes the viewer receives and the person's pointer. `server`
  * returns false when the caller should stop reading the workspace until `onDrain` fires; if the
  * disk does not catch up, `onFailure` fires once and the recorder stops (the caller decides
- * whether the session goes on).
+ * whether the session goes on). Compression and hashing happen on the writer's thread
+ * (segment-writer.ts); this side queues, batches and writes the file.
  */
 export class SegmentRecorder {
   readonly sessionId: string;
   readonly segment: number;
   readonly startedAt: Date;
-  // Level 1: a noVNC stream is mostly Tight/ZRLE (already compressed) and Raw areas shrink well
-  // even so. Measured (e2e/bench/recording.ts): Z_RLE would compress incompressible bytes ~2× faster
-  // but stores a Raw desktop frame ~50× larger. A 1 MiB input buffer and 64 KiB zlib chunks keep
-  // the relay from pausing at every socket read.
-  private readonly gzip = createGzip(GZIP_OPTIONS);
-  private readonly hash = createHash("sha256");
-  private bytesOut = 0;
+  private readonly out: Writable;
   private readonly written: Promise<void>;
+  private readonly writer: SegmentWriter;
+  private readonly writerId: number;
   private readonly limits: RecorderLimits;
+  private readonly highWater: number;
   private readonly file: string;
   private readonly part: string;
   private stallTimer: NodeJS.Timeout | null = null;
   private readonly drainListeners: (() => void)[] = [];
   private failureListeners: ((why: RecorderFailure, detail: string) => void)[] = [];
   private state: "recording" | "failed" | "finished" = "recording";
+  /** Records not yet with the writer, oldest first (the relay's buffers, not copies). */
+  private queue: Buffer[] = [];
+  /** Record bytes accepted and not yet stored: the queue's and those with the writer. */
+  private pendingBytes = 0;
+  private queuedBytes = 0;
+  private inFlight = 0;
+  /** The file stream is above its high-water mark: no more batches until it drains. */
+  private fileBehind = false;
+  private full = false;
+  private scheduled = false;
+  private readonly idle: (() => void)[] = [];
+  private finished: ((reply: WriterReply) => void) | null = null;
   /** Bytes of records accepted (before compression). */
   recordedBytes = 0;
+  /** Of those, stored without compression because they did not compress (set when finished). */
+  storedBytes = 0;
+  /** The most record bytes waiting at once (the bench reports it). */
+  peakPendingBytes = 0;
 
   constructor(input: {
     sessionId: string;
@@ -194,6 +216,7 @@ export class SegmentRecorder {
     part: string;
     out: Writable;
     limits: RecorderLimits;
+    writer: SegmentWriter;
   }) {
     this.sessionId = input.sessionId;
     this.segment = input.segment;
@@ -201,19 +224,24 @@ export class SegmentRecorder {
     this.file = input.file;
     this.part = input.part;
     this.limits = input.limits;
-    const tap = new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        this.hash.update(chunk);
-        this.bytesOut += chunk.length;
-        done(null, chunk);
-      },
+    this.highWater = Math.min(QUEUE_HIGH_WATER_BYTES, input.limits.maxBufferedBytes / 2);
+    this.out = input.out;
+    this.written = new Promise<void>((resolve, reject) => {
+      finished(this.out, (error) => (error ? reject(error) : resolve()));
     });
-    this.written = pipeline(this.gzip, tap, input.out);
     this.written.catch((error: unknown) =>
       this.fail("recording_write_failed", error instanceof Error ? error.message : String(error)),
     );
-    this.gzip.on("drain", () => this.drained());
-    this.write(
+    this.out.on("drain", () => {
+      this.fileBehind = false;
+      this.pump();
+    });
+    this.writer = input.writer;
+    this.writerId = this.writer.open({
+      reply: (reply) => this.stored(reply),
+      lost: (detail) => this.fail("recording_write_failed", detail),
+    });
+    this.enqueue(
       Buffer.from(
         encodeRecordingHeader({
           sessionId: this.sessionId,
@@ -232,14 +260,17 @@ export class SegmentRecorder {
   /** Bytes the viewer received; false: pause the workspace until `onDrain`. */
   server(bytes: Buffer): boolean {
     if (this.state !== "recording" || bytes.length === 0) return true;
-    const ok = this.record(RecordKind.server, bytes);
-    if (!ok && this.stallTimer === null && this.state === "recording") {
+    this.record(RecordKind.server, bytes);
+    if (this.state !== "recording") return true;
+    if (this.pendingBytes < this.highWater) return true;
+    this.full = true;
+    if (this.stallTimer === null) {
       this.stallTimer = setTimeout(
         () => this.fail("recording_stalled", `the recordings disk took over ${this.limits.stallMs} ms`),
         this.limits.stallMs,
       );
     }
-    return ok;
+    return false;
   }
 
   pointer(mask: number, x: number, y: number): void {
@@ -259,45 +290,115 @@ export class SegmentRecorder {
   /** Ends the segment: flushes, moves it to its final name and returns its hash and size. */
   async finish(endedAt: Date): Promise<SegmentResult> {
     if (this.state !== "recording") throw new Error(`recorder ${this.state}`);
+    // What is queued still goes in.
+    await new Promise<void>((resolve) => {
+      if (this.pendingBytes === 0) resolve();
+      else this.idle.push(resolve);
+    });
+    if (this.state !== "recording") throw new Error(`recorder ${this.state}`);
     this.state = "finished";
     this.clearStall();
-    this.gzip.end();
+    const last = await new Promise<WriterReply>((resolve) => {
+      this.finished = resolve;
+      this.writer.finish(this.writerId);
+    });
+    this.writer.done(this.writerId);
+    this.storedBytes = last.storedRaw ?? 0;
+    this.out.end(Buffer.from(last.out));
     await this.written;
     await rename(this.part, this.file);
     this.releaseDrain();
-    return { sha256: this.hash.digest("hex"), bytes: this.bytesOut, startedAt: this.startedAt, endedAt };
+    return { sha256: last.sha256 ?? "", bytes: last.bytes ?? 0, startedAt: this.startedAt, endedAt };
   }
 
   /** Stops without keeping anything (the connection never got going). */
   async discard(): Promise<void> {
     if (this.state === "recording") this.state = "failed";
+    this.dropQueue();
     this.clearStall();
-    this.gzip.destroy();
+    this.writer.close(this.writerId);
+    this.out.destroy();
     await this.written.catch(() => {});
     await unlink(this.part).catch(() => {});
     this.releaseDrain();
   }
 
-  private record(kind: RecordKind, payload: Buffer): boolean {
+  private record(kind: RecordKind, payload: Buffer) {
     const at = Date.now() - this.startedAt.getTime();
     this.recordedBytes += payload.length;
-    this.write(Buffer.from(encodeRecordHead(kind, at, payload.length)));
-    const ok = this.write(payload);
-    if (this.gzip.writableLength > this.limits.maxBufferedBytes) {
+    this.enqueue(Buffer.from(encodeRecordHead(kind, at, payload.length)));
+    this.enqueue(payload);
+    if (this.pendingBytes > this.limits.maxBufferedBytes) {
       this.fail("recording_overflow", `more than ${this.limits.maxBufferedBytes} bytes waiting for the disk`);
-      return true;
     }
-    return ok;
   }
 
-  private write(bytes: Buffer): boolean {
-    return this.gzip.write(bytes);
+  private enqueue(bytes: Buffer) {
+    this.queue.push(bytes);
+    this.queuedBytes += bytes.length;
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes > this.peakPendingBytes) this.peakPendingBytes = this.pendingBytes;
+    // Later in this turn, so a record's head and payload (and a burst of reads) go as one batch.
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.pump();
+      });
+    }
   }
 
-  private drained() {
-    if (this.state !== "recording") return;
-    this.clearStall();
-    this.releaseDrain();
+  /** Sends batches to the writer while it has room and the file keeps up. */
+  private pump() {
+    while (
+      this.state === "recording" &&
+      this.queuedBytes > 0 &&
+      this.inFlight < BATCHES_IN_FLIGHT &&
+      !this.fileBehind
+    ) {
+      // Copied once into a buffer of its own, which moves to the writer's thread.
+      const size = Math.min(this.queuedBytes, BATCH_BYTES + 64 * 1024);
+      const batch = new Uint8Array(size);
+      let at = 0;
+      while (at < size) {
+        const next = this.queue[0] as Buffer;
+        const take = Math.min(next.length, size - at);
+        batch.set(take === next.length ? next : next.subarray(0, take), at);
+        if (take === next.length) this.queue.shift();
+        else this.queue[0] = next.subarray(take);
+        at += take;
+      }
+      this.queuedBytes -= size;
+      this.inFlight += 1;
+      this.writer.batch(this.writerId, batch, this.pendingBytes >= this.highWater / 4);
+    }
+  }
+
+  /** The writer's bytes for a batch (or the header): to the file, then the next batches. */
+  private stored(reply: WriterReply) {
+    if (this.state === "failed") return;
+    if (this.finished !== null) {
+      this.finished(reply);
+      return;
+    }
+    if (reply.taken > 0) {
+      this.inFlight -= 1;
+      this.pendingBytes -= reply.taken;
+    }
+    if (!this.out.write(Buffer.from(reply.out))) this.fileBehind = true;
+    if (this.full && this.pendingBytes < this.highWater / 2) {
+      this.full = false;
+      this.clearStall();
+      this.releaseDrain();
+    }
+    if (this.pendingBytes === 0) for (const resolve of this.idle.splice(0)) resolve();
+    this.pump();
+  }
+
+  private dropQueue() {
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.pendingBytes = 0;
   }
 
   private releaseDrain() {
@@ -314,9 +415,12 @@ export class SegmentRecorder {
     this.state = "failed";
     this.clearStall();
     // What was buffered is dropped: memory stays bounded, and the failure is the caller's to audit.
-    this.gzip.destroy();
+    this.dropQueue();
+    this.writer.close(this.writerId);
+    this.out.destroy();
     void unlink(this.part).catch(() => {});
     for (const listener of this.failureListeners) listener(why, detail);
     this.releaseDrain();
+    for (const resolve of this.idle.splice(0)) resolve();
   }
 }

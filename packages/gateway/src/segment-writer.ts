@@ -1,0 +1,198 @@
+import { Worker } from "node:worker_threads";
+
+/*
+ * The CPU side of writing recording segments, on a worker thread of its own: the gzip framing,
+ * compression, CRC-32 and the SHA-256 of the stored bytes. The relay's thread only copies each
+ * batch of records once and posts it; the bytes to store come back and go to the file there (so
+ * a test can still slow the file). Measured with `pnpm --filter @neosc/e2e bench:recording` on
+ * 2 shared cores: SHA-256 (~0.9 GB/s) and CRC-32 (~0.7 GB/s) alone took ~2.5 ms of the relay's
+ * thread per MB, about what relaying the MB takes, and deflate level 1 runs at 13–30 MB/s on
+ * bytes that do not compress.
+ *
+ * How a segment is compressed: deflate level 1 while that pays, stored blocks while it does not.
+ * Level 1 runs at ~1.3 GB/s on a text desktop's Raw pixels (ratio 0.005) but gains nothing on
+ * noise, or on a stream already Tight/ZRLE/JPEG, where storing costs a copy. Each probe window
+ * that compressed to more than STORE_RATIO (or to more than SLOW_STORE_RATIO while records were
+ * piling up behind it) switches the segment to stored blocks for STORED_WINDOW bytes, then it
+ * probes again. Each batch is deflated on its own with a sync flush (no final bit), so stored
+ * and deflated blocks may follow each other and the file stays one gzip member (header, blocks,
+ * CRC-32 and size): the player's DecompressionStream("gzip") reads it. Chromium does not read
+ * concatenated members, and zlib's `params` level change did not take effect under Node 20
+ * (measured), hence this framing.
+ *
+ * Plain JavaScript in a string, so it runs the same under tsx, vitest and the bundled apps.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require("node:worker_threads");
+const { createHash } = require("node:crypto");
+const zlib = require("node:zlib");
+const PROBE_WINDOW = 1024 * 1024;
+const STORE_RATIO = 0.9;
+const SLOW_STORE_RATIO = 0.5;
+const STORED_WINDOW = 16 * 1024 * 1024;
+const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
+const DEFLATE = { level: 1, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+const segments = new Map();
+
+function storedBlocks(bytes) {
+  const blocks = Math.max(1, Math.ceil(bytes.length / 0xffff));
+  const out = new Uint8Array(bytes.length + blocks * 5);
+  let at = 0;
+  for (let from = 0; from < bytes.length; from += 0xffff) {
+    const length = Math.min(0xffff, bytes.length - from);
+    out[at] = 0;
+    out[at + 1] = length & 0xff;
+    out[at + 2] = length >> 8;
+    out[at + 3] = ~length & 0xff;
+    out[at + 4] = (~length >> 8) & 0xff;
+    out.set(bytes.subarray(from, from + length), at + 5);
+    at += 5 + length;
+  }
+  return out;
+}
+
+function joined(segment, parts) {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  segment.hash.update(out);
+  segment.stored += size;
+  return out;
+}
+
+function send(id, segment, parts, taken) {
+  const out = joined(segment, parts);
+  parentPort.postMessage({ id, out: out.buffer, taken }, [out.buffer]);
+}
+
+parentPort.on("message", (message) => {
+  const { id } = message;
+  if (message.kind === "open") {
+    const segment = { hash: createHash("sha256"), crc: 0, size: 0, stored: 0, storedRaw: 0, deflating: true, windowIn: 0, windowOut: 0 };
+    segments.set(id, segment);
+    send(id, segment, [HEADER], 0);
+    return;
+  }
+  const segment = segments.get(id);
+  if (segment === undefined) return;
+  if (message.kind === "close") {
+    segments.delete(id);
+    return;
+  }
+  if (message.kind === "finish") {
+    segments.delete(id);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(segment.crc >>> 0, 0);
+    trailer.writeUInt32LE(segment.size % 2 ** 32, 4);
+    const out = joined(segment, [FINAL_BLOCK, trailer]);
+    const done = { sha256: segment.hash.digest("hex"), bytes: segment.stored, storedRaw: segment.storedRaw };
+    parentPort.postMessage({ id, out: out.buffer, taken: 0, ...done }, [out.buffer]);
+    return;
+  }
+  const bytes = new Uint8Array(message.bytes);
+  segment.crc = zlib.crc32(bytes, segment.crc);
+  segment.size += bytes.length;
+  segment.windowIn += bytes.length;
+  let out;
+  if (segment.deflating) {
+    out = zlib.deflateRawSync(bytes, DEFLATE);
+    segment.windowOut += out.length;
+    if (segment.windowIn >= PROBE_WINDOW) {
+      const ratio = segment.windowOut / segment.windowIn;
+      if (ratio > STORE_RATIO || (ratio > SLOW_STORE_RATIO && message.behind)) segment.deflating = false;
+      segment.windowIn = 0;
+      segment.windowOut = 0;
+    }
+  } else {
+    out = storedBlocks(bytes);
+    segment.storedRaw += bytes.length;
+    if (segment.windowIn >= STORED_WINDOW) {
+      segment.deflating = true;
+      segment.windowIn = 0;
+      segment.windowOut = 0;
+    }
+  }
+  send(id, segment, [out], bytes.length);
+});
+`;
+
+/** What the worker sends back for a segment: bytes to append, and at the end its hash. */
+export interface WriterReply {
+  id: number;
+  out: ArrayBuffer;
+  /** Record bytes this reply accounts for (0 for the header and the trailer). */
+  taken: number;
+  /** Only in the reply to `finish`. */
+  sha256?: string;
+  bytes?: number;
+  storedRaw?: number;
+}
+
+export interface SegmentWriterClient {
+  reply(reply: WriterReply): void;
+  /** The worker died: every segment it held fails. */
+  lost(detail: string): void;
+}
+
+/** One worker for all the segments of a recordings folder, started with the first of them. */
+export class SegmentWriter {
+  private worker: Worker | null = null;
+  private readonly clients = new Map<number, SegmentWriterClient>();
+  private nextId = 1;
+
+  open(client: SegmentWriterClient): number {
+    const id = this.nextId++;
+    this.clients.set(id, client);
+    this.post({ kind: "open", id });
+    return id;
+  }
+
+  /** Hands over `bytes` (its buffer is transferred: the caller must not use it again). */
+  batch(id: number, bytes: Uint8Array, behind: boolean): void {
+    this.post({ kind: "batch", id, bytes: bytes.buffer, behind }, [bytes.buffer as ArrayBuffer]);
+  }
+
+  finish(id: number): void {
+    this.post({ kind: "finish", id });
+  }
+
+  /** Forgets a segment (failed or discarded); its late replies are dropped. */
+  close(id: number): void {
+    if (!this.clients.delete(id)) return;
+    this.post({ kind: "close", id });
+  }
+
+  /** The segment is done (its finish reply came); nothing more will arrive for it. */
+  done(id: number): void {
+    this.clients.delete(id);
+  }
+
+  private post(message: Record<string, unknown>, transfer: ArrayBuffer[] = []) {
+    this.start().postMessage(message, transfer);
+  }
+
+  private start(): Worker {
+    if (this.worker !== null) return this.worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: "neosc-recording" });
+    // The relay's sockets keep the process up while anything is being recorded.
+    worker.unref();
+    worker.on("message", (reply: WriterReply) => this.clients.get(reply.id)?.reply(reply));
+    const lost = (detail: string) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      const clients = [...this.clients.values()];
+      this.clients.clear();
+      for (const client of clients) client.lost(detail);
+    };
+    worker.on("error", (error) => lost(`recording worker failed: ${error.message}`));
+    worker.on("exit", (code) => lost(`recording worker exited (${code})`));
+    this.worker = worker;
+    return worker;
+  }
+}
