@@ -1,3 +1,4 @@
+import type { AuditSigningKey } from "@neosc/auth/audit-signing";
 import type { ClaimMappingOptions, ZitadelClient, ZitadelIdentity } from "@neosc/auth/oidc";
 import { claimsToIdentity } from "@neosc/auth/oidc";
 import { generateOneTimePassword, hashPassword, verifyPasswordOrDummy } from "@neosc/auth/password";
@@ -111,6 +112,8 @@ export function pomeriumVerifierFor(
 
 export interface AuthServicesOptions {
   sessionSecret: string | Uint8Array;
+  /** Signs audit checkpoints (NEOSC_AUDIT_SIGNING_KEY or the data folder's key file). */
+  auditSigningKey: AuditSigningKey;
   pomerium: PomeriumVerifier | null;
   oidc: OidcService | null;
 }
@@ -120,6 +123,7 @@ export type AuthServices = Omit<Services, "events" | "responseCookies" | "worksp
 
 export function createAuthServices(options: AuthServicesOptions): AuthServices {
   return {
+    auditSigner: options.auditSigningKey,
     passwords: passwordHasher,
     sessionTokens: sessionTokensFor({ secret: options.sessionSecret }),
     totp: totpService,

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { generateAuditSigningKeyText } from "@neosc/auth/audit-signing";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { isDomainError } from "@neosc/core/errors";
 import type { Database } from "@neosc/db/database";
@@ -8,20 +9,37 @@ import type { PasswordHasher } from "@neosc/router/context";
 import { seedDefaultCatalogue } from "@neosc/router/domain/workspaces/workspaces";
 import type { Logger } from "pino";
 
-/** Embedded mode keeps the session secret beside the data, so restarts keep people signed in. */
-export async function persistentSessionSecret(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, "session-secret");
+/** A secret kept in a file of the data folder (0600), created on first use or when unusable. */
+async function persistentSecret(file: string, generate: () => string, usable: (text: string) => boolean) {
   try {
     const existing = (await readFile(file, "utf8")).trim();
-    if (Buffer.byteLength(existing, "utf8") >= 32) return existing;
+    if (usable(existing)) return existing;
   } catch (error) {
     if (!(error instanceof Error && "code" in error && error.code === "ENOENT")) throw error;
   }
-  await mkdir(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString("base64url");
+  await mkdir(path.dirname(file), { recursive: true });
+  const secret = generate();
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
   return secret;
+}
+
+/** Embedded mode keeps the session secret beside the data, so restarts keep people signed in. */
+export function persistentSessionSecret(dataDir: string): Promise<string> {
+  return persistentSecret(
+    path.join(dataDir, "session-secret"),
+    () => randomBytes(48).toString("base64url"),
+    (text) => Buffer.byteLength(text, "utf8") >= 32,
+  );
+}
+
+/** The audit checkpoints' signing key when NEOSC_AUDIT_SIGNING_KEY is unset: beside, not in, the database. */
+export function persistentAuditSigningKey(dataDir: string): Promise<string> {
+  return persistentSecret(
+    path.join(dataDir, "audit-signing-key"),
+    generateAuditSigningKeyText,
+    (text) => Buffer.from(text, "base64").length === 32,
+  );
 }
 
 export interface BootstrapAdminOptions {

@@ -97,6 +97,19 @@ export const EnvSchema = z
         .refine((value) => Buffer.byteLength(value, "utf8") >= 32, "at least 32 bytes")
         .optional(),
     ),
+    /**
+     * Signs audit checkpoints (base64 of 32 random bytes: `openssl rand -base64 32`); every replica
+     * needs the same one. Unset: a key file in NEOSC_DATA_DIR.
+     */
+    NEOSC_AUDIT_SIGNING_KEY: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .refine((value) => Buffer.from(value.trim(), "base64").length === 32, "base64 of exactly 32 bytes")
+        .optional(),
+    ),
+    /** How often each replica signs a checkpoint of the audit chain's head (when it moved). */
+    NEOSC_AUDIT_CHECKPOINT_INTERVAL_SECONDS: positiveInt(300, 24 * 60 * 60),
     NEOSC_SESSION_TTL_SECONDS: positiveInt(8 * 60 * 60, 30 * 24 * 60 * 60),
     NEOSC_LOGIN_MAX_FAILURES: positiveInt(5, 1000),
     NEOSC_LOGIN_MAX_FAILURES_PER_IP: positiveInt(20, 100_000),

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseAuditSigningKey } from "@neosc/auth/audit-signing";
 import { createZitadelClient } from "@neosc/auth/oidc";
 import { preparePasswordHashing } from "@neosc/auth/password";
 import { appsAddressingFor, appsAreCrossSite } from "@neosc/core/web-app";
@@ -17,12 +18,18 @@ import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost } from "@neosc/host/host";
 import { kubernetesDriverFor } from "@neosc/provisioner-kubernetes/from-env";
 import type { RouterConfig } from "@neosc/router/context";
+import { startCheckpointer } from "@neosc/router/domain/audit/checkpoints";
 import { startRecordingSweeper } from "@neosc/router/domain/recordings/recordings";
 import { startSweeper } from "@neosc/router/domain/sessions/sweeper";
 import { type Logger, pino } from "pino";
 import { createApp } from "./app.ts";
 import { createAuthServices, oidcServiceFor, passwordHasher, pomeriumVerifierFor } from "./auth-services.ts";
-import { type BootstrapOutcome, bootstrapDatabase, persistentSessionSecret } from "./bootstrap.ts";
+import {
+  type BootstrapOutcome,
+  bootstrapDatabase,
+  persistentAuditSigningKey,
+  persistentSessionSecret,
+} from "./bootstrap.ts";
 import type { Env } from "./env.ts";
 import { humanLogDestination } from "./log-format.ts";
 import { createMetrics, createMetricsServer } from "./metrics.ts";
@@ -154,6 +161,14 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     const { db } = connection;
 
     const sessionSecret = env.NEOSC_SESSION_SECRET ?? (await persistentSessionSecret(dataDir));
+    if (env.MONGO_URL !== undefined && env.NEOSC_AUDIT_SIGNING_KEY === undefined) {
+      logger.warn(
+        "NEOSC_AUDIT_SIGNING_KEY is unset: audit checkpoints are signed with this replica's own key file; give every replica the same key",
+      );
+    }
+    const auditSigningKey = parseAuditSigningKey(
+      env.NEOSC_AUDIT_SIGNING_KEY ?? (await persistentAuditSigningKey(dataDir)),
+    );
     await preparePasswordHashing();
     const bootstrap = await bootstrapDatabase(db, {
       email: env.NEOSC_ADMIN_EMAIL,
@@ -207,6 +222,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       recordings,
       ...createAuthServices({
         sessionSecret,
+        auditSigningKey,
         pomerium,
         oidc: oidcClient === null ? null : oidcServiceFor(oidcClient),
       }),
@@ -294,6 +310,15 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       services: { recordings },
       onError: (error) => logger.warn({ err: error }, "recording retention sweep failed"),
     });
+    const checkpointer = startCheckpointer({
+      db,
+      clock: () => new Date(),
+      signer: auditSigningKey,
+      intervalMs: env.NEOSC_AUDIT_CHECKPOINT_INTERVAL_SECONDS * 1000,
+      // The log keeps a copy outside the database.
+      onCheckpoint: (checkpoint) => logger.info({ checkpoint }, "audit checkpoint signed"),
+      onError: (error) => logger.warn({ err: error }, "audit checkpoint failed"),
+    });
     const url = `http://${displayHost(env.HOST)}:${port}`;
     logger.info({ url, metricsUrl, embeddedDatabase: local !== null }, "neosc api listening");
 
@@ -317,6 +342,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
           ]);
           await sweeper.stop();
           await recordingSweeper.stop();
+          await checkpointer.stop();
           await host?.close();
           await activeConnection.close();
           await local?.stop();

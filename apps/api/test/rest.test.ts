@@ -64,6 +64,7 @@ const EXPECTED_OPERATIONS = [
   "GET /audit-logs",
   "GET /audit-logs/verify",
   "GET /audit-logs/export",
+  "POST /audit-logs/checkpoints",
   "GET /sessions/{sessionId}/recordings",
   "GET /sessions/{sessionId}/recordings/{segment}",
   "GET /recordings/verify",

@@ -70,6 +70,20 @@ export const ListAuditInputSchema = AuditFilterSchema.extend({
 export type ListAuditInput = z.infer<typeof ListAuditInputSchema>;
 export const AuditPageSchema = pageOf(AuditEntrySchema);
 
+export const AuditProblemSchema = z.enum([
+  "hash_mismatch",
+  "prev_hash_mismatch",
+  "seq_gap",
+  "seq_order",
+  /** The chain ends before the latest signed checkpoint: its newest entries were deleted. */
+  "truncated",
+  /** The entry at the checkpoint's seq is not the one that was signed. */
+  "checkpoint_mismatch",
+  /** The latest checkpoint's signature is not this installation's key's. */
+  "checkpoint_signature",
+]);
+export type AuditProblem = z.infer<typeof AuditProblemSchema>;
+
 export const AuditVerifyOutputSchema = z.object({
   ok: z.boolean(),
   checked: z.number().int(),
@@ -77,11 +91,40 @@ export const AuditVerifyOutputSchema = z.object({
     .object({
       seq: z.number().int(),
       id: z.string().nullable(),
-      problem: z.enum(["hash_mismatch", "prev_hash_mismatch", "seq_gap", "seq_order"]),
+      problem: AuditProblemSchema,
     })
     .nullable(),
 });
 export type AuditVerifyOutput = z.infer<typeof AuditVerifyOutputSchema>;
+
+/**
+ * A signed statement that the chain's entry `seq` had `hash`, written periodically and on
+ * demand. The signing key is outside the database, so deleting the newest entries cannot be
+ * hidden by rewriting the checkpoint.
+ */
+export const AuditCheckpointSchema = z.object({
+  seq: z.number().int().min(1),
+  hash: z.string(),
+  at: z.date(),
+  /** Which key signed it (a hash of the public key). */
+  keyId: z.string(),
+  signature: z.string(),
+});
+export type AuditCheckpoint = z.infer<typeof AuditCheckpointSchema>;
+
+/** The text a checkpoint's signature covers. */
+export function auditCheckpointPayload(checkpoint: Pick<AuditCheckpoint, "seq" | "hash" | "at">): string {
+  return `neosc-audit-checkpoint:v1:${checkpoint.seq}:${checkpoint.hash}:${checkpoint.at.toISOString()}`;
+}
+
+/** `audit.verify`: the chain walk, checked against the latest signed checkpoint (null: none yet). */
+export const AuditVerifyReportSchema = AuditVerifyOutputSchema.extend({
+  checkpoint: AuditCheckpointSchema.omit({ signature: true }).nullable(),
+});
+export type AuditVerifyReport = z.infer<typeof AuditVerifyReportSchema>;
+
+/** `audit.checkpoint`: the checkpoint just written (null when the chain is empty). */
+export const AuditCheckpointOutputSchema = AuditCheckpointSchema.omit({ signature: true }).nullable();
 
 export const ExportAuditInputSchema = AuditFilterSchema.extend({
   format: z.enum(["jsonl", "csv"]),

@@ -34,6 +34,7 @@ export const PROCEDURE_ACCESS = {
   "audit.list": "admin",
   "audit.verify": "admin",
   "audit.export": "admin",
+  "audit.checkpoint": "admin",
   "recording.list": "admin",
   "recording.chunk": "admin",
   "recording.verify": "admin",

@@ -50,6 +50,11 @@ export const REST_ROUTES = {
   },
   "audit.list": { method: "GET", path: "/audit-logs", summary: "Audit entries, newest first" },
   "audit.verify": { method: "GET", path: "/audit-logs/verify", summary: "Check the audit hash chain" },
+  "audit.checkpoint": {
+    method: "POST",
+    path: "/audit-logs/checkpoints",
+    summary: "Sign a checkpoint of the audit chain's head",
+  },
   "audit.export": {
     method: "GET",
     path: "/audit-logs/export",

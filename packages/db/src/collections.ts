@@ -1,5 +1,5 @@
 import type { ApiToken } from "@neosc/core/api-token";
-import type { AuditEntry } from "@neosc/core/audit";
+import type { AuditCheckpoint, AuditEntry } from "@neosc/core/audit";
 import type { LoginSession } from "@neosc/core/auth";
 import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { Organization } from "@neosc/core/organization";
@@ -39,6 +39,10 @@ export interface SessionDoc extends Stored<WorkspaceSession> {
 export type WorkspaceHostDoc = Stored<WorkspaceHost>;
 export type LoginSessionDoc = Stored<LoginSession>;
 export type AuditDoc = Stored<AuditEntry>;
+/** The latest signed checkpoint of the audit chain, under `_id: "latest"`. */
+export interface AuditCheckpointDoc extends AuditCheckpoint {
+  _id: string;
+}
 /** The secret is stored only as its SHA-256 (it is 256 random bits: a slow hash adds nothing). */
 export interface ApiTokenDoc extends Stored<Omit<ApiToken, "ownerEmail" | "prefix">> {
   secretHash: string;
@@ -97,6 +101,7 @@ export const COLLECTION_NAMES = {
   gatewayState: "gateway_state",
   apiTokens: "api_tokens",
   workspaceHosts: "workspace_hosts",
+  auditCheckpoints: "audit_checkpoints",
 } as const;
 
 export interface Collections {
@@ -112,6 +117,7 @@ export interface Collections {
   gatewayState: Collection<GatewayStateDoc>;
   apiTokens: Collection<ApiTokenDoc>;
   workspaceHosts: Collection<WorkspaceHostDoc>;
+  auditCheckpoints: Collection<AuditCheckpointDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -128,6 +134,7 @@ export function collectionsOf(db: Db): Collections {
     gatewayState: db.collection<GatewayStateDoc>(COLLECTION_NAMES.gatewayState),
     apiTokens: db.collection<ApiTokenDoc>(COLLECTION_NAMES.apiTokens),
     workspaceHosts: db.collection<WorkspaceHostDoc>(COLLECTION_NAMES.workspaceHosts),
+    auditCheckpoints: db.collection<AuditCheckpointDoc>(COLLECTION_NAMES.auditCheckpoints),
   };
 }
 
@@ -167,6 +174,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   gatewayState: [],
   apiTokens: [{ key: { ownerId: 1 }, name: "ownerId" }],
   workspaceHosts: [],
+  auditCheckpoints: [],
 };
 
 /**

@@ -4,6 +4,10 @@ import { collectionsOf, ensureIndexes } from "./collections.ts";
 import { type ApiTokensRepository, createApiTokensRepository } from "./repositories/api-tokens.ts";
 import { type AuditRepository, createAuditRepository } from "./repositories/audit.ts";
 import {
+  type AuditCheckpointsRepository,
+  createAuditCheckpointsRepository,
+} from "./repositories/audit-checkpoints.ts";
+import {
   type ConnectTicketsRepository,
   createConnectTicketsRepository,
 } from "./repositories/connect-tickets.ts";
@@ -51,6 +55,7 @@ export interface Database {
   apiTokens: ApiTokensRepository;
   workspaceHosts: WorkspaceHostsRepository;
   idTokenUses: IdTokenUsesRepository;
+  auditCheckpoints: AuditCheckpointsRepository;
 }
 
 export interface ConnectDatabaseOptions {
@@ -105,6 +110,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       apiTokens: createApiTokensRepository(collections),
       workspaceHosts: createWorkspaceHostsRepository(collections),
       idTokenUses: createIdTokenUsesRepository(collections),
+      auditCheckpoints: createAuditCheckpointsRepository(collections),
     },
     client,
     dbName,

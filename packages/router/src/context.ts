@@ -198,8 +198,19 @@ export interface RecordingFiles {
   remove(sessionId: string, segment: number): Promise<boolean>;
 }
 
+/**
+ * Signs audit checkpoints with a key held outside the database (@neosc/auth/audit-signing).
+ * Every replica must hold the same key, or checkpoints one signed fail verification on another.
+ */
+export interface AuditSigner {
+  keyId: string;
+  sign(payload: string): string;
+  verify(payload: string, signature: string): boolean;
+}
+
 /** Collaborators injected by the host (or a test), so nothing here reads the environment. */
 export interface Services {
+  auditSigner: AuditSigner;
   passwords: PasswordHasher;
   sessionTokens: SessionTokens;
   totp: TotpService;

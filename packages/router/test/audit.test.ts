@@ -130,7 +130,7 @@ describe("audit chain", () => {
       for (const replica of replicas) await replica.close();
     }
     const result = await callerFor(database.db, { user }).audit.verify();
-    expect(result).toEqual({ ok: true, checked: 100, firstBroken: null });
+    expect(result).toEqual({ ok: true, checked: 100, firstBroken: null, checkpoint: null });
     const seqs = (await database.db.audit.scan({}, 1000)).map((entry) => entry.seq);
     expect(seqs).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });

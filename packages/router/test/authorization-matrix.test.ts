@@ -49,6 +49,7 @@ const MATRIX: Record<string, Row> = {
   "audit.list":            ["no",     "no",  "no",  "yes"],
   "audit.verify":          ["no",     "no",  "no",  "yes"],
   "audit.export":          ["no",     "no",  "no",  "yes"],
+  "audit.checkpoint":      ["no",     "no",  "no",  "yes"],
   "recording.list":        ["no",     "no",  "no",  "yes"],
   "recording.chunk":       ["no",     "no",  "no",  "yes"],
   "recording.verify":      ["no",     "no",  "no",  "yes"],

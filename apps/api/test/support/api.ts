@@ -6,6 +6,8 @@ import { type RunningServer, type StartServerOptions, startServer } from "../../
 export const ADMIN_EMAIL = "admin@neosc.test";
 export const ADMIN_PASSWORD = "admin-password-for-tests";
 export const PUBLIC_ORIGIN = "http://portal.neosc.test";
+/** Every test API signs audit checkpoints with this key (base64 of 32 bytes). */
+export const AUDIT_SIGNING_KEY = Buffer.alloc(32, 11).toString("base64");
 
 /** Starts an API process-in-process on a free port, configured only through its environment. */
 export function startTestApi(
@@ -25,6 +27,7 @@ export function startTestApi(
       MONGO_DB_NAME: dbName,
       MONGO_SERVER_SELECTION_TIMEOUT_MS: "2000",
       NEOSC_SESSION_SECRET: "api-tests-session-secret-0123456789abcdef",
+      NEOSC_AUDIT_SIGNING_KEY: AUDIT_SIGNING_KEY,
       NEOSC_ADMIN_EMAIL: ADMIN_EMAIL,
       NEOSC_ADMIN_PASSWORD: ADMIN_PASSWORD,
       NEOSC_PUBLIC_URL: PUBLIC_ORIGIN,

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
+// The services the API runs, not a copy: the wiring lives in the API (it is the host's choice),
+// and a package dependency router → api would be a cycle, so the tests reach the file directly.
+import { parseAuditSigningKey } from "@neosc/auth/audit-signing";
 import type { LoginSession } from "@neosc/core/auth";
 import type { DomainError } from "@neosc/core/errors";
 import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import type { Database } from "@neosc/db/database";
-// The services the API runs, not a copy: the wiring lives in the API (it is the host's choice),
-// and a package dependency router → api would be a cycle, so the tests reach the file directly.
 import { createAuthServices, passwordHasher } from "../../../../apps/api/src/auth-services.ts";
 import {
   createInnerContext,
@@ -23,6 +24,7 @@ import { appRouter } from "../../src/root.ts";
 import { createCallerFactory } from "../../src/trpc.ts";
 
 export const TEST_SESSION_SECRET = "router-tests-session-secret-0123456789abcdef";
+export const TEST_AUDIT_SIGNING_KEY = parseAuditSigningKey(Buffer.alloc(32, 7).toString("base64"));
 
 export const TEST_CONFIG: RouterConfig = {
   session: { ttlSeconds: 3600 },
@@ -74,6 +76,7 @@ export function testServices(options: Pick<TestContextOptions, "oidc" | "pomeriu
   return {
     ...createAuthServices({
       sessionSecret: TEST_SESSION_SECRET,
+      auditSigningKey: TEST_AUDIT_SIGNING_KEY,
       pomerium: options.pomerium ?? null,
       oidc: options.oidc ?? null,
     }),

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditFilter, AuditResult, AuditVerifyOutput } from "@neosc/core/audit";
+import type { AuditEntry, AuditFilter, AuditResult, AuditVerifyReport } from "@neosc/core/audit";
 import { ChevronDown, ChevronRight, Download, ShieldCheck, ShieldX } from "lucide-react";
 import { type FormEvent, Fragment, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
@@ -52,12 +52,21 @@ type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const RESULT_TONE = { success: "success", denied: "warning", error: "danger" } as const;
 
-const PROBLEM_TEXT: Record<NonNullable<AuditVerifyOutput["firstBroken"]>["problem"], string> = {
+const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport["firstBroken"]>["problem"], string> = {
   hash_mismatch: "its content does not match its hash (edited after writing)",
   prev_hash_mismatch: "it does not link to the entry before it",
   seq_gap: "entries are missing before it",
   seq_order: "entries are out of order",
+  truncated: "the chain ends before its latest signed checkpoint — the newest entries were deleted",
+  checkpoint_mismatch: "it is not the entry the latest checkpoint signed",
+  checkpoint_signature: "the latest checkpoint is not signed with this installation's key",
 };
+
+/** Which signed checkpoint the chain was held against, in words. */
+function checkpointText(checkpoint: AuditVerifyReport["checkpoint"]): string {
+  if (checkpoint === null) return " No signed checkpoint yet, so deleted newest entries would not show.";
+  return ` Held against the checkpoint signed at entry #${checkpoint.seq} (${checkpoint.at.toLocaleString(undefined, { timeZoneName: "short" })}).`;
+}
 
 function download(filename: string, content: string, type: string) {
   const url = URL.createObjectURL(new Blob([content], { type }));
@@ -97,7 +106,7 @@ export function AuditPage() {
   const [filter, setFilter] = useState<AuditFilter>({});
   const [open, setOpen] = useState<string | null>(null);
   const [verifying, setVerifying] = useState(false);
-  const [verification, setVerification] = useState<AuditVerifyOutput | null>(null);
+  const [verification, setVerification] = useState<AuditVerifyReport | null>(null);
   const [exporting, setExporting] = useState<ExportFormat | null>(null);
 
   const entries = trpc.audit.list.useInfiniteQuery(
@@ -188,7 +197,7 @@ export function AuditPage() {
             </p>
             <p className="text-fg">
               {verification.ok
-                ? `${formatCount(verification.checked)} entries checked; every hash matches and links to the one before.`
+                ? `${formatCount(verification.checked)} entries checked; every hash matches and links to the one before.${checkpointText(verification.checkpoint)}`
                 : verification.firstBroken
                   ? `First problem at entry #${verification.firstBroken.seq}: ${PROBLEM_TEXT[verification.firstBroken.problem]}. ${formatCount(verification.checked)} entries checked.`
                   : `${formatCount(verification.checked)} entries checked.`}

@@ -1,4 +1,4 @@
-import type { AuditEntry, AuditFilter, AuditVerifyOutput, ListAuditInput } from "@neosc/core/audit";
+import type { AuditEntry, AuditFilter, ListAuditInput } from "@neosc/core/audit";
 import type { Page } from "@neosc/core/common";
 import type { AuthedContext } from "../../context.ts";
 import { auditToCsv, auditToJsonLines } from "./export.ts";
@@ -7,11 +7,6 @@ import { audit } from "./record.ts";
 /** Admins: newest first, filtered, keyset-paginated. */
 export function listAudit(ctx: AuthedContext, input: ListAuditInput): Promise<Page<AuditEntry>> {
   return ctx.db.audit.list(input);
-}
-
-/** Admins: recomputes the whole chain and names the first broken link. */
-export function verifyAudit(ctx: AuthedContext): Promise<AuditVerifyOutput> {
-  return ctx.db.audit.verify();
 }
 
 export interface ExportAuditInput extends AuditFilter {

@@ -1,12 +1,14 @@
 import {
+  AuditCheckpointOutputSchema,
   AuditPageSchema,
-  AuditVerifyOutputSchema,
+  AuditVerifyReportSchema,
   ExportAuditInputSchema,
   ExportAuditOutputSchema,
   ListAuditInputSchema,
 } from "@neosc/core/audit";
 import { NoInputSchema } from "@neosc/core/common";
-import { exportAudit, listAudit, verifyAudit } from "../../domain/audit/log.ts";
+import { checkpointAudit, verifyAudit } from "../../domain/audit/checkpoints.ts";
+import { exportAudit, listAudit } from "../../domain/audit/log.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const auditRouter = router({
@@ -16,11 +18,17 @@ export const auditRouter = router({
     .output(AuditPageSchema)
     .query(({ ctx, input }) => listAudit(ctx, input)),
 
-  /** Admins: recomputes the hash chain. */
+  /** Admins: recomputes the hash chain and checks it against the latest signed checkpoint. */
   verify: procedureFor("audit.verify")
     .input(NoInputSchema)
-    .output(AuditVerifyOutputSchema)
+    .output(AuditVerifyReportSchema)
     .query(({ ctx }) => verifyAudit(ctx)),
+
+  /** Admins: signs a checkpoint of the chain's head now. */
+  checkpoint: procedureFor("audit.checkpoint")
+    .input(NoInputSchema)
+    .output(AuditCheckpointOutputSchema)
+    .mutation(({ ctx }) => checkpointAudit(ctx)),
 
   /** Admins: a filtered range as JSON Lines or CSV (the export is itself audited). */
   export: procedureFor("audit.export")
