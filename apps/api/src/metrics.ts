@@ -13,6 +13,8 @@ export interface Metrics {
   httpDuration: Histogram<"method" | "route" | "status">;
   workspaceLaunches: Counter<"result">;
   workspaceLaunchDuration: Histogram<"result">;
+  /** Commands sent to the database (one round trip each), by command name. */
+  dbCommands: Counter<"command">;
   events: ApiEvents;
 }
 
@@ -45,13 +47,27 @@ export function createMetrics(): Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  const dbCommands = new Counter({
+    name: "db_commands_total",
+    help: "Commands sent to the database (one round trip each), by command name (find, update, getMore, ...)",
+    labelNames: ["command"] as const,
+    registers: [registry],
+  });
   const events: ApiEvents = {
     workspaceLaunched(result: LaunchResult, seconds: number) {
       workspaceLaunches.inc({ result });
       workspaceLaunchDuration.observe({ result }, seconds);
     },
   };
-  return { registry, httpRequests, httpDuration, workspaceLaunches, workspaceLaunchDuration, events };
+  return {
+    registry,
+    httpRequests,
+    httpDuration,
+    workspaceLaunches,
+    workspaceLaunchDuration,
+    dbCommands,
+    events,
+  };
 }
 
 /** The internal metrics listener: `GET /metrics` only. */

@@ -244,6 +244,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     };
 
     const metrics = createMetrics();
+    connection.onCommand((command) => metrics.dbCommands.inc({ command }));
     const activeConnection = connection;
     let draining = false;
     const app = createApp({

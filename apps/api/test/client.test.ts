@@ -172,5 +172,8 @@ describe("the README script", () => {
     expect(metrics).toMatch(/^workspace_launches_total\{result="success"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^workspace_launch_duration_seconds_count\{result="success"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^http_requests_total\{[^}]*route="workspace\.launch"[^}]*\} [1-9]\d*$/m);
+    // Every database round trip is counted by command name (the benchmark divides these by requests).
+    expect(metrics).toMatch(/^db_commands_total\{command="find"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^db_commands_total\{command="insert"\} [1-9]\d*$/m);
   });
 });

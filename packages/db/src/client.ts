@@ -1,5 +1,5 @@
 import { DomainError } from "@neosc/core/errors";
-import { MongoClient } from "mongodb";
+import { type CommandStartedEvent, MongoClient } from "mongodb";
 
 export interface ClientOptions {
   url: string;
@@ -29,7 +29,23 @@ export function createMongoClient(options: ClientOptions): MongoClient {
     connectTimeoutMS: options.connectTimeoutMS ?? 5_000,
     appName: options.appName ?? "neosc",
     ignoreUndefined: true,
+    // Every command is a round trip to the server: counted (see `onCommand`) so the benchmark
+    // and the metrics endpoint can say how many each request costs.
+    monitorCommands: true,
   });
+}
+
+/**
+ * Calls `listener` with the name of every command the client sends (`find`, `update`,
+ * `getMore`, …: one round trip each; the driver's own heartbeats are not commands here).
+ * Returns a function that removes the listener.
+ */
+export function onCommand(client: MongoClient, listener: (commandName: string) => void): () => void {
+  const handler = (event: CommandStartedEvent) => listener(event.commandName);
+  client.on("commandStarted", handler);
+  return () => {
+    client.off("commandStarted", handler);
+  };
 }
 
 export function unavailable(url: string, cause: unknown): DomainError {

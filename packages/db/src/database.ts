@@ -1,5 +1,5 @@
 import type { MongoClient } from "mongodb";
-import { connectClient, createMongoClient, dbNameFromUrl, unavailable } from "./client.ts";
+import { connectClient, createMongoClient, dbNameFromUrl, onCommand, unavailable } from "./client.ts";
 import { collectionsOf, ensureIndexes } from "./collections.ts";
 import { type ApiTokensRepository, createApiTokensRepository } from "./repositories/api-tokens.ts";
 import { type AuditRepository, createAuditRepository } from "./repositories/audit.ts";
@@ -82,6 +82,8 @@ export interface DatabaseConnection {
   /** Throws DomainError("UNAVAILABLE", "database_unavailable") when the server does not answer. */
   ping(): Promise<void>;
   ensureIndexes(): Promise<void>;
+  /** Calls `listener` with each command's name (one database round trip each); returns an unsubscribe. */
+  onCommand(listener: (commandName: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -122,6 +124,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       }
     },
     ensureIndexes: () => ensureIndexes(collections),
+    onCommand: (listener) => onCommand(client, listener),
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) {
