@@ -68,4 +68,26 @@ else
   echo "bootstrap: not a Debian system: the local workspace driver needs Xvnc (TigerVNC), bwrap (bubblewrap), openbox, xterm, pcmanfm and firefox-esr; the portal lists what is missing" >&2
 fi
 
+# PostgreSQL 15 for FerretDB's PostgreSQL backend (NEOSC_DB_ENGINE=postgresql; see the README's
+# "Database engine"), run by the launcher as the system account neosc-db (PostgreSQL refuses
+# root), one cluster per data folder on a unix socket there. Debian's own "main" cluster is not
+# created: nothing here uses it.
+if command -v dpkg-query >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  if ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "install ok installed"; then
+    echo "bootstrap: installing postgresql-15 from Debian's packages"
+    mkdir -p /etc/postgresql-common/createcluster.d
+    [ -e /etc/postgresql-common/createcluster.d/neosc.conf ] ||
+      echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/neosc.conf
+    if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null); then
+      echo "bootstrap: could not install postgresql-15: NEOSC_DB_ENGINE=postgresql will be unavailable" >&2
+    fi
+  fi
+  if ! getent passwd neosc-db >/dev/null; then
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+      --comment "NeoSC embedded database" neosc-db
+  fi
+elif ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
+  echo "bootstrap: PostgreSQL is missing (only needed for NEOSC_DB_ENGINE=postgresql): run 'sudo apt-get install postgresql-15'" >&2
+fi
+
 pnpm install --frozen-lockfile --reporter=silent

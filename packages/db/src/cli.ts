@@ -1,10 +1,12 @@
 import { parseArgs } from "node:util";
 import { resolveServerBinary } from "./local-server/binary.ts";
-import { startLocalServer } from "./local-server.ts";
+import { findPostgresBinDir } from "./local-server/postgresql.ts";
+import { configuredEngine, startLocalServer } from "./local-server.ts";
 
 /*
  * `pnpm --filter @neosc/db database <command>`
- *   ensure   locate (or build once) the local server binary and print its path (CI pre-builds this)
+ *   ensure   locate (or build once) the local server binary and print its path (CI pre-builds this);
+ *            with NEOSC_DB_ENGINE=postgresql also the PostgreSQL server binaries' folder
  *   start    run a local server in the foreground: persistent in ./.neosc/db unless --throwaway
  */
 
@@ -28,8 +30,10 @@ async function main(): Promise<number> {
   }
 
   if (command === "ensure") {
-    const binary = await resolveServerBinary();
+    const engine = configuredEngine();
+    const binary = await resolveServerBinary({ mongod: engine === undefined || engine === "mongod" });
     console.log(binary.path);
+    if (engine === "postgresql") console.log(await findPostgresBinDir());
     return 0;
   }
 

@@ -5,14 +5,27 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
-import { defaultLog, type Engine, resolveServerBinary, type ServerBinary } from "./local-server/binary.ts";
+import { defaultLog, resolveServerBinary, type ServerBinary } from "./local-server/binary.ts";
 import { lockDataDir } from "./local-server/data-dir-lock.ts";
+import {
+  asAccount,
+  checkSocketPath,
+  ensureCluster,
+  ferretDbPostgresUrl,
+  findPostgresBinDir,
+  isPostgresReady,
+  postgresAccount,
+  postgresArgs,
+  prepareFolders,
+} from "./local-server/postgresql.ts";
 import { delay, grace } from "./local-server/timers.ts";
 
 /*
  * The local MongoDB launcher (ARCHITECTURE §5): when no MONGO_URL is configured, start a
- * MongoDB-compatible server on 127.0.0.1 and hand back its URL. Which server runs is decided in
- * `local-server/binary.ts` (mongod, else FerretDB, else a clear error).
+ * MongoDB-compatible server on 127.0.0.1 and hand back its URL. Which server runs: `engine`
+ * below (mongod, FerretDB on SQLite, FerretDB on PostgreSQL), its binary found by
+ * `local-server/binary.ts` (mongod, else FerretDB, else a clear error) and, for PostgreSQL,
+ * `local-server/postgresql.ts`.
  *
  * The server process never outlives its owner. It is started through a tiny Node supervisor
  * (`local-server/supervisor.mjs`) in its own process group, whose stdin is a pipe from the owner: the kernel
@@ -23,6 +36,16 @@ import { delay, grace } from "./local-server/timers.ts";
  * the owner can shut down in order (drain requests, then stop the database).
  */
 
+/**
+ * Which server the launcher runs: a real MongoDB (`mongod`) or FerretDB 1.24 on one of its
+ * backends. Chosen by `engine`, else NEOSC_DB_ENGINE, else `mongod` when it is on PATH, else
+ * DEFAULT_ENGINE.
+ */
+export type DatabaseEngine = "mongod" | "sqlite" | "postgresql";
+export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["mongod", "sqlite", "postgresql"];
+/** FerretDB's backend when nothing says otherwise (README "Database engine": the measurements). */
+export const DEFAULT_ENGINE: DatabaseEngine = "sqlite";
+
 export interface LocalServerOptions {
   /** `persistent`: data stays in `dataDir` across restarts; `throwaway`: a temp dir removed on stop. */
   mode: "persistent" | "throwaway";
@@ -30,6 +53,8 @@ export interface LocalServerOptions {
   dataDir?: string;
   /** Fixed port (default: a free one). */
   port?: number;
+  /** Which server (default: NEOSC_DB_ENGINE, else mongod on PATH, else DEFAULT_ENGINE). */
+  engine?: DatabaseEngine;
   /** Progress and notices (default: standard error). */
   log?: (line: string) => void;
   /** How long to wait until the server answers a ping (default 60 s). */
@@ -40,16 +65,35 @@ export interface LocalServerOptions {
 
 export interface LocalServer {
   url: string;
-  engine: Engine;
+  engine: DatabaseEngine;
   binary: string;
-  /** The database process (FerretDB or mongod). */
+  /** The process the URL reaches (FerretDB or mongod). */
   pid: number;
-  /** The watchdog between owner and database. */
+  /** Its watchdog between owner and database. */
   supervisorPid: number;
+  /** Every process the launcher started: the above and, on PostgreSQL, its server and watchdog. */
+  pids: number[];
   /** Where the data lives (removed on stop in throwaway mode). */
   dataDir: string;
   stop(): Promise<void>;
 }
+
+/** NEOSC_DB_ENGINE when set; a value that names no engine is an error naming the variable. */
+export function configuredEngine(): DatabaseEngine | undefined {
+  const value = process.env.NEOSC_DB_ENGINE?.trim().toLowerCase();
+  if (!value) return undefined;
+  if ((DATABASE_ENGINES as readonly string[]).includes(value)) return value as DatabaseEngine;
+  throw new Error(
+    `NEOSC_DB_ENGINE must be one of ${DATABASE_ENGINES.join(", ")} (got "${process.env.NEOSC_DB_ENGINE}")`,
+  );
+}
+
+/** The persistent subfolder per engine (`ferretdb` for SQLite: the folder of earlier versions). */
+const ENGINE_FOLDERS: Record<DatabaseEngine, string> = {
+  mongod: "mongod",
+  sqlite: "ferretdb",
+  postgresql: "ferretdb-postgresql",
+};
 
 /** MONGO_URL when the environment names a server (then no launcher is needed). */
 export function configuredMongoUrl(): string | undefined {
@@ -109,7 +153,12 @@ interface SupervisorMessage {
   log?: string;
 }
 
-function serverArgs(engine: Engine, dir: string, port: number): { args: string[]; logName: string } {
+function serverArgs(
+  engine: DatabaseEngine,
+  dir: string,
+  port: number,
+  postgresqlUrl: string | null,
+): { args: string[]; logName: string } {
   if (engine === "mongod") {
     return {
       args: ["--dbpath", dir, "--bind_ip", "127.0.0.1", "--port", String(port), "--nounixsocket", "--quiet"],
@@ -118,8 +167,9 @@ function serverArgs(engine: Engine, dir: string, port: number): { args: string[]
   }
   return {
     args: [
-      "--handler=sqlite",
-      `--sqlite-url=file:${dir}/`,
+      ...(engine === "postgresql"
+        ? ["--handler=postgresql", `--postgresql-url=${postgresqlUrl}`]
+        : ["--handler=sqlite", `--sqlite-url=file:${dir}/`]),
       `--listen-addr=127.0.0.1:${port}`,
       "--telemetry=disable",
       // No debug HTTP listener (default 127.0.0.1:8088 would collide between instances).
@@ -136,61 +186,174 @@ function serverArgs(engine: Engine, dir: string, port: number): { args: string[]
 /** Starts a local MongoDB-compatible server; see the module comment for the order and the watchdog. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const log = options.log ?? defaultLog;
-  const binary = await resolveServerBinary({ log });
+  const asked = options.engine ?? configuredEngine();
+  const binary = await resolveServerBinary({ log, mongod: asked === undefined || asked === "mongod" });
+  if (asked === "mongod" && binary.engine !== "mongod") {
+    throw new Error("NEOSC_DB_ENGINE=mongod, but there is no `mongod` on PATH");
+  }
+  const engine: DatabaseEngine = binary.engine === "mongod" ? "mongod" : (asked ?? DEFAULT_ENGINE);
   const throwaway = options.mode === "throwaway";
   const root = throwaway
     ? await mkdtemp(join(tmpdir(), "neosc-db-"))
     : resolve(options.dataDir ?? join(".neosc", "db"));
-  const dataDir = throwaway ? root : join(root, binary.engine);
+  const dataDir = throwaway ? root : join(root, ENGINE_FOLDERS[engine]);
   await mkdir(dataDir, { recursive: true });
 
   // Two servers on one persistent folder would corrupt it: one owner at a time.
   const lock = throwaway ? null : await lockDataDir(dataDir, options.lockWaitMs ?? 15_000);
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  let backend: Supervised | null = null;
   let lastError = "";
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    const port = options.port ?? (await freePort());
-    try {
-      const server = await launch({ binary, dataDir, root, throwaway, port, deadline });
-      if (!lock) return server;
-      await lock.hold(server.supervisorPid);
-      return {
-        ...server,
-        stop: async () => {
-          await server.stop();
-          await lock.release();
-        },
-      };
-    } catch (error) {
-      lastError = error instanceof Error ? error.message : String(error);
-      // Someone took the port between our probe and the server's bind: try another one.
-      if (options.port !== undefined || !/address already in use/i.test(lastError)) break;
+  try {
+    // PostgreSQL under FerretDB: started first, kept across FerretDB's port retries.
+    const pgdata = join(dataDir, "pgdata");
+    if (engine === "postgresql") {
+      backend = await startPostgres({ dataDir, pgdata, root, throwaway, deadline, log });
+      if (lock) await lock.hold(backend.supervisorPid);
     }
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const port = options.port ?? (await freePort());
+      try {
+        const postgresqlUrl = engine === "postgresql" ? ferretDbPostgresUrl(pgdata) : null;
+        const { args, logName } = serverArgs(engine, dataDir, port, postgresqlUrl);
+        const server = await launch({
+          binary,
+          args,
+          logFile: join(root, logName),
+          // The supervisor of the last process to stop removes the throwaway folder.
+          removeDir: throwaway && backend === null ? root : "-",
+          port,
+          deadline,
+        });
+        const started = backend;
+        const stop = async () => {
+          await server.stop();
+          await started?.stop();
+          await lock?.release();
+          if (throwaway) await rm(root, { recursive: true, force: true }).catch(() => {});
+        };
+        if (lock) await lock.hold(server.supervisorPid);
+        return {
+          url: server.url,
+          engine,
+          binary: binary.path,
+          pid: server.pid,
+          supervisorPid: server.supervisorPid,
+          pids: [server.pid, server.supervisorPid, ...(started ? [started.pid, started.supervisorPid] : [])],
+          dataDir,
+          stop: once(stop),
+        };
+      } catch (error) {
+        lastError = error instanceof Error ? error.message : String(error);
+        // Someone took the port between our probe and the server's bind: try another one.
+        if (options.port !== undefined || !/address already in use/i.test(lastError)) break;
+      }
+    }
+  } catch (error) {
+    lastError = error instanceof Error ? error.message : String(error);
   }
+  await backend?.stop();
   await lock?.release();
   if (throwaway) await rm(root, { recursive: true, force: true }).catch(() => {});
-  throw new Error(`${binary.engine} (${binary.path}) did not start: ${lastError}`);
+  const name = engine === "mongod" ? "mongod" : `FerretDB on ${engine}`;
+  throw new Error(`${name} (${binary.path}) did not start: ${lastError}`);
 }
 
-async function launch(input: {
-  binary: ServerBinary;
+function once(run: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  return () => {
+    running ??= run();
+    return running;
+  };
+}
+
+/**
+ * A PostgreSQL cluster in `<dataDir>/pgdata` (created on first use), as the `neosc-db` account
+ * when we are root, listening only on a unix socket in that folder. Fast shutdown (SIGINT) when
+ * its owner goes, like any server here.
+ */
+async function startPostgres(input: {
   dataDir: string;
+  pgdata: string;
   root: string;
   throwaway: boolean;
-  port: number;
   deadline: number;
-}): Promise<LocalServer> {
-  const { binary, dataDir, root, throwaway, port, deadline } = input;
-  const { args, logName } = serverArgs(binary.engine, dataDir, port);
-  // The throwaway folder is removed by the supervisor too, so a crashed owner leaves none.
-  const removeDir = throwaway ? root : "-";
+  log: (line: string) => void;
+}): Promise<Supervised> {
+  const { dataDir, pgdata, root, throwaway, deadline, log } = input;
+  const binDir = await findPostgresBinDir();
+  checkSocketPath(pgdata);
+  const account = await postgresAccount(log);
+  await prepareFolders(account, throwaway ? [root] : [dataDir]);
+  // A throwaway cluster skips initdb's fsync; a persistent one is written safely.
+  await ensureCluster({ binDir, account, pgdata, durable: !throwaway, log });
+  const command = asAccount(account, join(binDir, "postgres"), postgresArgs(pgdata));
+  const server = supervise({
+    binary: command.file,
+    args: command.args,
+    logFile: join(root, "postgresql.log"),
+    removeDir: throwaway ? root : "-",
+    stopSignal: "SIGINT",
+  });
+  try {
+    for (;;) {
+      const failure = server.failure();
+      if (failure !== null) throw new Error(`PostgreSQL ${failure}`);
+      if (Date.now() > deadline) throw new Error("PostgreSQL was not ready before the start timeout");
+      const pid = server.pid();
+      if (pid && (await isPostgresReady(pgdata, pid))) break;
+      await delay(100);
+    }
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server.started();
+}
+
+interface Supervised {
+  pid: number;
+  supervisorPid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `binary args` under the supervisor (see the module comment). The owner's end of the pipe
+ * is the server's lifeline; `stop()` closes it and waits for the supervisor to go.
+ */
+function supervise(input: {
+  binary: string;
+  args: string[];
+  logFile: string;
+  removeDir: string;
+  stopSignal: NodeJS.Signals;
+}): {
+  pid(): number;
+  failure(): string | null;
+  stop(): Promise<void>;
+  /** Once the server is up: nothing here keeps the owner's event loop alive any more. */
+  started(): Supervised;
+} {
   const supervisor: ChildProcess = spawn(
     process.execPath,
-    [SUPERVISOR_PATH, binary.path, join(root, logName), String(process.pid), removeDir, "--", ...args],
+    [
+      SUPERVISOR_PATH,
+      input.binary,
+      input.logFile,
+      String(process.pid),
+      input.removeDir,
+      input.stopSignal,
+      "--",
+      ...input.args,
+    ],
     { stdio: ["pipe", "pipe", "ignore"], detached: true },
   );
   const exited = new Promise<void>((done) => {
     supervisor.once("exit", () => done());
+  });
+  let supervisorGone = false;
+  void exited.then(() => {
+    supervisorGone = true;
   });
 
   let pid = 0;
@@ -212,23 +375,61 @@ async function launch(input: {
       }
     }
   });
-  let supervisorGone = false;
-  void exited.then(() => {
-    supervisorGone = true;
+
+  const stop = once(async () => {
+    supervisor.ref();
+    supervisor.stdin?.end();
+    const finished = await Promise.race([exited.then(() => true), grace(15_000)]);
+    if (!finished) {
+      killQuietly(pid);
+      killQuietly(supervisor.pid);
+      await Promise.race([exited, grace(2_000)]);
+    }
   });
 
-  const url = `mongodb://127.0.0.1:${port}/`;
-  const describeFailure = () => {
-    const message = failure as SupervisorMessage | null;
-    return message
-      ? `exited with code ${message.exit}${message.log ? `:\n${message.log.trim()}` : ""}`
-      : "the supervisor exited";
+  return {
+    pid: () => pid,
+    failure: () => {
+      const message = failure as SupervisorMessage | null;
+      if (message) return `exited with code ${message.exit}${message.log ? `:\n${message.log.trim()}` : ""}`;
+      return supervisorGone ? "exited (its supervisor is gone)" : null;
+    },
+    stop,
+    started: () => {
+      // The owner may exit without calling stop(): nothing here keeps its event loop alive, and
+      // the closing pipe then stops the server.
+      supervisor.unref();
+      unrefStream(supervisor.stdin);
+      unrefStream(supervisor.stdout);
+      return { pid, supervisorPid: supervisor.pid ?? 0, stop };
+    },
   };
+}
+
+/** FerretDB or mongod under its supervisor, once it answers a ping on `port`. */
+async function launch(input: {
+  binary: ServerBinary;
+  args: string[];
+  logFile: string;
+  removeDir: string;
+  port: number;
+  deadline: number;
+}): Promise<Supervised & { url: string }> {
+  const { binary, port, deadline } = input;
+  const server = supervise({
+    binary: binary.path,
+    args: input.args,
+    logFile: input.logFile,
+    removeDir: input.removeDir,
+    stopSignal: "SIGTERM",
+  });
+  const url = `mongodb://127.0.0.1:${port}/`;
   try {
     for (;;) {
-      if (supervisorGone || failure) throw new Error(describeFailure());
+      const failure = server.failure();
+      if (failure !== null) throw new Error(failure);
       if (Date.now() > deadline) throw new Error(`no answer on ${url} before the start timeout`);
-      if (pid && (await canConnect(port))) {
+      if (server.pid() && (await canConnect(port))) {
         try {
           await ping(url);
           break;
@@ -239,42 +440,10 @@ async function launch(input: {
       await delay(100);
     }
   } catch (error) {
-    supervisor.stdin?.end();
-    await Promise.race([exited, grace(10_000)]);
+    await server.stop();
     throw error;
   }
-
-  // The owner may exit without calling stop(): nothing here keeps its event loop alive, and the
-  // closing pipe then stops the server.
-  supervisor.unref();
-  unrefStream(supervisor.stdin);
-  unrefStream(supervisor.stdout);
-
-  let stopping: Promise<void> | null = null;
-  const stop = () => {
-    stopping ??= (async () => {
-      supervisor.ref();
-      supervisor.stdin?.end();
-      const finished = await Promise.race([exited.then(() => true), grace(15_000)]);
-      if (!finished) {
-        killQuietly(pid);
-        killQuietly(supervisor.pid);
-        await Promise.race([exited, grace(2_000)]);
-      }
-      if (throwaway) await rm(root, { recursive: true, force: true }).catch(() => {});
-    })();
-    return stopping;
-  };
-
-  return {
-    url,
-    engine: binary.engine,
-    binary: binary.path,
-    pid,
-    supervisorPid: supervisor.pid ?? 0,
-    dataDir,
-    stop,
-  };
+  return { ...server.started(), url };
 }
 
 function unrefStream(stream: unknown): void {

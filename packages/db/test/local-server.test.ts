@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRunning } from "@neosc/core/process";
@@ -47,6 +47,9 @@ async function pingable(url: string): Promise<boolean> {
 
 interface OwnerReport {
   url: string;
+  engine: string;
+  /** Every process the launcher started (server(s) and supervisors). */
+  pids: number[];
   pid: number;
   supervisorPid: number;
   dataDir: string;
@@ -57,6 +60,7 @@ function startOwner(
   mode: "throwaway" | "persistent",
   dataDir?: string,
   extra: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ owner: ChildProcess; report: OwnerReport }> {
   const owner = spawn(
     process.execPath,
@@ -68,7 +72,7 @@ function startOwner(
       ...(dataDir ? [dataDir] : []),
       ...extra,
     ],
-    { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: packageDir, stdio: ["ignore", "pipe", "pipe"], env },
   );
   owners.push(owner);
   return new Promise((done, fail) => {
@@ -222,6 +226,120 @@ describe("local server launcher", () => {
       process.env.PATH = saved.PATH;
       if (saved.XDG_CACHE_HOME === undefined) delete process.env.XDG_CACHE_HOME;
       else process.env.XDG_CACHE_HOME = saved.XDG_CACHE_HOME;
+    }
+  });
+});
+
+/*
+ * FerretDB on PostgreSQL (NEOSC_DB_ENGINE=postgresql): two servers, each under its supervisor;
+ * PostgreSQL as the unprivileged account when we are root, reached only by a unix socket in
+ * the data folder. Whatever happens to the owner, all four processes and the folder go.
+ */
+describe("local server launcher, PostgreSQL backend", () => {
+  it("starts FerretDB on PostgreSQL, not as root, and removes every process and the folder on stop", async () => {
+    const server = await startLocalServer({ mode: "throwaway", engine: "postgresql", log: () => {} });
+    try {
+      expect(server.engine).toBe("postgresql");
+      expect(server.pids).toHaveLength(4);
+      for (const pid of server.pids) expect(isRunning(pid)).toBe(true);
+      const { connectDatabase } = await import("../src/database.ts");
+      const connection = await connectDatabase({ url: server.url, dbName: "pg" });
+      await connection.db.users.create({
+        source: "local",
+        email: "pg@example.com",
+        name: "On PostgreSQL",
+        role: "admin",
+        organizationId: null,
+        passwordHash: "hash",
+        mustChangePassword: false,
+      });
+      expect((await connection.db.users.findByEmail("pg@example.com"))?.name).toBe("On PostgreSQL");
+      await connection.close();
+
+      // The PostgreSQL server: its data folder, a socket and no TCP listener, not root.
+      const postgres = server.pids.find((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("postgres\0-D"),
+      );
+      expect(postgres).toBeDefined();
+      const status = readFileSync(`/proc/${postgres}/status`, "utf8");
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+      if (process.getuid?.() === 0) expect(uid).not.toBe(0);
+      expect(existsSync(join(server.dataDir, "pgdata", ".s.PGSQL.5432"))).toBe(true);
+      expect(readFileSync(`/proc/${postgres}/cmdline`, "utf8")).toContain("listen_addresses=\0");
+    } finally {
+      await server.stop();
+    }
+    for (const pid of server.pids) expect(await waitUntilGone(pid)).toBe(true);
+    expect(existsSync(server.dataDir)).toBe(false);
+  });
+
+  it("keeps a persistent cluster's data across restarts", async () => {
+    const dataDir = await scratchDir();
+    if (process.getuid?.() === 0) {
+      // mkdtemp makes the folder 0700: the unprivileged account could not reach its cluster.
+      await expect(
+        startLocalServer({ mode: "persistent", dataDir, engine: "postgresql", log: () => {} }),
+      ).rejects.toThrow(/cannot reach .*closed to other users/);
+      await chmod(dataDir, 0o711);
+    }
+    const first = await startLocalServer({
+      mode: "persistent",
+      dataDir,
+      engine: "postgresql",
+      log: () => {},
+    });
+    expect(first.dataDir).toBe(join(dataDir, "ferretdb-postgresql"));
+    const client = new MongoClient(first.url);
+    await client
+      .db("crash")
+      .collection("things")
+      .insertOne({ _id: "kept" } as never);
+    await client.close();
+    await first.stop();
+    for (const pid of first.pids) expect(await waitUntilGone(pid)).toBe(true);
+    const again = await startLocalServer({
+      mode: "persistent",
+      dataDir,
+      engine: "postgresql",
+      log: () => {},
+    });
+    try {
+      const reader = new MongoClient(again.url);
+      expect(
+        await reader
+          .db("crash")
+          .collection("things")
+          .countDocuments({ _id: "kept" } as never),
+      ).toBe(1);
+      await reader.close();
+    } finally {
+      await again.stop();
+    }
+  });
+
+  it("leaves no process behind when the owner gets SIGKILL", async () => {
+    const { owner, report } = await startOwner("throwaway", undefined, [], {
+      ...process.env,
+      NEOSC_DB_ENGINE: "postgresql",
+    });
+    expect(report.engine).toBe("postgresql");
+    expect(report.pids).toHaveLength(4);
+    expect(await pingable(report.url)).toBe(true);
+    const exited = new Promise((done) => owner.once("exit", done));
+    owner.kill("SIGKILL");
+    await exited;
+    for (const pid of report.pids) expect(await waitUntilGone(pid)).toBe(true);
+    expect(existsSync(report.dataDir)).toBe(false);
+  });
+
+  it("refuses an engine name it does not know, naming the variable", async () => {
+    const saved = process.env.NEOSC_DB_ENGINE;
+    process.env.NEOSC_DB_ENGINE = "oracle";
+    try {
+      await expect(startLocalServer({ mode: "throwaway", log: () => {} })).rejects.toThrow(/NEOSC_DB_ENGINE/);
+    } finally {
+      if (saved === undefined) delete process.env.NEOSC_DB_ENGINE;
+      else process.env.NEOSC_DB_ENGINE = saved;
     }
   });
 });

@@ -6,8 +6,8 @@ import { delimiter, join } from "node:path";
 import { delay } from "./timers.ts";
 
 /*
- * Which MongoDB-compatible server the launcher runs, in this order: `mongod` on PATH, else
- * FerretDB (SQLite backend): `ferretdb` on PATH, else the cached build in
+ * Which MongoDB-compatible binary the launcher runs, in this order: `mongod` on PATH, else
+ * FerretDB (on the backend local-server.ts chose): `ferretdb` on PATH, else the cached build in
  * `${XDG_CACHE_HOME:-~/.cache}/neosc/ferretdb-v1.24.2/ferretdb`, else build it once with Go,
  * else a clear error naming these three ways.
  */
@@ -40,7 +40,7 @@ async function isExecutable(path: string): Promise<boolean> {
   }
 }
 
-async function findOnPath(name: string): Promise<string | null> {
+export async function findOnPath(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);
@@ -193,13 +193,14 @@ function noServerMessage(): string {
 }
 
 /**
- * Which server the launcher would run: `mongod` on PATH, else a working `ferretdb` on PATH or in
- * the cache, else (when `build` is true, the default) FerretDB built with Go.
+ * Which server the launcher would run: `mongod` on PATH (unless `mongod` is false: a FerretDB
+ * backend was asked for), else a working `ferretdb` on PATH or in the cache, else (when `build`
+ * is true, the default) FerretDB built with Go.
  */
 export async function resolveServerBinary(
-  options: { build?: boolean; log?: (line: string) => void } = {},
+  options: { build?: boolean; log?: (line: string) => void; mongod?: boolean } = {},
 ): Promise<ServerBinary> {
-  const mongod = await findOnPath("mongod");
+  const mongod = options.mongod === false ? null : await findOnPath("mongod");
   if (mongod) return { engine: "mongod", path: mongod };
   const onPath = await findOnPath("ferretdb");
   if (onPath && (await isWorkingFerretDb(onPath))) return { engine: "ferretdb", path: onPath };

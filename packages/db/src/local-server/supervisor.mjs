@@ -1,7 +1,8 @@
 // @ts-check
 /*
  * The watchdog between the launcher's owner and the database process (see local-server.ts).
- * Runs as `node supervisor.mjs <binary> <logFile> <ownerPid> <removeDir|-> -- <args...>`.
+ * Runs as `node supervisor.mjs <binary> <logFile> <ownerPid> <removeDir|-> <stopSignal> -- <args...>`
+ * (stopSignal: how to ask the server to stop, e.g. SIGTERM; PostgreSQL's fast shutdown is SIGINT).
  * Prints `{"pid":n}` once the server is spawned, and `{"exit":code,"log":tail}` if it ends by
  * itself. Plain JavaScript because Node runs it directly (no TypeScript loader in a child
  * process); `// @ts-check` and the db package's tsconfig type-check it all the same.
@@ -10,7 +11,8 @@ import { spawn } from "node:child_process";
 import { openSync, readFileSync, rmSync } from "node:fs";
 
 process.title = "neosc-db-supervisor";
-const [binary = "", logFile = "", ownerPid, removeDir, , ...args] = process.argv.slice(2);
+const [binary = "", logFile = "", ownerPid, removeDir, stopSignal = "SIGTERM", , ...args] =
+  process.argv.slice(2);
 
 /** @param {{ pid?: number; exit?: number; signal?: string | null; log?: string }} message */
 const say = (message) => {
@@ -28,7 +30,8 @@ let stopping = false;
 function stop() {
   if (stopping) return;
   stopping = true;
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  if (child.exitCode === null && child.signalCode === null)
+    child.kill(/** @type {NodeJS.Signals} */ (stopSignal));
   setTimeout(() => child.kill("SIGKILL"), 5000).unref();
 }
 child.on("spawn", () => say({ pid: child.pid }));
