@@ -45,6 +45,12 @@ export interface Row {
   dataAtStart?: { users: number; sessions: number; audit: number };
   /** How long the API needed, before this row, to answer a dashboard promptly again. */
   waitedForApiSeconds?: number;
+  /** CPU (utime + stime) of the serving process during the row, per request, in ms. */
+  apiCpuMsPerRequest?: number;
+  /** CPU of the database processes (FerretDB and, on PostgreSQL, its server and backends), per request, in ms. */
+  dbCpuMsPerRequest?: number;
+  /** Database commands the API sent (its `db_commands_total`) per request: round trips. */
+  dbRoundTripsPerRequest?: number;
   note?: string;
 }
 

@@ -4,13 +4,15 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Workspace } from "@neosc/core/workspace";
-import { connectDatabase } from "@neosc/db/database";
+import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
+import { DATABASE_ENGINES, type DatabaseEngine } from "@neosc/db/local-server";
 import { signInApi } from "../src/api.ts";
 import { freePort } from "../src/ports.ts";
 import { type Service, startService } from "../src/processes.ts";
-import { type SeededUser, seedActiveSessions, seedSignedInUsers } from "../src/seed.ts";
+import { type SeededUser, seedActiveSessions, seedSessionHistory, seedSignedInUsers } from "../src/seed.ts";
 import { E2E_ROOT, RESULTS_DIR, type RunningStack, startStack, stopAndVerify } from "../src/stack.ts";
 import { batchMutation, batchQueryPath, decodeBatch } from "../src/trpc-wire.ts";
+import { cpuSeconds, dbCommands, treeCpuSeconds } from "./costs.ts";
 import { type Row, runLoad, type Step } from "./load.ts";
 import { round } from "./stats.ts";
 import { runUserModel } from "./user-model.ts";
@@ -24,6 +26,23 @@ const CEILING_CONNECTIONS = 100;
 /** People who have a workspace running before the runs start (their dashboards list it). */
 const SEEDED_SESSIONS = Number(process.env.BENCH_SEEDED_SESSIONS ?? 100);
 const API_LOG_LEVEL = process.env.BENCH_API_LOG_LEVEL ?? "info";
+/**
+ * BENCH_ENGINES=sqlite,postgresql runs everything once per database engine, each on its own
+ * stack, and prints the engines side by side; unset: the launcher's default engine only.
+ */
+const ENGINES: (DatabaseEngine | undefined)[] = (process.env.BENCH_ENGINES ?? "")
+  .split(",")
+  .map((engine) => engine.trim())
+  .filter(Boolean)
+  .map((engine) => {
+    if (!(DATABASE_ENGINES as readonly string[]).includes(engine)) {
+      throw new Error(`BENCH_ENGINES: "${engine}" is not one of ${DATABASE_ENGINES.join(", ")}`);
+    }
+    return engine as DatabaseEngine;
+  });
+if (ENGINES.length === 0) ENGINES.push(undefined);
+/** The history rows run with this many times the sessions and audit entries of the small-data rows. */
+const HISTORY_FACTOR = Number(process.env.BENCH_HISTORY_FACTOR ?? 10);
 
 const DASHBOARD_PATH = batchQueryPath([["workspace.list"], ["session.active"]]);
 
@@ -48,55 +67,122 @@ async function main() {
   );
 
   const started = Date.now();
-  const stack = await startStack({ logDir, pomerium: true, apiEnv: { LOG_LEVEL: API_LOG_LEVEL } });
-  const services: Service[] = [];
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    log("interrupted: stopping everything");
-    void shutdown(stack, services).then(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-
-  try {
-    const rows = await scenarios(stack, services, logDir);
-    const notes = [
-      `${machine.cores} cores shared by everything: the API (one Node process), FerretDB (SQLite backend) and the load generator (autocannon and the user model, in this process) all run on this machine, over loopback.`,
-      `Saturation rows are closed-loop (autocannon, ${SECONDS} s each, every connection its own signed-in person, the next request sent when the previous answer arrives). Latency in ms, timeouts counted at 10 s (so "≥10000" means at least that); errors = non-2xx + socket errors + timeouts.`,
-      `User model rows are open-loop: each person loads the dashboard every 10 s and launches a workspace once per 5 min, stopping it 15 s later, each on a random phase. Time is not compressed: the arrival rates are those of the real model (N/10 dashboards/s, N/300 launches/s); the run observes a ${MODEL_SECONDS} s slice of that steady state instead of the full 5-minute cycle, so about ${Math.round((MODEL_SECONDS / 300) * 100)}% of the people launch in it. Latency counts from the scheduled send time; a person never has two dashboard loads in flight (as with the portal's query cache). req/s there is the offered rate, not a capacity.`,
-      "Before each row the benchmark waits (up to 60 s, column wait s) until the API answers a dashboard within 0.5 s again: after an overload it keeps working through requests whose clients already gave up.",
-      `Ceilings: a bare node:http server sending the dashboard's exact response bytes from memory, and a "hello" query on the same Express 5 + tRPC 11 + superjson stack returning the same data from memory (no auth, no database); both at ${CEILING_CONNECTIONS} connections. ×bare and ×hello are req/s divided by each ceiling's req/s.`,
-      `The API logs every request at level "${API_LOG_LEVEL}" (pino, to a file), as in production.`,
-      "The database is FerretDB 1.24 on SQLite (the local/test engine; production runs MongoDB 7): it pushes only `_id` equality filters down to SQLite, so every other query (session.active by user, users by email or IdP subject, the audit chain head) scans its whole collection; the sessions/audit columns give the sizes at the start of each row.",
-    ];
-    const report = {
-      when: new Date().toISOString(),
-      machine: { ...machine, loadAverageAtEnd: loadavg().map((value) => round(value, 2)) },
-      durationSeconds: Math.round((Date.now() - started) / 1000),
-      settings: {
-        saturationSeconds: SECONDS,
-        modelSeconds: MODEL_SECONDS,
-        modelUsers: MODEL_USERS,
-        saturationConnections: SATURATION_CONNECTIONS,
-        cycleConnections: CYCLE_CONNECTIONS,
-        ceilingConnections: CEILING_CONNECTIONS,
-        apiLogLevel: API_LOG_LEVEL,
-      },
-      notes,
-      rows,
+  const runs: EngineRun[] = [];
+  for (const engine of ENGINES) {
+    const loadAverageAtStart = loadavg().map((value) => round(value, 2));
+    const stack = await startStack({
+      logDir,
+      pomerium: true,
+      apiEnv: { LOG_LEVEL: API_LOG_LEVEL },
+      ...(engine === undefined ? {} : { databaseEngine: engine }),
+    });
+    log(`database: ${stack.info.db.engine} (load ${loadAverageAtStart.join(" ")})`);
+    const services: Service[] = [];
+    let interrupted = false;
+    const onSignal = () => {
+      interrupted = true;
+      log("interrupted: stopping everything");
+      void shutdown(stack, services).then(() => process.exit(130));
     };
-    process.stdout.write(`${renderTable(rows)}\n`);
-    for (const row of rows) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      const rows = await scenarios(stack, services, logDir);
+      runs.push({
+        engine: stack.info.db.engine,
+        loadAverageAtStart,
+        loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
+        rows,
+      });
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      if (!interrupted) await shutdown(stack, services);
+    }
+  }
+
+  const notes = [
+    `${machine.cores} cores shared by everything: the API (one Node process), the database (FerretDB, and on PostgreSQL its server) and the load generator (autocannon and the user model, in this process) all run on this machine, over loopback.`,
+    `Saturation rows are closed-loop (autocannon, ${SECONDS} s each, every connection its own signed-in person, the next request sent when the previous answer arrives). Latency in ms, timeouts counted at 10 s (so "≥10000" means at least that); errors = non-2xx + socket errors + timeouts.`,
+    `User model rows are open-loop: each person loads the dashboard every 10 s and launches a workspace once per 5 min, stopping it 15 s later, each on a random phase. Time is not compressed: the arrival rates are those of the real model (N/10 dashboards/s, N/300 launches/s); the run observes a ${MODEL_SECONDS} s slice of that steady state instead of the full 5-minute cycle, so about ${Math.round((MODEL_SECONDS / 300) * 100)}% of the people launch in it. Latency counts from the scheduled send time; a person never has two dashboard loads in flight (as with the portal's query cache). req/s there is the offered rate, not a capacity.`,
+    "Before each row the benchmark waits (up to 60 s, column wait s) until the API answers a dashboard within 0.5 s again: after an overload it keeps working through requests whose clients already gave up.",
+    `Ceilings: a bare node:http server sending the dashboard's exact response bytes from memory, and a "hello" query on the same Express 5 + tRPC 11 + superjson stack returning the same data from memory (no auth, no database); both at ${CEILING_CONNECTIONS} connections, measured again with each engine. ×bare and ×hello are req/s divided by each ceiling's req/s of the same engine's run.`,
+    `The API logs every request at level "${API_LOG_LEVEL}" (pino, to a file), as in production.`,
+    "API ms/req: CPU (utime + stime from /proc/<pid>/stat) of the process answering the row (the API, or the ceiling's server) during the row ÷ requests. db ms/req: the same for the database processes (FerretDB, and on PostgreSQL its server and backends), which also serve the bench's own probes between rows. trips/req: database commands the API sent during the row (its db_commands_total metric, from the driver's command monitoring) ÷ requests.",
+    `History rows ("history ×${HISTORY_FACTOR}"): the same load after storing ${HISTORY_FACTOR}× the sessions and audit entries the small-data rows started with, as past sessions of the same people (created, audited, stopped and audited through the repositories); the sessions/audit columns give the sizes.`,
+    "Engines: sqlite = FerretDB 1.24 on SQLite, postgresql = FerretDB 1.24 on Debian's PostgreSQL 15 (unix socket, default settings), mongod = a real MongoDB; production runs MongoDB 7. FerretDB on SQLite pushes only `_id` equality filters down, so any other query scans its collection; the sessions/audit columns give the sizes at the start of each row.",
+  ];
+  const first = runs[0];
+  const report = {
+    when: new Date().toISOString(),
+    machine: { ...machine, loadAverageAtEnd: loadavg().map((value) => round(value, 2)) },
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    settings: {
+      saturationSeconds: SECONDS,
+      modelSeconds: MODEL_SECONDS,
+      modelUsers: MODEL_USERS,
+      saturationConnections: SATURATION_CONNECTIONS,
+      cycleConnections: CYCLE_CONNECTIONS,
+      ceilingConnections: CEILING_CONNECTIONS,
+      historyFactor: HISTORY_FACTOR,
+      apiLogLevel: API_LOG_LEVEL,
+      engines: runs.map((run) => run.engine),
+    },
+    notes,
+    /** The first engine's rows (as in earlier reports); every engine's run is in `engines`. */
+    engine: first?.engine,
+    rows: first?.rows ?? [],
+    engines: runs,
+  };
+  for (const run of runs) {
+    process.stdout.write(
+      `\nengine: ${run.engine} (load average ${run.loadAverageAtStart.join(" ")} at its start, ${run.loadAverageAtEnd.join(" ")} at its end)\n`,
+    );
+    process.stdout.write(`${renderTable(run.rows)}\n`);
+    for (const row of run.rows) {
       if (row.note) process.stdout.write(`* ${row.scenario} ${row.name}: ${row.note}\n`);
     }
-    for (const note of notes) process.stdout.write(`- ${note}\n`);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(join(RESULTS_DIR, "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
-    log(`wrote ${join(RESULTS_DIR, "bench.json")} (total ${report.durationSeconds} s)`);
-  } finally {
-    if (!interrupted) await shutdown(stack, services);
   }
+  if (runs.length > 1) process.stdout.write(`\n${renderComparison(runs)}\n`);
+  for (const note of notes) process.stdout.write(`- ${note}\n`);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${join(RESULTS_DIR, "bench.json")} (total ${report.durationSeconds} s)`);
+}
+
+interface EngineRun {
+  engine: DatabaseEngine;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd: number[];
+  rows: Row[];
+}
+
+/** One line per row: each engine's req/s, p99, ratio to its own hello, CPU and round trips. */
+function renderComparison(runs: EngineRun[]): string {
+  const [base, ...others] = runs;
+  if (!base) return "";
+  const header = ["scenario", "variant"];
+  for (const run of runs) header.push(`${run.engine} req/s`, "p99 ms", "×hello", "API ms/req", "db ms/req");
+  for (const run of others) header.push(`${run.engine}/${base.engine}`);
+  const lines: string[][] = [header];
+  base.rows.forEach((row, index) => {
+    const line = [row.scenario, row.name];
+    const same = runs.map((run) => run.rows[index]);
+    for (const other of same) {
+      line.push(
+        String(other?.rps ?? ""),
+        other ? latency(other.p99, other.timeoutMs) : "",
+        other?.ratioToHello === undefined ? "" : other.ratioToHello.toFixed(3),
+        other?.apiCpuMsPerRequest === undefined ? "" : other.apiCpuMsPerRequest.toFixed(2),
+        other?.dbCpuMsPerRequest === undefined ? "" : other.dbCpuMsPerRequest.toFixed(2),
+      );
+    }
+    for (const other of same.slice(1)) {
+      line.push(other && row.rps > 0 ? `${round(other.rps / row.rps, 2)}×` : "");
+    }
+    lines.push(line);
+  });
+  return `engines side by side (req/s ratio in the last column${others.length > 1 ? "s" : ""})\n${formatTable(lines, 2)}`;
 }
 
 async function shutdown(stack: RunningStack, services: Service[]) {
@@ -166,8 +252,27 @@ async function scenarios(stack: RunningStack, services: Service[], logDir: strin
     "/healthz",
   );
 
-  const rows: Row[] = [];
   const counts = await connectDatabase({ url: info.db.url, dbName: info.dbNames.main, ensureIndexes: false });
+  try {
+    return await measureRows({ stack, users, target, other, counts, bare, hello });
+  } finally {
+    await counts.close();
+  }
+}
+
+async function measureRows(input: {
+  stack: RunningStack;
+  users: SeededUser[];
+  target: Workspace;
+  other: Workspace;
+  counts: DatabaseConnection;
+  bare: Ceiling;
+  hello: Ceiling;
+}): Promise<Row[]> {
+  const { stack, users, target, other, counts, bare, hello } = input;
+  const { info } = stack;
+  const api = info.api.url;
+  const rows: Row[] = [];
   const dataSize = async () => {
     const collection = (name: string) =>
       counts.client.db(info.dbNames.main).collection(name).countDocuments();
@@ -194,43 +299,70 @@ async function scenarios(stack: RunningStack, services: Service[], logDir: strin
     }
     return round((Date.now() - begun) / 1000, 1);
   };
-  const run = async (row: () => Promise<Row>) => {
+  /** The process that answers a row's requests, and where its database round trips are counted. */
+  interface Serving {
+    pid: number;
+    metricsUrl: string | null;
+  }
+  const apiServing: Serving = { pid: stack.api.pid, metricsUrl: info.api.metricsUrl };
+  const databasePids = info.db.pids;
+  const run = async (serving: Serving, row: () => Promise<Row>) => {
     const waitedForApiSeconds = await settle();
     const dataAtStart = await dataSize();
-    const result = { ...(await row()), dataAtStart, waitedForApiSeconds };
+    const commandsBefore = serving.metricsUrl === null ? 0 : await dbCommands(serving.metricsUrl);
+    const cpuBefore = cpuSeconds(serving.pid);
+    const dbCpuBefore = treeCpuSeconds(databasePids);
+    const measured = await row();
+    const cpu = cpuSeconds(serving.pid) - cpuBefore;
+    const dbCpu = treeCpuSeconds(databasePids) - dbCpuBefore;
+    const commands =
+      serving.metricsUrl === null ? null : (await dbCommands(serving.metricsUrl)) - commandsBefore;
+    const perRequest = (value: number) => (measured.requests > 0 ? value / measured.requests : 0);
+    const result: Row = {
+      ...measured,
+      dataAtStart,
+      waitedForApiSeconds,
+      apiCpuMsPerRequest: round(perRequest(cpu * 1000), 2),
+      ...(serving.metricsUrl === null
+        ? {}
+        : {
+            dbCpuMsPerRequest: round(perRequest(dbCpu * 1000), 2),
+            dbRoundTripsPerRequest: round(perRequest(commands ?? 0), 2),
+          }),
+    };
     rows.push(result);
     log(
-      `${result.scenario} ${result.name}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}`,
+      `${result.scenario} ${result.name}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}, API ${result.apiCpuMsPerRequest} ms CPU/req, ${result.dbRoundTripsPerRequest ?? "-"} db round trips/req`,
     );
     return result;
   };
 
-  const bareRow = await run(() =>
+  const bareRow = await run(bare.serving, () =>
     runLoad({
       scenario: "ceiling",
       name: "node:http, same bytes from memory",
-      url: bare,
+      url: bare.url,
       connections: CEILING_CONNECTIONS,
       durationSeconds: SECONDS,
       stepsFor: () => [{ procedure: "bare", method: "GET", path: "/" }],
     }),
   );
-  const helloRow = await run(() =>
+  const helloRow = await run(hello.serving, () =>
     runLoad({
       scenario: "ceiling",
       name: "hello on Express+tRPC+superjson",
-      url: hello,
+      url: hello.url,
       connections: CEILING_CONNECTIONS,
       durationSeconds: SECONDS,
       stepsFor: () => [{ procedure: "hello", method: "GET", path: batchQueryPath([["hello"]]) }],
     }),
   );
 
-  for (const connections of SATURATION_CONNECTIONS) {
-    await run(() =>
+  const dashboardRow = (connections: number, variant: string) =>
+    run(apiServing, () =>
       runLoad({
         scenario: "1 dashboard",
-        name: "workspace.list + session.active, batched",
+        name: `workspace.list + session.active, batched${variant}`,
         url: api,
         connections,
         durationSeconds: SECONDS,
@@ -244,34 +376,39 @@ async function scenarios(stack: RunningStack, services: Service[], logDir: strin
         ],
       }),
     );
-  }
-
-  await run(() => pomeriumRow(stack));
-
   const cycleUsers = users.slice(users.length - CYCLE_CONNECTIONS);
-  await run(() =>
-    runLoad({
-      scenario: "3 launch+stop",
-      name: "launch then stop, back to back",
-      url: api,
-      connections: CYCLE_CONNECTIONS,
-      durationSeconds: SECONDS,
-      stepsFor: (connection) => {
-        const headers = bearer(cycleUsers[connection % cycleUsers.length] as SeededUser);
-        const launch = batchMutation("workspace.launch", { workspaceId: target.id });
-        const stop = batchMutation("workspace.stop", { workspaceId: target.id });
-        return [
-          { procedure: "launch", method: "POST", path: launch.path, body: launch.body, headers },
-          { procedure: "stop", method: "POST", path: stop.path, body: stop.body, headers },
-        ] satisfies Step[];
-      },
-    }),
-  );
+  const launchStopRow = (variant: string) =>
+    run(apiServing, () =>
+      runLoad({
+        scenario: "3 launch+stop",
+        name: `launch then stop, back to back${variant}`,
+        url: api,
+        connections: CYCLE_CONNECTIONS,
+        durationSeconds: SECONDS,
+        stepsFor: (connection) => {
+          const headers = bearer(cycleUsers[connection % cycleUsers.length] as SeededUser);
+          const launch = batchMutation("workspace.launch", { workspaceId: target.id });
+          const stop = batchMutation("workspace.stop", { workspaceId: target.id });
+          return [
+            { procedure: "launch", method: "POST", path: launch.path, body: launch.body, headers },
+            { procedure: "stop", method: "POST", path: stop.path, body: stop.body, headers },
+          ] satisfies Step[];
+        },
+      }),
+    );
+
+  const small: Row[] = [];
+  for (const connections of SATURATION_CONNECTIONS) small.push(await dashboardRow(connections, ""));
+
+  const pomerium = await preparePomerium(stack);
+  await run(pomerium.serving, () => pomerium.row());
+
+  small.push(await launchStopRow(""));
 
   for (const count of MODEL_USERS) {
     const launch = batchMutation("workspace.launch", { workspaceId: target.id });
     const stop = batchMutation("workspace.stop", { workspaceId: target.id });
-    await run(() =>
+    await run(apiServing, () =>
       runUserModel({
         name: `N = ${count} people`,
         url: api,
@@ -287,7 +424,33 @@ async function scenarios(stack: RunningStack, services: Service[], logDir: strin
     );
   }
 
-  await counts.close();
+  // History: HISTORY_FACTOR times the sessions and audit entries the small-data rows started
+  // with, as past sessions (launched, stopped, both audited) of the same people.
+  const base = {
+    sessions: Math.max(...small.map((row) => row.dataAtStart?.sessions ?? 0)),
+    audit: Math.max(...small.map((row) => row.dataAtStart?.audit ?? 0)),
+  };
+  const now = await dataSize();
+  const pastSessions = Math.max(
+    0,
+    HISTORY_FACTOR * base.sessions - now.sessions,
+    Math.ceil((HISTORY_FACTOR * base.audit - now.audit) / 2),
+  );
+  const clock = Date.now();
+  await seedSessionHistory({
+    mongoUrl: info.db.url,
+    dbName: info.dbNames.main,
+    users,
+    workspace: other,
+    count: pastSessions,
+  });
+  log(
+    `stored ${pastSessions} past sessions (and twice as many audit entries) in ${Math.round((Date.now() - clock) / 1000)} s`,
+  );
+  const historyVariant = `, history ×${HISTORY_FACTOR}`;
+  await dashboardRow(SATURATION_CONNECTIONS[0] ?? CEILING_CONNECTIONS, historyVariant);
+  await launchStopRow(historyVariant);
+
   const bareRps = bareRow.rps;
   const helloRps = helloRow.rps;
   for (const row of rows) {
@@ -297,8 +460,13 @@ async function scenarios(stack: RunningStack, services: Service[], logDir: strin
   return rows;
 }
 
-/** Scenario 4: the dashboard behind Pomerium, every request verified from its signed assertion. */
-async function pomeriumRow(stack: RunningStack): Promise<Row> {
+/**
+ * Scenario 4: the dashboard behind Pomerium, every request verified from its signed assertion.
+ * The people are created (first sight, just in time) before the row; the row sees returning ones.
+ */
+async function preparePomerium(
+  stack: RunningStack,
+): Promise<{ serving: { pid: number; metricsUrl: string }; row: () => Promise<Row> }> {
   const { info, signer } = stack;
   if (!info.pomeriumApi || !signer) throw new Error("no Pomerium-mode API");
   const url = info.pomeriumApi.url;
@@ -315,7 +483,6 @@ async function pomeriumRow(stack: RunningStack): Promise<Row> {
       }),
     );
   }
-  // First sight creates each person (just-in-time); the measured run sees returning people.
   await inBatches(assertions, 16, async (assertion) => {
     const response = await fetch(url + DASHBOARD_PATH, {
       headers: { "x-pomerium-jwt-assertion": assertion },
@@ -323,21 +490,30 @@ async function pomeriumRow(stack: RunningStack): Promise<Row> {
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`Pomerium warm-up failed: ${response.status}`);
   });
-  return runLoad({
-    scenario: "4 pomerium",
-    name: "dashboard, identity from the signed assertion",
-    url,
-    connections,
-    durationSeconds: SECONDS,
-    stepsFor: (connection) => [
-      {
-        procedure: "dashboard",
-        method: "GET",
-        path: DASHBOARD_PATH,
-        headers: { "x-pomerium-jwt-assertion": assertions[connection % assertions.length] as string },
-      },
-    ],
-  });
+  return {
+    serving: { pid: info.pomeriumApi.pid, metricsUrl: info.pomeriumApi.metricsUrl },
+    row: () =>
+      runLoad({
+        scenario: "4 pomerium",
+        name: "dashboard, identity from the signed assertion",
+        url,
+        connections,
+        durationSeconds: SECONDS,
+        stepsFor: (connection) => [
+          {
+            procedure: "dashboard",
+            method: "GET",
+            path: DASHBOARD_PATH,
+            headers: { "x-pomerium-jwt-assertion": assertions[connection % assertions.length] as string },
+          },
+        ],
+      }),
+  };
+}
+
+interface Ceiling {
+  url: string;
+  serving: { pid: number; metricsUrl: null };
 }
 
 async function startCeiling(
@@ -347,7 +523,7 @@ async function startCeiling(
   script: string,
   dataFile: string,
   readyPath: string,
-): Promise<string> {
+): Promise<Ceiling> {
   const port = await freePort();
   const service = await startService({
     name,
@@ -359,7 +535,7 @@ async function startCeiling(
     readyUrl: `http://127.0.0.1:${port}${readyPath}`,
   });
   services.push(service);
-  return `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, serving: { pid: service.pid, metricsUrl: null } };
 }
 
 async function inBatches<T>(items: readonly T[], size: number, each: (item: T) => Promise<void>) {
@@ -388,6 +564,9 @@ function renderTable(rows: Row[]): string {
     "p50 ms",
     "p99 ms",
     "errors",
+    "API ms/req",
+    "db ms/req",
+    "trips/req",
     "×bare",
     "×hello",
     "sessions",
@@ -406,6 +585,9 @@ function renderTable(rows: Row[]): string {
       latency(row.p50, row.timeoutMs),
       latency(row.p99, row.timeoutMs),
       String(row.errors),
+      row.apiCpuMsPerRequest === undefined ? "" : row.apiCpuMsPerRequest.toFixed(2),
+      row.dbCpuMsPerRequest === undefined ? "" : row.dbCpuMsPerRequest.toFixed(2),
+      row.dbRoundTripsPerRequest === undefined ? "" : row.dbRoundTripsPerRequest.toFixed(2),
       row.ratioToBare === undefined ? "" : row.ratioToBare.toFixed(3),
       row.ratioToHello === undefined ? "" : row.ratioToHello.toFixed(3),
       String(row.dataAtStart?.sessions ?? ""),
@@ -428,15 +610,23 @@ function renderTable(rows: Row[]): string {
         "",
         "",
         "",
+        "",
+        "",
+        "",
       ]);
     }
   }
+  return formatTable(lines, 2);
+}
+
+/** Columns padded to their widest cell; from `firstNumeric` on, right-aligned. */
+function formatTable(lines: string[][], firstNumeric: number): string {
+  const [header = []] = lines;
   const widths = header.map((_, column) => Math.max(...lines.map((line) => (line[column] ?? "").length)));
-  const numeric = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
   const format = (line: string[]) =>
     line
       .map((cell, column) =>
-        numeric.has(column) ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+        column >= firstNumeric ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
       )
       .join("  ");
   const rule = widths.map((width) => "-".repeat(width)).join("  ");

@@ -1,5 +1,6 @@
 import { hashPassword } from "@neosc/auth/password";
 import { issueSessionToken } from "@neosc/auth/session-token";
+import { actorFor } from "@neosc/core/audit";
 import type { Role } from "@neosc/core/roles";
 import type { Workspace } from "@neosc/core/workspace";
 import { connectDatabase } from "@neosc/db/database";
@@ -118,6 +119,89 @@ export async function seedActiveSessions(options: {
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 24 }, worker));
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Stored history, written as the real code writes it: `count` past sessions spread over `users`
+ * and the last 30 days, each created through the sessions repository, audited as
+ * `workspace.launch`, ended `user_stopped` and audited as `workspace.stop` (the audit entries
+ * chained by `audit.append`, as the API appends them). Returns how many audit entries it added.
+ */
+export async function seedSessionHistory(options: {
+  mongoUrl: string;
+  dbName: string;
+  users: readonly SeededUser[];
+  workspace: Workspace;
+  count: number;
+  concurrency?: number;
+}): Promise<number> {
+  const connection = await connectDatabase({
+    url: options.mongoUrl,
+    dbName: options.dbName,
+    maxPoolSize: 16,
+  });
+  try {
+    const { db } = connection;
+    const { workspace } = options;
+    const now = Date.now();
+    const thirtyDays = 30 * 24 * 3600_000;
+    let next = 0;
+    let appended = 0;
+    const worker = async () => {
+      for (let index = next++; index < options.count; index = next++) {
+        const user = options.users[index % options.users.length] as SeededUser;
+        const startedAt = new Date(now - thirtyDays + Math.floor((index / options.count) * thirtyDays));
+        const endedAt = new Date(startedAt.getTime() + 20 * 60_000);
+        const session = await db.sessions.createWithinLimit(
+          {
+            workspaceId: workspace.id,
+            workspaceSlug: workspace.slug,
+            workspaceName: workspace.name,
+            workspaceKind: workspace.kind,
+            userId: user.id,
+            userEmail: user.email,
+            organizationId: null,
+            startedAt,
+            clientIp: "127.0.0.1",
+            connectionUrl: null,
+            // No deadlines: a past start with past deadlines would race the API's sweeper to end it.
+            endsAt: null,
+            idleEndsAt: null,
+          },
+          null,
+        );
+        if (session === null) throw new Error(`could not seed a past session for ${user.email}`);
+        const actor = actorFor({ id: user.id, email: user.email, role: "user" });
+        await db.audit.append({
+          actor,
+          action: "workspace.launch",
+          resource: { type: "workspace", id: workspace.id },
+          clientIp: "127.0.0.1",
+          userAgent: "neosc-bench",
+          result: "success",
+          reason: null,
+          details: { sessionId: session.id, slug: workspace.slug, kind: workspace.kind, hostId: null },
+        });
+        const ended = await db.sessions.end(session.id, { reason: "user_stopped", at: endedAt });
+        if (ended === null) throw new Error(`could not end the past session ${session.id}`);
+        await db.audit.append({
+          actor,
+          action: "workspace.stop",
+          resource: { type: "session", id: session.id },
+          clientIp: "127.0.0.1",
+          userAgent: "neosc-bench",
+          result: "success",
+          reason: "user_stopped",
+          details: { userId: user.id, workspaceId: workspace.id },
+        });
+        appended += 2;
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+    return appended;
   } finally {
     await connection.close();
   }

@@ -10,7 +10,7 @@ import {
   type ZitadelIdp,
 } from "@neosc/auth/testing/zitadel-idp";
 import { isRunning } from "@neosc/core/process";
-import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
+import { type DatabaseEngine, type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import { startAssertionService } from "./assertion-service.ts";
 import { freePort } from "./ports.ts";
 import { type Service, startService } from "./processes.ts";
@@ -61,7 +61,7 @@ export const IDP_ACCOUNTS = {
 export interface StackInfo {
   /** `dataDir`: the API's NEOSC_DATA_DIR (its workspace host keeps sessions' folders there). */
   api: { url: string; metricsUrl: string; pid: number; dataDir: string };
-  pomeriumApi: { url: string; pid: number; audience: string } | null;
+  pomeriumApi: { url: string; metricsUrl: string; pid: number; audience: string } | null;
   assertionServiceUrl: string | null;
   idp: {
     issuer: string;
@@ -69,7 +69,8 @@ export interface StackInfo {
     accounts: typeof IDP_ACCOUNTS;
     organization: typeof IDP_ORGANIZATION;
   } | null;
-  db: { url: string; pid: number; dataDir: string };
+  /** `pids`: every database process (FerretDB, and on PostgreSQL its server), for CPU accounting. */
+  db: { url: string; pid: number; pids: number[]; engine: DatabaseEngine; dataDir: string };
   admin: { email: string; password: string };
   sessionSecret: string;
   dbNames: { main: string; pomerium: string };
@@ -85,6 +86,8 @@ export interface StackOptions {
   apiEnv?: Record<string, string>;
   /** Persistent data dir and fixed port for the database (resilience restarts it on the same ones). */
   database?: { dataDir: string; port: number };
+  /** Which database server (default: the launcher's choice, NEOSC_DB_ENGINE or its default). */
+  databaseEngine?: DatabaseEngine;
 }
 
 export interface RunningStack {
@@ -168,6 +171,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     cleanups.length = 0;
   };
   try {
+    const engine = options.databaseEngine === undefined ? {} : { engine: options.databaseEngine };
     const database = await startLocalServer(
       options.database
         ? {
@@ -175,8 +179,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             dataDir: options.database.dataDir,
             port: options.database.port,
             log: () => {},
+            ...engine,
           }
-        : { mode: "throwaway", log: () => {} },
+        : { mode: "throwaway", log: () => {}, ...engine },
     );
     cleanups.push(() => database.stop());
 
@@ -234,6 +239,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     let pomeriumApi: Service | null = null;
     let assertionServiceUrl: string | null = null;
     let pomeriumUrl = "";
+    let pomeriumMetricsPort = 0;
     if (options.pomerium) {
       signer = await startPomeriumSigner({ host: POMERIUM_HOST });
       const startedSigner = signer;
@@ -243,12 +249,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       assertionServiceUrl = service.url;
       const port = await freePort();
       pomeriumUrl = `http://127.0.0.1:${port}`;
+      pomeriumMetricsPort = await freePort();
       pomeriumApi = await startApi(
         "api-pomerium",
         {
           ...baseApiEnv({
             port,
-            metricsPort: await freePort(),
+            metricsPort: pomeriumMetricsPort,
             mongoUrl: database.url,
             dbName: dbNames.pomerium,
             sessionSecret,
@@ -272,7 +279,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         pid: api.pid,
         dataDir: join(options.logDir, "api-data"),
       },
-      pomeriumApi: pomeriumApi ? { url: pomeriumUrl, pid: pomeriumApi.pid, audience: POMERIUM_HOST } : null,
+      pomeriumApi: pomeriumApi
+        ? {
+            url: pomeriumUrl,
+            metricsUrl: `http://127.0.0.1:${pomeriumMetricsPort}/metrics`,
+            pid: pomeriumApi.pid,
+            audience: POMERIUM_HOST,
+          }
+        : null,
       assertionServiceUrl,
       idp: idp
         ? {
@@ -282,7 +296,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             organization: IDP_ORGANIZATION,
           }
         : null,
-      db: { url: database.url, pid: database.pid, dataDir: database.dataDir },
+      db: {
+        url: database.url,
+        pid: database.pid,
+        pids: database.pids,
+        engine: database.engine,
+        dataDir: database.dataDir,
+      },
       admin,
       sessionSecret,
       dbNames,
@@ -297,7 +317,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       idp,
       signer,
       pids: () =>
-        [api.pid, pomeriumService?.pid, database.pid, database.supervisorPid].filter(
+        [api.pid, pomeriumService?.pid, ...database.pids].filter(
           (pid): pid is number => typeof pid === "number" && pid > 0,
         ),
       stop: stopAll,
