@@ -390,6 +390,51 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
     }
   });
 
+  it("runs the gateway (the workspace host) as the provisioner's service account and no other pod with a token", async (context) => {
+    const plane = cluster.get(context);
+    await deployed(plane);
+    const pods = await list(plane, "/api/v1/namespaces/neosc/pods");
+    const gateways = pods.filter((pod) => pod.metadata.labels?.["app.kubernetes.io/name"] === "gateway");
+    expect(gateways.length).toBeGreaterThan(0);
+    for (const pod of pods) {
+      const spec = pod.spec as { serviceAccountName?: string; automountServiceAccountToken?: boolean };
+      const isGateway = gateways.includes(pod);
+      expect(spec.serviceAccountName, pod.metadata.name).toBe(isGateway ? "neosc-provisioner" : "default");
+      expect(spec.automountServiceAccountToken, pod.metadata.name).toBe(isGateway);
+    }
+    // Everyone else in neosc runs as "default", which may do nothing with workspaces.
+    const asDefault = ["--as=system:serviceaccount:neosc:default"];
+    for (const [verb, resource] of [
+      ["create", "pods"],
+      ["list", "pods"],
+      ["create", "networkpolicies.networking.k8s.io"],
+    ]) {
+      const result = await plane.kubectl([
+        "auth",
+        "can-i",
+        verb ?? "",
+        resource ?? "",
+        "-n",
+        WORKSPACE_NAMESPACE,
+        ...asDefault,
+      ]);
+      expect(result.stdout.trim(), `default ${verb} ${resource}`).toBe("no");
+    }
+    // And the gateway's token, as a pod would get it, reads no Secret anywhere it runs.
+    const token = await plane.serviceAccountToken("neosc", "neosc-provisioner");
+    for (const namespace of ["neosc", WORKSPACE_NAMESPACE]) {
+      const secrets = await plane.api("GET", `/api/v1/namespaces/${namespace}/secrets`, undefined, token);
+      expect(secrets.status, namespace).toBe(403);
+    }
+    const session = await plane.api(
+      "GET",
+      `/api/v1/namespaces/${WORKSPACE_NAMESPACE}/pods`,
+      undefined,
+      token,
+    );
+    expect(session.status).toBe(200);
+  });
+
   it("refuses a privileged pod in the workspace namespace (Pod Security restricted)", async (context) => {
     const plane = cluster.get(context);
     await deployed(plane);

@@ -159,7 +159,9 @@ describe("pods", () => {
       expect(pod.securityContext?.runAsNonRoot, name).toBe(true);
       expect(pod.securityContext?.runAsUser, name).toBeGreaterThan(0);
       expect(pod.securityContext?.seccompProfile?.type, name).toBe("RuntimeDefault");
-      expect(pod.automountServiceAccountToken, name).toBe(false);
+      // Only the gateway talks to the Kubernetes API (its workspace host), as neosc-provisioner.
+      expect(pod.automountServiceAccountToken, name).toBe(name === "gateway");
+      expect(pod.serviceAccountName, name).toBe(name === "gateway" ? "neosc-provisioner" : undefined);
       for (const target of allContainers(pod)) {
         const at = `${name}/${target.name}`;
         expect(target.securityContext?.allowPrivilegeEscalation, at).toBe(false);
@@ -451,7 +453,7 @@ describe("network policies", () => {
     expect(can(get("pomerium"), get("postgres"), 5432)).toBe(true);
   });
 
-  it("let the api reach only MongoDB, DNS and the IdP", () => {
+  it("let the api reach only MongoDB, DNS, the IdP and the workspace hosts", () => {
     expect(can(get("api"), get("mongo"), 27017)).toBe(true);
     expect(can(get("api"), kubeDns, 53, "UDP")).toBe(true);
     expect(can(get("api"), idp, 443)).toBe(true);
@@ -462,10 +464,12 @@ describe("network policies", () => {
     expect(can(get("api"), get("pomerium"), POMERIUM_PORTS.kubernetes.https)).toBe(false);
   });
 
-  it("let the gateway be reached only from Pomerium, and reach only MongoDB, DNS, the key set and workspace VNC", () => {
+  it("let the gateway be reached only from Pomerium and the API (its workspace host), and reach only MongoDB, DNS, the key set, the Kubernetes API server and workspace VNC", () => {
     expect(can(get("pomerium"), get("gateway"), GATEWAY_PORT)).toBe(true);
     expect(can(browser, get("gateway"), GATEWAY_PORT)).toBe(false);
-    expect(can(get("api"), get("gateway"), GATEWAY_PORT)).toBe(false);
+    // The hosts' internal API (start/stop, token-checked) shares the gateway's port.
+    expect(can(get("api"), get("gateway"), GATEWAY_PORT)).toBe(true);
+    expect(can(get("mongo"), get("gateway"), GATEWAY_PORT)).toBe(false);
     expect(can(get("portal"), get("gateway"), GATEWAY_PORT)).toBe(false);
     expect(can(get("gateway"), get("mongo"), 27017)).toBe(true);
     expect(can(get("gateway"), kubeDns, 53, "UDP")).toBe(true);
@@ -473,6 +477,10 @@ describe("network policies", () => {
     expect(can(get("gateway"), lanHost, 443)).toBe(false);
     expect(can(get("gateway"), get("api"), API_PORT)).toBe(false);
     expect(can(get("gateway"), get("postgres"), 5432)).toBe(false);
+    const apiServer: Endpoint = { kind: "external", name: "kube-apiserver", ip: "10.0.0.1" };
+    expect(can(get("gateway"), apiServer, 6443)).toBe(true);
+    expect(can(get("gateway"), apiServer, 22)).toBe(false);
+    expect(can(get("api"), apiServer, 6443)).toBe(false);
     const workspacePod: Endpoint = {
       kind: "pod",
       name: "workspace",

@@ -51,6 +51,7 @@ export interface PodSpec {
   hostPID?: boolean;
   hostIPC?: boolean;
   automountServiceAccountToken?: boolean;
+  serviceAccountName?: string;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
   containers: Container[];
   initContainers?: Container[];
