@@ -23,6 +23,8 @@ export interface LoadSpec {
 }
 
 export interface Row {
+  /** The database engine of the stack that answered (ceilings: none). */
+  engine?: string;
   scenario: string;
   name: string;
   connections: number | string;

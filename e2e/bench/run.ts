@@ -67,50 +67,117 @@ async function main() {
   );
 
   const started = Date.now();
-  const runs: EngineRun[] = [];
-  for (const engine of ENGINES) {
-    const loadAverageAtStart = loadavg().map((value) => round(value, 2));
-    const stack = await startStack({
-      logDir,
-      pomerium: true,
-      apiEnv: { LOG_LEVEL: API_LOG_LEVEL },
-      ...(engine === undefined ? {} : { databaseEngine: engine }),
-    });
-    log(`database: ${stack.info.db.engine} (load ${loadAverageAtStart.join(" ")})`);
-    const services: Service[] = [];
-    let interrupted = false;
-    const onSignal = () => {
-      interrupted = true;
-      log("interrupted: stopping everything");
-      void shutdown(stack, services).then(() => process.exit(130));
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-    try {
-      const rows = await scenarios(stack, services, logDir);
-      runs.push({
-        engine: stack.info.db.engine,
-        loadAverageAtStart,
-        loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
-        rows,
-      });
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      if (!interrupted) await shutdown(stack, services);
+  const benches: EngineBench[] = [];
+  const services: Service[] = [];
+  let interrupted = false;
+  const shutdown = async () => {
+    for (const service of services) await service.stop(2_000).catch(() => {});
+    for (const bench of benches) {
+      await bench.counts.close().catch(() => {});
+      await stopAndVerify(bench.stack);
     }
-  }
+  };
+  const onSignal = () => {
+    interrupted = true;
+    log("interrupted: stopping everything");
+    void shutdown().then(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
 
+  try {
+    // Every engine's stack runs at once and each row runs on one engine after the other, so a
+    // change in the machine's load (shared with other work) falls on both alike.
+    for (const engine of ENGINES) benches.push(await prepareEngine(engine, logDir));
+    const first = benches[0] as EngineBench;
+    const ceilings = await startCeilings(first, services, logDir);
+    const bareRow = await first.run(ceilings.bare.serving, () =>
+      runLoad({
+        scenario: "ceiling",
+        name: "node:http, same bytes from memory",
+        url: ceilings.bare.url,
+        connections: CEILING_CONNECTIONS,
+        durationSeconds: SECONDS,
+        stepsFor: () => [{ procedure: "bare", method: "GET", path: "/" }],
+      }),
+    );
+    const helloRow = await first.run(ceilings.hello.serving, () =>
+      runLoad({
+        scenario: "ceiling",
+        name: "hello on Express+tRPC+superjson",
+        url: ceilings.hello.url,
+        connections: CEILING_CONNECTIONS,
+        durationSeconds: SECONDS,
+        stepsFor: () => [{ procedure: "hello", method: "GET", path: batchQueryPath([["hello"]]) }],
+      }),
+    );
+    for (const bench of benches) bench.rows.push(bareRow, helloRow);
+
+    const historyVariant = `, history ×${HISTORY_FACTOR}`;
+    const steps: ((bench: EngineBench) => Promise<Row | null>)[] = [
+      ...SATURATION_CONNECTIONS.map((connections) => async (bench: EngineBench) => {
+        const row = await bench.dashboard(connections, "");
+        bench.small.push(row);
+        return row;
+      }),
+      (bench) => bench.pomerium(),
+      async (bench) => {
+        const row = await bench.launchStop("");
+        bench.small.push(row);
+        return row;
+      },
+      ...MODEL_USERS.map((count) => (bench: EngineBench) => bench.model(count)),
+      async (bench) => {
+        await bench.storeHistory();
+        return null;
+      },
+      (bench) => bench.dashboard(SATURATION_CONNECTIONS[0] ?? CEILING_CONNECTIONS, historyVariant),
+      (bench) => bench.launchStop(historyVariant),
+    ];
+    for (const step of steps) {
+      for (const bench of benches) {
+        const row = await step(bench);
+        if (row === null) continue;
+        row.engine = bench.engine;
+        bench.rows.push(row);
+        log(
+          `${bench.engine}: ${row.scenario} ${row.name}: ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}, API ${row.apiCpuMsPerRequest} ms CPU/req, ${row.dbRoundTripsPerRequest ?? "-"} db round trips/req (load ${loadavg()[0]?.toFixed(1)})`,
+        );
+      }
+    }
+
+    const runs: EngineRun[] = benches.map((bench) => {
+      for (const row of bench.rows) {
+        row.ratioToBare = round(row.rps / bareRow.rps, 3);
+        row.ratioToHello = round(row.rps / helloRow.rps, 3);
+      }
+      return {
+        engine: bench.engine,
+        loadAverageAtStart: bench.loadAverageAtStart,
+        loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
+        rows: bench.rows,
+      };
+    });
+    writeReport({ machine, started, runs });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (!interrupted) await shutdown();
+  }
+}
+
+function writeReport(input: { machine: Record<string, unknown>; started: number; runs: EngineRun[] }) {
+  const { machine, started, runs } = input;
   const notes = [
     `${machine.cores} cores shared by everything: the API (one Node process), the database (FerretDB, and on PostgreSQL its server) and the load generator (autocannon and the user model, in this process) all run on this machine, over loopback.`,
     `Saturation rows are closed-loop (autocannon, ${SECONDS} s each, every connection its own signed-in person, the next request sent when the previous answer arrives). Latency in ms, timeouts counted at 10 s (so "≥10000" means at least that); errors = non-2xx + socket errors + timeouts.`,
     `User model rows are open-loop: each person loads the dashboard every 10 s and launches a workspace once per 5 min, stopping it 15 s later, each on a random phase. Time is not compressed: the arrival rates are those of the real model (N/10 dashboards/s, N/300 launches/s); the run observes a ${MODEL_SECONDS} s slice of that steady state instead of the full 5-minute cycle, so about ${Math.round((MODEL_SECONDS / 300) * 100)}% of the people launch in it. Latency counts from the scheduled send time; a person never has two dashboard loads in flight (as with the portal's query cache). req/s there is the offered rate, not a capacity.`,
     "Before each row the benchmark waits (up to 60 s, column wait s) until the API answers a dashboard within 0.5 s again: after an overload it keeps working through requests whose clients already gave up.",
-    `Ceilings: a bare node:http server sending the dashboard's exact response bytes from memory, and a "hello" query on the same Express 5 + tRPC 11 + superjson stack returning the same data from memory (no auth, no database); both at ${CEILING_CONNECTIONS} connections, measured again with each engine. ×bare and ×hello are req/s divided by each ceiling's req/s of the same engine's run.`,
+    `Ceilings: a bare node:http server sending the dashboard's exact response bytes from memory, and a "hello" query on the same Express 5 + tRPC 11 + superjson stack returning the same data from memory (no auth, no database); both at ${CEILING_CONNECTIONS} connections, once per run. ×bare and ×hello are req/s divided by each ceiling's req/s.`,
     `The API logs every request at level "${API_LOG_LEVEL}" (pino, to a file), as in production.`,
-    "API ms/req: CPU (utime + stime from /proc/<pid>/stat) of the process answering the row (the API, or the ceiling's server) during the row ÷ requests. db ms/req: the same for the database processes (FerretDB, and on PostgreSQL its server and backends), which also serve the bench's own probes between rows. trips/req: database commands the API sent during the row (its db_commands_total metric, from the driver's command monitoring) ÷ requests.",
+    "API ms/req: CPU (utime + stime from /proc/<pid>/stat) of the process answering the row (the API, or the ceiling's server) during the row ÷ requests answered. db ms/req: the same for the database processes (FerretDB, and on PostgreSQL its server and backends). trips/req: database commands the API sent during the row (its db_commands_total metric, from the driver's command monitoring) ÷ requests answered; requests still in flight when a row ends add their work to the answered ones, so rows with few answers overstate both.",
     `History rows ("history ×${HISTORY_FACTOR}"): the same load after storing ${HISTORY_FACTOR}× the sessions and audit entries the small-data rows started with, as past sessions of the same people (created, audited, stopped and audited through the repositories); the sessions/audit columns give the sizes.`,
-    "Engines: sqlite = FerretDB 1.24 on SQLite, postgresql = FerretDB 1.24 on Debian's PostgreSQL 15 (unix socket, default settings), mongod = a real MongoDB; production runs MongoDB 7. FerretDB on SQLite pushes only `_id` equality filters down, so any other query scans its collection; the sessions/audit columns give the sizes at the start of each row.",
+    "Engines: sqlite = FerretDB 1.24 on SQLite, postgresql = FerretDB 1.24 on Debian's PostgreSQL 15 (unix socket, default settings), mongod = a real MongoDB; production runs MongoDB 7. With several engines, all stacks run at once and every row runs on each engine in turn. FerretDB pushes only some filters down to its backend (on SQLite only `_id` equality), so other queries scan their collection; the sessions/audit columns give the sizes at the start of each row.",
   ];
   const first = runs[0];
   const report = {
@@ -136,7 +203,7 @@ async function main() {
   };
   for (const run of runs) {
     process.stdout.write(
-      `\nengine: ${run.engine} (load average ${run.loadAverageAtStart.join(" ")} at its start, ${run.loadAverageAtEnd.join(" ")} at its end)\n`,
+      `\nengine: ${run.engine} (load average ${run.loadAverageAtStart.join(" ")} at its start, ${run.loadAverageAtEnd.join(" ")} at the end)\n`,
     );
     process.stdout.write(`${renderTable(run.rows)}\n`);
     for (const row of run.rows) {
@@ -157,15 +224,17 @@ interface EngineRun {
   rows: Row[];
 }
 
-/** One line per row: each engine's req/s, p99, ratio to its own hello, CPU and round trips. */
+/** One line per row: each engine's req/s, p99, ratio to hello, CPU and round trips. */
 function renderComparison(runs: EngineRun[]): string {
   const [base, ...others] = runs;
   if (!base) return "";
   const header = ["scenario", "variant"];
-  for (const run of runs) header.push(`${run.engine} req/s`, "p99 ms", "×hello", "API ms/req", "db ms/req");
+  for (const run of runs)
+    header.push(`${run.engine} req/s`, "p99 ms", "×hello", "API ms/req", "db ms/req", "trips");
   for (const run of others) header.push(`${run.engine}/${base.engine}`);
   const lines: string[][] = [header];
   base.rows.forEach((row, index) => {
+    if (row.scenario === "ceiling") return;
     const line = [row.scenario, row.name];
     const same = runs.map((run) => run.rows[index]);
     for (const other of same) {
@@ -175,6 +244,7 @@ function renderComparison(runs: EngineRun[]): string {
         other?.ratioToHello === undefined ? "" : other.ratioToHello.toFixed(3),
         other?.apiCpuMsPerRequest === undefined ? "" : other.apiCpuMsPerRequest.toFixed(2),
         other?.dbCpuMsPerRequest === undefined ? "" : other.dbCpuMsPerRequest.toFixed(2),
+        other?.dbRoundTripsPerRequest === undefined ? "" : other.dbRoundTripsPerRequest.toFixed(2),
       );
     }
     for (const other of same.slice(1)) {
@@ -185,94 +255,116 @@ function renderComparison(runs: EngineRun[]): string {
   return `engines side by side (req/s ratio in the last column${others.length > 1 ? "s" : ""})\n${formatTable(lines, 2)}`;
 }
 
-async function shutdown(stack: RunningStack, services: Service[]) {
-  for (const service of services) await service.stop(2_000).catch(() => {});
-  await stopAndVerify(stack);
+/** The process that answers a row's requests, and where its database round trips are counted. */
+interface Serving {
+  pid: number;
+  metricsUrl: string | null;
 }
 
-async function scenarios(stack: RunningStack, services: Service[], logDir: string): Promise<Row[]> {
+/** One engine's stack with its people and workspaces, and the rows it can run. */
+interface EngineBench {
+  engine: DatabaseEngine;
+  stack: RunningStack;
+  counts: DatabaseConnection;
+  loadAverageAtStart: number[];
+  /** The dashboard answer, byte for byte, and its payload (for the ceilings). */
+  sample: { body: string; payload: string; description: string };
+  rows: Row[];
+  /** The small-data rows the history rows compare with. */
+  small: Row[];
+  /** Measures one row: waits until the API is responsive, then records sizes and costs around it. */
+  run(serving: Serving, row: () => Promise<Row>): Promise<Row>;
+  dashboard(connections: number, variant: string): Promise<Row>;
+  pomerium(): Promise<Row>;
+  launchStop(variant: string): Promise<Row>;
+  model(count: number): Promise<Row>;
+  storeHistory(): Promise<void>;
+}
+
+async function prepareEngine(engine: DatabaseEngine | undefined, logDir: string): Promise<EngineBench> {
+  const loadAverageAtStart = loadavg().map((value) => round(value, 2));
+  const stack = await startStack({
+    logDir: join(logDir, engine ?? "default"),
+    pomerium: true,
+    apiEnv: { LOG_LEVEL: API_LOG_LEVEL },
+    ...(engine === undefined ? {} : { databaseEngine: engine }),
+  });
   const { info } = stack;
-  const api = info.api.url;
-  const admin = await signInApi(api, info.admin.email, info.admin.password);
-  await admin.api.workspace.reset.mutate();
-  const launchable = (await admin.api.workspace.list.query()).filter(
-    (workspace) => workspace.enabled && workspace.allowedRoles.includes("user"),
-  );
-  // Launches go to a web workspace: this benchmark measures the control plane; starting real
-  // desktops (a sandbox each) is measured by `pnpm bench:gateway`.
-  const target = launchable.find((workspace) => workspace.kind === "web");
-  const other = launchable.find((workspace) => workspace !== target);
-  if (!target || !other)
-    throw new Error("the default catalogue needs a web workspace and another one for users");
-
-  const people = Math.max(...MODEL_USERS, ...SATURATION_CONNECTIONS, CYCLE_CONNECTIONS);
-  let clock = Date.now();
-  const users = await seedSignedInUsers({
-    mongoUrl: info.db.url,
-    dbName: info.dbNames.main,
-    sessionSecret: info.sessionSecret,
-    count: people,
-    prefix: "bench",
-  });
-  log(`seeded ${users.length} signed-in people in ${Math.round((Date.now() - clock) / 1000)} s`);
-
-  // Everyone the saturation runs use has one workspace running, so session.active has content.
-  clock = Date.now();
-  const withSession = users.slice(0, SEEDED_SESSIONS);
-  await seedActiveSessions({
-    mongoUrl: info.db.url,
-    dbName: info.dbNames.main,
-    users: withSession,
-    workspace: other,
-  });
-  log(`started ${withSession.length} sessions in ${Math.round((Date.now() - clock) / 1000)} s`);
-
-  // The dashboard answer, byte for byte, for the ceilings.
-  const sample = await fetch(api + DASHBOARD_PATH, { headers: bearer(users[0] as SeededUser) });
-  const sampleBody = await sample.text();
-  if (sample.status !== 200) throw new Error(`dashboard sample failed: ${sample.status} ${sampleBody}`);
-  const [list, active] = decodeBatch(sampleBody);
-  if (!list?.ok || !active?.ok) throw new Error("dashboard sample did not decode");
-  const bodyFile = join(logDir, "dashboard-body.json");
-  writeFileSync(bodyFile, sampleBody);
-  const payloadFile = join(logDir, "dashboard-payload.superjson");
-  const superjson = (await import("superjson")).default;
-  writeFileSync(payloadFile, superjson.stringify({ workspaces: list.data, sessions: active.data }));
-  log(
-    `dashboard: ${(list.data as Workspace[]).length} workspaces + ${(active.data as unknown[]).length} session, ${sampleBody.length} bytes`,
-  );
-
-  const bare = await startCeiling(services, logDir, "ceiling-bare", "bare-server.mjs", bodyFile, "/");
-  const hello = await startCeiling(
-    services,
-    logDir,
-    "ceiling-hello",
-    "hello-server.mjs",
-    payloadFile,
-    "/healthz",
-  );
-
-  const counts = await connectDatabase({ url: info.db.url, dbName: info.dbNames.main, ensureIndexes: false });
+  const name = info.db.engine;
+  log(`${name}: stack started (load ${loadAverageAtStart.join(" ")})`);
   try {
-    return await measureRows({ stack, users, target, other, counts, bare, hello });
-  } finally {
-    await counts.close();
+    const api = info.api.url;
+    const admin = await signInApi(api, info.admin.email, info.admin.password);
+    await admin.api.workspace.reset.mutate();
+    const launchable = (await admin.api.workspace.list.query()).filter(
+      (workspace) => workspace.enabled && workspace.allowedRoles.includes("user"),
+    );
+    // Launches go to a web workspace: this benchmark measures the control plane; starting real
+    // desktops (a sandbox each) is measured by `pnpm bench:gateway`.
+    const target = launchable.find((workspace) => workspace.kind === "web");
+    const other = launchable.find((workspace) => workspace !== target);
+    if (!target || !other)
+      throw new Error("the default catalogue needs a web workspace and another one for users");
+
+    const people = Math.max(...MODEL_USERS, ...SATURATION_CONNECTIONS, CYCLE_CONNECTIONS);
+    let clock = Date.now();
+    const users = await seedSignedInUsers({
+      mongoUrl: info.db.url,
+      dbName: info.dbNames.main,
+      sessionSecret: info.sessionSecret,
+      count: people,
+      prefix: "bench",
+    });
+    log(`${name}: seeded ${users.length} signed-in people in ${Math.round((Date.now() - clock) / 1000)} s`);
+
+    // Everyone the saturation runs use has one workspace running, so session.active has content.
+    clock = Date.now();
+    const withSession = users.slice(0, SEEDED_SESSIONS);
+    await seedActiveSessions({
+      mongoUrl: info.db.url,
+      dbName: info.dbNames.main,
+      users: withSession,
+      workspace: other,
+    });
+    log(`${name}: started ${withSession.length} sessions in ${Math.round((Date.now() - clock) / 1000)} s`);
+
+    const response = await fetch(api + DASHBOARD_PATH, { headers: bearer(users[0] as SeededUser) });
+    const body = await response.text();
+    if (response.status !== 200) throw new Error(`dashboard sample failed: ${response.status} ${body}`);
+    const [list, active] = decodeBatch(body);
+    if (!list?.ok || !active?.ok) throw new Error("dashboard sample did not decode");
+    const superjson = (await import("superjson")).default;
+    const sample = {
+      body,
+      payload: superjson.stringify({ workspaces: list.data, sessions: active.data }),
+      description: `${(list.data as Workspace[]).length} workspaces + ${(active.data as unknown[]).length} session, ${body.length} bytes`,
+    };
+
+    const counts = await connectDatabase({
+      url: info.db.url,
+      dbName: info.dbNames.main,
+      ensureIndexes: false,
+    });
+    return engineRows({ engine: name, stack, users, target, other, counts, sample, loadAverageAtStart });
+  } catch (error) {
+    await stopAndVerify(stack).catch(() => {});
+    throw error;
   }
 }
 
-async function measureRows(input: {
+function engineRows(input: {
+  engine: DatabaseEngine;
   stack: RunningStack;
   users: SeededUser[];
   target: Workspace;
   other: Workspace;
   counts: DatabaseConnection;
-  bare: Ceiling;
-  hello: Ceiling;
-}): Promise<Row[]> {
-  const { stack, users, target, other, counts, bare, hello } = input;
+  sample: EngineBench["sample"];
+  loadAverageAtStart: number[];
+}): EngineBench {
+  const { engine, stack, users, target, other, counts } = input;
   const { info } = stack;
   const api = info.api.url;
-  const rows: Row[] = [];
   const dataSize = async () => {
     const collection = (name: string) =>
       counts.client.db(info.dbNames.main).collection(name).countDocuments();
@@ -299,26 +391,22 @@ async function measureRows(input: {
     }
     return round((Date.now() - begun) / 1000, 1);
   };
-  /** The process that answers a row's requests, and where its database round trips are counted. */
-  interface Serving {
-    pid: number;
-    metricsUrl: string | null;
-  }
   const apiServing: Serving = { pid: stack.api.pid, metricsUrl: info.api.metricsUrl };
-  const databasePids = info.db.pids;
-  const run = async (serving: Serving, row: () => Promise<Row>) => {
+  const run = async (serving: Serving, row: () => Promise<Row>): Promise<Row> => {
     const waitedForApiSeconds = await settle();
     const dataAtStart = await dataSize();
     const commandsBefore = serving.metricsUrl === null ? 0 : await dbCommands(serving.metricsUrl);
     const cpuBefore = cpuSeconds(serving.pid);
-    const dbCpuBefore = treeCpuSeconds(databasePids);
+    const dbCpuBefore = treeCpuSeconds(info.db.pids);
     const measured = await row();
     const cpu = cpuSeconds(serving.pid) - cpuBefore;
-    const dbCpu = treeCpuSeconds(databasePids) - dbCpuBefore;
+    const dbCpu = treeCpuSeconds(info.db.pids) - dbCpuBefore;
     const commands =
       serving.metricsUrl === null ? null : (await dbCommands(serving.metricsUrl)) - commandsBefore;
-    const perRequest = (value: number) => (measured.requests > 0 ? value / measured.requests : 0);
-    const result: Row = {
+    const perRequest = (value: number) => value / measured.requests;
+    // No answered request: no cost per request to give (the row shows its errors instead).
+    if (measured.requests === 0) return { ...measured, dataAtStart, waitedForApiSeconds };
+    return {
       ...measured,
       dataAtStart,
       waitedForApiSeconds,
@@ -330,134 +418,122 @@ async function measureRows(input: {
             dbRoundTripsPerRequest: round(perRequest(commands ?? 0), 2),
           }),
     };
-    rows.push(result);
-    log(
-      `${result.scenario} ${result.name}: ${result.rps} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, errors ${result.errors}, API ${result.apiCpuMsPerRequest} ms CPU/req, ${result.dbRoundTripsPerRequest ?? "-"} db round trips/req`,
-    );
-    return result;
   };
-
-  const bareRow = await run(bare.serving, () =>
-    runLoad({
-      scenario: "ceiling",
-      name: "node:http, same bytes from memory",
-      url: bare.url,
-      connections: CEILING_CONNECTIONS,
-      durationSeconds: SECONDS,
-      stepsFor: () => [{ procedure: "bare", method: "GET", path: "/" }],
-    }),
-  );
-  const helloRow = await run(hello.serving, () =>
-    runLoad({
-      scenario: "ceiling",
-      name: "hello on Express+tRPC+superjson",
-      url: hello.url,
-      connections: CEILING_CONNECTIONS,
-      durationSeconds: SECONDS,
-      stepsFor: () => [{ procedure: "hello", method: "GET", path: batchQueryPath([["hello"]]) }],
-    }),
-  );
-
-  const dashboardRow = (connections: number, variant: string) =>
-    run(apiServing, () =>
-      runLoad({
-        scenario: "1 dashboard",
-        name: `workspace.list + session.active, batched${variant}`,
-        url: api,
-        connections,
-        durationSeconds: SECONDS,
-        stepsFor: (connection) => [
-          {
-            procedure: "dashboard",
-            method: "GET",
-            path: DASHBOARD_PATH,
-            headers: bearer(users[connection % users.length] as SeededUser),
-          },
-        ],
-      }),
-    );
   const cycleUsers = users.slice(users.length - CYCLE_CONNECTIONS);
-  const launchStopRow = (variant: string) =>
-    run(apiServing, () =>
-      runLoad({
-        scenario: "3 launch+stop",
-        name: `launch then stop, back to back${variant}`,
-        url: api,
-        connections: CYCLE_CONNECTIONS,
-        durationSeconds: SECONDS,
-        stepsFor: (connection) => {
-          const headers = bearer(cycleUsers[connection % cycleUsers.length] as SeededUser);
-          const launch = batchMutation("workspace.launch", { workspaceId: target.id });
-          const stop = batchMutation("workspace.stop", { workspaceId: target.id });
-          return [
-            { procedure: "launch", method: "POST", path: launch.path, body: launch.body, headers },
-            { procedure: "stop", method: "POST", path: stop.path, body: stop.body, headers },
-          ] satisfies Step[];
-        },
-      }),
-    );
-
-  const small: Row[] = [];
-  for (const connections of SATURATION_CONNECTIONS) small.push(await dashboardRow(connections, ""));
-
-  const pomerium = await preparePomerium(stack);
-  await run(pomerium.serving, () => pomerium.row());
-
-  small.push(await launchStopRow(""));
-
-  for (const count of MODEL_USERS) {
-    const launch = batchMutation("workspace.launch", { workspaceId: target.id });
-    const stop = batchMutation("workspace.stop", { workspaceId: target.id });
-    await run(apiServing, () =>
-      runUserModel({
-        name: `N = ${count} people`,
-        url: api,
-        users: users.slice(0, count).map((user) => ({ headers: bearer(user), workspaceId: target.id })),
-        seconds: MODEL_SECONDS,
-        thinkSeconds: 10,
-        cycleSeconds: 300,
-        holdSeconds: 15,
-        dashboard: { path: DASHBOARD_PATH },
-        launch: () => launch,
-        stop: () => stop,
-      }),
-    );
-  }
-
-  // History: HISTORY_FACTOR times the sessions and audit entries the small-data rows started
-  // with, as past sessions (launched, stopped, both audited) of the same people.
-  const base = {
-    sessions: Math.max(...small.map((row) => row.dataAtStart?.sessions ?? 0)),
-    audit: Math.max(...small.map((row) => row.dataAtStart?.audit ?? 0)),
+  const launch = batchMutation("workspace.launch", { workspaceId: target.id });
+  const stop = batchMutation("workspace.stop", { workspaceId: target.id });
+  const bench: EngineBench = {
+    engine,
+    stack,
+    counts,
+    loadAverageAtStart: input.loadAverageAtStart,
+    sample: input.sample,
+    rows: [],
+    small: [],
+    run,
+    dashboard: (connections, variant) =>
+      run(apiServing, () =>
+        runLoad({
+          scenario: "1 dashboard",
+          name: `workspace.list + session.active, batched${variant}`,
+          url: api,
+          connections,
+          durationSeconds: SECONDS,
+          stepsFor: (connection) => [
+            {
+              procedure: "dashboard",
+              method: "GET",
+              path: DASHBOARD_PATH,
+              headers: bearer(users[connection % users.length] as SeededUser),
+            },
+          ],
+        }),
+      ),
+    pomerium: async () => {
+      const prepared = await preparePomerium(stack);
+      return run(prepared.serving, () => prepared.row());
+    },
+    launchStop: (variant) =>
+      run(apiServing, () =>
+        runLoad({
+          scenario: "3 launch+stop",
+          name: `launch then stop, back to back${variant}`,
+          url: api,
+          connections: CYCLE_CONNECTIONS,
+          durationSeconds: SECONDS,
+          stepsFor: (connection) => {
+            const headers = bearer(cycleUsers[connection % cycleUsers.length] as SeededUser);
+            return [
+              { procedure: "launch", method: "POST", path: launch.path, body: launch.body, headers },
+              { procedure: "stop", method: "POST", path: stop.path, body: stop.body, headers },
+            ] satisfies Step[];
+          },
+        }),
+      ),
+    model: (count) =>
+      run(apiServing, () =>
+        runUserModel({
+          name: `N = ${count} people`,
+          url: api,
+          users: users.slice(0, count).map((user) => ({ headers: bearer(user), workspaceId: target.id })),
+          seconds: MODEL_SECONDS,
+          thinkSeconds: 10,
+          cycleSeconds: 300,
+          holdSeconds: 15,
+          dashboard: { path: DASHBOARD_PATH },
+          launch: () => launch,
+          stop: () => stop,
+        }),
+      ),
+    // HISTORY_FACTOR times the sessions and audit entries the small-data rows started with, as
+    // past sessions (launched, stopped, both audited) of the same people.
+    storeHistory: async () => {
+      const base = {
+        sessions: Math.max(...bench.small.map((row) => row.dataAtStart?.sessions ?? 0)),
+        audit: Math.max(...bench.small.map((row) => row.dataAtStart?.audit ?? 0)),
+      };
+      const now = await dataSize();
+      const pastSessions = Math.max(
+        0,
+        HISTORY_FACTOR * base.sessions - now.sessions,
+        Math.ceil((HISTORY_FACTOR * base.audit - now.audit) / 2),
+      );
+      const clock = Date.now();
+      await seedSessionHistory({
+        mongoUrl: info.db.url,
+        dbName: info.dbNames.main,
+        users,
+        workspace: other,
+        count: pastSessions,
+      });
+      log(
+        `${engine}: stored ${pastSessions} past sessions (and twice as many audit entries) in ${Math.round((Date.now() - clock) / 1000)} s`,
+      );
+    },
   };
-  const now = await dataSize();
-  const pastSessions = Math.max(
-    0,
-    HISTORY_FACTOR * base.sessions - now.sessions,
-    Math.ceil((HISTORY_FACTOR * base.audit - now.audit) / 2),
-  );
-  const clock = Date.now();
-  await seedSessionHistory({
-    mongoUrl: info.db.url,
-    dbName: info.dbNames.main,
-    users,
-    workspace: other,
-    count: pastSessions,
-  });
-  log(
-    `stored ${pastSessions} past sessions (and twice as many audit entries) in ${Math.round((Date.now() - clock) / 1000)} s`,
-  );
-  const historyVariant = `, history ×${HISTORY_FACTOR}`;
-  await dashboardRow(SATURATION_CONNECTIONS[0] ?? CEILING_CONNECTIONS, historyVariant);
-  await launchStopRow(historyVariant);
+  return bench;
+}
 
-  const bareRps = bareRow.rps;
-  const helloRps = helloRow.rps;
-  for (const row of rows) {
-    row.ratioToBare = round(row.rps / bareRps, 3);
-    row.ratioToHello = round(row.rps / helloRps, 3);
-  }
-  return rows;
+async function startCeilings(
+  first: EngineBench,
+  services: Service[],
+  logDir: string,
+): Promise<{ bare: Ceiling; hello: Ceiling }> {
+  const bodyFile = join(logDir, "dashboard-body.json");
+  writeFileSync(bodyFile, first.sample.body);
+  const payloadFile = join(logDir, "dashboard-payload.superjson");
+  writeFileSync(payloadFile, first.sample.payload);
+  log(`dashboard: ${first.sample.description}`);
+  const bare = await startCeiling(services, logDir, "ceiling-bare", "bare-server.mjs", bodyFile, "/");
+  const hello = await startCeiling(
+    services,
+    logDir,
+    "ceiling-hello",
+    "hello-server.mjs",
+    payloadFile,
+    "/healthz",
+  );
+  return { bare, hello };
 }
 
 /**
