@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { ApiException, CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import type { LoginOutput } from "@neosc/core/auth";
 import type { WorkspaceSession } from "@neosc/core/session";
@@ -8,6 +9,7 @@ import { eventually } from "@neosc/core/testing/eventually";
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
 import {
+  KubernetesProvisioner,
   kubeConfigFor,
   LABELS,
   podName,
@@ -358,6 +360,54 @@ describe("Kubernetes workspaces through the API's workspace host", { timeout: 12
       password: ADMIN_PASSWORD,
     });
     adminToken = login.data?.token ?? "";
+  });
+
+  it("leaves the running pod of another host's session alone, and deletes it once that session ended", async (context) => {
+    const access = clusterOrSkip(context);
+    const workspace = await createPodWorkspace();
+    const person = await createPerson();
+    const { db } = api.database;
+    // Another gateway replica's host on the same namespace: its session and its pod.
+    const other = await db.sessions.createWithinLimit(
+      {
+        workspaceId: workspace.id,
+        workspaceSlug: workspace.slug,
+        workspaceName: workspace.name,
+        workspaceKind: workspace.kind,
+        userId: person.user.id,
+        userEmail: "person@example.test",
+        organizationId: null,
+        startedAt: new Date(),
+        clientIp: null,
+        hostId: "host-other-replica",
+        connectionUrl: null,
+        endsAt: null,
+        idleEndsAt: null,
+      },
+      null,
+    );
+    if (other === null) throw new Error("no session");
+    const otherHost = new KubernetesProvisioner({
+      kubeConfig: kubeConfigFor({
+        server: access.server,
+        caData: access.caData,
+        token: access.provisionerToken,
+      }),
+    });
+    await otherHost.start({
+      sessionId: other.id,
+      userId: person.user.id,
+      workspace,
+      hostId: "host-other-replica",
+    });
+
+    // Several reconcile rounds of this API's host (every 2 s).
+    await delay(6000);
+    expect((await objectsOf(`${LABELS.session}=${other.id}`)).pods).toHaveLength(1);
+    expect((await sessionOf(other.id))?.status).toBe("active");
+
+    await db.sessions.end(other.id, { reason: "host_lost", at: new Date() });
+    await untilGone(other.id);
   });
 
   it("runs as a service account that cannot read Secrets in the workspace namespace or anything in neosc", async (context) => {
