@@ -289,6 +289,8 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
     await kubectl(plane, ["set", "image", "-n", "neosc", "deployment/api", "api=neosc/api:0.1.1"]);
     await Promise.race([finished, delayThenFail(120_000, "the rollout did not finish")]);
     watch.stop();
+    // The figures for the notes: every (available/total) the controller reported, in order.
+    console.log(`rollout of api: ${seen.map((state) => `${state.available}/${state.total}`).join(" → ")}`);
     expect(seen.length).toBeGreaterThan(3);
     expect(Math.min(...seen.map((state) => state.available))).toBeGreaterThanOrEqual(3);
     expect(Math.max(...seen.map((state) => state.total))).toBeLessThanOrEqual(4);
