@@ -4,6 +4,7 @@ import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { ApiException, CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import type { LoginOutput } from "@neosc/core/auth";
+import { isRunning } from "@neosc/core/process";
 import type { WorkspaceSession } from "@neosc/core/session";
 import { eventually } from "@neosc/core/testing/eventually";
 import type { User } from "@neosc/core/user";
@@ -63,7 +64,13 @@ beforeAll(async () => {
     return;
   }
   cluster = started.access;
-  stopCluster = () => started.plane.stop();
+  const { plane } = started;
+  stopCluster = async () => {
+    await plane.stop();
+    // Nothing of the control plane outlives the file.
+    const left = [plane.supervisorPid, ...Object.values(plane.pids)].filter(isRunning);
+    if (left.length > 0) throw new Error(`control-plane processes still running: ${left.join(", ")}`);
+  };
   dataDir = mkdtempSync(path.join(tmpdir(), "neosc-api-k8s-"));
   kubeconfig = await writeProvisionerKubeconfig(cluster, path.join(dataDir, "provisioner.kubeconfig"));
   const config = kubeConfigFor({ server: cluster.server, caData: cluster.caData, token: cluster.adminToken });
