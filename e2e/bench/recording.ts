@@ -115,7 +115,7 @@ async function main() {
     return { sessionId, client };
   };
   const setRecording = async (on: boolean) => {
-    await db.policies.setSettings("recording", { mode: "on", retentionDays: 30 }, null);
+    await db.policies.setSettings("recording", { mode: "on", retentionDays: 30, recordInput: false }, null);
     await db.policies.setEnabled("recording", on, null);
   };
 
@@ -157,7 +157,7 @@ async function main() {
   await drain;
   await new Promise((resolve) => setTimeout(resolve, 500));
   xterm.kill();
-  const stored = statSync(path.join(folder, segmentFileName(sessionId, 1))).size;
+  const stored = statSync(path.join(folder, segmentFileName(sessionId, 1, "rfb"))).size;
   clearInterval(sampler);
 
   const cost = 1 - (throughput.on ?? 0) / (throughput.off ?? 1);

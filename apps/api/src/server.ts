@@ -274,6 +274,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       pomerium: null,
       crossSite: appsAreCrossSite(apps, publicUrl),
       logger: logger.child({ component: "web-proxy" }),
+      recordings,
     });
     const server = createServer((request, response) => {
       if (!webProxy.handleRequest(request, response)) app(request, response);

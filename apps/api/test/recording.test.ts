@@ -177,7 +177,7 @@ describe("recordings through the API", () => {
     const { token } = await person();
     const session = await recordedSession(token);
     const [segment] = await segmentsOf(session.id);
-    expect(segment).toMatchObject({ sessionId: session.id, segment: 1, protocol: "rfb", deletedAt: null });
+    expect(segment).toMatchObject({ sessionId: session.id, segment: 1, kind: "rfb", deletedAt: null });
     const fetched = await download(session.id, 1, adminToken);
     expect(fetched.bytes).not.toBeNull();
     const bytes = fetched.bytes as Buffer;
@@ -219,19 +219,19 @@ describe("recordings through the API", () => {
     await segmentsOf(removed.id);
     expect(await verify(altered.id)).toEqual({ ok: true, checked: 1, problems: [] });
 
-    const file = path.join(folder, segmentFileName(altered.id, 1));
+    const file = path.join(folder, segmentFileName(altered.id, 1, "rfb"));
     const bytes = readFileSync(file);
     const middle = Math.floor(bytes.length / 2);
     bytes[middle] = (bytes[middle] ?? 0) ^ 0x01;
     writeFileSync(file, bytes);
-    unlinkSync(path.join(folder, segmentFileName(removed.id, 1)));
+    unlinkSync(path.join(folder, segmentFileName(removed.id, 1, "rfb")));
 
     const all = await verify();
     expect(all.ok).toBe(false);
     expect(all.problems).toEqual(
       expect.arrayContaining([
-        { sessionId: altered.id, segment: 1, problem: "altered" },
-        { sessionId: removed.id, segment: 1, problem: "missing" },
+        { sessionId: altered.id, segment: 1, kind: "rfb", problem: "altered" },
+        { sessionId: removed.id, segment: 1, kind: "rfb", problem: "missing" },
       ]),
     );
     expect(all.problems).toHaveLength(2);
@@ -250,7 +250,7 @@ describe("recordings through the API", () => {
       services: { recordings: store },
     });
     expect(swept.deleted).toBeGreaterThanOrEqual(1);
-    expect(await store.hash(session.id, 1)).toBeNull();
+    expect(await store.hash({ sessionId: session.id, segment: 1, kind: "rfb" })).toBeNull();
     const [deleted] = await api.database.db.audit.scan(
       { action: "recording.delete", resourceType: "session", resourceId: session.id },
       10,

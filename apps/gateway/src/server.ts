@@ -81,6 +81,10 @@ export async function startGateway(
           scheme: portal.protocol === "http:" ? ("http" as const) : ("https" as const),
           domain: env.NEOSC_APPS_DOMAIN.toLowerCase(),
         };
+  // Desktops' and terminals' recordings and web apps' access logs, in one folder (a volume).
+  const recordings = createRecordingStore(
+    path.resolve(env.NEOSC_RECORDINGS_DIR ?? path.join(env.NEOSC_DATA_DIR, "recordings")),
+  );
   const webProxy =
     apps === null || env.NEOSC_SESSION_SECRET === undefined
       ? undefined
@@ -92,6 +96,7 @@ export async function startGateway(
           pomerium: null,
           crossSite: appsAreCrossSite(apps, portal),
           logger,
+          recordings,
         });
   const server: Server = createServer((request, response) => {
     if (webProxy?.handleRequest(request, response)) return;
@@ -121,9 +126,7 @@ export async function startGateway(
     endpoints: options.endpoints,
     sessionSecret: env.NEOSC_SESSION_SECRET ?? null,
     logger,
-    recordings: createRecordingStore(
-      path.resolve(env.NEOSC_RECORDINGS_DIR ?? path.join(env.NEOSC_DATA_DIR, "recordings")),
-    ),
+    recordings,
     ...(webProxy === undefined ? {} : { webProxy }),
   });
   await new Promise<void>((resolve, reject) => {

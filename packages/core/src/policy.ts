@@ -69,12 +69,16 @@ export const POLICY_SETTINGS_SCHEMAS = {
   /**
    * Session recording at the gateway (ARCHITECTURE §10). Off when disabled; `on` records as best
    * it can (a failure is audited and the session goes on); `required` refuses a launch, or ends
-   * the session with `recording_failed`, when recording does not work. Keystrokes are never
-   * recorded (they can hold passwords). Finished segments are deleted after `retentionDays`.
+   * the session with `recording_failed`, when recording does not work. A desktop's keystrokes
+   * are never recorded; a terminal's typed input only with `recordInput` (it holds whatever is
+   * typed, passwords too). Finished segments are deleted after `retentionDays`. A workspace may
+   * ask for more than this policy (`recordingMode`), never less.
    */
   recording: z.strictObject({
     mode: z.enum(["on", "required"]),
     retentionDays: z.number().int().min(1).max(3650),
+    // Defaulted: policies stored before the setting existed read as off.
+    recordInput: z.boolean().default(false),
   }),
 } as const satisfies Record<PolicyKey, z.ZodType>;
 
@@ -125,7 +129,7 @@ export const DEFAULT_POLICIES: { [K in PolicyKey]: { enabled: boolean; settings:
   clipboard: { enabled: false, settings: { toWorkspace: false, fromWorkspace: false, maxBytes: 65_536 } },
   // Switched on, it stops files going either way until an administrator allows one direction.
   "file-transfer": { enabled: false, settings: { upload: false, download: false } },
-  recording: { enabled: false, settings: { mode: "on", retentionDays: 30 } },
+  recording: { enabled: false, settings: { mode: "on", retentionDays: 30, recordInput: false } },
 };
 
 /** What a viewer and the gateway may let through, from the `clipboard` policy (null: no limits). */
@@ -135,9 +139,20 @@ export function clipboardRule(policy: PolicyOf<"clipboard">): PolicySettings<"cl
 
 export type RecordingMode = "off" | "on" | "required";
 
-/** How the gateway records a session, from the `recording` policy. */
-export function recordingMode(policy: PolicyOf<"recording">): RecordingMode {
-  return policy.enabled ? policy.settings.mode : "off";
+const RECORDING_STRICTNESS: Record<RecordingMode, number> = { off: 0, on: 1, required: 2 };
+
+/**
+ * How a session is recorded: the stricter of the `recording` policy and the workspace's own
+ * `recording` (null: as the policy says). A workspace can require recording of a sensitive
+ * target while the policy is off, but never switch off what the policy asks for.
+ */
+export function recordingMode(
+  policy: PolicyOf<"recording">,
+  workspace: Exclude<RecordingMode, "off"> | null,
+): RecordingMode {
+  const global: RecordingMode = policy.enabled ? policy.settings.mode : "off";
+  if (workspace === null) return global;
+  return RECORDING_STRICTNESS[workspace] > RECORDING_STRICTNESS[global] ? workspace : global;
 }
 
 export const TogglePolicyInputSchema = z.strictObject({ key: PolicyKeySchema, enabled: z.boolean() });

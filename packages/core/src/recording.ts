@@ -2,14 +2,24 @@ import { z } from "zod";
 import { IdSchema } from "./common.ts";
 
 /*
- * The format of a session recording (ARCHITECTURE §10), shared by the gateway that writes it, the
- * API that verifies and serves it and the portal's player that reads it. A segment is one
- * gateway connection of a session; its file is gzip over: a header (magic, version, the length
+ * The formats of a session recording (ARCHITECTURE §10), shared by the gateway that writes them,
+ * the API that verifies and serves them and the portal's players that read them. A segment is
+ * one gateway connection of a session (for a web app: one stretch of requests the gateway
+ * watched), stored gzip-compressed, in one of three kinds:
+ * - `rfb` (desktops and apps): a header (magic, version, the length
  * of a JSON description, the description), then records, each `kind u8 | ms since the segment
  * started u32 | length u32 | payload`. Server records hold the bytes the viewer received,
  * exactly as sent; pointer records hold the person's pointer (mask u8, x u16, y u16), so the
  * player can draw where the pointer was. Keystrokes are never recorded.
+ * - `asciicast` (terminals): asciicast v2 (https://docs.asciinema.org/manual/asciicast/v2), a
+ *   JSON header line then `[seconds, code, data]` lines: `o` output, `r` resize ("COLSxROWS"),
+ *   `m` marker, and `i` typed input only when the `recording` policy's `recordInput` says so.
+ * - `access-log` (web apps): JSON lines, a header then one line per request (method, path
+ *   without its query's values, status, bytes, duration); never bodies.
  */
+
+export const RecordingKindSchema = z.enum(["rfb", "asciicast", "access-log"]);
+export type RecordingKind = z.infer<typeof RecordingKindSchema>;
 
 export const RECORDING_MAGIC = "NEOSCREC";
 export const RECORDING_VERSION = 1;
@@ -115,7 +125,7 @@ export function decodeRecording(bytes: Uint8Array): {
 export const RecordingSegmentSchema = z.object({
   sessionId: IdSchema,
   segment: z.number().int().min(1),
-  protocol: z.enum(["rfb"]),
+  kind: RecordingKindSchema,
   startedAt: z.date(),
   endedAt: z.date(),
   durationMs: z.number().int().min(0),
@@ -149,6 +159,7 @@ export const VerifyRecordingsInputSchema = z.strictObject({ sessionId: IdSchema.
 export const RecordingProblemSchema = z.object({
   sessionId: IdSchema,
   segment: z.number().int(),
+  kind: RecordingKindSchema,
   /** altered: the stored bytes differ from the hash in the audit chain; missing: no file. */
   problem: z.enum(["altered", "missing", "unfinished"]),
 });
@@ -159,7 +170,131 @@ export const VerifyRecordingsOutputSchema = z.object({
 });
 export type VerifyRecordingsOutput = z.infer<typeof VerifyRecordingsOutputSchema>;
 
+const EXTENSION: Record<RecordingKind, string> = {
+  rfb: "rfb",
+  asciicast: "cast",
+  "access-log": "access.jsonl",
+};
+
 /** Where a segment lives, relative to the recordings folder. */
-export function segmentFileName(sessionId: string, segment: number): string {
-  return `${sessionId}/${String(segment).padStart(4, "0")}.rfb.gz`;
+export function segmentFileName(sessionId: string, segment: number, kind: RecordingKind): string {
+  return `${sessionId}/${String(segment).padStart(4, "0")}.${EXTENSION[kind]}.gz`;
+}
+
+// asciicast v2 ------------------------------------------------------------------------------
+
+export interface AsciicastHeader {
+  version: 2;
+  width: number;
+  height: number;
+  /** Unix seconds of the segment's start. */
+  timestamp: number;
+  title?: string;
+  env?: Record<string, string>;
+}
+
+export type AsciicastEvent = [seconds: number, code: "o" | "i" | "r" | "m", data: string];
+
+export function encodeAsciicastHeader(header: AsciicastHeader): string {
+  return `${JSON.stringify(header)}\n`;
+}
+
+/** One event line; `ms` since the segment started, written as seconds with millisecond precision. */
+export function encodeAsciicastEvent(ms: number, code: AsciicastEvent[1], data: string): string {
+  return `${JSON.stringify([Math.max(0, Math.round(ms)) / 1000, code, data])}\n`;
+}
+
+/**
+ * Reads an uncompressed asciicast v2 segment. A last line cut short (the gateway stopped
+ * mid-write) is dropped and reported as `truncated`.
+ */
+export function decodeAsciicast(text: string): {
+  header: AsciicastHeader;
+  events: AsciicastEvent[];
+  truncated: boolean;
+} {
+  const lines = text.split("\n");
+  const last = lines.pop();
+  const truncated = last !== undefined && last !== "";
+  let header: AsciicastHeader;
+  try {
+    header = JSON.parse(lines[0] ?? "") as AsciicastHeader;
+  } catch {
+    throw new RecordingFormatError("not an asciicast");
+  }
+  if (header?.version !== 2 || typeof header.width !== "number" || typeof header.height !== "number") {
+    throw new RecordingFormatError("not an asciicast v2 header");
+  }
+  const events = lines.slice(1).map((line) => {
+    const event = JSON.parse(line) as AsciicastEvent;
+    if (!Array.isArray(event) || typeof event[0] !== "number" || typeof event[2] !== "string") {
+      throw new RecordingFormatError(`not an asciicast event: ${line.slice(0, 80)}`);
+    }
+    return event;
+  });
+  return { header, events, truncated };
+}
+
+// Web app access log -----------------------------------------------------------------------
+
+export const ACCESS_LOG_VERSION = 1;
+
+export const AccessLogHeaderSchema = z.object({
+  version: z.literal(ACCESS_LOG_VERSION),
+  kind: z.literal("access-log"),
+  sessionId: IdSchema,
+  segment: z.number().int().min(1),
+  startedAt: z.iso.datetime(),
+});
+export type AccessLogHeader = z.infer<typeof AccessLogHeaderSchema>;
+
+/**
+ * One request the web app answered through the gateway. The query's values never appear (they
+ * carry tokens and reset codes as often as page numbers): only its parameter names.
+ */
+export const AccessLogEntrySchema = z.object({
+  /** When the request arrived. */
+  at: z.iso.datetime(),
+  method: z.string().max(16),
+  /** The path without the query string. */
+  path: z.string().max(2048),
+  /** Names of the query's parameters, in order. */
+  query: z.array(z.string().max(128)).max(64),
+  /** The status the browser got (101 for a WebSocket; 502 when the app did not answer). */
+  status: z.number().int().min(100).max(999),
+  /** Response body bytes sent to the browser (both directions for a WebSocket). */
+  bytes: z.number().int().min(0),
+  durationMs: z.number().int().min(0),
+  /** Refused by the gateway (`file_transfer_off`) rather than answered by the app. */
+  refused: z.string().max(64).nullable(),
+});
+export type AccessLogEntry = z.infer<typeof AccessLogEntrySchema>;
+
+export function encodeAccessLogLine(line: AccessLogHeader | AccessLogEntry): string {
+  return `${JSON.stringify(line)}\n`;
+}
+
+/** Reads an uncompressed access log; a last line cut short is dropped and reported. */
+export function decodeAccessLog(text: string): {
+  header: AccessLogHeader;
+  entries: AccessLogEntry[];
+  truncated: boolean;
+} {
+  const lines = text.split("\n");
+  const last = lines.pop();
+  const truncated = last !== undefined && last !== "";
+  const parse = (line: string | undefined) => {
+    try {
+      return JSON.parse(line ?? "") as unknown;
+    } catch {
+      throw new RecordingFormatError("not an access log line");
+    }
+  };
+  const header = AccessLogHeaderSchema.safeParse(parse(lines[0]));
+  if (!header.success) throw new RecordingFormatError("not a NeoSC access log");
+  return {
+    header: header.data,
+    entries: lines.slice(1).map((line) => AccessLogEntrySchema.parse(parse(line))),
+    truncated,
+  };
 }

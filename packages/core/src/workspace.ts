@@ -118,6 +118,11 @@ const workspaceFields = {
   organizationId: IdSchema.nullable(),
   enabled: z.boolean(),
   tags: z.array(TagSchema).max(16),
+  /**
+   * Recording of this workspace's sessions beyond the `recording` policy: `on` or `required`
+   * (the stricter of the two applies, see `recordingMode`); null: as the policy says.
+   */
+  recording: z.enum(["on", "required"]).nullable(),
 };
 
 const WorkspaceFieldsSchema = z.strictObject({
@@ -137,6 +142,8 @@ const WorkspaceFieldsSchema = z.strictObject({
   organizationId: workspaceFields.organizationId.default(null),
   enabled: workspaceFields.enabled.default(true),
   tags: workspaceFields.tags.default([]),
+  // Optional like the driver fields: callers that predate it need not name it; absent is null.
+  recording: workspaceFields.recording.optional(),
 });
 
 function kindNeedsTarget(
@@ -234,6 +241,7 @@ export const WorkspaceSchema = z.object({
   organizationId: IdSchema.nullable(),
   enabled: z.boolean(),
   tags: z.array(z.string()),
+  recording: z.enum(["on", "required"]).nullable(),
   createdAt: z.date(),
   updatedAt: z.date(),
 });

@@ -23,6 +23,7 @@ export function testWorkspace(overrides: Partial<Workspace> = {}): Workspace {
     organizationId: null,
     enabled: true,
     tags: [],
+    recording: null,
     createdAt: now,
     updatedAt: now,
     ...overrides,

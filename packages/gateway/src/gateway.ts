@@ -17,7 +17,14 @@ import { type WebSocket, WebSocketServer } from "ws";
 import type { EndpointResolver, WorkspaceEndpoint } from "./endpoint.ts";
 import { type ConnectionEnd, ConnectionMonitor, closeFrameFor } from "./monitor.ts";
 import { type ClipboardGuard, WorkspaceError } from "./protocol.ts";
-import type { RecordingStore, SegmentRecorder } from "./recording.ts";
+import {
+  type DesktopRecorder,
+  type RecordingStore,
+  type SegmentRecorder,
+  startDesktopRecording,
+  startTerminalRecording,
+  type TerminalRecorder,
+} from "./recording.ts";
 import { connectEndpoint, type EarlyMessage, Relay } from "./relay.ts";
 import { rfbSession } from "./rfb.ts";
 import { connectSsh, terminalSession } from "./terminal.ts";
@@ -215,16 +222,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   type ConnectionInfo = { clientIp: string | null; userAgent: string | null };
 
   /**
-   * Opens the connection's recording segment. A failure is audited; under `required` the
-   * connection may not go on ("refused"), under `on` it goes on unrecorded (null).
+   * Opens the connection's recording segment (asciicast for a terminal, the viewer's stream for a
+   * desktop). A failure is audited; under `required` the connection may not go on ("refused"),
+   * under `on` it goes on unrecorded (null).
    */
   async function startRecording(
     sessionId: string,
     terminal: boolean,
-    mode: Exclude<RecordingMode, "off">,
+    recording: { mode: Exclude<RecordingMode, "off">; recordInput: boolean },
     info: ConnectionInfo,
     userId: string,
-  ): Promise<SegmentRecorder | null | "refused"> {
+  ): Promise<DesktopRecorder | TerminalRecorder | null | "refused"> {
+    const { mode } = recording;
     const failed = async (reason: string, detail: string, segment: number | null) => {
       await auditConnection(
         info,
@@ -234,18 +243,34 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.warn({ sessionId, reason, detail }, "gateway: recording did not start");
       return mode === "required" ? ("refused" as const) : null;
     };
-    // Terminals are recorded as asciicast (not yet): under `required` they may not run unrecorded.
-    if (terminal) return failed("recording_unsupported", "terminal recording is not available yet", null);
     const store = options.recordings ?? null;
     if (store === null) return failed("recording_unavailable", "this gateway has no recordings folder", null);
     let segment: number | null = null;
     try {
       const startedAt = clock();
       segment = await db.gateway.claimRecordingSegment(sessionId, startedAt);
-      const recorder = await store.startSegment({ sessionId, segment, startedAt });
+      const start = { sessionId, segment, startedAt };
+      // The size until the browser's first resize (a frame at 0 s): the pty's own default.
+      const recorder = terminal
+        ? await startTerminalRecording(store, start, {
+            cols: 80,
+            rows: 24,
+            recordInput: recording.recordInput,
+          })
+        : await startDesktopRecording(store, start);
       await auditConnection(
         info,
-        { sessionId, userId, result: "success", reason: null, details: { segment, protocol: "rfb" } },
+        {
+          sessionId,
+          userId,
+          result: "success",
+          reason: null,
+          details: {
+            segment,
+            kind: recorder.writer.kind,
+            ...(terminal ? { recordInput: recording.recordInput } : {}),
+          },
+        },
         "recording.start",
       );
       return recorder;
@@ -257,7 +282,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** Closes the segment and puts its hash into the audit chain (`recording.segment`). */
   async function finishRecording(recorder: SegmentRecorder, info: ConnectionInfo, userId: string) {
     if (recorder.failed) return;
-    const { sessionId, segment } = recorder;
+    const { sessionId, segment, kind } = recorder;
     try {
       const result = await recorder.finish(clock());
       await auditConnection(
@@ -269,7 +294,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           reason: null,
           details: {
             segment,
-            protocol: "rfb",
+            kind,
             sha256: result.sha256,
             bytes: result.bytes,
             startedAt: result.startedAt.toISOString(),
@@ -289,7 +314,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           userId,
           result: "error",
           reason: "recording_write_failed",
-          details: { segment, detail },
+          details: { segment, kind, detail },
         },
         "recording.failed",
       );
@@ -369,7 +394,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const connectionId = randomUUID();
     let slot: ConnectionSlot | null = null;
     let relay: Relay | null = null;
-    let recorder: SegmentRecorder | null = null;
+    let recorder: DesktopRecorder | TerminalRecorder | null = null;
     const closeWith = (end: ConnectionEnd) => {
       relay?.stop();
       const frame = closeFrameFor(end);
@@ -411,7 +436,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       monitor.finish({ kind: "client_closed", code });
       relay?.stop();
       if (recorder !== null) {
-        const finishing = finishRecording(recorder, info, userId);
+        const finishing = finishRecording(recorder.writer, info, userId);
         finishingRecordings.add(finishing);
         void finishing.finally(() => finishingRecordings.delete(finishing));
       }
@@ -482,9 +507,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     const terminal = isTerminal(endpoint);
     // The policy as it was when the connection opened; a change applies from the next connection.
-    const recording = recordingMode(recordingPolicy);
+    // The workspace's own rule can only make recording stricter than the policy.
+    const workspace = await db.workspaces.findById(session.workspaceId);
+    const recording = recordingMode(recordingPolicy, workspace?.recording ?? null);
     if (recording !== "off") {
-      const started = await startRecording(sessionId, terminal, recording, info, userId);
+      const started = await startRecording(
+        sessionId,
+        terminal,
+        { mode: recording, recordInput: recordingPolicy.settings.recordInput },
+        info,
+        userId,
+      );
       if (started === "refused") {
         upstream.destroy();
         return monitor.endSession("recording_failed", "session.expire");
@@ -533,8 +566,16 @@ export function createGateway(options: GatewayOptions): Gateway {
           ? {}
           : {
               onClientBytes: (bytes: Buffer) => recorder?.server(bytes) ?? true,
-              onPointer: (pointer: { mask: number; x: number; y: number }) =>
-                recorder?.pointer(pointer.mask, pointer.x, pointer.y),
+              onPointer: (pointer: { mask: number; x: number; y: number }) => {
+                if (recorder !== null && "pointer" in recorder)
+                  recorder.pointer(pointer.mask, pointer.x, pointer.y);
+              },
+              onTerminal: ({ resizes, typed, markers }) => {
+                if (recorder === null || !("resize" in recorder)) return;
+                for (const marker of markers ?? []) recorder.marker(marker);
+                for (const size of resizes ?? []) recorder.resize(size.cols, size.rows);
+                for (const bytes of typed ?? []) recorder.input(bytes);
+              },
             }),
         onWorkspaceClosed: (detail, ended, reason) => {
           // A terminal whose shell exited (logout, `exit`) is over: the session ends with it.
@@ -545,7 +586,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
     );
     if (recorder !== null) {
-      const held = recorder;
+      const held = recorder.writer;
       const activeRelay = relay;
       held.onDrain(() => activeRelay.release("recorder"));
       held.onFailure((why, detail) => {
@@ -570,7 +611,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       userId,
       result: "success",
       reason: null,
-      details: { connectionId, ...(recorder === null ? {} : { recordingSegment: recorder.segment }) },
+      details: { connectionId, ...(recorder === null ? {} : { recordingSegment: recorder.writer.segment }) },
     });
     if (early.overflowed) {
       relay.stop();

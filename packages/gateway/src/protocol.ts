@@ -24,6 +24,12 @@ export interface ClientBytes {
   reply?: Buffer;
   /** The pointer positions among the forwarded messages (for the recorder; desktops only). */
   pointers?: PointerPosition[];
+  /** Terminal sizes among the forwarded frames (for the recorder; terminals only). */
+  resizes?: { cols: number; rows: number }[];
+  /** The typed and pasted bytes forwarded (the recorder keeps them only if the policy says so). */
+  typed?: Uint8Array[];
+  /** Something worth a marker in the recording (a refused paste). */
+  markers?: string[];
 }
 
 export interface PointerPosition {

@@ -4,17 +4,25 @@ import { access, constants, mkdir, open, rename, rm, unlink } from "node:fs/prom
 import path from "node:path";
 import { finished, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import {
+  type AccessLogEntry,
+  encodeAccessLogLine,
+  encodeAsciicastEvent,
+  encodeAsciicastHeader,
   encodePointer,
   encodeRecordHead,
   encodeRecordingHeader,
+  type RecordingKind,
   RecordKind,
   segmentFileName,
 } from "@neosc/core/recording";
 import { SegmentWriter, type WriterReply } from "./segment-writer.ts";
 
 /*
- * The recordings folder (ARCHITECTURE §10) and the recorder of one connection. A segment is
+ * The recordings folder (ARCHITECTURE §10) and the recorders. One SegmentRecorder writes every
+ * kind of segment (desktop, terminal, web app access log); the kinds differ only in how they
+ * encode what they are given (DesktopRecorder, TerminalRecorder, AccessLogRecorder). A segment is
  * written as gzip (framed, compressed and hashed on the writer's thread, segment-writer.ts) into
  * `<segment>.part`, renamed to its final name once complete, and its SHA-256 (over the stored,
  * compressed bytes) goes into the audit chain by the caller. Memory is bounded: records wait in
@@ -31,23 +39,91 @@ export interface SegmentResult {
   endedAt: Date;
 }
 
+/** Where a segment is: a session's numbered segment of one kind. */
+export interface SegmentRef {
+  sessionId: string;
+  segment: number;
+  kind: RecordingKind;
+}
+
+export interface SegmentStart extends SegmentRef {
+  startedAt: Date;
+}
+
+/** A terminal segment's start: its size until the browser's first resize, and whether input is kept. */
+export interface TerminalStart {
+  cols: number;
+  rows: number;
+  recordInput: boolean;
+}
+
 export interface RecordingStore {
   readonly dir: string;
   /** Whether a recording can be written now: the folder exists (or can be made) and takes a file. */
   writable(): Promise<boolean>;
-  /** Starts writing a segment; rejects when the file cannot be created. */
-  startSegment(input: { sessionId: string; segment: number; startedAt: Date }): Promise<SegmentRecorder>;
+  /** Starts writing a segment of any kind with its opening bytes; rejects when the file cannot be created. */
+  startSegment(input: SegmentStart, header: Buffer): Promise<SegmentRecorder>;
   /** SHA-256 and size of a stored segment, or null when it is not there. */
-  hash(sessionId: string, segment: number): Promise<{ sha256: string; bytes: number } | null>;
+  hash(ref: SegmentRef): Promise<{ sha256: string; bytes: number } | null>;
   /** Up to `length` stored (compressed) bytes from `offset` and the file's size; null when absent. */
   readChunk(
-    sessionId: string,
-    segment: number,
+    ref: SegmentRef,
     offset: number,
     length: number,
   ): Promise<{ bytes: Uint8Array; total: number } | null>;
   /** Deletes a stored segment; false when it was not there. */
-  remove(sessionId: string, segment: number): Promise<boolean>;
+  remove(ref: SegmentRef): Promise<boolean>;
+}
+
+/** A desktop connection's segment: what the viewer received, and the person's pointer. */
+export async function startDesktopRecording(
+  store: RecordingStore,
+  start: Omit<SegmentStart, "kind">,
+): Promise<DesktopRecorder> {
+  const header = encodeRecordingHeader({
+    sessionId: start.sessionId,
+    segment: start.segment,
+    protocol: "rfb",
+    startedAt: start.startedAt.toISOString(),
+  });
+  return new DesktopRecorder(await store.startSegment({ ...start, kind: "rfb" }, Buffer.from(header)));
+}
+
+/** A terminal connection's segment (asciicast v2). */
+export async function startTerminalRecording(
+  store: RecordingStore,
+  start: Omit<SegmentStart, "kind">,
+  terminal: TerminalStart,
+): Promise<TerminalRecorder> {
+  const header = encodeAsciicastHeader({
+    version: 2,
+    width: terminal.cols,
+    height: terminal.rows,
+    timestamp: Math.floor(start.startedAt.getTime() / 1000),
+    title: `NeoSC session ${start.sessionId}, connection ${start.segment}`,
+    env: { TERM: "xterm-256color" },
+  });
+  return new TerminalRecorder(
+    await store.startSegment({ ...start, kind: "asciicast" }, Buffer.from(header)),
+    terminal.recordInput,
+  );
+}
+
+/** A web app's access log segment (JSON lines). */
+export async function startAccessLog(
+  store: RecordingStore,
+  start: Omit<SegmentStart, "kind">,
+): Promise<AccessLogRecorder> {
+  const header = encodeAccessLogLine({
+    version: 1,
+    kind: "access-log",
+    sessionId: start.sessionId,
+    segment: start.segment,
+    startedAt: start.startedAt.toISOString(),
+  });
+  return new AccessLogRecorder(
+    await store.startSegment({ ...start, kind: "access-log" }, Buffer.from(header)),
+  );
 }
 
 export interface RecorderLimits {
@@ -76,7 +152,7 @@ export function createRecordingStore(
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const sink = options.sink ?? fileSink;
   const writer = new SegmentWriter();
-  const fileOf = (sessionId: string, segment: number) => path.join(dir, segmentFileName(sessionId, segment));
+  const fileOf = (ref: SegmentRef) => path.join(dir, segmentFileName(ref.sessionId, ref.segment, ref.kind));
 
   return {
     dir,
@@ -94,16 +170,16 @@ export function createRecordingStore(
       }
     },
 
-    async startSegment({ sessionId, segment, startedAt }) {
-      const file = fileOf(sessionId, segment);
+    async startSegment(start, header) {
+      const file = fileOf(start);
       await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       const part = `${file}.part`;
       const out = await sink(part);
-      return new SegmentRecorder({ sessionId, segment, startedAt, file, part, out, limits, writer });
+      return new SegmentRecorder({ ...start, file, part, out, limits, writer, header });
     },
 
-    async hash(sessionId, segment) {
-      const file = fileOf(sessionId, segment);
+    async hash(ref) {
+      const file = fileOf(ref);
       const hash = createHash("sha256");
       let bytes = 0;
       try {
@@ -120,10 +196,10 @@ export function createRecordingStore(
       return { sha256: hash.digest("hex"), bytes };
     },
 
-    async readChunk(sessionId, segment, offset, length) {
+    async readChunk(ref, offset, length) {
       let handle: Awaited<ReturnType<typeof open>>;
       try {
-        handle = await open(fileOf(sessionId, segment), "r");
+        handle = await open(fileOf(ref), "r");
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
         throw error;
@@ -138,8 +214,8 @@ export function createRecordingStore(
       }
     },
 
-    async remove(sessionId, segment) {
-      const file = fileOf(sessionId, segment);
+    async remove(ref) {
+      const file = fileOf(ref);
       try {
         await unlink(file);
       } catch (error) {
@@ -167,8 +243,8 @@ const BATCHES_IN_FLIGHT = 4;
 const QUEUE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /**
- * Records one connection: the bytes the viewer receives and the person's pointer. `server`
- * returns false when the caller should stop reading the workspace until `onDrain` fires; if the
+ * Writes one segment of any kind. `append` returns false when the caller should stop reading the
+ * workspace until `onDrain` fires; if the
  * disk does not catch up, `onFailure` fires once and the recorder stops (the caller decides
  * whether the session goes on). Compression and hashing happen on the writer's thread
  * (segment-writer.ts); this side queues, batches and writes the file.
@@ -176,6 +252,7 @@ const QUEUE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 export class SegmentRecorder {
   readonly sessionId: string;
   readonly segment: number;
+  readonly kind: RecordingKind;
   readonly startedAt: Date;
   private readonly out: Writable;
   private readonly written: Promise<void>;
@@ -201,25 +278,27 @@ export class SegmentRecorder {
   private scheduled = false;
   private readonly idle: (() => void)[] = [];
   private finished: ((reply: WriterReply) => void) | null = null;
-  /** Bytes of records accepted (before compression). */
+  /** Bytes of records accepted (payloads where apart, before compression). */
   recordedBytes = 0;
   /** Of those, stored without compression because they did not compress (set when finished). */
   storedBytes = 0;
   /** The most record bytes waiting at once (the bench reports it). */
   peakPendingBytes = 0;
 
-  constructor(input: {
-    sessionId: string;
-    segment: number;
-    startedAt: Date;
-    file: string;
-    part: string;
-    out: Writable;
-    limits: RecorderLimits;
-    writer: SegmentWriter;
-  }) {
+  constructor(
+    input: SegmentStart & {
+      file: string;
+      part: string;
+      out: Writable;
+      limits: RecorderLimits;
+      writer: SegmentWriter;
+      /** The kind's opening bytes. */
+      header: Buffer;
+    },
+  ) {
     this.sessionId = input.sessionId;
     this.segment = input.segment;
+    this.kind = input.kind;
     this.startedAt = input.startedAt;
     this.file = input.file;
     this.part = input.part;
@@ -241,26 +320,36 @@ export class SegmentRecorder {
       reply: (reply) => this.stored(reply),
       lost: (detail) => this.fail("recording_write_failed", detail),
     });
-    this.enqueue(
-      Buffer.from(
-        encodeRecordingHeader({
-          sessionId: this.sessionId,
-          segment: this.segment,
-          protocol: "rfb",
-          startedAt: this.startedAt.toISOString(),
-        }),
-      ),
-    );
+    this.enqueue(input.header);
   }
 
   get failed(): boolean {
     return this.state === "failed";
   }
 
-  /** Bytes the viewer received; false: pause the workspace until `onDrain`. */
-  server(bytes: Buffer): boolean {
-    if (this.state !== "recording" || bytes.length === 0) return true;
-    this.record(RecordKind.server, bytes);
+  get recording(): boolean {
+    return this.state === "recording";
+  }
+
+  /** Milliseconds since the segment started (the records' clock). */
+  elapsedMs(): number {
+    return Date.now() - this.startedAt.getTime();
+  }
+
+  /**
+   * Appends one record: its encoded head (or the whole record) and, apart so that the relay's
+   * buffer is queued as it is, its payload. False: pause the workspace until `onDrain`.
+   */
+  append(record: Uint8Array, payload?: Buffer): boolean {
+    if (this.state !== "recording") return true;
+    this.recordedBytes += payload?.length ?? record.length;
+    this.enqueue(
+      Buffer.isBuffer(record) ? record : Buffer.from(record.buffer, record.byteOffset, record.length),
+    );
+    if (payload !== undefined) this.enqueue(payload);
+    if (this.pendingBytes > this.limits.maxBufferedBytes) {
+      this.fail("recording_overflow", `more than ${this.limits.maxBufferedBytes} bytes waiting for the disk`);
+    }
     if (this.state !== "recording") return true;
     if (this.pendingBytes < this.highWater) return true;
     this.full = true;
@@ -271,11 +360,6 @@ export class SegmentRecorder {
       );
     }
     return false;
-  }
-
-  pointer(mask: number, x: number, y: number): void {
-    if (this.state !== "recording") return;
-    this.record(RecordKind.pointer, Buffer.from(encodePointer(mask, x, y)));
   }
 
   /** Called each time the recorder can take more again (and once when it stops for good). */
@@ -321,16 +405,6 @@ export class SegmentRecorder {
     await this.written.catch(() => {});
     await unlink(this.part).catch(() => {});
     this.releaseDrain();
-  }
-
-  private record(kind: RecordKind, payload: Buffer) {
-    const at = Date.now() - this.startedAt.getTime();
-    this.recordedBytes += payload.length;
-    this.enqueue(Buffer.from(encodeRecordHead(kind, at, payload.length)));
-    this.enqueue(payload);
-    if (this.pendingBytes > this.limits.maxBufferedBytes) {
-      this.fail("recording_overflow", `more than ${this.limits.maxBufferedBytes} bytes waiting for the disk`);
-    }
   }
 
   private enqueue(bytes: Buffer) {
@@ -422,5 +496,78 @@ export class SegmentRecorder {
     for (const listener of this.failureListeners) listener(why, detail);
     this.releaseDrain();
     for (const resolve of this.idle.splice(0)) resolve();
+  }
+}
+
+/** A desktop connection: the bytes the viewer received, exactly, and the person's pointer. */
+export class DesktopRecorder {
+  constructor(readonly writer: SegmentRecorder) {}
+
+  /** Bytes the viewer received; false: pause the workspace until the segment drains. */
+  server(bytes: Buffer): boolean {
+    if (!this.writer.recording || bytes.length === 0) return true;
+    return this.writer.append(
+      encodeRecordHead(RecordKind.server, this.writer.elapsedMs(), bytes.length),
+      bytes,
+    );
+  }
+
+  pointer(mask: number, x: number, y: number): void {
+    if (!this.writer.recording) return;
+    const payload = Buffer.from(encodePointer(mask, x, y));
+    this.writer.append(
+      encodeRecordHead(RecordKind.pointer, this.writer.elapsedMs(), payload.length),
+      payload,
+    );
+  }
+}
+
+/**
+ * A terminal connection as asciicast v2: output as the viewer received it (decoded as UTF-8
+ * across chunk boundaries), resizes, markers, and typed input only when `recordInput` is set.
+ */
+export class TerminalRecorder {
+  private readonly output = new StringDecoder("utf8");
+
+  constructor(
+    readonly writer: SegmentRecorder,
+    readonly recordInput: boolean,
+  ) {}
+
+  /** Output the viewer received; false: pause the workspace until the segment drains. */
+  server(bytes: Buffer): boolean {
+    if (!this.writer.recording || bytes.length === 0) return true;
+    const text = this.output.write(bytes);
+    if (text === "") return true;
+    return this.event("o", text);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.event("r", `${cols}x${rows}`);
+  }
+
+  marker(label: string): void {
+    this.event("m", label);
+  }
+
+  /** What the person typed (and pasted); dropped unless the policy keeps input. */
+  input(bytes: Uint8Array): void {
+    if (!this.recordInput || bytes.length === 0) return;
+    this.event("i", Buffer.from(bytes).toString("utf8"));
+  }
+
+  private event(code: "o" | "i" | "r" | "m", data: string): boolean {
+    if (!this.writer.recording) return true;
+    return this.writer.append(Buffer.from(encodeAsciicastEvent(this.writer.elapsedMs(), code, data)));
+  }
+}
+
+/** A web app's requests, one JSON line each; never bodies, never the query's values. */
+export class AccessLogRecorder {
+  constructor(readonly writer: SegmentRecorder) {}
+
+  request(entry: AccessLogEntry): void {
+    if (!this.writer.recording) return;
+    this.writer.append(Buffer.from(encodeAccessLogLine(entry)));
   }
 }

@@ -5,7 +5,13 @@ import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import type { WebSocket } from "ws";
 import { ByteStream } from "./byte-stream.ts";
 import type { Endpoint } from "./endpoint.ts";
-import { type PointerPosition, ProtocolError, type ProtocolSession, WorkspaceError } from "./protocol.ts";
+import {
+  type ClientBytes,
+  type PointerPosition,
+  ProtocolError,
+  type ProtocolSession,
+  WorkspaceError,
+} from "./protocol.ts";
 
 /*
  * The byte pump between one browser WebSocket and one workspace socket, with backpressure both
@@ -32,6 +38,8 @@ export interface RelayHooks {
   onClientBytes?(bytes: Buffer): boolean;
   /** The person's pointer positions as forwarded (the recorder draws the pointer from them). */
   onPointer?(pointer: PointerPosition): void;
+  /** A terminal's size, typed bytes and markers as forwarded (the terminal recorder's taps). */
+  onTerminal?(events: Pick<ClientBytes, "resizes" | "typed" | "markers">): void;
 }
 
 /** Why the workspace socket is not being read: the browser or the recorder is behind. */
@@ -187,6 +195,13 @@ export class Relay {
       throw error;
     }
     if (parsed.input) this.hooks.onInput();
+    // Before the reply: a refused paste's marker comes ahead of the notice it explains.
+    if (
+      this.hooks.onTerminal !== undefined &&
+      (parsed.resizes !== undefined || parsed.typed !== undefined || parsed.markers !== undefined)
+    ) {
+      this.hooks.onTerminal(parsed);
+    }
     if (parsed.reply !== undefined) this.sendToClient(parsed.reply);
     if (this.hooks.onPointer !== undefined)
       for (const pointer of parsed.pointers ?? []) this.hooks.onPointer(pointer);

@@ -58,10 +58,17 @@ export function terminalSession(clipboard: ClipboardGuard): ProtocolSession {
       pending = pending.subarray(read.consumed);
       const forward: Uint8Array[] = [];
       const replies: Buffer[] = [];
+      const resizes: { cols: number; rows: number }[] = [];
+      const typed: Uint8Array[] = [];
+      const markers: string[] = [];
       for (const frame of read.frames) {
-        if (frame.type === "resize") forward.push(encodeTerminalResize(frame.cols, frame.rows));
-        else if (frame.type === "input") forward.push(encodeTerminalInput(frame.data));
-        else {
+        if (frame.type === "resize") {
+          forward.push(encodeTerminalResize(frame.cols, frame.rows));
+          resizes.push({ cols: frame.cols, rows: frame.rows });
+        } else if (frame.type === "input") {
+          forward.push(encodeTerminalInput(frame.data));
+          typed.push(frame.data);
+        } else {
           const rule = clipboard.rule;
           const refusal: ClipboardRefusal | null =
             rule === null
@@ -71,10 +78,13 @@ export function terminalSession(clipboard: ClipboardGuard): ProtocolSession {
                 : frame.data.length > rule.maxBytes
                   ? "clipboard_too_large"
                   : null;
-          if (refusal === null) forward.push(encodeTerminalInput(frame.data));
-          else {
+          if (refusal === null) {
+            forward.push(encodeTerminalInput(frame.data));
+            typed.push(frame.data);
+          } else {
             clipboard.refused(refusal, frame.data.length);
             replies.push(notice(refusal));
+            markers.push(`paste refused: ${refusal}`);
           }
         }
       }
@@ -82,6 +92,9 @@ export function terminalSession(clipboard: ClipboardGuard): ProtocolSession {
         forward: Buffer.concat(forward),
         input: read.frames.length > 0,
         ...(replies.length > 0 ? { reply: Buffer.concat(replies) } : {}),
+        ...(resizes.length > 0 ? { resizes } : {}),
+        ...(typed.length > 0 ? { typed } : {}),
+        ...(markers.length > 0 ? { markers } : {}),
       };
     },
   };

@@ -11,7 +11,8 @@ import type { Duplex } from "node:stream";
 import type { PomeriumVerifier } from "@neosc/auth/pomerium";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { END_DETAIL, END_REASON } from "@neosc/core/end-reason";
-import type { PolicyOf } from "@neosc/core/policy";
+import { type PolicyOf, type RecordingMode, recordingMode } from "@neosc/core/policy";
+import type { AccessLogEntry } from "@neosc/core/recording";
 import type { WorkspaceSession } from "@neosc/core/session";
 import {
   APP_ENTRY_PATH,
@@ -24,6 +25,7 @@ import {
 import type { Database } from "@neosc/db/database";
 import type { GatewayLogger } from "./gateway.ts";
 import { type ConnectionEnd, ConnectionMonitor } from "./monitor.ts";
+import { type AccessLogRecorder, type RecordingStore, startAccessLog } from "./recording.ts";
 
 /*
  * The web proxy (ARCHITECTURE §9): a web workspace is reached only through here, each session on
@@ -32,7 +34,10 @@ import { type ConnectionEnd, ConnectionMonitor } from "./monitor.ts";
  * one monitor per session on this replica keeps the live rules (deadlines, idle from navigations
  * and form posts, revocation within the poll interval) and the `file-transfer` policy. What the
  * app receives carries none of NeoSC's or Pomerium's credentials; what it answers is rewritten so
- * that it stays on the session's origin and can be framed by the portal only.
+ * that it stays on the session's origin and can be framed by the portal only. Under the
+ * `recording` policy (or the workspace's own rule) each watch writes an access log segment: one
+ * JSON line per request (method, path, the query's parameter names, status, bytes, duration),
+ * never bodies or the query's values, its hash in the audit chain when the watch ends.
  */
 
 export interface WebProxyOptions {
@@ -58,6 +63,8 @@ export interface WebProxyOptions {
   /** How long the `file-transfer` policy read is reused (default 2 s). */
   policyRefreshMs?: number;
   connectTimeoutMs?: number;
+  /** The recordings folder (the `recording` policy's access logs); null: recording does not work here. */
+  recordings?: RecordingStore | null;
 }
 
 export interface WebProxy {
@@ -125,6 +132,8 @@ interface Watch {
   sockets: Set<Duplex>;
   lastUsedAt: number;
   evicted: boolean;
+  /** This watch's access log segment, while it is being written. */
+  accessLog: AccessLogRecorder | null;
 }
 
 const b64 = (value: string) => Buffer.from(value, "utf8").toString("base64url");
@@ -178,6 +187,16 @@ function page(
   };
 }
 
+/** What the access log keeps of a request target: the path, and the query's parameter names only. */
+export function accessLogTarget(target: string): { path: string; query: string[] } {
+  const at = target.indexOf("?");
+  const path = (at === -1 ? target : target.slice(0, at)).slice(0, 2048);
+  if (at === -1) return { path, query: [] };
+  const names = new Set<string>();
+  for (const name of new URLSearchParams(target.slice(at + 1)).keys()) names.add(name.slice(0, 128));
+  return { path, query: [...names].slice(0, 64) };
+}
+
 /** Navigations (a document or frame load) and anything but GET/HEAD/OPTIONS are a person's activity. */
 export function isActivity(request: IncomingMessage): boolean {
   const method = request.method ?? "GET";
@@ -221,6 +240,8 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     .update("neosc web app session cookie")
     .digest();
   const watches = new Map<string, Watch>();
+  /** Access logs being closed; shutting down waits for them, so each one's hash reaches the audit. */
+  const finishingLogs = new Set<Promise<void>>();
   // Upstream connections are reused across requests (a new TCP connection per request cost ~3×).
   const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   const opening = new Map<string, Promise<Watch | ConnectionEnd | null>>();
@@ -308,6 +329,92 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     }
   };
 
+  const auditRecording = async (
+    claims: CookieClaims,
+    action: string,
+    result: "success" | "error",
+    reason: string | null,
+    details: Record<string, unknown>,
+  ) => {
+    try {
+      await db.audit.append({
+        actor: { id: claims.userId, email: null, role: null },
+        action,
+        resource: { type: "session", id: claims.sessionId },
+        clientIp: null,
+        userAgent: null,
+        result,
+        reason,
+        details,
+      });
+    } catch (error) {
+      logger.warn({ err: error }, "web proxy audit append failed");
+    }
+  };
+
+  /**
+   * Opens the watch's access log. A failure is audited; under `required` the session may not go
+   * on ("refused"), under `on` it goes on unlogged (null).
+   */
+  const startRecording = async (
+    claims: CookieClaims,
+    mode: Exclude<RecordingMode, "off">,
+  ): Promise<AccessLogRecorder | null | "refused"> => {
+    const store = options.recordings ?? null;
+    let segment: number | null = null;
+    try {
+      if (store === null) throw new Error("this gateway has no recordings folder");
+      const startedAt = clock();
+      segment = await db.gateway.claimRecordingSegment(claims.sessionId, startedAt);
+      const log = await startAccessLog(store, { sessionId: claims.sessionId, segment, startedAt });
+      await auditRecording(claims, "recording.start", "success", null, { segment, kind: "access-log" });
+      return log;
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      await auditRecording(claims, "recording.failed", "error", "recording_unavailable", {
+        segment,
+        kind: "access-log",
+        detail,
+        mode,
+      });
+      logger.warn({ sessionId: claims.sessionId, detail }, "web proxy: access log did not start");
+      return mode === "required" ? "refused" : null;
+    }
+  };
+
+  /** Closes the watch's access log and puts its hash into the audit chain (`recording.segment`). */
+  const finishRecording = (watch: Watch, claims: CookieClaims) => {
+    const log = watch.accessLog;
+    watch.accessLog = null;
+    if (log === null || log.writer.failed) return;
+    const { segment } = log.writer;
+    const finishing = log.writer
+      .finish(clock())
+      .then((result) =>
+        auditRecording(claims, "recording.segment", "success", null, {
+          segment,
+          kind: "access-log",
+          sha256: result.sha256,
+          bytes: result.bytes,
+          startedAt: result.startedAt.toISOString(),
+          endedAt: result.endedAt.toISOString(),
+          durationMs: result.endedAt.getTime() - result.startedAt.getTime(),
+        }),
+      )
+      .catch((error: unknown) =>
+        auditRecording(claims, "recording.failed", "error", "recording_write_failed", {
+          segment,
+          kind: "access-log",
+          detail: error instanceof Error ? error.message : String(error),
+        }),
+      );
+    finishingLogs.add(finishing);
+    void finishing.finally(() => finishingLogs.delete(finishing));
+  };
+
+  /** One line of the watch's access log (nothing when the session is not recorded). */
+  const logRequest = (watch: Watch, entry: AccessLogEntry) => watch.accessLog?.request(entry);
+
   const send = (response: ServerResponse, shown: ReturnType<typeof page>) => {
     if (response.headersSent) {
       response.destroy();
@@ -366,7 +473,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
 
   const openWatch = async (key: string, claims: CookieClaims): Promise<Watch | ConnectionEnd | null> => {
     const now = clock();
-    const [session, user, login, idleTimeout, accessHours] = await Promise.all([
+    const [session, user, login, idleTimeout, accessHours, recordingPolicy] = await Promise.all([
       db.sessions.findById(claims.sessionId),
       db.users.findById(claims.userId),
       claims.loginSessionId === null
@@ -374,6 +481,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
         : db.loginSessions.findById(claims.loginSessionId),
       db.policies.get("idle-timeout"),
       db.policies.get("access-hours"),
+      db.policies.get("recording"),
     ]);
     if (session === null || session.userId !== claims.userId || session.workspaceKind !== "web") return null;
     if (session.status !== "active") {
@@ -391,6 +499,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
       policies: { idleTimeout, accessHours },
       inputWriteIntervalMs: options.inputWriteIntervalMs ?? 10_000,
       close: (end) => {
+        if (watch !== null) finishRecording(watch, claims);
         if (watch?.evicted) return;
         logger.info({ sessionId: session.id, end }, "web app session closed");
         for (const socket of sockets) socket.destroy();
@@ -406,10 +515,42 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
       monitor.finish({ kind: "gateway_stopping" });
       return { kind: "workspace_closed", detail: "the web workspace has no URL" };
     }
-    watch = { key, session, target, monitor, sockets, lastUsedAt: Date.now(), evicted: false };
-    watches.set(key, watch);
+    // The policy as it was when the watch opened; a change applies from the next watch.
+    const workspace = await db.workspaces.findById(session.workspaceId);
+    const mode = recordingMode(recordingPolicy, workspace?.recording ?? null);
+    let accessLog: AccessLogRecorder | null = null;
+    if (mode !== "off") {
+      const started = await startRecording(claims, mode);
+      if (started === "refused") {
+        await monitor.endSession("recording_failed", "session.expire");
+        return monitor.end;
+      }
+      accessLog = started;
+    }
+    const opened: Watch = {
+      key,
+      session,
+      target,
+      monitor,
+      sockets,
+      lastUsedAt: Date.now(),
+      evicted: false,
+      accessLog,
+    };
+    watch = opened;
+    accessLog?.writer.onFailure((why, detail) => {
+      opened.accessLog = null;
+      void auditRecording(claims, "recording.failed", "error", why, {
+        segment: accessLog?.writer.segment ?? null,
+        kind: "access-log",
+        detail,
+        mode,
+      });
+      if (mode === "required") void monitor.endSession("recording_failed", "session.expire");
+    });
+    watches.set(key, opened);
     monitor.start();
-    return watch;
+    return opened;
   };
 
   const pomeriumAllows = async (request: IncomingMessage, subject: string | null) => {
@@ -588,8 +729,25 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
       return;
     }
     const { watch, claims } = entry;
+    const arrivedAt = clock();
+    let logged = false;
+    /** The request's line in the access log, once, with what the browser got. */
+    const log = (status: number, bytes: number, refused: string | null = null) => {
+      if (logged) return;
+      logged = true;
+      logRequest(watch, {
+        at: arrivedAt.toISOString(),
+        method: (request.method ?? "GET").slice(0, 16),
+        ...accessLogTarget(path),
+        status,
+        bytes,
+        durationMs: Math.max(0, clock().getTime() - arrivedAt.getTime()),
+        refused,
+      });
+    };
     const policy = await fileTransferPolicy();
     if (policy.enabled && !policy.settings.upload && isUpload(request.headers)) {
+      log(403, 0, "file_transfer_off");
       request.resume();
       await audit(request, {
         action: "webapp.upload",
@@ -629,6 +787,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     upstream.on("timeout", () => upstream.destroy(new Error("the app did not answer in time")));
     upstream.on("error", (error) => {
       logger.warn({ err: error, sessionId }, "web proxy: app request failed");
+      log(502, 0);
       send(
         response,
         page(502, "The app cannot be reached", "The app did not answer. Try again later.", frameAncestors),
@@ -637,6 +796,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     upstream.on("response", (answer) => {
       if (policy.enabled && !policy.settings.download && isDownload(answer.headers)) {
         answer.destroy();
+        log(403, 0, "file_transfer_off");
         void audit(request, {
           action: "webapp.download",
           sessionId,
@@ -666,6 +826,13 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
         answer.statusMessage,
         downstreamHeaders(answer.headers, watch, sessionId),
       );
+      if (watch.accessLog !== null) {
+        let bytes = 0;
+        answer.on("data", (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        response.once("close", () => log(answer.statusCode ?? 502, bytes));
+      }
       answer.pipe(response);
     });
     request.pipe(upstream);
@@ -686,6 +853,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     );
     if (entry === null) return;
     const { watch } = entry;
+    const arrivedAt = clock();
     watch.sockets.add(socket);
     socket.once("close", () => watch.sockets.delete(socket));
     socket.on("error", () => socket.destroy());
@@ -720,6 +888,26 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
       if (head.length > 0) appSocket.write(head);
       appSocket.on("error", () => socket.destroy());
       appSocket.once("close", () => socket.destroy());
+      if (watch.accessLog !== null) {
+        // A WebSocket is one line when it closes: its bytes both ways and how long it was open.
+        let bytes = 0;
+        const count = (chunk: Buffer) => {
+          bytes += chunk.length;
+        };
+        appSocket.on("data", count);
+        socket.on("data", count);
+        socket.once("close", () =>
+          logRequest(watch, {
+            at: arrivedAt.toISOString(),
+            method: "GET",
+            ...accessLogTarget(path),
+            status: 101,
+            bytes,
+            durationMs: Math.max(0, clock().getTime() - arrivedAt.getTime()),
+            refused: null,
+          }),
+        );
+      }
       socket.once("close", () => appSocket.destroy());
       watch.sockets.add(appSocket);
       appSocket.once("close", () => watch.sockets.delete(appSocket));
@@ -738,6 +926,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
     for (const watch of watches.values()) {
       if (watch.lastUsedAt < idleBefore && watch.sockets.size === 0) {
         watch.evicted = true;
+        // The monitor's close finishes the access log: the next request opens a new segment.
         watch.monitor.finish({ kind: "client_closed", code: 1000 });
         drop(watch);
       }
@@ -792,6 +981,7 @@ export function createWebProxy(options: WebProxyOptions): WebProxy {
       watches.clear();
       agents.http.destroy();
       agents.https.destroy();
+      await Promise.all([...finishingLogs]);
     },
   };
 }

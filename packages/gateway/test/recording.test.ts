@@ -1,16 +1,20 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { segmentFileName } from "@neosc/core/recording";
+import { gunzipSync } from "node:zlib";
+import { decodeAsciicast, segmentFileName } from "@neosc/core/recording";
 import type { Database } from "@neosc/db/database";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "@neosc/provisioner/shell";
 import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import type { WorkspaceEndpoint } from "../src/endpoint.ts";
 import { createRecordingStore, type RecordingStore } from "../src/recording.ts";
 import { RfbTestClient } from "../testing/rfb-client.ts";
 import { replayRfbSegment } from "../testing/rfb-replay.ts";
+import { TerminalTestClient } from "../testing/terminal-client.ts";
 import { type Launched, launchSession, ORIGIN, startGateway, type TestGateway } from "./support/gateway.ts";
 
 /*
@@ -26,6 +30,8 @@ let db: Database;
 let desktop: TestXvnc;
 let folder: string;
 const sessionStore = new Map<string, RecordingStore>();
+/** Sessions that reach a terminal instead of the desktop. */
+const endpointFor = new Map<string, WorkspaceEndpoint>();
 let gateway: TestGateway;
 
 beforeAll(async () => {
@@ -35,7 +41,11 @@ beforeAll(async () => {
   folder = mkdtempSync(path.join(tmpdir(), "neosc-recordings-"));
   gateway = await startGateway({
     db,
-    endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+    endpoints: async (session) =>
+      endpointFor.get(session.id) ?? {
+        protocol: "rfb",
+        endpoint: { transport: "unix", path: desktop.socketPath },
+      },
     recordings: createRecordingStore(folder),
     revocationPollMs: 200,
   });
@@ -53,8 +63,8 @@ afterEach(async () => {
   await db.policies.setEnabled("recording", false, null);
 });
 
-async function record(mode: "on" | "required") {
-  await db.policies.setSettings("recording", { mode, retentionDays: 30 }, null);
+async function record(mode: "on" | "required", recordInput = false) {
+  await db.policies.setSettings("recording", { mode, retentionDays: 30, recordInput }, null);
   await db.policies.setEnabled("recording", true, null);
 }
 
@@ -119,8 +129,8 @@ describe("recording a desktop at the gateway", () => {
       const entries = await auditOf(launched.session.id, "recording.segment");
       return entries.length > 0 ? entries : undefined;
     });
-    expect(entry?.details).toMatchObject({ segment: 1, protocol: "rfb" });
-    const file = path.join(folder, segmentFileName(launched.session.id, 1));
+    expect(entry?.details).toMatchObject({ segment: 1, kind: "rfb" });
+    const file = path.join(folder, segmentFileName(launched.session.id, 1, "rfb"));
     const stored = readFileSync(file);
     const { createHash } = await import("node:crypto");
     expect(entry?.details.sha256).toBe(createHash("sha256").update(stored).digest("hex"));
@@ -175,6 +185,140 @@ describe("recording a desktop at the gateway", () => {
     await client.closed;
     await sleep(300);
     expect(await auditOf(launched.session.id, "recording.start")).toEqual([]);
+  });
+});
+
+describe("recording a terminal at the gateway", () => {
+  let dir: string;
+  let host: ChildProcess;
+
+  beforeAll(async () => {
+    // A local shell host as the provisioner runs it, minus the sandbox: an unprivileged account.
+    dir = mkdtempSync(path.join(tmpdir(), "neosc-rec-shell-"));
+    chmodSync(dir, 0o777);
+    const [file = "", ...args] = shellHostCommand({ socketPath: path.join(dir, SHELL_SOCKET) });
+    host = spawn(file, args, {
+      uid: 65534,
+      gid: 65534,
+      cwd: dir,
+      env: { PATH: "/usr/bin:/bin", HOME: dir },
+      stdio: "ignore",
+    });
+    expect(await waitForShellHost(shellEndpoint(dir).endpoint, 5000)).toBe(true);
+  });
+
+  afterAll(() => {
+    if (host?.exitCode === null) host.kill("SIGKILL");
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function terminal(launched: Launched) {
+    endpointFor.set(launched.session.id, shellEndpoint(dir));
+    return TerminalTestClient.open(gateway.url, {
+      ticket: await launched.ticket(),
+      origin: ORIGIN,
+      cookie: launched.cookie,
+    });
+  }
+
+  async function castOf(sessionId: string, segment: number) {
+    const entry = await waitFor(async () =>
+      (await auditOf(sessionId, "recording.segment")).find((e) => e.details.segment === segment),
+    );
+    const stored = readFileSync(path.join(folder, segmentFileName(sessionId, segment, "asciicast")));
+    const { createHash } = await import("node:crypto");
+    expect(entry.details).toMatchObject({ kind: "asciicast", bytes: stored.length });
+    expect(entry.details.sha256).toBe(createHash("sha256").update(stored).digest("hex"));
+    return { entry, cast: decodeAsciicast(gunzipSync(stored).toString("utf8")) };
+  }
+
+  it("stores asciicast v2: the command's output at about when it ran, the resize, no typed input", async () => {
+    await record("on");
+    const launched = await launchSession(db, { kind: "terminal" });
+    const client = await terminal(launched);
+    client.resize(100, 30);
+    await sleep(800);
+    const ranAt = Date.now();
+    // The arithmetic happens in the shell: the output cannot be the echo of what was typed.
+    client.type("echo recorded-$((6*7))-secret-free\r");
+    await client.waitFor(/recorded-42-secret-free/);
+    await sleep(300);
+    client.close();
+    await client.closed;
+
+    const { entry, cast } = await castOf(launched.session.id, 1);
+    expect(cast.header).toMatchObject({ version: 2, width: 80, height: 24, env: { TERM: "xterm-256color" } });
+    expect(cast.truncated).toBe(false);
+    expect(cast.events.find(([, code]) => code === "r")).toEqual([expect.any(Number), "r", "100x30"]);
+    const output = cast.events.find(([, code, data]) => code === "o" && data.includes("recorded-42"));
+    expect(output, "the command's output is in the recording").toBeDefined();
+    const ranAfter = (ranAt - new Date(String(entry.details.startedAt)).getTime()) / 1000;
+    expect(output?.[0]).toBeGreaterThanOrEqual(ranAfter - 0.05);
+    expect(output?.[0]).toBeLessThan(ranAfter + 1.5);
+    // Times only go forward, and nothing typed is kept by default.
+    const times = cast.events.map(([time]) => time);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(cast.events.filter(([, code]) => code === "i")).toEqual([]);
+    const [started] = await auditOf(launched.session.id, "recording.start");
+    expect(started?.details).toMatchObject({ kind: "asciicast", recordInput: false });
+  });
+
+  it("keeps typed input only when the policy says so, and a new segment at each reconnect", async () => {
+    await record("on", true);
+    const launched = await launchSession(db, { kind: "terminal" });
+    for (const word of ["first", "second"]) {
+      const client = await terminal(launched);
+      client.type(`echo typed-${word}\r`);
+      await client.waitFor(new RegExp(`typed-${word}\\r?\\n`));
+      client.close();
+      await client.closed;
+    }
+    const first = await castOf(launched.session.id, 1);
+    const second = await castOf(launched.session.id, 2);
+    expect(first.cast.events.filter(([, code]) => code === "i").map(([, , data]) => data)).toEqual([
+      "echo typed-first\r",
+    ]);
+    expect(second.cast.events.some(([, code, data]) => code === "i" && data.includes("typed-second"))).toBe(
+      true,
+    );
+  });
+
+  it("a workspace that asks for recording is recorded while the policy is off", async () => {
+    const workspace = await db.workspaces.create({
+      slug: `recorded-shell-${Math.random().toString(36).slice(2, 8)}`,
+      name: "Recorded shell",
+      description: "",
+      kind: "terminal",
+      image: null,
+      url: null,
+      driver: "local",
+      program: "shell",
+      cpu: 1,
+      memoryMb: 512,
+      allowedRoles: ["user"],
+      organizationId: null,
+      enabled: true,
+      tags: [],
+      recording: "on",
+    });
+    const launched = await launchSession(db, { kind: "terminal", workspaceId: workspace.id });
+    const client = await terminal(launched);
+    client.type("echo override-$((2+2))\r");
+    await client.waitFor(/override-4/);
+    client.close();
+    await client.closed;
+    const { cast } = await castOf(launched.session.id, 1);
+    expect(cast.events.some(([, code, data]) => code === "o" && data.includes("override-4"))).toBe(true);
+
+    // Without the workspace's rule, the same policy records nothing.
+    const plain = await launchSession(db, { kind: "terminal" });
+    const other = await terminal(plain);
+    other.type("echo plain\r");
+    await other.waitFor(/plain\r?\n/);
+    other.close();
+    await other.closed;
+    await sleep(300);
+    expect(await auditOf(plain.session.id, "recording.start")).toEqual([]);
   });
 });
 

@@ -100,6 +100,7 @@ function probeWorkspace(driver: WorkspaceDriver, program: Workspace["program"]):
     organizationId: null,
     enabled: true,
     tags: [],
+    recording: null,
     createdAt: at,
     updatedAt: at,
   };

@@ -1,6 +1,7 @@
 import type { ApiTokenScope } from "@neosc/core/api-token";
 import type { LoginSession } from "@neosc/core/auth";
 import type { DomainError } from "@neosc/core/errors";
+import type { RecordingKind } from "@neosc/core/recording";
 import type { Role } from "@neosc/core/roles";
 import type { AuthMethod, User } from "@neosc/core/user";
 import type { AppsAddressing } from "@neosc/core/web-app";
@@ -186,16 +187,22 @@ export interface RecordingFiles {
   /** Whether a recording can be written now. */
   writable(): Promise<boolean>;
   /** SHA-256 and size of a stored segment, or null when the file is not there. */
-  hash(sessionId: string, segment: number): Promise<{ sha256: string; bytes: number } | null>;
+  hash(ref: RecordingSegmentRef): Promise<{ sha256: string; bytes: number } | null>;
   /** Up to `length` stored bytes from `offset`, and the file's size; null when it is not there. */
   readChunk(
-    sessionId: string,
-    segment: number,
+    ref: RecordingSegmentRef,
     offset: number,
     length: number,
   ): Promise<{ bytes: Uint8Array; total: number } | null>;
   /** Deletes a stored segment; false when it was not there. */
-  remove(sessionId: string, segment: number): Promise<boolean>;
+  remove(ref: RecordingSegmentRef): Promise<boolean>;
+}
+
+/** One stored segment: a session's numbered segment of one kind. */
+export interface RecordingSegmentRef {
+  sessionId: string;
+  segment: number;
+  kind: RecordingKind;
 }
 
 /**

@@ -64,6 +64,7 @@ function toWorkspace(doc: WorkspaceDoc): Workspace {
     organizationId: doc.organizationId ?? null,
     enabled: doc.enabled,
     tags: doc.tags ?? [],
+    recording: doc.recording ?? null,
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
   };
@@ -89,6 +90,7 @@ function fieldsOf(input: CreateWorkspaceInput) {
     organizationId: input.organizationId,
     enabled: input.enabled,
     tags: input.tags,
+    recording: input.recording ?? null,
   };
 }
 

@@ -73,7 +73,14 @@ export interface Launched {
 /** A person, their login and an active session, written as launch would write them. */
 export async function launchSession(
   db: Database,
-  options: { endsAt?: Date | null; idleEndsAt?: Date | null; now?: Date; kind?: "desktop" | "web" } = {},
+  options: {
+    endsAt?: Date | null;
+    idleEndsAt?: Date | null;
+    now?: Date;
+    kind?: "desktop" | "web" | "terminal";
+    /** A catalogue entry the session is of (default: one that does not exist). */
+    workspaceId?: string;
+  } = {},
 ): Promise<Launched> {
   const now = options.now ?? new Date();
   const user = await db.users.create({
@@ -100,7 +107,7 @@ export async function launchSession(
   );
   const session = await db.sessions.createWithinLimit(
     {
-      workspaceId: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+      workspaceId: options.workspaceId ?? "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
       workspaceSlug: options.kind ?? "desktop",
       workspaceName: options.kind === "web" ? "Web app" : "Desktop",
       workspaceKind: options.kind ?? "desktop",

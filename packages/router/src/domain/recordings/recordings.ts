@@ -1,6 +1,11 @@
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { DomainError } from "@neosc/core/errors";
-import type { RecordingSegment, VerifyRecordingsOutput } from "@neosc/core/recording";
+import {
+  type RecordingKind,
+  RecordingKindSchema,
+  type RecordingSegment,
+  type VerifyRecordingsOutput,
+} from "@neosc/core/recording";
 import type { Database } from "@neosc/db/database";
 import type { AuthedContext, InnerContext, RecordingFiles } from "../../context.ts";
 import { audit } from "../audit/record.ts";
@@ -8,8 +13,9 @@ import { loadPolicies } from "../policies/policies.ts";
 
 /*
  * Recordings as the audit chain knows them (ARCHITECTURE §10): the gateway appends
- * `recording.start` when a segment opens and `recording.segment` (number, SHA-256 and size of the
- * stored file) when it is finished; retention appends `recording.delete`. The chain is the
+ * `recording.start` when a segment opens and `recording.segment` (number, kind — a desktop's
+ * `rfb`, a terminal's `asciicast`, a web app's `access-log` — SHA-256 and size of the stored
+ * file) when it is finished; retention appends `recording.delete`. The chain is the
  * authority: `audit.verify` proves no entry was changed or removed, and `recording.verify`
  * re-hashes the stored files against those entries, so a changed or removed file is named.
  */
@@ -22,7 +28,7 @@ const SCAN_LIMIT = 50_000;
 interface SegmentEntry {
   sessionId: string;
   segment: number;
-  protocol: "rfb";
+  kind: RecordingKind;
   startedAt: Date;
   endedAt: Date;
   durationMs: number;
@@ -30,10 +36,18 @@ interface SegmentEntry {
   sha256: string;
 }
 
+/** The kind an audit entry names; entries written before terminals were recorded say `protocol: "rfb"`. */
+function kindOf(details: Record<string, unknown>): RecordingKind | null {
+  const parsed = RecordingKindSchema.safeParse(details.kind ?? details.protocol);
+  return parsed.success ? parsed.data : null;
+}
+
 function segmentOf(entry: { resource: { id: string | null }; details: Record<string, unknown> }) {
   const d = entry.details;
+  const kind = kindOf(d);
   if (
     entry.resource.id === null ||
+    kind === null ||
     typeof d.segment !== "number" ||
     typeof d.sha256 !== "string" ||
     typeof d.bytes !== "number" ||
@@ -47,7 +61,7 @@ function segmentOf(entry: { resource: { id: string | null }; details: Record<str
   return {
     sessionId: entry.resource.id,
     segment: d.segment,
-    protocol: "rfb",
+    kind,
     startedAt,
     endedAt,
     durationMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
@@ -84,7 +98,13 @@ async function segmentsFromAudit(db: Pick<Database, "audit">, sessionId?: string
   }
   const opened = started.flatMap((entry) =>
     entry.resource.id !== null && typeof entry.details.segment === "number"
-      ? [{ sessionId: entry.resource.id, segment: entry.details.segment }]
+      ? [
+          {
+            sessionId: entry.resource.id,
+            segment: entry.details.segment,
+            kind: kindOf(entry.details) ?? "rfb",
+          },
+        ]
       : [],
   );
   return {
@@ -131,11 +151,11 @@ export async function verifyRecordings(
   for (const segment of segments) {
     if (deletedAt.has(key(segment.sessionId, segment.segment))) continue;
     checked += 1;
-    const stored = await store.hash(segment.sessionId, segment.segment);
-    if (stored === null)
-      problems.push({ sessionId: segment.sessionId, segment: segment.segment, problem: "missing" });
+    const stored = await store.hash(segment);
+    const named = { sessionId: segment.sessionId, segment: segment.segment, kind: segment.kind };
+    if (stored === null) problems.push({ ...named, problem: "missing" });
     else if (stored.sha256 !== segment.sha256 || stored.bytes !== segment.bytes) {
-      problems.push({ sessionId: segment.sessionId, segment: segment.segment, problem: "altered" });
+      problems.push({ ...named, problem: "altered" });
     }
   }
   // A segment opened in a session that has ended but never finished: its gateway stopped mid-way.
@@ -162,13 +182,13 @@ export async function recordingChunk(
       details: { sessionId: input.sessionId },
     });
   if (known === undefined || deletedAt.has(key(input.sessionId, input.segment))) throw notFound();
-  const chunk = await store.readChunk(input.sessionId, input.segment, input.offset, RECORDING_CHUNK_BYTES);
+  const chunk = await store.readChunk(known, input.offset, RECORDING_CHUNK_BYTES);
   if (chunk === null) throw notFound();
   if (input.offset === 0) {
     await audit(ctx, {
       action: "recording.download",
       resource: { type: "session", id: input.sessionId },
-      details: { segment: input.segment, bytes: chunk.total },
+      details: { segment: input.segment, kind: known.kind, bytes: chunk.total },
     });
   }
   const end = input.offset + chunk.bytes.length;
@@ -181,20 +201,15 @@ export async function recordingChunk(
   };
 }
 
-/** Launch: under `required`, a workspace whose session cannot be recorded may not start. */
+/**
+ * Launch: under `required` (the policy's or the workspace's own), a session that cannot be
+ * recorded may not start. Every kind is recorded: desktops, terminals and web apps.
+ */
 export async function checkRecordingAvailable(
   ctx: Pick<InnerContext, "services">,
   required: boolean,
-  kind: string,
 ): Promise<DomainError | null> {
   if (!required) return null;
-  if (kind !== "desktop" && kind !== "app") {
-    return new DomainError(
-      "UNAVAILABLE",
-      "recording_unavailable",
-      `Recording is required, and ${kind} workspaces cannot be recorded yet`,
-    );
-  }
   const store = ctx.services.recordings;
   if (store === null || !(await store.writable())) {
     return new DomainError(
@@ -224,7 +239,7 @@ export async function sweepRecordings(ctx: {
   let deleted = 0;
   for (const segment of segments) {
     if (segment.endedAt > cutoff || deletedAt.has(key(segment.sessionId, segment.segment))) continue;
-    const removed = await store.remove(segment.sessionId, segment.segment);
+    const removed = await store.remove(segment);
     await ctx.db.audit.append({
       actor: SYSTEM_ACTOR,
       action: "recording.delete",
@@ -233,7 +248,13 @@ export async function sweepRecordings(ctx: {
       userAgent: null,
       result: "success",
       reason: "retention",
-      details: { segment: segment.segment, sha256: segment.sha256, retentionDays, fileWasPresent: removed },
+      details: {
+        segment: segment.segment,
+        kind: segment.kind,
+        sha256: segment.sha256,
+        retentionDays,
+        fileWasPresent: removed,
+      },
     });
     deleted += 1;
   }

@@ -87,7 +87,10 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
     checkIpAllowlist(policies["ip-allowlist"], ctx.request.clientIp) ??
     checkAccessHours(policies["access-hours"], now) ??
     checkMfa(policies["mfa-required"], mfa) ??
-    (await checkRecordingAvailable(ctx, recordingMode(policies.recording) === "required", workspace.kind));
+    (await checkRecordingAvailable(
+      ctx,
+      recordingMode(policies.recording, workspace.recording) === "required",
+    ));
   if (refusal !== null) return deny(refusal);
 
   // Sessions past a deadline still hold a slot until the sweeper reaches them; free the caller's now.
