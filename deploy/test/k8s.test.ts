@@ -8,6 +8,7 @@ import {
   assertionAudiences,
   GATEWAY_PORT,
   PORTAL_PORT,
+  ROUTES,
 } from "@neosc/core/routes";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
@@ -146,6 +147,18 @@ describe("exposure", () => {
     >;
     expect(config.address).toBe(`:${POMERIUM_PORTS.kubernetes.https}`);
     expect(config.http_redirect_addr).toBe(`:${POMERIUM_PORTS.kubernetes.http}`);
+  });
+});
+
+describe("the gateway's workspace host", () => {
+  it("refuses a pod that is not ready before Pomerium cuts the launch request", () => {
+    const main = container(workload("Deployment", "gateway"));
+    expect(envValue(main, "NEOSC_KUBERNETES")).toBe("in-cluster");
+    const deadline = Number(envValue(main, "NEOSC_KUBERNETES_READY_TIMEOUT_SECONDS"));
+    const api = ROUTES.find((route) => route.id === "api");
+    // workspace.launch waits for the pod inside the request on the api route.
+    expect(deadline).toBeGreaterThan(0);
+    expect(deadline).toBeLessThan(api?.timeoutSeconds ?? 0);
   });
 });
 
