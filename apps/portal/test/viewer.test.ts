@@ -1,4 +1,5 @@
 import { CLOSE_CODES } from "@neosc/core/connection";
+import { SessionEndReasonSchema } from "@neosc/core/session";
 import { describe, expect, it } from "vitest";
 import { endReasonLabel } from "../src/features/sessions/end-reason.ts";
 import { closeOutcome } from "../src/features/viewer/close-reason.ts";
@@ -59,6 +60,24 @@ describe("endReasonLabel", () => {
     expect(endReasonLabel("idle_timeout", { idleMinutes: 1 })).toBe("Idle for 1 minute");
     expect(endReasonLabel("idle_timeout")).toBe("Idle too long");
     expect(endReasonLabel(null)).toBe("Ended");
+  });
+
+  it("does not tell an admin reading someone's history that they ended it", () => {
+    expect(endReasonLabel("user_stopped", {}, false)).toBe("Ended by its owner");
+    expect(endReasonLabel("user_disconnected", {}, false)).toBe("Ended by its owner");
+    expect(endReasonLabel("admin_disconnected", {}, false)).toBe("Ended by an administrator");
+    expect(endReasonLabel("user_stopped", {}, true)).toBe("Ended by you");
+  });
+
+  it("has words for every way a session ends, in the viewer and the history", () => {
+    for (const reason of SessionEndReasonSchema.options) {
+      const outcome = closeOutcome(CLOSE_CODES.sessionEnded, reason, policies);
+      expect(outcome.kind, reason).toBe("ended");
+      if (outcome.kind !== "ended") continue;
+      expect(outcome.title, reason).not.toBe("Ended");
+      expect(outcome.detail, reason).not.toBe("The session has ended.");
+      expect(outcome.detail, reason).not.toMatch(/someone else|not one of your/);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CursorSchema, IdSchema, pageOf } from "./common.ts";
 import { type Role, RoleSchema } from "./roles.ts";
+import { PROCEDURE_ACCESS } from "./permissions.ts";
 
 export const AuditResultSchema = z.enum(["success", "denied", "error"]);
 export type AuditResult = z.infer<typeof AuditResultSchema>;
@@ -138,3 +139,47 @@ export const ExportAuditOutputSchema = z.object({
 });
 
 export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * Actions that are not procedures: what the sweeper, the gateway, the workspace hosts, the web
+ * proxy, the recorder and the first start record. Procedures are audited under their own names
+ * (a refused call too), so the two lists together are every action the log can hold.
+ */
+export const SYSTEM_AUDIT_ACTIONS = [
+  "session.expire",
+  "session.end",
+  "session.launchFailed",
+  "gateway.connect",
+  "gateway.disconnect",
+  "gateway.clipboard",
+  "webapp.open",
+  "webapp.request",
+  "webapp.upload",
+  "webapp.download",
+  "recording.start",
+  "recording.segment",
+  "recording.failed",
+  "recording.delete",
+  "recording.download",
+  "system.bootstrapAdmin",
+  "system.seedCatalogue",
+] as const;
+
+/** Every action an audit entry can name, procedures first (the audit page's action choices). */
+export const AUDIT_ACTIONS: readonly string[] = [
+  ...new Set([...Object.keys(PROCEDURE_ACCESS), ...SYSTEM_AUDIT_ACTIONS]),
+];
+
+/** What an audit entry can be about (`resource.type`); `none` for entries about nothing in particular. */
+export const AUDIT_RESOURCE_TYPES = [
+  "session",
+  "workspace",
+  "user",
+  "login_session",
+  "api_token",
+  "organization",
+  "policy",
+  "audit",
+  "procedure",
+  "none",
+] as const;

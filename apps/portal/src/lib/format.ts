@@ -24,6 +24,11 @@ const precise = new Intl.DateTimeFormat(undefined, {
   second: "2-digit",
 });
 
+/** The browser's time zone as people read it ("Europe/Berlin", "UTC"), shown beside local times. */
+export function localTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+}
+
 export function formatDateTime(date: Date): string {
   return dateTime.format(date);
 }

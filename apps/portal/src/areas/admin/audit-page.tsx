@@ -1,4 +1,11 @@
-import type { AuditEntry, AuditFilter, AuditResult, AuditVerifyReport } from "@neosc/core/audit";
+import {
+  AUDIT_ACTIONS,
+  AUDIT_RESOURCE_TYPES,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditResult,
+  type AuditVerifyReport,
+} from "@neosc/core/audit";
 import { ChevronDown, ChevronRight, Download, ShieldCheck, ShieldX } from "lucide-react";
 import { type FormEvent, Fragment, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
@@ -7,7 +14,7 @@ import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../..
 import { SelectField, TextField } from "../../components/ui/field.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
-import { formatCount, formatPreciseTime } from "../../lib/format.ts";
+import { formatCount, formatPreciseTime, localTimeZone } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useForm } from "../../lib/use-form.ts";
 
@@ -24,22 +31,92 @@ interface FilterForm {
 
 const EMPTY: FilterForm = { actorEmail: "", action: "", resourceType: "", result: "", from: "", to: "" };
 
-/** The form's strings as an AuditFilter (blank fields left out; local date-times to Dates). */
-export function toAuditFilter(form: FilterForm): AuditFilter {
+/** What each action prefix is about, for the action choices' groups. */
+const AREA_LABEL: Record<string, string> = {
+  auth: "Sign-in and account",
+  workspace: "Workspaces",
+  session: "Sessions",
+  gateway: "Connections",
+  webapp: "Web apps",
+  recording: "Recordings",
+  policy: "Policies",
+  organization: "Organizations",
+  user: "Users",
+  serviceAccount: "Service accounts",
+  apiToken: "API tokens",
+  audit: "Audit log",
+  stats: "Stats",
+  system: "System",
+};
+
+const RESOURCE_LABEL: Record<(typeof AUDIT_RESOURCE_TYPES)[number], string> = {
+  session: "Session",
+  workspace: "Workspace",
+  user: "User",
+  login_session: "Sign-in",
+  api_token: "API token",
+  organization: "Organization",
+  policy: "Policy",
+  audit: "Audit log",
+  procedure: "Procedure (a refused call)",
+  none: "Nothing in particular",
+};
+
+/** Every known action grouped by what it is about; a group's own value (`session.`) matches all of it. */
+export function actionGroups(actions: readonly string[] = AUDIT_ACTIONS) {
+  const groups = new Map<string, string[]>();
+  for (const action of actions) {
+    const area = action.slice(0, action.indexOf("."));
+    groups.set(area, [...(groups.get(area) ?? []), action]);
+  }
+  return [...groups].map(([area, members]) => ({
+    area,
+    label: AREA_LABEL[area] ?? area,
+    prefix: `${area}.`,
+    actions: members.sort(),
+  }));
+}
+
+/** A `datetime-local` value (the browser's time zone) as a Date, or null when it is not one. */
+function localDateTime(value: string): Date | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/**
+ * The form's strings as an AuditFilter (blank fields left out; local date-times to Dates), or
+ * the errors per field: a time that is not one, or a "to" before the "from".
+ */
+export function toAuditFilter(
+  form: FilterForm,
+): { filter: AuditFilter; errors: null } | { filter: null; errors: Record<string, string[]> } {
   const filter: AuditFilter = {};
+  const errors: Record<string, string[]> = {};
   if (form.actorEmail.trim()) filter.actorEmail = form.actorEmail.trim();
   if (form.action.trim()) filter.action = form.action.trim();
   if (form.resourceType.trim()) filter.resourceType = form.resourceType.trim();
   if (form.result) filter.result = form.result;
-  if (form.from) filter.from = new Date(form.from);
-  if (form.to) filter.to = new Date(form.to);
-  return filter;
+  if (form.from) {
+    const from = localDateTime(form.from);
+    if (from === null) errors.from = ["Enter a date and time"];
+    else filter.from = from;
+  }
+  if (form.to) {
+    const to = localDateTime(form.to);
+    if (to === null) errors.to = ["Enter a date and time"];
+    else filter.to = to;
+  }
+  if (filter.from && filter.to && filter.to.getTime() < filter.from.getTime()) {
+    errors.to = ["must be after “From”"];
+  }
+  return Object.keys(errors).length > 0 ? { filter: null, errors } : { filter, errors: null };
 }
 
 const COLUMNS: Column[] = [
   { label: "Details", srOnly: true, className: "w-10" },
   { label: "#" },
-  { label: "Time" },
+  { label: `Time (${localTimeZone()})` },
   { label: "Actor" },
   { label: "Action" },
   { label: "Result" },
@@ -66,6 +143,12 @@ const PROBLEM_TEXT: Record<NonNullable<AuditVerifyReport["firstBroken"]>["proble
 function checkpointText(checkpoint: AuditVerifyReport["checkpoint"]): string {
   if (checkpoint === null) return " No signed checkpoint yet, so deleted newest entries would not show.";
   return ` Held against the checkpoint signed at entry #${checkpoint.seq} (${checkpoint.at.toLocaleString(undefined, { timeZoneName: "short" })}).`;
+}
+
+/** "12 entries checked, #1 to #12" (the chain is verified from its start). */
+function checkedRange(checked: number): string {
+  if (checked === 0) return "No entries to check";
+  return `${formatCount(checked)} ${checked === 1 ? "entry" : "entries"} checked, #1 to #${checked}`;
 }
 
 function download(filename: string, content: string, type: string) {
@@ -102,11 +185,11 @@ function EntryDetails({ entry }: { entry: AuditEntry }) {
 
 export function AuditPage() {
   const utils = trpc.useUtils();
-  const { field, values: form, setValues: setForm } = useForm<FilterForm>(EMPTY);
+  const { field, values: form, setValues: setForm, setErrors } = useForm<FilterForm>(EMPTY);
   const [filter, setFilter] = useState<AuditFilter>({});
   const [open, setOpen] = useState<string | null>(null);
   const [verifying, setVerifying] = useState(false);
-  const [verification, setVerification] = useState<AuditVerifyReport | null>(null);
+  const [verification, setVerification] = useState<(AuditVerifyReport & { at: Date }) | null>(null);
   const [exporting, setExporting] = useState<ExportFormat | null>(null);
 
   const entries = trpc.audit.list.useInfiniteQuery(
@@ -116,13 +199,16 @@ export function AuditPage() {
 
   function apply(event: FormEvent) {
     event.preventDefault();
-    setFilter(toAuditFilter(form));
+    const parsed = toAuditFilter(form);
+    setErrors(parsed.errors ?? {});
+    if (parsed.filter) setFilter(parsed.filter);
   }
 
   async function verify() {
     setVerifying(true);
     try {
-      setVerification(await utils.client.audit.verify.query());
+      const result = await utils.client.audit.verify.query();
+      setVerification({ ...result, at: new Date() });
     } catch (error) {
       toastError(error);
     } finally {
@@ -197,10 +283,15 @@ export function AuditPage() {
             </p>
             <p className="text-fg">
               {verification.ok
-                ? `${formatCount(verification.checked)} entries checked; every hash matches and links to the one before.${checkpointText(verification.checkpoint)}`
+                ? `${checkedRange(verification.checked)}: every hash matches and links to the one before.${checkpointText(verification.checkpoint)}`
                 : verification.firstBroken
-                  ? `First problem at entry #${verification.firstBroken.seq}: ${PROBLEM_TEXT[verification.firstBroken.problem]}. ${formatCount(verification.checked)} entries checked.`
-                  : `${formatCount(verification.checked)} entries checked.`}
+                  ? `First problem at entry #${verification.firstBroken.seq}: ${PROBLEM_TEXT[verification.firstBroken.problem]}. ${checkedRange(verification.checked)}.`
+                  : `${checkedRange(verification.checked)}.`}
+            </p>
+            <p className="mt-1 text-xs text-fg-muted">
+              The whole log as it was at {formatPreciseTime(verification.at)} ({localTimeZone()}), whatever
+              the filters below show; entries written since are not covered
+              {verification.ok ? " (the ones that are carry a check mark)" : ""}.
             </p>
           </div>
         </div>
@@ -209,16 +300,35 @@ export function AuditPage() {
       <Card className="mb-4 p-4">
         <form onSubmit={apply} className="grid gap-3 sm:grid-cols-2 lg:grid-cols-6">
           <TextField label="Actor email" {...field("actorEmail")} placeholder="someone@example.com" />
-          <TextField label="Action" {...field("action")} placeholder="workspace.launch" />
-          <TextField label="Resource type" {...field("resourceType")} placeholder="workspace" />
+          <SelectField label="Action" {...field("action")}>
+            <option value="">Any action</option>
+            {actionGroups().map((group) => (
+              <optgroup key={group.area} label={group.label}>
+                <option value={group.prefix}>All: {group.label.toLowerCase()}</option>
+                {group.actions.map((action) => (
+                  <option key={action} value={action}>
+                    {action}
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </SelectField>
+          <SelectField label="Resource" {...field("resourceType")}>
+            <option value="">Anything</option>
+            {AUDIT_RESOURCE_TYPES.map((type) => (
+              <option key={type} value={type}>
+                {RESOURCE_LABEL[type]}
+              </option>
+            ))}
+          </SelectField>
           <SelectField label="Result" {...field("result")}>
             <option value="">Any</option>
             <option value="success">Success</option>
             <option value="denied">Denied</option>
             <option value="error">Error</option>
           </SelectField>
-          <TextField label="From" type="datetime-local" {...field("from")} />
-          <TextField label="To" type="datetime-local" {...field("to")} />
+          <TextField label={`From (${localTimeZone()})`} type="datetime-local" {...field("from")} />
+          <TextField label={`To (${localTimeZone()})`} type="datetime-local" {...field("to")} />
           <div className="flex gap-2 sm:col-span-2 lg:col-span-6">
             <Button type="submit" size="sm">
               Apply filters
@@ -228,6 +338,7 @@ export function AuditPage() {
               variant="ghost"
               onClick={() => {
                 setForm(EMPTY);
+                setErrors({});
                 setFilter({});
               }}
             >
@@ -266,7 +377,14 @@ export function AuditPage() {
                         )}
                       </button>
                     </td>
-                    <td className="px-3 py-2 font-mono text-xs text-fg-muted tabular-nums">{entry.seq}</td>
+                    <td className="px-3 py-2 font-mono text-xs text-fg-muted tabular-nums">
+                      <span className="inline-flex items-center gap-1">
+                        {entry.seq}
+                        {verification?.ok && entry.seq <= verification.checked ? (
+                          <ShieldCheck aria-label="verified" className="size-3.5 text-success" />
+                        ) : null}
+                      </span>
+                    </td>
                     <td className="px-3 py-2 text-xs whitespace-nowrap text-fg-muted tabular-nums">
                       {formatPreciseTime(entry.at)}
                     </td>

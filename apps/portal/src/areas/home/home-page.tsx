@@ -71,7 +71,7 @@ export function HomePage() {
                   openHref={
                     session.connectionUrl ? connectionHref(session.connectionUrl, launcher.apiBaseUrl) : null
                   }
-                  actionLabel="Stop"
+                  actionLabel="End session"
                   busy={launcher.pendingId === session.workspaceId}
                   onEnd={() =>
                     void launcher.stopWorkspace({ id: session.workspaceId, name: session.workspaceName })
@@ -137,7 +137,6 @@ export function HomePage() {
                   busy={launcher.pendingId === workspace.id}
                   problem={launcher.problems[workspace.id]}
                   onLaunch={() => void launcher.launchWorkspace(workspace)}
-                  onStop={() => void launcher.stopWorkspace(workspace)}
                   onDismissProblem={() => launcher.clearProblem(workspace.id)}
                 />
               );

@@ -282,8 +282,10 @@ function Viewer({
 
 /** Opened after the session ended (or someone else's id): say why, from the history. */
 function NotRunning({ sessionId }: { sessionId: string }) {
+  const me = useMe();
   const endContext = useEndContext();
-  const history = trpc.session.list.useQuery({ status: "ended", limit: 50 });
+  // The caller's own ended sessions (an admin's list would be everyone's), newest first.
+  const history = trpc.session.list.useQuery({ status: "ended", userId: me.user.id, limit: 200 });
   const ended = history.data?.items.find((candidate) => candidate.id === sessionId);
   if (history.isPending) return <PageLoading label="Connecting" />;
   return (

@@ -173,7 +173,7 @@ function HistoryTab() {
                     : "warning"
                 }
               >
-                {endReasonLabel(session.endReason)}
+                {endReasonLabel(session.endReason, {}, session.userId === me.user.id)}
               </Badge>
               {session.endNote ? <p className="mt-1 text-xs text-fg-muted">“{session.endNote}”</p> : null}
             </td>

@@ -67,6 +67,7 @@ export function ActiveSessionItem({
           openVariant="secondary"
           endLabel={actionLabel}
           endAccessibleName={`${actionLabel} ${session.workspaceName}${showUser ? ` for ${session.userEmail}` : ""}`}
+          workspaceName={session.workspaceName}
           busy={busy}
           onEnd={onEnd}
         />

@@ -12,8 +12,17 @@ function minutesText(minutes: number): string {
   return minutes === 1 ? "1 minute" : `${minutes} minutes`;
 }
 
-/** The end reason in words, the same in the viewer and in the session history. */
-export function endReasonLabel(reason: SessionEndReason | null, numbers: EndReasonNumbers = {}): string {
+/**
+ * The end reason in words, the same in the viewer and in the session history. `own`: whether the
+ * reader is the session's owner — an admin reading someone's history sees "Ended by its owner",
+ * not "Ended by you".
+ */
+export function endReasonLabel(
+  reason: SessionEndReason | null,
+  numbers: EndReasonNumbers = {},
+  own = true,
+): string {
+  if (!own && (reason === "user_stopped" || reason === "user_disconnected")) return "Ended by its owner";
   if (reason === "idle_timeout" && numbers.idleMinutes) return `Idle for ${minutesText(numbers.idleMinutes)}`;
   return reason === null ? "Ended" : END_REASON[reason];
 }

@@ -3,14 +3,48 @@ import { Link } from "react-router";
 import { Button, type ButtonVariant, buttonClass } from "../../components/ui/button.tsx";
 
 /**
- * "Open" (the session page; a new tab only for sessions that stored an absolute URL) and the button that
- * ends the session.
+ * "Open" for a running session: the session page, or a new tab for sessions that stored an
+ * absolute URL. Its name says which workspace it opens.
  */
+export function OpenSessionLink({
+  href,
+  variant,
+  workspaceName,
+}: {
+  href: string | null;
+  variant: ButtonVariant;
+  workspaceName: string;
+}) {
+  if (href === null) return null;
+  if (href.startsWith("/")) {
+    return (
+      <Link to={href} className={buttonClass(variant, "sm")} aria-label={`Open ${workspaceName}`}>
+        <MonitorPlay aria-hidden className="size-4" />
+        Open
+      </Link>
+    );
+  }
+  return (
+    <a
+      href={href}
+      target="_blank"
+      rel="noopener noreferrer"
+      className={buttonClass(variant, "sm")}
+      aria-label={`Open ${workspaceName} (new tab)`}
+    >
+      <ExternalLink aria-hidden className="size-4" />
+      Open
+    </a>
+  );
+}
+
+/** "Open" and the button that ends the session. */
 export function RunningSessionActions({
   openHref,
   openVariant,
   endLabel,
   endAccessibleName,
+  workspaceName,
   busy,
   onEnd,
 }: {
@@ -19,27 +53,13 @@ export function RunningSessionActions({
   endLabel: string;
   /** Names the workspace (and the person, for someone else's session), as the button's label. */
   endAccessibleName: string;
+  workspaceName: string;
   busy: boolean | undefined;
   onEnd: () => void;
 }) {
   return (
     <>
-      {openHref?.startsWith("/") ? (
-        <Link to={openHref} className={buttonClass(openVariant, "sm")}>
-          <MonitorPlay aria-hidden className="size-4" />
-          Open
-        </Link>
-      ) : openHref ? (
-        <a
-          href={openHref}
-          target="_blank"
-          rel="noopener noreferrer"
-          className={buttonClass(openVariant, "sm")}
-        >
-          <ExternalLink aria-hidden className="size-4" />
-          Open
-        </a>
-      ) : null}
+      <OpenSessionLink href={openHref} variant={openVariant} workspaceName={workspaceName} />
       <Button
         size="sm"
         variant="secondary"

@@ -6,7 +6,7 @@ import { ProblemCallout } from "../../components/problem-callout.tsx";
 import { Button } from "../../components/ui/button.tsx";
 import { Badge } from "../../components/ui/feedback.tsx";
 import type { Problem } from "../../lib/problem.ts";
-import { RunningSessionActions } from "../sessions/running-session-actions.tsx";
+import { OpenSessionLink } from "../sessions/running-session-actions.tsx";
 import { KindIcon, kindLabel } from "./kind.tsx";
 
 export interface WorkspaceCardProps {
@@ -19,7 +19,6 @@ export interface WorkspaceCardProps {
   busy: boolean;
   problem: Problem | undefined;
   onLaunch: () => void;
-  onStop: () => void;
   onDismissProblem: () => void;
 }
 
@@ -30,7 +29,6 @@ export function WorkspaceCard({
   busy,
   problem,
   onLaunch,
-  onStop,
   onDismissProblem,
 }: WorkspaceCardProps) {
   return (
@@ -88,14 +86,8 @@ export function WorkspaceCard({
       {problem ? <ProblemCallout problem={problem} onDismiss={onDismissProblem} /> : null}
       <div className="mt-auto flex flex-wrap gap-2 pt-1">
         {session ? (
-          <RunningSessionActions
-            openHref={openHref}
-            openVariant="primary"
-            endLabel="Stop"
-            endAccessibleName={`Stop ${workspace.name}`}
-            busy={busy}
-            onEnd={onStop}
-          />
+          // The session itself (time left, "End session") is listed once, under "Running now".
+          <OpenSessionLink href={openHref} variant="primary" workspaceName={workspace.name} />
         ) : (
           <Button
             size="sm"
