@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CursorSchema, IdSchema, pageOf } from "./common.ts";
-import { type Role, RoleSchema } from "./roles.ts";
 import { PROCEDURE_ACCESS } from "./permissions.ts";
+import { type Role, RoleSchema } from "./roles.ts";
 
 export const AuditResultSchema = z.enum(["success", "denied", "error"]);
 export type AuditResult = z.infer<typeof AuditResultSchema>;
