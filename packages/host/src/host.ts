@@ -58,6 +58,9 @@ const SYSTEM_ACTOR: AuditActor = { id: "system", email: null, role: null };
 /** Every so many reconcile rounds the host also looks for its sessions that no driver holds. */
 const ORPHAN_CHECK_EVERY = 15;
 
+/** Heartbeats between two health checks of a host whose drivers cannot all start workspaces. */
+const RECHECK_EVERY = 6;
+
 /** Longer than any start takes (a pod's readiness deadline included). */
 const START_GRACE_MS = 180_000;
 
@@ -142,7 +145,14 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     capacity,
     capabilities: await capabilities(),
   };
-  const heartbeat = () => db.workspaceHosts.heartbeat(announcement, clock());
+  // What failed may heal without a restart (a Kubernetes API server not yet reachable, an RBAC
+  // binding applied later): every so many heartbeats a host with a failing capability asks again.
+  let beats = 0;
+  const heartbeat = async () => {
+    const failing = Object.values(announcement.capabilities).some((health) => !health.ok);
+    if (failing && ++beats % RECHECK_EVERY === 0) announcement.capabilities = await capabilities();
+    await db.workspaceHosts.heartbeat(announcement, clock());
+  };
   await heartbeat();
 
   async function endSession(session: WorkspaceSession, reason: SessionEndReason): Promise<void> {
