@@ -164,7 +164,7 @@ export function roleCriterion(role: Role, options: PomeriumOptions): PplCriterio
   return { [`claim/${ZITADEL_ROLES_CLAIM}.${role}.${orgId}`]: orgDomain };
 }
 
-/** One allow block OR-ing every role at or above the route's minimum (admin > neosc > user). */
+/** One allow block OR-ing every role at or above the route's minimum (admin > neosc > user), and the auditor where it reads. */
 export function routePolicy(route: RouteDefinition, options: PomeriumOptions): PplBlock[] {
   const roles = allowedRoles(route);
   if (roles.length === 0) throw new Error(`route ${route.id} has no roles to admit`);
@@ -191,7 +191,7 @@ export function jwtClaimsHeaders(options: PomeriumOptions): Record<string, strin
   if (options.mode === "flat-claim") return { "X-Pomerium-Claim-Neosc-Roles": FLAT_ROLES_CLAIM };
   const { orgId } = zitadelOrg(options);
   const headers: Record<string, string> = {};
-  for (const role of ["admin", "neosc", "user"] as const) {
+  for (const role of ["admin", "neosc", "user", "auditor"] as const) {
     headers[`X-Pomerium-Claim-Neosc-Role-${role[0]?.toUpperCase()}${role.slice(1)}`] =
       `${ZITADEL_ROLES_CLAIM}.${role}.${orgId}`;
   }

@@ -32,6 +32,8 @@ const HOSTS = {
 } as const;
 const EVERYONE = [HOSTS.portal, HOSTS.api, HOSTS.workspace, HOSTS.apps].sort();
 const ADMINS = [HOSTS.admin, HOSTS.api, HOSTS.portal, HOSTS.workspace, HOSTS.apps].sort();
+// The auditor reads through the portal and the API; it reaches no workspace.
+const AUDITORS = [HOSTS.api, HOSTS.portal].sort();
 
 function grant(roles: string[], overrides: Partial<Grant> = {}): Grant {
   return {
@@ -50,7 +52,8 @@ const PEOPLE: { name: string; grants: Grant[]; hosts: string[] }[] = [
   { name: "admin", grants: [grant(["admin"])], hosts: ADMINS },
   { name: "user+admin", grants: [grant(["user", "admin"])], hosts: ADMINS },
   { name: "no grant", grants: [], hosts: [] },
-  { name: "unknown role only", grants: [grant(["auditor"])], hosts: [] },
+  { name: "auditor", grants: [grant(["auditor"])], hosts: AUDITORS },
+  { name: "unknown role only", grants: [grant(["superuser"])], hosts: [] },
   {
     name: "admin of another project",
     grants: [grant(["admin"], { projectId: "111111111111111111" }), grant(["user"])],
@@ -187,7 +190,7 @@ describe("Pomerium config, zitadel-roles mode", () => {
 
   it("copies the per-role flattened claims into the signed assertion", () => {
     expect(Object.values(config.jwt_claims_headers).sort()).toEqual(
-      ["admin", "neosc", "user"].map((role) => `${ZITADEL_ROLES_CLAIM}.${role}.${EXAMPLE.orgId}`),
+      ["admin", "auditor", "neosc", "user"].map((role) => `${ZITADEL_ROLES_CLAIM}.${role}.${EXAMPLE.orgId}`),
     );
   });
 

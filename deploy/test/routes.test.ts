@@ -58,8 +58,8 @@ describe("route definitions (@neosc/core/routes)", () => {
   });
 
   it("honour the role order admin > neosc > user", () => {
-    expect(allowedRoles(routeById("portal"))).toEqual(["user", "neosc", "admin"]);
-    expect(allowedRoles(routeById("api"))).toEqual(["user", "neosc", "admin"]);
+    expect(allowedRoles(routeById("portal"))).toEqual(["user", "neosc", "admin", "auditor"]);
+    expect(allowedRoles(routeById("api"))).toEqual(["user", "neosc", "admin", "auditor"]);
     expect(allowedRoles(routeById("workspace"))).toEqual(["user", "neosc", "admin"]);
     expect(allowedRoles(routeById("apps"))).toEqual(["user", "neosc", "admin"]);
     expect(allowedRoles(routeById("admin"))).toEqual(["admin"]);

@@ -26,7 +26,7 @@ describe("Zitadel Action flat-roles.js", () => {
 
   it("ignores other projects and roles NeoSC does not know", () => {
     const claims = runFlatRolesAction(
-      [grant("111111111111111111", ["admin"]), grant(EXAMPLE.projectId, ["auditor", "user"])],
+      [grant("111111111111111111", ["admin"]), grant(EXAMPLE.projectId, ["superuser", "user"])],
       EXAMPLE.projectId,
     );
     expect(claims[FLAT_ROLES_CLAIM]).toEqual(["user"]);

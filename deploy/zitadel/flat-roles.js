@@ -1,6 +1,6 @@
 /**
  * Zitadel Action (Actions v1) named `flatRoles`: adds the flat claim `neosc_roles` — a list of
- * the NeoSC roles (admin, neosc, user) the person holds in the NeoSC project — to the ID token,
+ * the NeoSC roles (admin, neosc, user, auditor) the person holds in the NeoSC project — to the ID token,
  * userinfo, introspection and JWT access tokens.
  *
  * Why: Pomerium stores claims flattened, so Zitadel's nested roles object
@@ -16,7 +16,7 @@
 // biome-ignore lint/correctness/noUnusedVariables: Zitadel calls the function whose name equals the action name.
 function flatRoles(ctx, api) {
   const projectId = "NEOSC_PROJECT_ID";
-  const known = ["admin", "neosc", "user"];
+  const known = ["admin", "neosc", "user", "auditor"];
   const roles = [];
   const list = ctx.v1.user.grants;
   // biome-ignore lint/complexity/useOptionalChain: kept to the JavaScript subset every Zitadel (goja) release runs.

@@ -44,6 +44,16 @@ describe("role-aware navigation", () => {
     expect(within(nav).getByText("Administration")).toBeTruthy();
   });
 
+  it("shows the auditor its sessions, account and the audit log, nothing that launches or changes", () => {
+    const nav = renderNav("auditor", "/sessions");
+    expect(
+      within(nav)
+        .getAllByRole("link")
+        .map((link) => link.textContent),
+    ).toEqual(["Sessions", "Account", "Audit log"]);
+    expect(within(nav).getByRole("link", { name: "Audit log" }).getAttribute("href")).toBe("/admin/audit");
+  });
+
   it("marks the current page", () => {
     const nav = renderNav("admin", "/admin/users");
     expect(within(nav).getByRole("link", { name: "Users" }).getAttribute("aria-current")).toBe("page");

@@ -12,6 +12,7 @@ describe("role names people read", () => {
     ["user", "User"],
     ["neosc", "Staff"],
     ["admin", "Admin"],
+    ["auditor", "Auditor"],
   ] as const)("shows the role %s as %s", (role, label) => {
     render(<RoleBadge role={role} />);
     expect(screen.getByText(label)).toBeTruthy();

@@ -2,7 +2,7 @@ import type { Role } from "./roles.ts";
 
 /**
  * Who may call each procedure (ARCHITECTURE §3). `public` needs no identity; a role means
- * "signed in with at least this role". Ownership rules (stop, disconnect) are checked in the
+ * "signed in with at least this role" (the auditor: AUDITOR_PROCEDURES below). Ownership rules (stop, disconnect) are checked in the
  * domain code on top of this gate. The router builds every procedure's gate from this table,
  * and the authorization matrix test is generated from it.
  */
@@ -61,3 +61,28 @@ export type ProcedurePath = keyof typeof PROCEDURE_ACCESS;
 export type ProcedureAccess = (typeof PROCEDURE_ACCESS)[ProcedurePath];
 
 export const PROCEDURE_PATHS = Object.keys(PROCEDURE_ACCESS) as ProcedurePath[];
+
+/**
+ * What the `auditor` role may call besides public procedures: its own account (sign out, MFA,
+ * password) and reading the audit log, everyone's sessions and their recordings (replay and
+ * verify; each download is audited) and the policies. Nothing that launches, connects, ends or
+ * changes anything else. Listed by name rather than ranked, so a new procedure is closed to
+ * auditors until it is added here.
+ */
+export const AUDITOR_PROCEDURES: ReadonlySet<ProcedurePath> = new Set<ProcedurePath>([
+  "auth.logout",
+  "auth.me",
+  "auth.mfa.enroll",
+  "auth.mfa.confirm",
+  "auth.mfa.disable",
+  "auth.changePassword",
+  "session.list",
+  "session.active",
+  "audit.list",
+  "audit.verify",
+  "audit.export",
+  "recording.list",
+  "recording.chunk",
+  "recording.verify",
+  "policy.list",
+]);

@@ -57,6 +57,11 @@ export const RouteDefinitionSchema = z.strictObject({
    * host is not role-gated at the proxy (only the authenticate service).
    */
   minimumRole: RoleSchema.nullable(),
+  /**
+   * The `auditor` role (outside that order) passes too: the hosts it reads the audit log,
+   * sessions and recordings through. Never the workspace hosts: an auditor launches nothing.
+   */
+  auditor: z.boolean().optional(),
   websockets: z.boolean(),
   /** Forward the signed `X-Pomerium-Jwt-Assertion`; only hosts whose upstream verifies it. */
   passIdentityHeaders: z.boolean(),
@@ -91,6 +96,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     hostPrefix: "portal",
     upstream: "portal",
     minimumRole: "user",
+    auditor: true,
     websockets: false,
     passIdentityHeaders: false,
     preserveHost: false,
@@ -104,6 +110,7 @@ export const ROUTES: readonly RouteDefinition[] = [
     hostPrefix: "api.portal",
     upstream: "api",
     minimumRole: "user",
+    auditor: true,
     websockets: false,
     passIdentityHeaders: true,
     preserveHost: true,
@@ -172,11 +179,11 @@ export function routeOrigin(route: RouteDefinition, domain: string): string {
   return `https://${routeHost(route, domain)}`;
 }
 
-/** Every role that may pass the proxy on this host, least privileged first. */
+/** Every role that may pass the proxy on this host, least privileged first (the auditor last). */
 export function allowedRoles(route: RouteDefinition): Role[] {
   const minimum = route.minimumRole;
   if (minimum === null) return [];
-  return ROLES.filter((role) => hasRole(role, minimum));
+  return ROLES.filter((role) => (role === "auditor" ? route.auditor === true : hasRole(role, minimum)));
 }
 
 /** Routes Pomerium proxies to an upstream (everything but the authenticate host). */

@@ -1,4 +1,9 @@
-import { PROCEDURE_ACCESS, PROCEDURE_PATHS } from "@neosc/core/permissions";
+import {
+  AUDITOR_PROCEDURES,
+  PROCEDURE_ACCESS,
+  PROCEDURE_PATHS,
+  type ProcedurePath,
+} from "@neosc/core/permissions";
 import { hasRole, ROLES, type Role } from "@neosc/core/roles";
 import type { User } from "@neosc/core/user";
 import { TRPCError } from "@trpc/server";
@@ -17,59 +22,59 @@ import { useTestDatabase } from "./support/database.ts";
  */
 
 type Cell = "yes" | "no";
-type Row = readonly [anonymous: Cell, user: Cell, neosc: Cell, admin: Cell];
+type Row = readonly [anonymous: Cell, user: Cell, neosc: Cell, admin: Cell, auditor: Cell];
 
 // biome-ignore format: a table is read down its columns
 const MATRIX: Record<string, Row> = {
-  //                        anonymous user   neosc  admin
-  "auth.register":         ["yes",    "yes", "yes", "yes"],
-  "auth.login":            ["yes",    "yes", "yes", "yes"],
-  "auth.logout":           ["no",     "yes", "yes", "yes"],
-  "auth.sso":              ["yes",    "yes", "yes", "yes"],
-  "auth.tokenExchange":    ["yes",    "yes", "yes", "yes"],
-  "auth.config":           ["yes",    "yes", "yes", "yes"],
-  "auth.me":               ["no",     "yes", "yes", "yes"],
-  "auth.mfa.enroll":       ["no",     "yes", "yes", "yes"],
-  "auth.mfa.confirm":      ["no",     "yes", "yes", "yes"],
-  "auth.mfa.disable":      ["no",     "yes", "yes", "yes"],
-  "auth.changePassword":   ["no",     "yes", "yes", "yes"],
-  "workspace.list":        ["no",     "yes", "yes", "yes"],
-  "workspace.get":         ["no",     "yes", "yes", "yes"],
-  "workspace.create":      ["no",     "no",  "no",  "yes"],
-  "workspace.update":      ["no",     "no",  "no",  "yes"],
-  "workspace.delete":      ["no",     "no",  "no",  "yes"],
-  "workspace.launch":      ["no",     "yes", "yes", "yes"],
-  "workspace.stop":        ["no",     "yes", "yes", "yes"],
-  "workspace.reset":       ["no",     "no",  "no",  "yes"],
-  "session.list":          ["no",     "yes", "yes", "yes"],
-  "session.active":        ["no",     "yes", "yes", "yes"],
-  "session.heartbeat":     ["no",     "yes", "yes", "yes"],
-  "session.disconnect":    ["no",     "yes", "yes", "yes"],
-  "session.connect":       ["no",     "yes", "yes", "yes"],
-  "audit.list":            ["no",     "no",  "no",  "yes"],
-  "audit.verify":          ["no",     "no",  "no",  "yes"],
-  "audit.export":          ["no",     "no",  "no",  "yes"],
-  "audit.checkpoint":      ["no",     "no",  "no",  "yes"],
-  "recording.list":        ["no",     "no",  "no",  "yes"],
-  "recording.chunk":       ["no",     "no",  "no",  "yes"],
-  "recording.verify":      ["no",     "no",  "no",  "yes"],
-  "policy.list":           ["no",     "yes", "yes", "yes"],
-  "policy.toggle":         ["no",     "no",  "no",  "yes"],
-  "policy.update":         ["no",     "no",  "no",  "yes"],
-  "organization.list":     ["no",     "yes", "yes", "yes"],
-  "organization.create":   ["no",     "no",  "no",  "yes"],
-  "organization.update":   ["no",     "no",  "no",  "yes"],
-  "user.list":             ["no",     "no",  "no",  "yes"],
-  "user.create":           ["no",     "no",  "no",  "yes"],
-  "user.setRole":          ["no",     "no",  "no",  "yes"],
-  "user.disable":          ["no",     "no",  "no",  "yes"],
-  "user.enable":           ["no",     "no",  "no",  "yes"],
-  "stats.overview":        ["no",     "no",  "no",  "yes"],
-  "apiToken.list":         ["no",     "yes", "yes", "yes"],
-  "apiToken.create":       ["no",     "yes", "yes", "yes"],
-  "apiToken.revoke":       ["no",     "yes", "yes", "yes"],
-  "serviceAccount.list":   ["no",     "no",  "no",  "yes"],
-  "serviceAccount.create": ["no",     "no",  "no",  "yes"],
+  //                        anonymous user   neosc  admin  auditor
+  "auth.register":         ["yes",    "yes", "yes", "yes", "yes"],
+  "auth.login":            ["yes",    "yes", "yes", "yes", "yes"],
+  "auth.logout":           ["no",     "yes", "yes", "yes", "yes"],
+  "auth.sso":              ["yes",    "yes", "yes", "yes", "yes"],
+  "auth.tokenExchange":    ["yes",    "yes", "yes", "yes", "yes"],
+  "auth.config":           ["yes",    "yes", "yes", "yes", "yes"],
+  "auth.me":               ["no",     "yes", "yes", "yes", "yes"],
+  "auth.mfa.enroll":       ["no",     "yes", "yes", "yes", "yes"],
+  "auth.mfa.confirm":      ["no",     "yes", "yes", "yes", "yes"],
+  "auth.mfa.disable":      ["no",     "yes", "yes", "yes", "yes"],
+  "auth.changePassword":   ["no",     "yes", "yes", "yes", "yes"],
+  "workspace.list":        ["no",     "yes", "yes", "yes", "no" ],
+  "workspace.get":         ["no",     "yes", "yes", "yes", "no" ],
+  "workspace.create":      ["no",     "no",  "no",  "yes", "no" ],
+  "workspace.update":      ["no",     "no",  "no",  "yes", "no" ],
+  "workspace.delete":      ["no",     "no",  "no",  "yes", "no" ],
+  "workspace.launch":      ["no",     "yes", "yes", "yes", "no" ],
+  "workspace.stop":        ["no",     "yes", "yes", "yes", "no" ],
+  "workspace.reset":       ["no",     "no",  "no",  "yes", "no" ],
+  "session.list":          ["no",     "yes", "yes", "yes", "yes"],
+  "session.active":        ["no",     "yes", "yes", "yes", "yes"],
+  "session.heartbeat":     ["no",     "yes", "yes", "yes", "no" ],
+  "session.disconnect":    ["no",     "yes", "yes", "yes", "no" ],
+  "session.connect":       ["no",     "yes", "yes", "yes", "no" ],
+  "audit.list":            ["no",     "no",  "no",  "yes", "yes"],
+  "audit.verify":          ["no",     "no",  "no",  "yes", "yes"],
+  "audit.export":          ["no",     "no",  "no",  "yes", "yes"],
+  "audit.checkpoint":      ["no",     "no",  "no",  "yes", "no" ],
+  "recording.list":        ["no",     "no",  "no",  "yes", "yes"],
+  "recording.chunk":       ["no",     "no",  "no",  "yes", "yes"],
+  "recording.verify":      ["no",     "no",  "no",  "yes", "yes"],
+  "policy.list":           ["no",     "yes", "yes", "yes", "yes"],
+  "policy.toggle":         ["no",     "no",  "no",  "yes", "no" ],
+  "policy.update":         ["no",     "no",  "no",  "yes", "no" ],
+  "organization.list":     ["no",     "yes", "yes", "yes", "no" ],
+  "organization.create":   ["no",     "no",  "no",  "yes", "no" ],
+  "organization.update":   ["no",     "no",  "no",  "yes", "no" ],
+  "user.list":             ["no",     "no",  "no",  "yes", "no" ],
+  "user.create":           ["no",     "no",  "no",  "yes", "no" ],
+  "user.setRole":          ["no",     "no",  "no",  "yes", "no" ],
+  "user.disable":          ["no",     "no",  "no",  "yes", "no" ],
+  "user.enable":           ["no",     "no",  "no",  "yes", "no" ],
+  "stats.overview":        ["no",     "no",  "no",  "yes", "no" ],
+  "apiToken.list":         ["no",     "yes", "yes", "yes", "no" ],
+  "apiToken.create":       ["no",     "yes", "yes", "yes", "no" ],
+  "apiToken.revoke":       ["no",     "yes", "yes", "yes", "no" ],
+  "serviceAccount.list":   ["no",     "no",  "no",  "yes", "no" ],
+  "serviceAccount.create": ["no",     "no",  "no",  "yes", "no" ],
 };
 
 const THIS_FILE = "packages/router/test/authorization-matrix.test.ts";
@@ -91,6 +96,7 @@ function rowToAdd(path: string): string {
   const cells = CALLERS.map((caller) => {
     if (access === "public") return "yes";
     if (access === undefined || caller === "anonymous") return "no";
+    if (caller === "auditor") return AUDITOR_PROCEDURES.has(path as ProcedurePath) ? "yes" : "no";
     return hasRole(caller, access as Role) ? "yes" : "no";
   });
   return `"${path}": [${cells.map((cell) => `"${cell}"`).join(", ")}],`;

@@ -42,9 +42,24 @@ const ADMIN: NavItem[] = [
   { to: "/admin/stats", label: "Stats", icon: "stats" },
 ];
 
-/** The links a role sees. Admin links are for admins only. */
+/** The auditor reads: its sessions page lists everyone's, and of the admin area the audit log. */
+const AUDITOR_MAIN: NavItem[] = MAIN.filter((item) => item.to !== "/");
+const AUDITOR_ADMIN: NavItem[] = ADMIN.filter((item) => item.to === "/admin/audit");
+
+/** The links a role sees. Admin links are for admins only (the auditor: the audit log). */
 export function navigationFor(role: Role): Navigation {
+  if (role === "auditor") return { main: AUDITOR_MAIN, admin: AUDITOR_ADMIN };
   return { main: MAIN, admin: canUseAdminArea(role) ? ADMIN : [] };
+}
+
+/** Admins and auditors see everyone's sessions, the audit log and the recordings. */
+export function readsEverything(role: Role): boolean {
+  return role === "admin" || role === "auditor";
+}
+
+/** The admin pages an auditor may open: the audit log and recordings' replay (all read-only). */
+export function auditorMayOpen(pathname: string): boolean {
+  return pathname === "/admin/audit" || pathname.startsWith("/admin/recordings/");
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DomainError } from "@neosc/core/errors";
-import type { ProcedurePath } from "@neosc/core/permissions";
+import { AUDITOR_PROCEDURES, type ProcedurePath } from "@neosc/core/permissions";
 import { hasRole, type Role } from "@neosc/core/roles";
 import type { AuthedContext } from "../context.ts";
 import { audit } from "../domain/audit/record.ts";
@@ -12,12 +12,14 @@ const ALLOWED_BEFORE_PASSWORD_CHANGE: ReadonlySet<ProcedurePath> = new Set([
 ]);
 
 /**
- * The role gate of one procedure: FORBIDDEN `role_required` below the required role, FORBIDDEN
+ * The role gate of one procedure: FORBIDDEN `role_required` below the required role (for the
+ * auditor: outside AUDITOR_PROCEDURES), FORBIDDEN
  * `password_change_required` while a one-time password is unchanged. Each denial is audited.
  */
 export async function enforceRole(ctx: AuthedContext, path: ProcedurePath, required: Role): Promise<void> {
   const { user } = ctx.identity;
-  if (!hasRole(user.role, required)) {
+  const allowed = user.role === "auditor" ? AUDITOR_PROCEDURES.has(path) : hasRole(user.role, required);
+  if (!allowed) {
     await audit(ctx, {
       action: path,
       resource: { type: "procedure", id: path },
@@ -25,7 +27,11 @@ export async function enforceRole(ctx: AuthedContext, path: ProcedurePath, requi
       reason: "role_required",
       details: { required, role: user.role },
     });
-    throw new DomainError("FORBIDDEN", "role_required", `This needs the ${required} role`, {
+    const message =
+      user.role === "auditor"
+        ? "The auditor role only reads the audit log, sessions and recordings"
+        : `This needs the ${required} role`;
+    throw new DomainError("FORBIDDEN", "role_required", message, {
       details: { required },
     });
   }

@@ -1,14 +1,16 @@
 import { ShieldAlert } from "lucide-react";
-import { Link, Navigate, Outlet } from "react-router";
+import { Link, Navigate, Outlet, useLocation } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { buttonClass } from "../../components/ui/button.tsx";
 import { EmptyState } from "../../components/ui/feedback.tsx";
-import { canUseAdminArea } from "../../lib/navigation.ts";
+import { auditorMayOpen, canUseAdminArea } from "../../lib/navigation.ts";
 
 /** The admin area: hidden from other roles here, and enforced by the API regardless. */
 export function AdminLayout() {
   const me = useMe();
-  if (!canUseAdminArea(me.user.role)) {
+  const { pathname } = useLocation();
+  const auditing = me.user.role === "auditor" && auditorMayOpen(pathname);
+  if (!canUseAdminArea(me.user.role) && !auditing) {
     return (
       <EmptyState
         title="Administrators only"

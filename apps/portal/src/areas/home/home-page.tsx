@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { Link } from "react-router";
+import { Link, Navigate } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { SearchInput } from "../../components/ui/inline-controls.tsx";
@@ -21,6 +21,13 @@ function greeting(now: Date): string {
 }
 
 export function HomePage() {
+  const me = useMe();
+  // The auditor launches nothing: its start is the sessions page.
+  if (me.user.role === "auditor") return <Navigate replace to="/sessions" />;
+  return <LaunchHome />;
+}
+
+function LaunchHome() {
   const me = useMe();
   const now = useNow();
   // The server applies role, organization and enabled: this is what this person can launch.

@@ -13,7 +13,7 @@ import { endReasonLabel } from "../../features/sessions/end-reason.ts";
 import { KindIcon } from "../../features/workspaces/kind.tsx";
 import { connectionHref } from "../../features/workspaces/use-launch.ts";
 import { formatDateTime, formatDuration } from "../../lib/format.ts";
-import { canUseAdminArea } from "../../lib/navigation.ts";
+import { readsEverything } from "../../lib/navigation.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
@@ -23,7 +23,7 @@ const tabClass =
 
 export function SessionsPage() {
   const me = useMe();
-  const isAdmin = canUseAdminArea(me.user.role);
+  const isAdmin = readsEverything(me.user.role);
   const [params, setParams] = useSearchParams();
   const tab = params.get("tab") === "history" ? "history" : "active";
 
@@ -68,7 +68,7 @@ function ActiveTab() {
   const all = query.data ?? [];
   const disconnect = trpc.session.disconnect.useMutation();
   const [target, setTarget] = useState<WorkspaceSession | null>(null);
-  const showUsers = canUseAdminArea(me.user.role);
+  const showUsers = readsEverything(me.user.role);
 
   async function confirm(note: string) {
     if (!target) return;
@@ -106,7 +106,7 @@ function ActiveTab() {
                   : null
               }
               actionLabel="End session"
-              onEnd={() => setTarget(session)}
+              onEnd={me.user.role === "auditor" ? undefined : () => setTarget(session)}
             />
           ))}
         </ul>
@@ -126,7 +126,7 @@ const PAGE_SIZE = 20;
 
 function HistoryTab() {
   const me = useMe();
-  const showUsers = canUseAdminArea(me.user.role);
+  const showUsers = readsEverything(me.user.role);
   const history = trpc.session.list.useInfiniteQuery(
     { status: "ended", limit: PAGE_SIZE },
     { getNextPageParam: (page) => page.nextCursor ?? undefined },

@@ -1,5 +1,6 @@
 import type { WorkspaceSession } from "@neosc/core/session";
 import { Clock, Hourglass } from "lucide-react";
+import type { ReactNode } from "react";
 import { cn } from "../../lib/cn.ts";
 import { formatRelative } from "../../lib/format.ts";
 import { KindIcon } from "../workspaces/kind.tsx";
@@ -15,6 +16,7 @@ export function ActiveSessionItem({
   actionLabel,
   busy,
   onEnd,
+  extra,
 }: {
   session: WorkspaceSession;
   now: Date;
@@ -22,7 +24,10 @@ export function ActiveSessionItem({
   showUser?: boolean;
   actionLabel: string;
   busy?: boolean;
-  onEnd: () => void;
+  /** Absent: no end action (the auditor reads, it does not end sessions). */
+  onEnd?: (() => void) | undefined;
+  /** More actions before the end action (an admin's Watch). */
+  extra?: ReactNode;
 }) {
   const left = timeLeft(session, now);
   return (
@@ -62,15 +67,18 @@ export function ActiveSessionItem({
         </div>
       </div>
       <div className="flex shrink-0 gap-2">
-        <RunningSessionActions
-          openHref={openHref}
-          openVariant="secondary"
-          endLabel={actionLabel}
-          endAccessibleName={`${actionLabel} ${session.workspaceName}${showUser ? ` for ${session.userEmail}` : ""}`}
-          workspaceName={session.workspaceName}
-          busy={busy}
-          onEnd={onEnd}
-        />
+        {extra}
+        {onEnd === undefined ? null : (
+          <RunningSessionActions
+            openHref={openHref}
+            openVariant="secondary"
+            endLabel={actionLabel}
+            endAccessibleName={`${actionLabel} ${session.workspaceName}${showUser ? ` for ${session.userEmail}` : ""}`}
+            workspaceName={session.workspaceName}
+            busy={busy}
+            onEnd={onEnd}
+          />
+        )}
       </div>
     </li>
   );

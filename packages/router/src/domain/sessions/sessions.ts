@@ -1,20 +1,20 @@
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
-import { isAdmin } from "@neosc/core/roles";
+import { isAdmin, readsEverything } from "@neosc/core/roles";
 import type { ActiveSessionsInput, ListSessionsInput, WorkspaceSession } from "@neosc/core/session";
 import type { AuthedContext } from "../../context.ts";
 import { refuse } from "../audit/record.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
-/** Own sessions, newest first; admins see everyone's and may filter by person. */
+/** Own sessions, newest first; admins and auditors see everyone's and may filter by person. */
 export function listSessions(ctx: AuthedContext, input: ListSessionsInput): Promise<Page<WorkspaceSession>> {
-  if (isAdmin(ctx.identity.user)) return ctx.db.sessions.list(input);
+  if (readsEverything(ctx.identity.user)) return ctx.db.sessions.list(input);
   return ctx.db.sessions.list({ ...input, userId: ctx.identity.user.id });
 }
 
-/** Own active sessions; admins see everyone's, optionally filtered. */
+/** Own active sessions; admins and auditors see everyone's, optionally filtered. */
 export function activeSessions(ctx: AuthedContext, input: ActiveSessionsInput): Promise<WorkspaceSession[]> {
-  if (isAdmin(ctx.identity.user)) return ctx.db.sessions.listActive(input);
+  if (readsEverything(ctx.identity.user)) return ctx.db.sessions.listActive(input);
   return ctx.db.sessions.listActive({
     userId: ctx.identity.user.id,
     ...(input.workspaceId === undefined ? {} : { workspaceId: input.workspaceId }),

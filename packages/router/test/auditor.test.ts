@@ -1,0 +1,86 @@
+import type { User } from "@neosc/core/user";
+import type { Workspace } from "@neosc/core/workspace";
+import { beforeAll, describe, expect, it } from "vitest";
+import { callerFor, createLocalUser, resetCatalogue } from "./support/context.ts";
+import { useTestDatabase } from "./support/database.ts";
+import { expectRefusal } from "./support/expect-error.ts";
+
+/*
+ * The auditor role beyond the gate (the permission matrix has each procedure's cell): it reads
+ * everyone's sessions, the audit log and the recordings, and every attempt to change something
+ * is refused and audited, so an auditor's account cannot be used to act.
+ */
+
+const database = useTestDatabase();
+let admin: User;
+let auditor: User;
+let desktop: Workspace;
+
+beforeAll(async () => {
+  admin = (await createLocalUser(database.db, "admin")).user;
+  auditor = (await createLocalUser(database.db, "auditor")).user;
+  desktop = (await resetCatalogue(database.db, { user: admin }))("linux-desktop");
+});
+
+async function deniedEntry(action: string, actorId: string) {
+  const page = await database.db.audit.list({ action, result: "denied", limit: 20 });
+  return page.items.find((entry) => entry.actor.id === actorId);
+}
+
+describe("the auditor", () => {
+  it("reads everyone's sessions, the audit log and the recordings", async () => {
+    const alice = (await createLocalUser(database.db, "user")).user;
+    const session = await callerFor(database.db, { user: alice }).workspace.launch({
+      workspaceId: desktop.id,
+    });
+    const asAuditor = callerFor(database.db, { user: auditor });
+    expect((await asAuditor.session.active({})).map((s) => s.id)).toContain(session.id);
+    expect((await asAuditor.session.list({ limit: 50 })).items.map((s) => s.id)).toContain(session.id);
+    const entries = await asAuditor.audit.list({ limit: 50 });
+    expect(entries.items.some((entry) => entry.action === "workspace.launch")).toBe(true);
+    expect((await asAuditor.audit.verify()).ok).toBe(true);
+    expect(await asAuditor.recording.list({ sessionId: session.id })).toMatchObject({ segments: [] });
+  });
+
+  it("cannot end a session, change a policy, launch, connect or change a person (each refusal audited)", async () => {
+    const alice = (await createLocalUser(database.db, "user")).user;
+    const session = await callerFor(database.db, { user: alice }).workspace.launch({
+      workspaceId: desktop.id,
+    });
+    const asAuditor = callerFor(database.db, { user: auditor });
+    await expectRefusal(
+      asAuditor.session.disconnect({ sessionId: session.id }),
+      "FORBIDDEN",
+      "role_required",
+    );
+    await expectRefusal(asAuditor.workspace.stop({ workspaceId: desktop.id }), "FORBIDDEN", "role_required");
+    await expectRefusal(
+      asAuditor.policy.update({ key: "idle-timeout", settings: { minutes: 1 } }),
+      "FORBIDDEN",
+      "role_required",
+    );
+    await expectRefusal(
+      asAuditor.policy.toggle({ key: "recording", enabled: true }),
+      "FORBIDDEN",
+      "role_required",
+    );
+    await expectRefusal(
+      asAuditor.workspace.launch({ workspaceId: desktop.id }),
+      "FORBIDDEN",
+      "role_required",
+    );
+    await expectRefusal(asAuditor.session.connect({ sessionId: session.id }), "FORBIDDEN", "role_required");
+    await expectRefusal(
+      asAuditor.user.setRole({ userId: auditor.id, role: "admin" }),
+      "FORBIDDEN",
+      "role_required",
+    );
+    expect(await database.db.sessions.findById(session.id)).toMatchObject({ status: "active" });
+    for (const action of ["session.disconnect", "policy.update", "policy.toggle", "user.setRole"]) {
+      expect(await deniedEntry(action, auditor.id), action).toMatchObject({
+        reason: "role_required",
+        actor: { role: "auditor" },
+      });
+    }
+  });
+});
