@@ -76,6 +76,7 @@ describe("WorkspaceForm", () => {
       program: null,
       cpu: 1,
       memoryMb: 2048,
+      warm: 0,
       allowedRoles: ["neosc", "admin"],
       organizationId: null,
       enabled: true,

@@ -16,6 +16,7 @@ export const END_REASON: Record<SessionEndReason, string> = {
   user_disabled: "Account disabled",
   workspace_deleted: "Workspace removed",
   workspace_exited: "The workspace stopped",
+  workspace_out_of_memory: "Out of memory",
   host_lost: "The workspace host stopped answering",
   login_revoked: "Signed out",
   launch_failed: "Could not start",
@@ -33,6 +34,8 @@ export const END_DETAIL: Record<SessionEndReason, string> = {
   user_disabled: "Your account was disabled by an administrator.",
   workspace_deleted: "The workspace was removed from the catalogue.",
   workspace_exited: "The programs in the workspace ended, so the session ended with them.",
+  workspace_out_of_memory:
+    "A program in the workspace used more memory than this workspace allows, so the session was ended. Anything unsaved in it is gone.",
   host_lost: "The machine running the workspace stopped answering.",
   login_revoked: "You signed out, or your sign-in was revoked, so the session was ended.",
   launch_failed: "The workspace could not be started.",

@@ -16,6 +16,8 @@ export const SessionEndReasonSchema = z.enum([
   "workspace_deleted",
   /** The workspace's processes ended (crashed, killed, or the person quit its program). */
   "workspace_exited",
+  /** A process of the workspace went past the catalogue's memory limit: the session was ended. */
+  "workspace_out_of_memory",
   /** The workspace host stopped sending heartbeats; its sandboxes are presumed gone. */
   "host_lost",
   /** The login session behind the connection was revoked (sign-out, admin). */

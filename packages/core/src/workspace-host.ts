@@ -26,6 +26,8 @@ export const WorkspaceHostSchema = z.object({
   capacity: z.number().int().min(0),
   /** Per capability it has (see `capabilityOf`): `local:desktop`, `local:firefox`, `static`… */
   capabilities: z.record(z.string(), DriverHealthSchema),
+  /** Sandboxes it holds started ahead, ready for a launch, per workspace id (its warm pool). */
+  warm: z.record(z.string(), z.number().int().min(0)),
   startedAt: z.date(),
   heartbeatAt: z.date(),
 });

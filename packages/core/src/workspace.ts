@@ -114,6 +114,13 @@ const workspaceFields = {
   vncPassword: z.string().min(1).max(8, "a VNC password has at most 8 characters").nullable(),
   cpu: z.number().min(0.25).max(64),
   memoryMb: z.number().int().min(256).max(262_144),
+  /**
+   * Sandboxes each workspace host keeps started ahead for this workspace (local driver only), so
+   * a launch takes one at once instead of starting it; each is started fresh, handed to one
+   * session and never reused. Each costs the memory of an idle workspace; the host's own
+   * NEOSC_HOST_WARM_LIMIT caps the total.
+   */
+  warm: z.number().int().min(0).max(20),
   allowedRoles: z.array(RoleSchema).min(1).max(3),
   organizationId: IdSchema.nullable(),
   enabled: z.boolean(),
@@ -139,6 +146,7 @@ const WorkspaceFieldsSchema = z.strictObject({
   vncPassword: workspaceFields.vncPassword.optional(),
   cpu: workspaceFields.cpu.default(1),
   memoryMb: workspaceFields.memoryMb.default(2048),
+  warm: workspaceFields.warm.default(0),
   organizationId: workspaceFields.organizationId.default(null),
   enabled: workspaceFields.enabled.default(true),
   tags: workspaceFields.tags.default([]),
@@ -237,6 +245,8 @@ export const WorkspaceSchema = z.object({
   hasSshCredential: z.boolean(),
   cpu: z.number(),
   memoryMb: z.number(),
+  /** Sandboxes kept started ahead per host (local driver). */
+  warm: z.number().int(),
   allowedRoles: z.array(RoleSchema),
   organizationId: IdSchema.nullable(),
   enabled: z.boolean(),

@@ -19,6 +19,7 @@ export function testWorkspace(overrides: Partial<Workspace> = {}): Workspace {
     hasSshCredential: false,
     cpu: 1,
     memoryMb: 1024,
+    warm: 0,
     allowedRoles: ["user"],
     organizationId: null,
     enabled: true,

@@ -16,6 +16,7 @@ function workspace(slug: string, overrides: Partial<CreateWorkspaceInput> = {}):
     url: null,
     cpu: 1,
     memoryMb: 2048,
+    warm: 0,
     allowedRoles: ["user", "neosc", "admin"],
     organizationId: null,
     enabled: true,

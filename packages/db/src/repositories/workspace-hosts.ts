@@ -8,6 +8,8 @@ export interface HostAnnouncement {
   url: string | null;
   capacity: number;
   capabilities: Record<string, DriverHealth>;
+  /** Ready sandboxes started ahead, per workspace id (none when absent). */
+  warm?: Record<string, number>;
 }
 
 /*
@@ -31,6 +33,8 @@ function toHost(doc: WorkspaceHostDoc): WorkspaceHost {
     url: doc.url ?? null,
     capacity: doc.capacity,
     capabilities: doc.capabilities,
+    // Hosts that registered before warm pools existed hold none.
+    warm: doc.warm ?? {},
     startedAt: doc.startedAt,
     heartbeatAt: doc.heartbeatAt,
   };
@@ -47,6 +51,7 @@ export function createWorkspaceHostsRepository(collections: Collections): Worksp
             name: host.name,
             capacity: host.capacity,
             capabilities: host.capabilities,
+            warm: host.warm ?? {},
             heartbeatAt: at,
           },
           $setOnInsert: { startedAt: at },

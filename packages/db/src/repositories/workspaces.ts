@@ -60,6 +60,8 @@ function toWorkspace(doc: WorkspaceDoc): Workspace {
     hasSshCredential: doc.sshCredential != null,
     cpu: doc.cpu,
     memoryMb: doc.memoryMb,
+    // Catalogues stored before warm pools existed keep none.
+    warm: doc.warm ?? 0,
     allowedRoles: doc.allowedRoles,
     organizationId: doc.organizationId ?? null,
     enabled: doc.enabled,
@@ -86,6 +88,7 @@ function fieldsOf(input: CreateWorkspaceInput) {
     sshCredential: input.sshCredential ?? null,
     cpu: input.cpu,
     memoryMb: input.memoryMb,
+    warm: input.warm,
     allowedRoles: input.allowedRoles,
     organizationId: input.organizationId,
     enabled: input.enabled,

@@ -101,6 +101,7 @@ describe("user.disable / user.enable", () => {
       url: "https://terminal.example.test",
       cpu: 1,
       memoryMb: 1024,
+      warm: 0,
       allowedRoles: ["user"],
       organizationId: null,
       enabled: true,

@@ -30,6 +30,8 @@ export interface WorkspaceFormValues {
   url: string;
   cpu: string;
   memoryMb: string;
+  /** Sandboxes each host keeps started ahead (local driver). */
+  warm: string;
   allowedRoles: Role[];
   organizationId: string;
   enabled: boolean;
@@ -60,6 +62,7 @@ export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
     url: workspace?.url ?? "",
     cpu: String(workspace?.cpu ?? 1),
     memoryMb: String(workspace?.memoryMb ?? 2048),
+    warm: String(workspace?.warm ?? 0),
     allowedRoles: workspace?.allowedRoles ?? ["user", "neosc", "admin"],
     organizationId: workspace?.organizationId ?? "",
     enabled: workspace?.enabled ?? true,
@@ -118,6 +121,7 @@ export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
       : {}),
     cpu: numberOrNaN(values.cpu),
     memoryMb: numberOrNaN(values.memoryMb),
+    warm: numberOrNaN(values.warm),
     allowedRoles: values.allowedRoles,
     organizationId: values.organizationId || null,
     enabled: values.enabled,
@@ -283,6 +287,16 @@ export function WorkspaceForm({
           max={262144}
           inputMode="numeric"
           {...field("memoryMb")}
+        />
+        <TextField
+          label="Started ahead"
+          hint="Sandboxes each workspace host keeps ready so a launch opens at once (local workspaces; each uses memory while it waits)."
+          type="number"
+          step={1}
+          min={0}
+          max={20}
+          inputMode="numeric"
+          {...field("warm")}
         />
         <SelectField label="Organization" {...field("organizationId")}>
           <option value="">Everyone (global)</option>

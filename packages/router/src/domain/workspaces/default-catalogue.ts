@@ -7,6 +7,7 @@ const local = {
   target: null,
   organizationId: null,
   enabled: true,
+  warm: 0,
 } as const;
 
 /**
@@ -25,6 +26,8 @@ export const DEFAULT_CATALOGUE: readonly CreateWorkspaceInput[] = [
     program: "desktop",
     cpu: 2,
     memoryMb: 4096,
+    // The desktop most people launch opens at once (a sandbox started ahead on each host).
+    warm: 1,
     allowedRoles: ["user", "neosc", "admin"],
     tags: ["linux", "desktop"],
   },
@@ -49,6 +52,7 @@ export const DEFAULT_CATALOGUE: readonly CreateWorkspaceInput[] = [
     url: "http://localhost:8080/api/docs",
     cpu: 0.25,
     memoryMb: 256,
+    warm: 0,
     allowedRoles: ["user", "neosc", "admin"],
     organizationId: null,
     enabled: true,
@@ -76,6 +80,7 @@ export const DEFAULT_CATALOGUE: readonly CreateWorkspaceInput[] = [
     url: "http://127.0.0.1:8090/",
     cpu: 0.25,
     memoryMb: 256,
+    warm: 0,
     allowedRoles: ["neosc", "admin"],
     organizationId: null,
     enabled: true,

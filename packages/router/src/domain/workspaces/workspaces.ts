@@ -117,6 +117,7 @@ export async function updateWorkspace(ctx: AuthedContext, input: UpdateWorkspace
     sshTarget: current.sshTarget,
     cpu: current.cpu,
     memoryMb: current.memoryMb,
+    warm: current.warm,
     allowedRoles: current.allowedRoles,
     organizationId: current.organizationId,
     enabled: current.enabled,
