@@ -62,5 +62,12 @@ export function combineDrivers(drivers: Partial<Record<WorkspaceDriver, Provisio
     async close() {
       await Promise.all(all.map((driver) => driver.close?.()));
     },
+    async assign(warmId, sessionId) {
+      for (const driver of all) {
+        const endpoint = (await driver.assign?.(warmId, sessionId)) ?? null;
+        if (endpoint !== null) return endpoint;
+      }
+      return null;
+    },
   };
 }

@@ -1,9 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { constants } from "node:fs";
-import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { getPriority, setPriority } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Workspace, WorkspaceProgram } from "@neosc/core/workspace";
+import {
+  cgroupEntryCommand,
+  cgroupThreads,
+  createSessionCgroup,
+  oomKills,
+  removeSessionCgroup,
+  type SessionCgroup,
+} from "./cgroups.ts";
 import {
   type BinaryLookup,
   baseBinaries,
@@ -13,7 +22,7 @@ import {
   programBinaries,
   systemSearchPath,
 } from "./packages.ts";
-import type { Health, Provisioner, WorkspaceEndpoint } from "./provisioner.ts";
+import type { ExitCause, Health, Provisioner, StartSpec, WorkspaceEndpoint } from "./provisioner.ts";
 import { StartError } from "./provisioner.ts";
 import { probeRfb } from "./rfb-probe.ts";
 import {
@@ -58,6 +67,11 @@ export interface LocalDriverOptions {
   startTimeoutMs?: number;
   /** Whether this process may switch to the session accounts (default: it runs as root). */
   runningAsRoot?: boolean;
+  /**
+   * Whether each session gets a cgroup with the catalogue's CPU and memory (default true; see
+   * cgroups.ts). When the host cannot make one, the session starts without and its log says why.
+   */
+  limits?: boolean;
 }
 
 interface LocalRecord {
@@ -73,7 +87,12 @@ interface LocalRecord {
   netTicks?: string;
   /** Set before stop kills the processes, so their exit is not reported as the workspace's own. */
   stopping?: boolean;
+  /** Its cgroup with the catalogue's CPU and memory limits, when the host could make one. */
+  cgroup?: SessionCgroup | null;
 }
+
+/** Niceness of sandboxes started ahead: a refill never slows the sessions that run. */
+const AHEAD_NICENESS = 10;
 
 const defaultUidClaimsDir = "/run/neosc/workspace-uids";
 
@@ -93,14 +112,15 @@ const defaultNetwork: Record<WorkspaceProgram, boolean> = {
  * when Xvnc or the workspace's main program ends: quitting Firefox ends the session.
  */
 const launcher = String.raw`set -u
-program=$1 geometry=$2 name=$3 url=$4
+program=$1 geometry=$2 name=$3 url=$4 send_cut=$5 accept_cut=$6
 ready=/tmp/.display-ready
 mkfifo -m 0600 "$ready"
 # The host says on this fifo when the outbound network is up (programs with network only).
 network=/session/run/network-ready
 mkfifo -m 0600 "$network" && exec 5<>"$network"
 Xvnc -displayfd 3 -rfbunixpath ${sandboxSessionDir}/rfb.sock -rfbport -1 -SecurityTypes None \
-  -nolisten tcp -nolisten local -br -geometry "$geometry" -depth 24 -FrameRate 30 -desktop "$name" 3>"$ready" &
+  -nolisten tcp -nolisten local -br -geometry "$geometry" -depth 24 -FrameRate 30 -desktop "$name" \
+  -SendCutText="$send_cut" -AcceptCutText="$accept_cut" 3>"$ready" &
 xvnc=$!
 read -r display <"$ready" || exit 70
 export DISPLAY=":$display"
@@ -170,7 +190,13 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   const geometry = options.geometry ?? "1280x800";
   const network = { ...defaultNetwork, ...options.network };
   const runningAsRoot = options.runningAsRoot ?? process.getuid?.() === 0;
-  const exitListeners: ((sessionId: string) => void)[] = [];
+  const limits = options.limits ?? true;
+  const exitListeners: ((sessionId: string, cause?: ExitCause) => void)[] = [];
+  /**
+   * The id each sandbox started by this process now has (a warm one takes its session's at
+   * assignment), for its exit listener. Lost on restart, when the reconciler takes over.
+   */
+  const currentIds = new Map<string, { id: string }>();
 
   const sessionDirOf = (sessionId: string) => path.join(workspacesDir, safeSessionId(sessionId));
   /** A desktop's Xvnc socket, or a shell's host socket (shell.ts), in the session folder. */
@@ -286,9 +312,10 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
 
   async function launch(
     sessionId: string,
-    workspace: Workspace,
+    spec: StartSpec,
     program: WorkspaceProgram,
   ): Promise<WorkspaceEndpoint> {
+    const { workspace } = spec;
     const sessionDir = sessionDirOf(sessionId);
     await mkdir(workspacesDir, { recursive: true, mode: 0o700 });
     const uid = await claimUid(sessionId);
@@ -310,7 +337,24 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     const logFile = path.join(logsDir, `${sessionId}.log`);
     const log = await open(logFile, "w", 0o600);
     const bwrap = await lookup("bwrap");
-    const command = sandboxCommand({
+    const maxProcesses = 2048;
+    let cgroup: SessionCgroup | null = null;
+    if (limits) {
+      try {
+        cgroup = await createSessionCgroup(`neosc-workspace-${uid}`, {
+          cpu: workspace.cpu,
+          memoryMb: workspace.memoryMb,
+          maxProcesses,
+        });
+      } catch (error) {
+        await log.write(`neosc: this session runs without CPU and memory limits: ${String(error)}\n`);
+      }
+    }
+    // The clipboard policy at the source: Xvnc itself neither offers nor takes cut text that the
+    // policy forbids, whatever a client sends or asks for.
+    const clipboard = spec.clipboard ?? null;
+    const sandbox = sandboxCommand({
+      maxProcesses,
       uid,
       gid: uid,
       sessionDir,
@@ -329,13 +373,21 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
               workspace.name,
               // The catalogue's URL is http(s) only (WorkspaceSchema), so it cannot pass for an option.
               workspace.url ?? "about:home",
+              clipboard === null || clipboard.fromWorkspace ? "1" : "0",
+              clipboard === null || clipboard.toWorkspace ? "1" : "0",
             ],
       ...(bwrap === null ? {} : { bwrap }),
     });
+    // Into its cgroup first, then (started ahead) at low priority, then bwrap: one pid throughout.
+    const [file = sandbox.file, ...args] = cgroupEntryCommand(cgroup, [
+      ...(spec.ahead ? ["/usr/bin/nice", "-n", String(AHEAD_NICENESS)] : []),
+      sandbox.file,
+      ...sandbox.args,
+    ]);
     let child: ChildProcess;
     try {
-      child = spawn(command.file, command.args, {
-        ...command.options,
+      child = spawn(file, args, {
+        ...sandbox.options,
         // fd 3: bwrap's info pipe, for slirp4netns to find the sandbox (network programs only).
         stdio: network[program] ? ["ignore", log.fd, log.fd, "pipe"] : ["ignore", log.fd, log.fd],
         // Its own process group, so that stop reaches bwrap and nothing of the API's.
@@ -347,14 +399,17 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     const pid = child.pid;
     if (pid === undefined) {
       await new Promise((resolve) => child.once("error", resolve));
-      await cleanUp(sessionId, uid);
+      await cleanUp(sessionId, uid, cgroup);
       throw new StartError("The sandbox could not be started (bwrap)");
     }
     child.unref();
     let net: ChildProcess | null = null;
+    const current = { id: sessionId };
+    currentIds.set(sessionId, current);
     child.once("exit", () => {
       net?.kill("SIGKILL");
-      void reportExit(sessionId);
+      currentIds.delete(current.id);
+      void reportExit(current.id);
     });
     const pidInSandbox = network[program] ? sandboxPid(child) : null;
     pidInSandbox?.catch(() => {});
@@ -365,6 +420,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       program,
       pid,
       startTicks: (await startTicksOf(pid)) ?? "",
+      cgroup,
     });
     try {
       await waitReady(sessionId, program, child, logFile);
@@ -403,14 +459,91 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   async function reportExit(sessionId: string): Promise<void> {
     const record = await records.read(sessionId).catch(() => null);
     if (record === null || record.stopping) return;
-    for (const listener of exitListeners) listener(sessionId);
+    const cause = await exitCause(record);
+    for (const listener of exitListeners) listener(sessionId, cause);
   }
 
-  async function cleanUp(sessionId: string, uid: number | null): Promise<void> {
+  /** Past its memory limit the kernel killed one of its processes: the session ends as a whole. */
+  async function exitCause(record: LocalRecord): Promise<ExitCause | undefined> {
+    if (record.cgroup == null) return undefined;
+    return (await oomKills(record.cgroup)) > 0 ? "out_of_memory" : undefined;
+  }
+
+  /**
+   * Every thread of a sandbox back at this host's own priority (niceness is per thread on
+   * Linux), repeated while some are still below it: a program that was starting forks and spawns
+   * threads from not yet reniced ones meanwhile. The threads are read from the session's cgroup
+   * (one small file) where it has one, else from the account's processes in /proc.
+   */
+  async function settlePriority(record: LocalRecord): Promise<void> {
+    const niceness = getPriority();
+    const extra = [record.pid, ...(record.netPid === undefined ? [] : [record.netPid])];
+    for (let pass = 0; pass < 10; pass++) {
+      const threads = new Set(await threadsOf(extra));
+      for (const tid of record.cgroup == null ? [] : await cgroupThreads(record.cgroup)) threads.add(tid);
+      if (record.cgroup == null) {
+        const pids = (await processTable()).byUid.get(record.uid) ?? [];
+        for (const tid of await threadsOf(pids)) threads.add(tid);
+      }
+      let changed = false;
+      for (const tid of threads) {
+        const current = await threadNiceness(tid);
+        if (current === null || current === niceness) continue;
+        changed = true;
+        try {
+          setPriority(tid, niceness);
+        } catch {
+          // the thread ended meanwhile
+        }
+      }
+      if (!changed) return;
+    }
+  }
+
+  /**
+   * Hands a sandbox started ahead to a session. Nothing in it is anyone's yet (a fresh home, an
+   * account of its own, no session data), so it becomes the session's by renaming: its folder
+   * (the socket inside keeps listening: a unix socket is found by its inode), identity, log and
+   * record, and the account's claim. Then back to normal priority.
+   */
+  async function assign(warmId: string, sessionId: string): Promise<WorkspaceEndpoint | null> {
+    safeSessionId(warmId);
+    safeSessionId(sessionId);
+    const record = await records.read(warmId);
+    if (record === null || record.stopping || !(await alive(record))) return null;
+    if ((await records.read(sessionId)) !== null) throw new StartError("The session already has a workspace");
+    // The session's record first, so that no sweep takes the renamed folders for orphans.
+    await records.write({ ...record, sessionId });
+    try {
+      await rename(sessionDirOf(warmId), sessionDirOf(sessionId));
+    } catch (error) {
+      await records.remove(sessionId);
+      throw error;
+    }
+    await rename(path.join(identityRoot, warmId), path.join(identityRoot, sessionId));
+    await rename(path.join(logsDir, `${warmId}.log`), path.join(logsDir, `${sessionId}.log`)).catch(() => {});
+    await writeFile(path.join(uidClaimsDir, String(record.uid)), claimOf(sessionId), { mode: 0o600 });
+    await records.remove(warmId);
+    const holder = currentIds.get(warmId);
+    if (holder !== undefined) {
+      currentIds.delete(warmId);
+      holder.id = sessionId;
+      currentIds.set(sessionId, holder);
+    }
+    await settlePriority(record);
+    return endpointOf(sessionId, record.program);
+  }
+
+  async function cleanUp(
+    sessionId: string,
+    uid: number | null,
+    cgroup?: SessionCgroup | null,
+  ): Promise<void> {
     await rm(sessionDirOf(sessionId), { recursive: true, force: true });
     await rm(path.join(identityRoot, sessionId), { recursive: true, force: true });
     await rm(path.join(logsDir, `${sessionId}.log`), { force: true });
     await records.remove(sessionId);
+    if (cgroup != null) await removeSessionCgroup(cgroup);
     if (uid !== null) await releaseUid(uid, sessionId);
   }
 
@@ -461,7 +594,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       if (netAlive && record.netPid !== undefined) signal(record.netPid);
       await sleep(20);
     }
-    await cleanUp(sessionId, record.uid);
+    await cleanUp(sessionId, record.uid, record.cgroup);
   }
 
   return {
@@ -488,7 +621,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
         ];
         throw new StartError(`This host cannot start the workspace (${reasons.join("; ")})`, state.missing);
       }
-      return launch(sessionId, spec.workspace, program);
+      return launch(sessionId, spec, program);
     },
     async endpoint(sessionId) {
       const record = await records.read(sessionId);
@@ -501,13 +634,19 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       await sweepOrphans(new Set(all.map((record) => record.sessionId)));
       const table = await processTable();
       return Promise.all(
-        all.map(async (record) => ({ sessionId: record.sessionId, alive: await alive(record, table) })),
+        all.map(async (record) => {
+          const cause = await exitCause(record);
+          // Past its memory limit a session is over even while some of its processes still run.
+          if (cause !== undefined) return { sessionId: record.sessionId, alive: false, cause };
+          return { sessionId: record.sessionId, alive: await alive(record, table) };
+        }),
       );
     },
     health,
     onExit(listener) {
       exitListeners.push(listener);
     },
+    assign,
   };
 }
 
@@ -574,6 +713,24 @@ function parseStartTicks(stat: string): string | null {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // Field 22 overall is the 20th after pid and comm.
   return fields[19] ?? null;
+}
+
+/** The thread ids of the processes. */
+async function threadsOf(pids: number[]): Promise<number[]> {
+  const threads: number[] = [];
+  for (const pid of pids) {
+    for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[]))
+      threads.push(Number(tid));
+  }
+  return threads;
+}
+
+/** A thread's niceness (field 19 of /proc/<tid>/stat), null once it ended. */
+async function threadNiceness(tid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${tid}/stat`, "utf8").catch(() => null);
+  if (stat === null) return null;
+  const value = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16];
+  return value === undefined ? null : Number(value);
 }
 
 /** The end of a session's log, for the reason of a failed start. */

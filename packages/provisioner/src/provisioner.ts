@@ -13,7 +13,27 @@ export interface StartSpec {
   vncPassword?: string | null;
   /** The workspace's stored ssh credential (ssh driver), read by the host from the database. */
   sshCredential?: SshCredential | null;
+  /**
+   * The `clipboard` policy as the workspace itself applies it (local desktops: Xvnc sends and
+   * accepts cut text only in the allowed directions); absent or null: no limits.
+   */
+  clipboard?: { toWorkspace: boolean; fromWorkspace: boolean } | null;
+  /**
+   * Started ahead for the warm pool (see `Provisioner.assign`), under a `warm-` id, at low
+   * priority until a session takes it.
+   */
+  ahead?: boolean;
 }
+
+/** Ids of sandboxes started ahead, before any session takes them (see `Provisioner.assign`). */
+export const WARM_ID_PREFIX = "warm-";
+
+export function isWarmId(id: string): boolean {
+  return id.startsWith(WARM_ID_PREFIX);
+}
+
+/** Why a driver ended a workspace itself (absent: its processes ended on their own). */
+export type ExitCause = "out_of_memory";
 
 /** What a driver lacks to start a workspace: Debian packages to install, or another problem. */
 export interface Health {
@@ -36,17 +56,25 @@ export interface Provisioner {
   /** Idempotent; resolves when the session's processes are gone. */
   stop(sessionId: string): Promise<void>;
   /**
-   * Every session this host holds state for; `alive` false once its processes died. Drivers
+   * Every session (and sandbox started ahead) this host holds state for; `alive` false once its
+   * processes died, with `cause` when the driver ended them (e.g. past the memory limit). Drivers
    * whose workspaces every host sees (Kubernetes: one namespace for all) name the `hostId` that
    * started each, so a host leaves the others' running sessions alone.
    */
-  list(): Promise<{ sessionId: string; alive: boolean; hostId?: string }[]>;
+  list(): Promise<{ sessionId: string; alive: boolean; cause?: ExitCause; hostId?: string }[]>;
   /** Whether this driver can start `workspace` (or anything at all, without an argument). */
   health(workspace?: Workspace): Promise<Health>;
   /** Optional: tells the host at once when a session's processes end on their own. */
-  onExit?(listener: (sessionId: string) => void): void;
+  onExit?(listener: (sessionId: string, cause?: ExitCause) => void): void;
   /** Optional: stops what the driver itself runs (watches); its workspaces are not touched. */
   close?(): Promise<void>;
+  /**
+   * Optional (drivers that can start ahead): hands the running sandbox `warmId` (started with
+   * `ahead`) to the session: its folder, endpoint, account and records become the session's, at
+   * normal priority. Null when that sandbox is gone. A sandbox is handed out once; after its
+   * session it is stopped like any other, never returned to a pool.
+   */
+  assign?(warmId: string, sessionId: string): Promise<WorkspaceEndpoint | null>;
 }
 
 /** Thrown by `start` when the workspace cannot start; `reason` is shown to the person and audited. */
