@@ -155,6 +155,11 @@ export const EnvSchema = z
     NEOSC_WORKSPACE_HOST: booleanFlag(true),
     /** Sessions the in-process workspace host accepts at once. */
     NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
+    /**
+     * Most sandboxes the workspace host keeps started ahead in all, for workspaces whose catalogue
+     * entry asks for some (`warm`); each holds an idle workspace's memory. 0: none.
+     */
+    NEOSC_HOST_WARM_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(100).default(4)),
     /** Shared secret of the workspace hosts' internal API (hosts running as their own processes). */
     NEOSC_HOST_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(32).optional()),
     /** Kubernetes workspaces as pods on this host: `in-cluster` or a kubeconfig path (see env-schema). */

@@ -213,6 +213,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
           drivers: hostDrivers(path.join(dataDir, "host"), { kubernetes: await kubernetesDriverFor(env) }),
           stateDir: path.join(dataDir, "host"),
           capacity: env.NEOSC_HOST_CAPACITY,
+          warmLimit: env.NEOSC_HOST_WARM_LIMIT,
           logger: logger.child({ component: "workspace-host" }),
         })
       : null;

@@ -53,6 +53,11 @@ export const GatewayEnvSchema = z
     /** Kubernetes workspaces as pods on this host: `in-cluster` or a kubeconfig path (see env-schema). */
     ...kubernetesVariables,
     NEOSC_HOST_CAPACITY: positiveInt(8, 1000),
+    /**
+     * Most sandboxes the workspace host keeps started ahead in all, for workspaces whose catalogue
+     * entry asks for some (`warm`); each holds an idle workspace's memory. 0: none.
+     */
+    NEOSC_HOST_WARM_LIMIT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(100).default(4)),
     NEOSC_HOST_NAME: optionalString,
     /** The host's own folder (sandboxes' sessions, driver records); never shown to a sandbox. */
     NEOSC_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(".neosc-host")),

@@ -60,6 +60,7 @@ export async function startGateway(
           }),
           stateDir: path.resolve(env.NEOSC_DATA_DIR),
           capacity: env.NEOSC_HOST_CAPACITY,
+          warmLimit: env.NEOSC_HOST_WARM_LIMIT,
           ...(env.NEOSC_HOST_NAME === undefined ? {} : { name: env.NEOSC_HOST_NAME }),
           ...(env.NEOSC_HOST_URL === undefined ? {} : { url: env.NEOSC_HOST_URL }),
           logger: logger.child({ component: "workspace-host" }),

@@ -3,13 +3,15 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { AuditActor } from "@neosc/core/audit";
+import { clipboardRule } from "@neosc/core/policy";
 import type { SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import { type Workspace, type WorkspaceDriver, WorkspaceProgramSchema } from "@neosc/core/workspace";
 import { capabilityOf, type DriverHealth } from "@neosc/core/workspace-host";
 import type { Database } from "@neosc/db/database";
 import { combineDrivers } from "@neosc/provisioner/drivers";
-import type { Provisioner } from "@neosc/provisioner/provisioner";
-import { StartError } from "@neosc/provisioner/provisioner";
+import type { ExitCause, Provisioner } from "@neosc/provisioner/provisioner";
+import { isWarmId, StartError } from "@neosc/provisioner/provisioner";
+import { type ClipboardAtStart, createWarmPool } from "./warm-pool.ts";
 
 /*
  * A workspace host (ARCHITECTURE §9): runs a provisioner, announces itself in MongoDB with its
@@ -29,8 +31,13 @@ export interface WorkspaceHostOptions {
   drivers: Partial<Record<WorkspaceDriver, Provisioner>>;
   /** Where the host keeps its id (so a restarted host is the same host). */
   stateDir: string;
-  /** Sessions it accepts at once (default 8). */
+  /** Sessions it accepts at once (default 8); sandboxes started ahead count against it too. */
   capacity?: number;
+  /**
+   * Most sandboxes it keeps started ahead in all (default 4, 0: none), for the workspaces whose
+   * catalogue entry asks for some (`warm`); see warm-pool.ts.
+   */
+  warmLimit?: number;
   name?: string;
   /** Its internal API's URL for API replicas elsewhere (see agent.ts); absent: in-process only. */
   url?: string;
@@ -99,6 +106,7 @@ function probeWorkspace(driver: WorkspaceDriver, program: Workspace["program"]):
     hasSshCredential: false,
     cpu: 1,
     memoryMb: 1024,
+    warm: 0,
     allowedRoles: ["user"],
     organizationId: null,
     enabled: true,
@@ -117,6 +125,8 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
   const capacity = options.capacity ?? 8;
   const provisioner = combineDrivers(options.drivers);
   const logger = options.logger;
+  /** Launches starting a workspace from scratch now (the warm pool waits for them). */
+  let coldStarts = 0;
 
   async function capabilities(): Promise<Record<string, DriverHealth>> {
     const result: Record<string, DriverHealth> = {};
@@ -145,13 +155,27 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     capacity,
     capabilities: await capabilities(),
   };
+  const clipboardAtStart = async (): Promise<ClipboardAtStart> => {
+    const rule = clipboardRule(await db.policies.get("clipboard"));
+    return rule === null ? null : { toWorkspace: rule.toWorkspace, fromWorkspace: rule.fromWorkspace };
+  };
+  const pool = createWarmPool({
+    provisioner,
+    limit: options.warmLimit ?? 4,
+    workspaces: () => db.workspaces.list({ enabled: true }),
+    clipboard: clipboardAtStart,
+    room: async () => capacity - (await db.sessions.countActive({ hostId: id })),
+    coldStarting: () => coldStarts > 0,
+    canStart: (capability) => announcement.capabilities[capability]?.ok === true,
+    onError: (error, message) => logger?.warn({ err: error }, message),
+  });
   // What failed may heal without a restart (a Kubernetes API server not yet reachable, an RBAC
   // binding applied later): every so many heartbeats a host with a failing capability asks again.
   let beats = 0;
   const heartbeat = async () => {
     const failing = Object.values(announcement.capabilities).some((health) => !health.ok);
     if (failing && ++beats % RECHECK_EVERY === 0) announcement.capabilities = await capabilities();
-    await db.workspaceHosts.heartbeat(announcement, clock());
+    await db.workspaceHosts.heartbeat({ ...announcement, warm: pool.counts() }, clock());
   };
   await heartbeat();
 
@@ -175,9 +199,22 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
    * Brings one session's workspace and its session record into agreement. `owner` is the host
    * that started it where every host sees the driver's workspaces (Kubernetes): another live
    * host's running session is left alone; once its session ended (a lost host's end with
-   * `host_lost`) any host removes it.
+   * `host_lost`) any host removes it. `cause` is why the driver ended it, if it did.
    */
-  async function reconcileSession(sessionId: string, alive: boolean, owner?: string): Promise<void> {
+  async function reconcileSession(
+    sessionId: string,
+    alive: boolean,
+    owner?: string,
+    cause?: ExitCause,
+  ): Promise<void> {
+    if (isWarmId(sessionId)) {
+      // Started ahead: the pool's while it runs; dead, or not this process's pool (a restart), stopped.
+      if (!alive || !pool.owns(sessionId)) {
+        pool.forget(sessionId);
+        await provisioner.stop(sessionId);
+      }
+      return;
+    }
     const session = await db.sessions.findById(sessionId);
     if (session === null || session.status !== "active") {
       await provisioner.stop(sessionId);
@@ -189,7 +226,7 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     }
     // A start still under way answers for its own failure (the launch ends `launch_failed`).
     if (!alive && (await startFinished(session))) {
-      await endSession(session, "workspace_exited");
+      await endSession(session, cause === "out_of_memory" ? "workspace_out_of_memory" : "workspace_exited");
       await provisioner.stop(sessionId);
     }
   }
@@ -203,7 +240,8 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
   let round = 0;
   async function reconcile(): Promise<void> {
     const held = await provisioner.list();
-    for (const { sessionId, alive, hostId } of held) await reconcileSession(sessionId, alive, hostId);
+    for (const { sessionId, alive, hostId, cause } of held)
+      await reconcileSession(sessionId, alive, hostId, cause);
     if (round++ % ORPHAN_CHECK_EVERY === 0) await endOrphans();
   }
 
@@ -224,8 +262,8 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     }
   }
 
-  provisioner.onExit?.((sessionId) => {
-    reconcileSession(sessionId, false, id).catch((error: unknown) =>
+  provisioner.onExit?.((sessionId, cause) => {
+    reconcileSession(sessionId, false, id, cause).catch((error: unknown) =>
       logger?.warn({ err: error, sessionId }, "ending the session of an exited workspace failed"),
     );
   });
@@ -235,6 +273,10 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     if (reconciling !== null) return;
     reconciling = reconcile()
       .catch((error: unknown) => logger?.warn({ err: error }, "workspace reconcile failed"))
+      // After the reconciler stopped what an earlier run of this host left started ahead.
+      .then(() => {
+        void pool.refill();
+      })
       .finally(() => {
         reconciling = null;
       });
@@ -260,14 +302,37 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
       const sshCredential = workspace.hasSshCredential
         ? await db.workspaces.findSshCredential(workspace.id)
         : null;
-      const endpoint = await provisioner.start({
-        sessionId,
-        userId: session.userId,
-        workspace,
-        hostId: id,
-        vncPassword,
-        sshCredential,
-      });
+      const clipboard = workspace.driver === "local" ? await clipboardAtStart() : null;
+      // A sandbox started ahead for this workspace under the same policy, else a start from scratch.
+      const warmId = pool.take(workspace, clipboard);
+      let endpoint =
+        warmId === null
+          ? null
+          : await provisioner.assign?.(warmId, sessionId).catch((error: unknown) => {
+              logger?.warn({ err: error, sessionId }, "taking a warm sandbox failed; starting afresh");
+              return null;
+            });
+      if (warmId !== null) {
+        if (endpoint == null) await provisioner.stop(warmId).catch(() => {});
+        pool.forget(warmId);
+      }
+      if (endpoint == null) {
+        coldStarts += 1;
+        try {
+          endpoint = await provisioner.start({
+            sessionId,
+            userId: session.userId,
+            workspace,
+            hostId: id,
+            vncPassword,
+            sshCredential,
+            clipboard,
+          });
+        } finally {
+          coldStarts -= 1;
+        }
+      }
+      if (warmId !== null) void pool.refill();
       // Stored with the session for every gateway replica; false when it ended meanwhile, and
       // then its workspace must not stay running.
       if (!(await db.sessions.setEndpoint(sessionId, endpoint))) {
@@ -282,6 +347,8 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
       clearInterval(heartbeatTimer);
       if (reconciling !== null) await reconciling;
       await provisioner.close?.();
+      // Nobody's yet, and no later run of this host would hand them out.
+      await pool.drain();
     },
   };
 }

@@ -72,6 +72,7 @@ beforeAll(async () => {
     vncPassword: null,
     cpu: 1,
     memoryMb: 1024,
+    warm: 0,
     allowedRoles: ["user"],
     organizationId: null,
     enabled: true,
