@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import type { CreateWorkspaceInput, Workspace } from "@neosc/core/workspace";
+import { connectDatabase } from "@neosc/db/database";
 import { connectSsh } from "@neosc/gateway/terminal";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
 import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
@@ -37,6 +38,12 @@ import { percentile, round } from "./stats.ts";
 
 const SEQUENTIAL_LAUNCHES = Number(process.env.BENCH_GW_LAUNCHES ?? 10);
 const CONCURRENT_LAUNCHES = Number(process.env.BENCH_GW_CONCURRENT ?? 10);
+/**
+ * Row 1's warm variants: sandboxes the host keeps started ahead for the launched workspace (its
+ * catalogue entry's `warm`, and the host's NEOSC_HOST_WARM_LIMIT), by default one per concurrent
+ * launch; 0 runs only the cold variants.
+ */
+const WARM_POOL = Number(process.env.BENCH_GW_WARM ?? CONCURRENT_LAUNCHES);
 const THROUGHPUT_SECONDS = Number(process.env.BENCH_GW_SECONDS ?? 5);
 const THROUGHPUT_ROUNDS = Number(process.env.BENCH_GW_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_GW_IDLE ?? 200);
@@ -228,7 +235,11 @@ async function main() {
   try {
     // Sessions of many people run at once here: the in-process host takes them all.
     // The API logs every request and connection at level "info" (pino, to a file), as in production.
-    const apiEnv = { NEOSC_HOST_CAPACITY: "1000", LOG_LEVEL: API_LOG_LEVEL };
+    const apiEnv = {
+      NEOSC_HOST_CAPACITY: "1000",
+      NEOSC_HOST_WARM_LIMIT: String(WARM_POOL),
+      LOG_LEVEL: API_LOG_LEVEL,
+    };
     // API A answers its inspector on loopback, so the memory row can force a full GC there.
     const inspectPort = await freePort();
     const nodeArgs = process.env.NEOSC_E2E_API_NODE_ARGS;
@@ -314,7 +325,7 @@ async function main() {
     const syntheticWorkspace = await staticWorkspace("bench-synthetic", "Synthetic RFB source", sourcePort);
 
     const count =
-      SEQUENTIAL_LAUNCHES + CONCURRENT_LAUNCHES + THROUGHPUT_ROUNDS + IDLE_CONNECTIONS + 2 * KILLS + 3;
+      2 * (SEQUENTIAL_LAUNCHES + CONCURRENT_LAUNCHES) + THROUGHPUT_ROUNDS + IDLE_CONNECTIONS + 2 * KILLS + 3;
     const seeded = await seedSignedInUsers({
       mongoUrl: info.db.url,
       dbName: info.dbNames.main,
@@ -374,6 +385,7 @@ async function main() {
     const notes = [
       `${machine.cores} cores shared by everything (and by other work on this machine: see the load averages): the API processes, FerretDB, Xvnc, the synthetic source, the bare pipe and this load generator all run here, over loopback.`,
       "Ceilings are measured in the same run: a plain `ws` WebSocket server (bench/ws-pipe.mjs, its own Node process) piping each connection to the same TCP source with the same 1 MiB backpressure rule, and nothing else (no ticket, Origin, session, cap or RFB parsing).",
+      `Launch → first frame, cold: the launched workspace's catalogue entry keeps no sandbox started ahead (warm 0), so each launch starts Xvnc, openbox and the programs; warm: it keeps ${WARM_POOL} (\`warm\`, NEOSC_HOST_WARM_LIMIT=${WARM_POOL} set by this bench), each warm row begins with a full pool, a launch takes a started sandbox and the host refills one at a time at low priority. The ceiling of both is the local driver started directly (cold).`,
       "Launch → first frame: from the `workspace.launch` call until the first full FramebufferUpdate (the whole screen, raw pixels) is read, through `session.connect` (ticket), the WebSocket upgrade to the gateway with the ticket subprotocol, Origin and login cookie and the RFB handshake (the gateway authenticates to the workspace and offers None). Then, for desktops, full frames until windows cover 5 % of the screen (drawn). Each session is stopped (`workspace.stop`) after it is measured.",
       "Keystroke echo: one key typed (a letter, then backspace, alternating) and the time until the shell's echo arrives, through the gateway (ticket, Origin, login cookie, frame checks, idle accounting) and, as the ceiling, on the same shell without the gateway: the shell host's own socket for the local shell, the gateway's ssh client straight to sshd for ssh.",
       "Throughput: the synthetic RFB source (bench/rfb-source.mjs) is not a desktop; after the handshake it writes raw 1280×64 FramebufferUpdates (noise) as fast as its socket drains, so it measures what the relay itself can carry. Reached by the gateway as a static workspace (TCP loopback), by the pipe directly. The client counts bytes only.",
@@ -385,6 +397,7 @@ async function main() {
       settings: {
         sequentialLaunches: SEQUENTIAL_LAUNCHES,
         concurrentLaunches: CONCURRENT_LAUNCHES,
+        warmPool: WARM_POOL,
         throughputSeconds: THROUGHPUT_SECONDS,
         throughputRounds: THROUGHPUT_ROUNDS,
         idleConnections: IDLE_CONNECTIONS,
@@ -566,19 +579,55 @@ async function launchRows(bench: Bench, take: (n: number) => Person[]): Promise<
     };
   };
 
-  // A first start warms the page cache (programs, libraries), as on a host that has run desktops.
-  await ceilingOnce();
-  const ceilingSequential: { total: number; drawn: number | null }[] = [];
-  for (let index = 0; index < SEQUENTIAL_LAUNCHES; index++) ceilingSequential.push(await ceilingOnce());
-  const sequential: Launch[] = [];
-  for (const person of take(SEQUENTIAL_LAUNCHES)) sequential.push(await once(person));
-  const ceilingConcurrent = await Promise.all(Array.from({ length: CONCURRENT_LAUNCHES }, ceilingOnce));
-  if (ceilingDir !== null) rmSync(ceilingDir, { recursive: true, force: true });
-  const concurrent = await Promise.all(take(CONCURRENT_LAUNCHES).map(once));
-  return [
-    row(`${SEQUENTIAL_LAUNCHES} sequential`, sequential, ceilingSequential),
-    row(`${CONCURRENT_LAUNCHES} concurrent`, concurrent, ceilingConcurrent),
-  ];
+  // The warm pool as the catalogue sets it (`warm`), read back from the host's announcement.
+  const { info } = bench.stack;
+  const connection = await connectDatabase({ url: info.db.url, dbName: info.dbNames.main, maxPoolSize: 2 });
+  const setWarm = async (count: number) => {
+    await bench.admin.workspace.update.mutate({ id: workspaces.launch.id, patch: { warm: count } });
+    const deadline = performance.now() + 180_000;
+    for (;;) {
+      const hosts = await connection.db.workspaceHosts.list();
+      const ready = hosts.reduce((sum, host) => sum + (host.warm[workspaces.launch.id] ?? 0), 0);
+      if (ready === count) return;
+      if (performance.now() > deadline) throw new Error(`the warm pool holds ${ready}, not ${count}`);
+      await sleep(250);
+    }
+  };
+  const warm = local && WARM_POOL > 0;
+
+  try {
+    // Cold: no sandbox started ahead, every launch starts Xvnc, openbox and the programs.
+    if (local) await setWarm(0);
+    // A first start warms the page cache (programs, libraries), as on a host that has run desktops.
+    await ceilingOnce();
+    const ceilingSequential: { total: number; drawn: number | null }[] = [];
+    for (let index = 0; index < SEQUENTIAL_LAUNCHES; index++) ceilingSequential.push(await ceilingOnce());
+    const sequential: Launch[] = [];
+    for (const person of take(SEQUENTIAL_LAUNCHES)) sequential.push(await once(person));
+    const ceilingConcurrent = await Promise.all(Array.from({ length: CONCURRENT_LAUNCHES }, ceilingOnce));
+    if (ceilingDir !== null) rmSync(ceilingDir, { recursive: true, force: true });
+    const concurrent = await Promise.all(take(CONCURRENT_LAUNCHES).map(once));
+    const rows = [
+      row(`${SEQUENTIAL_LAUNCHES} sequential, cold`, sequential, ceilingSequential),
+      row(`${CONCURRENT_LAUNCHES} concurrent, cold`, concurrent, ceilingConcurrent),
+    ];
+    if (!warm) return rows;
+    // Warm: the host keeps WARM_POOL desktops started ahead; a launch takes one, the pool refills
+    // one at a time at low priority. Each warm row starts with a full pool.
+    await setWarm(WARM_POOL);
+    const warmSequential: Launch[] = [];
+    for (const person of take(SEQUENTIAL_LAUNCHES)) warmSequential.push(await once(person));
+    await setWarm(WARM_POOL);
+    const warmConcurrent = await Promise.all(take(CONCURRENT_LAUNCHES).map(once));
+    const pool = `warm pool of ${WARM_POOL}`;
+    return [
+      ...rows,
+      row(`${SEQUENTIAL_LAUNCHES} sequential, ${pool}`, warmSequential, ceilingSequential),
+      row(`${CONCURRENT_LAUNCHES} concurrent, ${pool}`, warmConcurrent, ceilingConcurrent),
+    ];
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Rows 2 and 5: relay throughput (and CPU per MB) through the gateway vs the bare pipe. */
