@@ -31,6 +31,7 @@ export const PROCEDURE_ACCESS = {
   "session.heartbeat": "user",
   "session.disconnect": "user",
   "session.connect": "user",
+  "session.watch": "admin",
   "audit.list": "admin",
   "audit.verify": "admin",
   "audit.export": "admin",

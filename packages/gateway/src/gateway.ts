@@ -94,6 +94,8 @@ interface Live {
   id: string;
   ws: WebSocket;
   monitor: ConnectionMonitor;
+  /** A watcher's own standing (admin, enabled, signed in), re-checked when the revocation signal moves. */
+  recheck?: () => Promise<void>;
 }
 
 function isTerminal(endpoint: WorkspaceEndpoint): boolean {
@@ -344,6 +346,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const redeemed = await db.connectTickets.redeem(ticket, now);
     if (!redeemed.ok) return deny(CLOSE_CODES.ticketInvalid, `ticket_${redeemed.why}`, null, null);
     const { sessionId, userId, loginSessionId, subject } = redeemed.ticket;
+    // An admin watching someone's desktop (`session.watch`): view-only, its own connection to the
+    // workspace as a shared client, none of the person's slots, nothing recorded.
+    const watch = redeemed.ticket.watch === true;
 
     if (options.pomerium !== null) {
       const assertion = request.headers["x-pomerium-jwt-assertion"];
@@ -384,8 +389,23 @@ export function createGateway(options: GatewayOptions): Gateway {
         db.policies.get("clipboard"),
         db.policies.get("recording"),
       ]);
-    if (session === null || session.userId !== userId) {
+    if (session === null || (!watch && session.userId !== userId)) {
       return deny(CLOSE_CODES.ticketInvalid, "ticket_unknown", sessionId, userId);
+    }
+    /** The watcher may still watch: an enabled admin whose sign-in (if any) is still valid. */
+    const watcherStanding = async (at: Date): Promise<boolean> => {
+      const [admin, adminLogin] = await Promise.all([
+        db.users.findById(userId),
+        loginSessionId === null ? Promise.resolve(null) : db.loginSessions.findById(loginSessionId),
+      ]);
+      if (admin === null || admin.disabled || admin.role !== "admin") return false;
+      if (loginSessionId === null) return true;
+      return (
+        adminLogin !== null && adminLogin.revokedAt === null && adminLogin.expiresAt.getTime() > at.getTime()
+      );
+    };
+    if (watch && !(await watcherStanding(now))) {
+      return deny(CLOSE_CODES.refused, "role_required", sessionId, userId);
     }
     if (session.status !== "active") {
       return deny(CLOSE_CODES.sessionEnded, session.endReason ?? "admin_disconnected", sessionId, userId);
@@ -400,33 +420,53 @@ export function createGateway(options: GatewayOptions): Gateway {
       const frame = closeFrameFor(end);
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(frame.code, frame.reason);
     };
+    // A watcher's connection follows the session and its person (it ends when the session does);
+    // the watcher's own sign-in only ends the watch (below), never the person's session.
     const monitor = new ConnectionMonitor({
       db,
       clock,
       session,
-      userId,
-      loginSessionId,
-      loginExpiresAt: login?.expiresAt ?? null,
+      userId: watch ? session.userId : userId,
+      loginSessionId: watch ? null : loginSessionId,
+      loginExpiresAt: watch ? null : (login?.expiresAt ?? null),
       policies: { idleTimeout, accessHours },
       inputWriteIntervalMs: options.inputWriteIntervalMs ?? 10_000,
       close: closeWith,
       onError: (error, what) => logger.warn({ err: error, sessionId }, `gateway: failed ${what}`),
     });
 
-    if (!(await monitor.admit(user, login, now))) return;
+    const admitted = watch
+      ? await monitor.admit(await db.users.findById(session.userId), null, now)
+      : await monitor.admit(user, login, now);
+    if (!admitted) return;
 
-    slot = await db.gateway.takeSlot({
-      sessionId,
-      cap,
-      replica,
-      connectionId,
-      at: now,
-      staleBefore: new Date(now.getTime() - REPLICA_STALE_MS),
-    });
-    if (slot === null) return deny(CLOSE_CODES.tooManyConnections, "too_many_connections", sessionId, userId);
+    slot = watch
+      ? null
+      : await db.gateway.takeSlot({
+          sessionId,
+          cap,
+          replica,
+          connectionId,
+          at: now,
+          staleBefore: new Date(now.getTime() - REPLICA_STALE_MS),
+        });
+    if (slot === null && !watch)
+      return deny(CLOSE_CODES.tooManyConnections, "too_many_connections", sessionId, userId);
     const heldSlot = slot;
 
-    const entry: Live = { id: connectionId, ws, monitor };
+    const entry: Live = {
+      id: connectionId,
+      ws,
+      monitor,
+      ...(watch
+        ? {
+            recheck: async () => {
+              if (!(await watcherStanding(clock())))
+                monitor.finish({ kind: "session", reason: "login_revoked" });
+            },
+          }
+        : {}),
+    };
     live.set(connectionId, entry);
     const openedAt = Date.now();
     ws.once("close", (code: number) => {
@@ -440,9 +480,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         finishingRecordings.add(finishing);
         void finishing.finally(() => finishingRecordings.delete(finishing));
       }
-      void db.gateway
-        .releaseSlot(heldSlot)
-        .catch((error: unknown) => logger.warn({ err: error }, "slot release failed"));
+      if (heldSlot !== null)
+        void db.gateway
+          .releaseSlot(heldSlot)
+          .catch((error: unknown) => logger.warn({ err: error }, "slot release failed"));
       const end = monitor.end ?? { kind: "client_closed", code };
       const frame = closeFrameFor(end);
       logger.info(
@@ -461,6 +502,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             seconds: Math.round((Date.now() - openedAt) / 1000),
             bytesToClient: relay?.bytesToClient ?? 0,
             bytesToServer: relay?.bytesToServer ?? 0,
+            ...(watch ? { watch: true } : {}),
             ...(end.kind === "protocol" || end.kind === "workspace_closed" ? { detail: end.detail } : {}),
           },
         },
@@ -488,7 +530,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.warn({ err: error, sessionId }, "gateway: endpoint lookup failed");
       return null;
     });
-    if (endpoint === null || (endpoint.protocol !== "rfb" && !isTerminal(endpoint))) {
+    if (
+      endpoint === null ||
+      (endpoint.protocol !== "rfb" && !isTerminal(endpoint)) ||
+      (watch && endpoint.protocol !== "rfb")
+    ) {
       return monitor.finish({ kind: "workspace_closed", detail: "the workspace is not running" });
     }
     let upstream: Duplex;
@@ -509,7 +555,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     // The policy as it was when the connection opened; a change applies from the next connection.
     // The workspace's own rule can only make recording stricter than the policy.
     const workspace = await db.workspaces.findById(session.workspaceId);
-    const recording = recordingMode(recordingPolicy, workspace?.recording ?? null);
+    // A watcher's view is not a segment of the session: the person's own connection is recorded.
+    const recording = watch ? "off" : recordingMode(recordingPolicy, workspace?.recording ?? null);
     if (recording !== "off") {
       const started = await startRecording(
         sessionId,
@@ -548,7 +595,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       upstream,
       terminal
         ? terminalSession(clipboard)
-        : rfbSession({ password: endpoint.secret, maxClipboardBytes: maxFrameBytes, clipboard }),
+        : rfbSession({
+            password: endpoint.secret,
+            maxClipboardBytes: maxFrameBytes,
+            clipboard,
+            viewOnly: watch,
+          }),
       {
         highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
         maxFrameBytes,
@@ -611,7 +663,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       userId,
       result: "success",
       reason: null,
-      details: { connectionId, ...(recorder === null ? {} : { recordingSegment: recorder.writer.segment }) },
+      details: {
+        connectionId,
+        ...(watch ? { watch: true, watched: session.userId } : {}),
+        ...(recorder === null ? {} : { recordingSegment: recorder.writer.segment }),
+      },
     });
     if (early.overflowed) {
       relay.stop();
@@ -639,6 +695,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (current === token) return;
     token = current;
     await Promise.all([...live.values()].map((entry) => entry.monitor.revalidate()));
+    await Promise.all([...live.values()].map((entry) => entry.recheck?.()));
   };
   const poller = setInterval(() => {
     if (polling !== null) return;

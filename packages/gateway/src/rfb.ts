@@ -60,7 +60,24 @@ export interface RfbOptions {
   maxClipboardBytes: number;
   /** The `clipboard` policy: a refused paste is not forwarded (the connection stays open). */
   clipboard: ClipboardGuard;
+  /**
+   * An admin watching (`session.watch`): joins as a shared client (the person stays connected)
+   * and nothing that acts on the desktop is forwarded — keys, pointer, clipboard, desktop size,
+   * power (XVP). What only shapes this viewer's own stream (pixel format, encodings, update
+   * requests, fences) still goes.
+   */
+  viewOnly?: boolean;
 }
+
+/** Client messages that act on the desktop rather than on the viewer's own stream. */
+const ACTING_MESSAGES: ReadonlySet<number> = new Set([
+  MessageType.KeyEvent,
+  MessageType.PointerEvent,
+  MessageType.ClientCutText,
+  MessageType.Xvp,
+  MessageType.SetDesktopSize,
+  MessageType.Qemu,
+]);
 
 function vncAuthResponse(password: string, challenge: Buffer): Buffer {
   // VNC authentication: DES-encrypt the challenge with the password (8 bytes, each bit-reversed).
@@ -263,8 +280,8 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
       let input = false;
       let offset = 0;
       if (!clientInitSeen && pending.length > 0) {
-        // ClientInit: one byte, the shared flag.
-        forward.push(pending.subarray(0, 1));
+        // ClientInit: one byte, the shared flag (a watcher always shares: the person stays on).
+        forward.push(options.viewOnly === true ? Buffer.from([1]) : pending.subarray(0, 1));
         offset = 1;
         clientInitSeen = true;
       }
@@ -273,6 +290,10 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
         const length = messageLength(rest);
         if (length === null) break;
         let message = rest.subarray(0, length);
+        if (options.viewOnly === true && ACTING_MESSAGES.has(message.readUInt8(0))) {
+          offset += length;
+          continue;
+        }
         if (message.readUInt8(0) === MessageType.SetEncodings) message = withoutExtendedMouseButtons(message);
         if (isInput(message)) input = true;
         offset += length;

@@ -84,3 +84,45 @@ describe("the auditor", () => {
     }
   });
 });
+
+describe("session.watch", () => {
+  it("gives an admin a view-only ticket to someone's desktop, audited; anyone else is refused and audited", async () => {
+    const alice = (await createLocalUser(database.db, "user")).user;
+    const session = await callerFor(database.db, { user: alice }).workspace.launch({
+      workspaceId: desktop.id,
+    });
+    const watched = await callerFor(database.db, { user: admin }).session.watch({ sessionId: session.id });
+    expect(watched).toMatchObject({ protocol: "rfb" });
+    expect(watched.ticket.length).toBeGreaterThan(20);
+    const redeemed = await database.db.connectTickets.redeem(watched.ticket, new Date());
+    expect(redeemed).toMatchObject({
+      ok: true,
+      ticket: { sessionId: session.id, userId: admin.id, watch: true },
+    });
+    const entries = await database.db.audit.list({
+      action: "session.watch",
+      resourceId: session.id,
+      limit: 5,
+    });
+    expect(entries.items[0]).toMatchObject({
+      result: "success",
+      actor: { id: admin.id },
+      details: { watched: alice.id },
+    });
+    // A person's own session.connect ticket is not a watch.
+    const own = await callerFor(database.db, { user: alice }).session.connect({ sessionId: session.id });
+    expect((await database.db.connectTickets.redeem(own.ticket, new Date())) as unknown).not.toMatchObject({
+      ticket: { watch: true },
+    });
+
+    for (const role of ["user", "neosc", "auditor"] as const) {
+      const caller = (await createLocalUser(database.db, role)).user;
+      await expectRefusal(
+        callerFor(database.db, { user: caller }).session.watch({ sessionId: session.id }),
+        "FORBIDDEN",
+        "role_required",
+      );
+      expect(await deniedEntry("session.watch", caller.id), role).toMatchObject({ reason: "role_required" });
+    }
+  });
+});

@@ -51,6 +51,7 @@ const MATRIX: Record<string, Row> = {
   "session.heartbeat":     ["no",     "yes", "yes", "yes", "no" ],
   "session.disconnect":    ["no",     "yes", "yes", "yes", "no" ],
   "session.connect":       ["no",     "yes", "yes", "yes", "no" ],
+  "session.watch":         ["no",     "no",  "no",  "yes", "no" ],
   "audit.list":            ["no",     "no",  "no",  "yes", "yes"],
   "audit.verify":          ["no",     "no",  "no",  "yes", "yes"],
   "audit.export":          ["no",     "no",  "no",  "yes", "yes"],

@@ -12,6 +12,11 @@ export interface ConnectTicket {
   subject: string | null;
   issuedAt: Date;
   expiresAt: Date;
+  /**
+   * An admin watching someone else's session (`session.watch`): the gateway opens a view-only
+   * connection (no input reaches the workspace, no slot of the person's, nothing recorded).
+   */
+  watch?: boolean;
 }
 
 export type RedeemedTicket =
@@ -64,6 +69,7 @@ export function createConnectTicketsRepository(collections: Collections): Connec
           subject: data.subject ?? null,
           issuedAt: data.issuedAt,
           expiresAt: data.expiresAt,
+          ...(data.watch === true ? { watch: true } : {}),
         },
       };
     },

@@ -15,6 +15,7 @@ import {
   heartbeat,
   listSessions,
 } from "../../domain/sessions/sessions.ts";
+import { watchSession } from "../../domain/sessions/watch.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const sessionRouter = router({
@@ -41,6 +42,12 @@ export const sessionRouter = router({
     .input(ConnectSessionInputSchema)
     .output(ConnectSessionOutputSchema)
     .mutation(({ ctx, input }) => connectSession(ctx, input)),
+
+  /** Admins: a single-use ticket for one view-only gateway connection to someone's session (audited). */
+  watch: procedureFor("session.watch")
+    .input(ConnectSessionInputSchema)
+    .output(ConnectSessionOutputSchema)
+    .mutation(({ ctx, input }) => watchSession(ctx, input)),
 
   /** The session's owner or an admin: ends it, with an optional note. */
   disconnect: procedureFor("session.disconnect")

@@ -1,0 +1,172 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { issueSessionToken } from "@neosc/auth/session-token";
+import type { Database } from "@neosc/db/database";
+import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
+import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { RfbTestClient } from "../testing/rfb-client.ts";
+import {
+  COOKIE,
+  type Launched,
+  launchSession,
+  ORIGIN,
+  SECRET,
+  startGateway,
+  type TestGateway,
+} from "./support/gateway.ts";
+
+/*
+ * An admin watching someone's desktop (`session.watch` tickets) with a real Xvnc: the watcher's
+ * gateway connection joins the workspace as a shared client, sees the picture, and none of its
+ * keys or pointer moves reach the desktop — the same moves from the person do. The watch ends
+ * when the session does; the person's connection stays up throughout.
+ */
+
+let database: TestDatabase;
+let db: Database;
+let desktop: TestXvnc;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject("mongoUrl"));
+  db = database.db;
+  desktop = await startXvnc();
+  gateway = await startGateway({
+    db,
+    endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+    revocationPollMs: 200,
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await desktop?.stop();
+  await database?.drop();
+});
+
+async function admin(role: "admin" | "user" = "admin") {
+  const user = await db.users.create({
+    source: "local",
+    email: `${randomBytes(6).toString("hex")}@example.test`,
+    name: "Admin",
+    role,
+    organizationId: null,
+    passwordHash: "unused",
+    mustChangePassword: false,
+  });
+  const now = new Date();
+  const login = await db.loginSessions.create({
+    userId: user.id,
+    method: "local",
+    mfa: false,
+    clientIp: null,
+    userAgent: null,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 3600_000),
+  });
+  const { token } = await issueSessionToken(
+    { secret: SECRET },
+    { sessionId: login.id, userId: user.id, now },
+  );
+  return { user, loginSessionId: login.id, cookie: `${COOKIE}=${token}` };
+}
+
+/** What `session.watch` stores for an admin (the router's test covers who may get one). */
+async function watchTicket(launched: Launched, watcher: Awaited<ReturnType<typeof admin>>) {
+  const ticket = randomBytes(32).toString("base64url");
+  const issuedAt = new Date();
+  await db.connectTickets.issue(ticket, {
+    sessionId: launched.session.id,
+    userId: watcher.user.id,
+    loginSessionId: watcher.loginSessionId,
+    subject: null,
+    issuedAt,
+    expiresAt: new Date(issuedAt.getTime() + 60_000),
+    watch: true,
+  });
+  return ticket;
+}
+
+async function viewer(ticket: string, cookie: string) {
+  const client = await RfbTestClient.open(gateway.url, { ticket, origin: ORIGIN, cookie });
+  await client.handshake();
+  return client;
+}
+
+/** Where X has the pointer now. */
+function pointerAt(): { x: number; y: number } {
+  const out = execFileSync("xdotool", ["getmouselocation", "--shell"], {
+    env: { ...process.env, DISPLAY: `:${desktop.display}` },
+  }).toString();
+  return { x: Number(/X=(\d+)/.exec(out)?.[1]), y: Number(/Y=(\d+)/.exec(out)?.[1]) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await sleep(50);
+  }
+}
+
+describe("watching a session", () => {
+  it("shows the admin the picture and keeps every key and pointer move of theirs from the desktop", async () => {
+    const launched = await launchSession(db);
+    const person = await viewer(await launched.ticket(), launched.cookie);
+    const watcher = await admin();
+    const watching = await viewer(await watchTicket(launched, watcher), watcher.cookie);
+
+    watching.updateRequest(false);
+    await until(() => (watching.serverBytes >= 640 * 480 * 4 ? true : undefined));
+    expect(person.ws.readyState).toBe(person.ws.OPEN);
+
+    const before = pointerAt();
+    const target = { x: before.x === 123 ? 321 : 123, y: 77 };
+    watching.pointer(0, target.x, target.y);
+    watching.pointer(1, target.x, target.y);
+    watching.pointer(0, target.x, target.y);
+    watching.key(0x61, true);
+    watching.key(0x61, false);
+    await sleep(700);
+    expect(pointerAt()).toEqual(before);
+    // The same move from the person reaches the desktop: the check above could fail.
+    person.pointer(0, target.x, target.y);
+    await until(() => (pointerAt().x === target.x && pointerAt().y === target.y ? true : undefined));
+
+    watching.close();
+    await watching.closed;
+    person.close();
+    await person.closed;
+    const disconnects = await db.audit.list({
+      action: "gateway.disconnect",
+      resourceId: launched.session.id,
+      limit: 10,
+    });
+    const watched = disconnects.items.find((entry) => entry.details.watch === true);
+    // Only the ClientInit and the update request went to the workspace: 1 + 10 bytes.
+    expect(watched?.details.bytesToServer).toBe(11);
+    expect(watched?.actor.id).toBe(watcher.user.id);
+  });
+
+  it("ends when the session ends, and is refused to anyone who is not an admin", async () => {
+    const launched = await launchSession(db);
+    const watcher = await admin();
+    const watching = await viewer(await watchTicket(launched, watcher), watcher.cookie);
+    await db.sessions.end(launched.session.id, { reason: "admin_disconnected", at: new Date() });
+    expect(await watching.closed).toEqual({ code: 4000, reason: "admin_disconnected" });
+
+    const other = await launchSession(db);
+    const notAdmin = await admin("user");
+    const refused = await RfbTestClient.open(gateway.url, {
+      ticket: await watchTicket(other, notAdmin),
+      origin: ORIGIN,
+      cookie: notAdmin.cookie,
+    });
+    expect((await refused.closed).reason).toBe("role_required");
+  });
+});

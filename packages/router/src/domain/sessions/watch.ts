@@ -1,0 +1,62 @@
+import { randomBytes } from "node:crypto";
+import { type ConnectSessionOutput, GATEWAY_PATH, TICKET_TTL_SECONDS } from "@neosc/core/connection";
+import { DomainError } from "@neosc/core/errors";
+import type { AuthedContext } from "../../context.ts";
+import { audit, refuse } from "../audit/record.ts";
+
+/**
+ * An admin watches someone's running desktop: a single-use ticket (≤ 60 s) for one view-only
+ * gateway connection. The gateway that redeems it (any replica) opens a connection of its own to
+ * the session's workspace as a shared client and drops every input message the watcher sends;
+ * the watch ends with the session. Who watched whom, and when, is in the audit log
+ * (`session.watch` here, the gateway's connect/disconnect entries with `watch: true`). Only
+ * admins reach this (the role gate audits everyone else's attempt).
+ */
+export async function watchSession(
+  ctx: AuthedContext,
+  input: { sessionId: string },
+): Promise<ConnectSessionOutput> {
+  const { user, loginSession } = ctx.identity;
+  const now = ctx.clock();
+  const deny = (error: DomainError) =>
+    refuse(ctx, { action: "session.watch", resource: { type: "session", id: input.sessionId } }, error);
+  const session = await ctx.db.sessions.findById(input.sessionId);
+  if (session === null) {
+    return deny(
+      new DomainError("NOT_FOUND", "not_found", "No such session", {
+        details: { sessionId: input.sessionId },
+      }),
+    );
+  }
+  if (session.status !== "active") {
+    return deny(
+      new DomainError("CONFLICT", "session_not_active", "This session has already ended", {
+        details: { sessionId: session.id, endReason: session.endReason },
+      }),
+    );
+  }
+  if (session.workspaceKind === "web" || session.workspaceKind === "terminal") {
+    return deny(
+      new DomainError("CONFLICT", "not_connectable", "Only desktop sessions can be watched", {
+        details: { sessionId: session.id, kind: session.workspaceKind },
+      }),
+    );
+  }
+  const ticket = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(now.getTime() + TICKET_TTL_SECONDS * 1000);
+  await ctx.db.connectTickets.issue(ticket, {
+    sessionId: session.id,
+    userId: user.id,
+    loginSessionId: loginSession?.id ?? null,
+    subject: user.externalId,
+    issuedAt: now,
+    expiresAt,
+    watch: true,
+  });
+  await audit(ctx, {
+    action: "session.watch",
+    resource: { type: "session", id: session.id },
+    details: { watched: session.userId, watchedEmail: session.userEmail, expiresAt: expiresAt.toISOString() },
+  });
+  return { ticket, url: ctx.config.gateway?.url ?? GATEWAY_PATH, protocol: "rfb", expiresAt };
+}
