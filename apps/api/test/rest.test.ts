@@ -98,6 +98,7 @@ const BROWSER_ONLY = [
   "auth.changePassword",
   "session.heartbeat",
   "session.connect",
+  "policy.preview",
 ];
 
 describe("OpenAPI document", () => {

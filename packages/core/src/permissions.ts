@@ -42,6 +42,7 @@ export const PROCEDURE_ACCESS = {
   "policy.list": "user",
   "policy.toggle": "admin",
   "policy.update": "admin",
+  "policy.preview": "admin",
   "organization.list": "user",
   "organization.create": "admin",
   "organization.update": "admin",

@@ -175,3 +175,53 @@ export const UpdatePolicyInputSchema = z
     return { key: input.key, settings: parsed.data as Record<string, unknown> };
   });
 export type UpdatePolicyInput = z.infer<typeof UpdatePolicyInputSchema>;
+
+/**
+ * policy.preview: what a change would do before an admin makes it — the same key, on/off and
+ * (optional) settings as policy.toggle / policy.update, applied to nothing.
+ */
+export const PreviewPolicyInputSchema = z
+  .strictObject({
+    key: PolicyKeySchema,
+    enabled: z.boolean(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+  })
+  .transform((input, ctx) => {
+    if (input.settings === undefined) return { key: input.key, enabled: input.enabled, settings: undefined };
+    const parsed = POLICY_SETTINGS_SCHEMAS[input.key].safeParse(input.settings);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["settings", ...issue.path.map(String)],
+          message: issue.message,
+        });
+      }
+      return z.NEVER;
+    }
+    return { key: input.key, enabled: input.enabled, settings: parsed.data as Record<string, unknown> };
+  });
+export type PreviewPolicyInput = z.infer<typeof PreviewPolicyInputSchema>;
+
+/** What the portal's confirmation dialogs say about a policy change (null: not this policy's concern). */
+export const PolicyPreviewSchema = z.object({
+  /** The caller's address as the API sees it (after trusted proxy hops). */
+  callerIp: z.string().nullable(),
+  /** ip-allowlist: whether the caller's own address would still be allowed. */
+  callerAllowed: z.boolean().nullable(),
+  /** access-hours: running sessions the change would end at once (outside the new hours). */
+  sessionsEndingNow: z.number().int().nullable(),
+  /** local-login: whether single sign-on is there to take over. */
+  sso: z
+    .object({
+      /** Zitadel (OIDC) or Pomerium is configured on this API. */
+      configured: z.boolean(),
+      issuer: z.string().nullable(),
+      /** The IdP's discovery document answered just now (null: not asked — Pomerium, or none). */
+      answered: z.boolean().nullable(),
+      /** Enabled admins who sign in through SSO or Pomerium (local admins lose access). */
+      admins: z.number().int(),
+    })
+    .nullable(),
+});
+export type PolicyPreview = z.infer<typeof PolicyPreviewSchema>;

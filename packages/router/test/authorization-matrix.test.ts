@@ -62,6 +62,7 @@ const MATRIX: Record<string, Row> = {
   "policy.list":           ["no",     "yes", "yes", "yes", "yes"],
   "policy.toggle":         ["no",     "no",  "no",  "yes", "no" ],
   "policy.update":         ["no",     "no",  "no",  "yes", "no" ],
+  "policy.preview":        ["no",     "no",  "no",  "yes", "no" ],
   "organization.list":     ["no",     "yes", "yes", "yes", "no" ],
   "organization.create":   ["no",     "no",  "no",  "yes", "no" ],
   "organization.update":   ["no",     "no",  "no",  "yes", "no" ],

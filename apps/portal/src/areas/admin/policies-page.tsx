@@ -1,10 +1,13 @@
 import type { Policy, PolicyKey } from "@neosc/core/policy";
+import { useState } from "react";
 import { useMe } from "../../app/me-context.tsx";
+import { ConfirmDialog } from "../../components/ui/dialog.tsx";
 import { Card, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { Switch } from "../../components/ui/switch.tsx";
 import { toast, toastError } from "../../components/ui/toast.ts";
 import { formatRelative } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
+import { needsPreview, type PolicyConfirmation, policyConfirmation } from "./policy-confirm.ts";
 import { PolicySettingsEditor } from "./policy-editors.tsx";
 
 const ABOUT: Record<PolicyKey, { title: string; text: string; caution?: string }> = {
@@ -64,6 +67,39 @@ function PolicyCard({ policy }: { policy: Policy }) {
   const toggle = trpc.policy.toggle.useMutation();
   const update = trpc.policy.update.useMutation();
   const about = ABOUT[policy.key];
+  /** A risky change waiting for the admin's yes, with what policy.preview said it would do. */
+  const [asking, setAsking] = useState<{ confirmation: PolicyConfirmation; run: () => Promise<void> } | null>(
+    null,
+  );
+
+  /**
+   * Runs a change, first asking when it can lock people out or end their sessions. A failed
+   * preview does not block the change: the API's own checks still apply.
+   */
+  async function withConfirmation(
+    enabled: boolean,
+    settings: Record<string, unknown> | undefined,
+    run: () => Promise<void>,
+  ) {
+    if (!needsPreview(policy.key, enabled)) return run();
+    let confirmation: PolicyConfirmation | null = null;
+    try {
+      const preview = await utils.client.policy.preview.query({
+        key: policy.key,
+        enabled,
+        ...(settings === undefined ? {} : { settings }),
+      });
+      confirmation = policyConfirmation(policy.key, preview, {
+        switching: enabled !== policy.enabled,
+        method: me.method,
+      });
+    } catch (error) {
+      toastError(error);
+      return;
+    }
+    if (confirmation === null) return run();
+    setAsking({ confirmation, run });
+  }
 
   async function setEnabled(enabled: boolean) {
     try {
@@ -93,23 +129,49 @@ function PolicyCard({ policy }: { policy: Policy }) {
             checked={policy.enabled}
             disabled={toggle.isPending}
             label={`${about.title}: ${policy.enabled ? "on" : "off"}`}
-            onCheckedChange={(enabled) => void setEnabled(enabled)}
+            onCheckedChange={(enabled) =>
+              void withConfirmation(enabled, undefined, () => setEnabled(enabled))
+            }
           />
         </div>
         <PolicySettingsEditor
           key={policy.updatedAt.getTime()}
           policy={policy}
-          onSave={async (settings) => {
-            await update.mutateAsync({ key: policy.key, settings });
-            toast({ title: `${about.title} saved` });
-            await utils.policy.invalidate();
-          }}
+          onSave={(settings) =>
+            withConfirmation(policy.enabled, settings, async () => {
+              await update.mutateAsync({ key: policy.key, settings });
+              toast({ title: `${about.title} saved` });
+              await utils.policy.invalidate();
+            })
+          }
         />
         <p className="text-xs text-fg-muted">
           Changed {formatRelative(policy.updatedAt)}
           {policy.updatedBy === me.user.id ? " by you" : policy.updatedBy ? " by another administrator" : ""}
         </p>
       </section>
+      <ConfirmDialog
+        open={asking !== null}
+        onOpenChange={(open) => {
+          if (!open) setAsking(null);
+        }}
+        title={asking?.confirmation.title ?? ""}
+        description={
+          <span className="flex flex-col gap-2">
+            {asking?.confirmation.lines.map((line) => (
+              <span key={line}>{line}</span>
+            ))}
+          </span>
+        }
+        danger={asking?.confirmation.danger ?? true}
+        confirmLabel={asking?.confirmation.confirmLabel ?? "Continue"}
+        loading={toggle.isPending || update.isPending}
+        onConfirm={() => {
+          const run = asking?.run;
+          setAsking(null);
+          void run?.().catch(toastError);
+        }}
+      />
     </Card>
   );
 }

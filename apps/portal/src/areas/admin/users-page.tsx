@@ -151,6 +151,8 @@ export function UsersPage() {
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<{ user: User; oneTimePassword: string } | null>(null);
   const [disabling, setDisabling] = useState<User | null>(null);
+  /** Making someone an admin widens what they can do to everything: asked first. */
+  const [promoting, setPromoting] = useState<User | null>(null);
   const organizations = trpc.organization.list.useQuery();
   const setRoleMutation = trpc.user.setRole.useMutation();
   const disable = trpc.user.disable.useMutation();
@@ -171,9 +173,14 @@ export function UsersPage() {
   const orgName = new Map((organizations.data ?? []).map((o) => [o.id, o.name]));
 
   async function changeRole(user: User, next: Role) {
+    if (next === "admin" && user.role !== "admin" && promoting?.id !== user.id) {
+      setPromoting(user);
+      return;
+    }
     try {
       await setRoleMutation.mutateAsync({ userId: user.id, role: next });
-      toast({ title: "Role changed", description: `${user.email} is now ${next}.` });
+      toast({ title: "Role changed", description: `${user.email} is now ${ROLE_LABEL[next]}.` });
+      setPromoting(null);
     } catch (error) {
       toastError(error);
     } finally {
@@ -340,6 +347,20 @@ export function UsersPage() {
           />
         )}
       </Modal>
+
+      <ConfirmDialog
+        open={promoting !== null}
+        onOpenChange={(open) => {
+          if (!open) setPromoting(null);
+        }}
+        title={`Make ${promoting?.email ?? "this person"} an admin?`}
+        description="Admins can change the catalogue and every policy, manage people (including other admins), end anyone's session and read the whole audit log."
+        confirmLabel="Make admin"
+        loading={setRoleMutation.isPending}
+        onConfirm={() => {
+          if (promoting) void changeRole(promoting, "admin");
+        }}
+      />
 
       <ConfirmDialog
         open={disabling !== null}

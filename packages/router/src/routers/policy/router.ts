@@ -1,7 +1,14 @@
 import { NoInputSchema } from "@neosc/core/common";
-import { PolicySchema, TogglePolicyInputSchema, UpdatePolicyInputSchema } from "@neosc/core/policy";
+import {
+  PolicyPreviewSchema,
+  PolicySchema,
+  PreviewPolicyInputSchema,
+  TogglePolicyInputSchema,
+  UpdatePolicyInputSchema,
+} from "@neosc/core/policy";
 import { z } from "zod";
 import { listPolicies, togglePolicy, updatePolicy } from "../../domain/policies/policies.ts";
+import { previewPolicy } from "../../domain/policies/preview.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const policyRouter = router({
@@ -22,4 +29,10 @@ export const policyRouter = router({
     .input(UpdatePolicyInputSchema)
     .output(PolicySchema)
     .mutation(({ ctx, input }) => updatePolicy(ctx, input)),
+
+  /** Admins: what a change would do (own address, sessions ended now, SSO), changing nothing. */
+  preview: procedureFor("policy.preview")
+    .input(PreviewPolicyInputSchema)
+    .output(PolicyPreviewSchema)
+    .query(({ ctx, input }) => previewPolicy(ctx, input)),
 });
