@@ -101,6 +101,12 @@ export const routes: RouteObject[] = [
                 }),
               },
               {
+                path: "watch/:sessionId",
+                lazy: async () => ({
+                  Component: (await import("../areas/admin/watch-page.tsx")).WatchPage,
+                }),
+              },
+              {
                 path: "recordings/:sessionId",
                 lazy: async () => ({
                   Component: (await import("../areas/admin/replay-page.tsx")).ReplayPage,

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
+import { buttonClass } from "../../components/ui/button.tsx";
 import { DataTable } from "../../components/ui/data-table.tsx";
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { LoadMore } from "../../components/ui/load-more.tsx";
@@ -107,6 +108,19 @@ function ActiveTab() {
               }
               actionLabel="End session"
               onEnd={me.user.role === "auditor" ? undefined : () => setTarget(session)}
+              extra={
+                me.user.role === "admin" &&
+                session.userId !== me.user.id &&
+                (session.workspaceKind === "desktop" || session.workspaceKind === "app") ? (
+                  <Link
+                    to={`/admin/watch/${session.id}`}
+                    className={buttonClass("secondary", "sm")}
+                    aria-label={`Watch ${session.workspaceName} of ${session.userEmail}`}
+                  >
+                    Watch
+                  </Link>
+                ) : null
+              }
             />
           ))}
         </ul>

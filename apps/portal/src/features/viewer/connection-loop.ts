@@ -37,6 +37,8 @@ export interface ConnectionLoopOptions {
   workspaceId: string;
   apiBaseUrl: string;
   utils: ReturnType<typeof trpc.useUtils>;
+  /** An admin watching (session.watch): view-only tickets instead of the owner's. */
+  watch?: boolean;
   /** Read at each close, so the words use the latest policies. */
   endContext: () => EndContext;
   setState: (state: ViewerState) => void;
@@ -66,7 +68,10 @@ export function runConnectionLoop(options: ConnectionLoopOptions): () => void {
   /** One attempt; resolves with the outcome of its close. */
   async function attempt(n: number, retry: string | null): Promise<CloseOutcome> {
     setState({ phase: "starting", step: "ticket", attempt: n, retry });
-    const ticket = await utils.client.session.connect.mutate({ sessionId });
+    const ticket =
+      options.watch === true
+        ? await utils.client.session.watch.mutate({ sessionId })
+        : await utils.client.session.connect.mutate({ sessionId });
     if (stopped) return { kind: "retry", why: "stopped" };
     setState({ phase: "starting", step: "socket", attempt: n, retry });
     const socket = new WebSocket(

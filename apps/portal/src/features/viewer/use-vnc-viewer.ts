@@ -17,10 +17,19 @@ export interface VncViewerOptions {
   endContext: EndContext;
   /** The `clipboard` policy (null: no limits); the gateway enforces pastes, the viewer copies. */
   clipboard: PolicySettings<"clipboard"> | null;
+  /** An admin watching someone's session: view only (the gateway drops input regardless). */
+  watch?: boolean;
 }
 
 /** One noVNC connection to a session through the gateway, kept up while the session is active. */
-export function useVncViewer({ session, screen, apiBaseUrl, endContext, clipboard }: VncViewerOptions) {
+export function useVncViewer({
+  session,
+  screen,
+  apiBaseUrl,
+  endContext,
+  clipboard,
+  watch,
+}: VncViewerOptions) {
   const utils = trpc.useUtils();
   const [state, setState] = useState<ViewerState>({
     phase: "starting",
@@ -45,11 +54,13 @@ export function useVncViewer({ session, screen, apiBaseUrl, endContext, clipboar
       workspaceId,
       apiBaseUrl,
       utils,
+      watch: watch === true,
       endContext: () => context.current,
       setState,
       attach(socket, connected) {
         const rfb = new RFB(target, socket, { shared: true });
         rfbRef.current = rfb;
+        rfb.viewOnly = watch === true;
         rfb.scaleViewport = true;
         rfb.clipViewport = false;
         rfb.resizeSession = false;
@@ -75,7 +86,7 @@ export function useVncViewer({ session, screen, apiBaseUrl, endContext, clipboar
         };
       },
     });
-  }, [sessionId, workspaceId, apiBaseUrl, screen, utils, generation]);
+  }, [sessionId, workspaceId, apiBaseUrl, screen, utils, generation, watch]);
 
   /** Answers "still there?": real input on the connection, so the gateway counts it. */
   const keepWorking = useCallback(() => {
