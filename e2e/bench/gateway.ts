@@ -34,6 +34,7 @@ import {
   startStack,
   stopAndVerify,
 } from "../src/stack.ts";
+import { recordingRows } from "./recording.ts";
 import { percentile, round } from "./stats.ts";
 
 const SEQUENTIAL_LAUNCHES = Number(process.env.BENCH_GW_LAUNCHES ?? 10);
@@ -50,7 +51,9 @@ const IDLE_CONNECTIONS = Number(process.env.BENCH_GW_IDLE ?? 200);
 const KILLS = Number(process.env.BENCH_GW_KILLS ?? 20);
 const ECHO_KEYS = Number(process.env.BENCH_GW_KEYS ?? 300);
 /** Which rows run (default all), e.g. BENCH_GW_ROWS=2,5 while working on the relay. */
-const ROWS = new Set((process.env.BENCH_GW_ROWS ?? "1,2,3,4,5,6,7").split(",").map((row) => row.trim()));
+const ROWS = new Set(
+  (process.env.BENCH_GW_ROWS ?? "1,2,3,4,5,6,7,8,9,10").split(",").map((row) => row.trim()),
+);
 /** Row 7: concurrent keep-alive clients and seconds per variant (web proxy vs the app directly). */
 const WEB_CLIENTS = Number(process.env.BENCH_GW_WEB_CLIENTS ?? 10);
 const WEB_SECONDS = Number(process.env.BENCH_GW_WEB_SECONDS ?? 5);
@@ -381,6 +384,10 @@ async function main() {
     if (ROWS.has("4")) for (const row of await killRows(bench, take)) add(row);
     if (ROWS.has("6")) for (const row of await terminalEchoRows(bench, take)) add(row);
     if (ROWS.has("7")) add(await webProxyRow(bench, take));
+    // Rows 8–10 (recording's cost, MB per hour, memory under a slow disk) run their own Xvnc,
+    // gateway and database in this process (bench/recording.ts says why and how).
+    if (ROWS.has("8") || ROWS.has("9") || ROWS.has("10"))
+      for (const row of await recordingRows()) if (ROWS.has(row.row.split(" ")[0] ?? "")) add(row);
 
     const notes = [
       `${machine.cores} cores shared by everything (and by other work on this machine: see the load averages): the API processes, FerretDB, Xvnc, the synthetic source, the bare pipe and this load generator all run here, over loopback.`,
