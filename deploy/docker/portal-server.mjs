@@ -79,7 +79,8 @@ function securityHeaders(runtime) {
   return {
     "Content-Security-Policy": [
       "default-src 'self'",
-      "script-src 'self'",
+      // WebAssembly only (not JS eval): the terminal replay's asciinema-player runs its VT in wasm.
+      "script-src 'self' 'wasm-unsafe-eval'",
       "style-src 'self' 'unsafe-inline'",
       "img-src 'self' data:",
       "font-src 'self' data:",

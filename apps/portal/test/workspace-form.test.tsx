@@ -81,6 +81,7 @@ describe("WorkspaceForm", () => {
       organizationId: null,
       enabled: true,
       tags: ["dev", "linux"],
+      recording: null,
     });
   });
 

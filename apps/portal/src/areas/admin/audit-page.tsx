@@ -8,6 +8,7 @@ import {
 } from "@neosc/core/audit";
 import { ChevronDown, ChevronRight, Download, ShieldCheck, ShieldX } from "lucide-react";
 import { type FormEvent, Fragment, useState } from "react";
+import { Link } from "react-router";
 import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
 import { Badge, Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
@@ -162,13 +163,34 @@ function download(filename: string, content: string, type: string) {
   window.setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** A session's entries lead to its recordings (the page says when there are none). */
+function SessionReplayLink({ sessionId }: { sessionId: string }) {
+  return (
+    <Link
+      className="font-sans text-primary underline"
+      to={`/admin/recordings/${sessionId}`}
+      aria-label={`Recording of session ${sessionId}`}
+    >
+      Recording
+    </Link>
+  );
+}
+
 function EntryDetails({ entry }: { entry: AuditEntry }) {
   return (
     <dl className="grid gap-x-6 gap-y-1 text-xs sm:grid-cols-[8rem_1fr]">
       <dt className="text-fg-muted">User agent</dt>
       <dd className="break-all text-fg">{entry.userAgent ?? "—"}</dd>
       <dt className="text-fg-muted">Resource id</dt>
-      <dd className="font-mono break-all text-fg">{entry.resource.id ?? "—"}</dd>
+      <dd className="font-mono break-all text-fg">
+        {entry.resource.id ?? "—"}
+        {entry.resource.type === "session" && entry.resource.id !== null ? (
+          <>
+            {" "}
+            <SessionReplayLink sessionId={entry.resource.id} />
+          </>
+        ) : null}
+      </dd>
       <dt className="text-fg-muted">Details</dt>
       <dd>
         <pre className="overflow-x-auto rounded bg-surface-muted p-2 font-mono text-fg">
@@ -400,6 +422,11 @@ export function AuditPage() {
                     </td>
                     <td className="hidden px-3 py-2 text-xs text-fg-muted lg:table-cell">
                       {entry.resource.type}
+                      {entry.resource.type === "session" && entry.resource.id !== null ? (
+                        <p className="mt-0.5">
+                          <SessionReplayLink sessionId={entry.resource.id} />
+                        </p>
+                      ) : null}
                     </td>
                     <td className="hidden px-3 py-2 font-mono text-xs text-fg-muted md:table-cell">
                       {entry.clientIp ?? "—"}

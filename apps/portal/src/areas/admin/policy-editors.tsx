@@ -330,6 +330,7 @@ function RecordingEditor({
 }) {
   const [mode, setMode] = useState(policy.settings.mode);
   const [retentionDays, setRetentionDays] = useState(String(policy.settings.retentionDays));
+  const [recordInput, setRecordInput] = useState(policy.settings.recordInput);
   const bounds = POLICY_SETTINGS_SCHEMAS.recording.shape.retentionDays;
   return (
     <SettingsForm
@@ -337,6 +338,7 @@ function RecordingEditor({
       build={() => ({
         mode,
         retentionDays: retentionDays.trim() === "" ? Number.NaN : Number(retentionDays),
+        recordInput,
       })}
       onSave={onSave}
     >
@@ -377,6 +379,25 @@ function RecordingEditor({
             onChange={(event) => setRetentionDays(event.target.value)}
             errors={errors.retentionDays}
           />
+          <label className="flex items-start gap-2 text-sm text-fg">
+            <input
+              type="checkbox"
+              className="mt-0.5 size-4 accent-primary"
+              checked={recordInput}
+              onChange={(event) => setRecordInput(event.target.checked)}
+            />
+            <span>
+              Also record what is typed in terminals
+              <span className="block text-xs text-fg-muted">
+                Typed input contains passwords (sudo, ssh, database prompts) in clear text. Off by default;
+                desktop keystrokes are never recorded.
+              </span>
+            </span>
+          </label>
+          <p className="text-xs text-fg-muted">
+            A workspace in the catalogue can ask for more than this policy (recorded, or recording required),
+            never less.
+          </p>
         </>
       )}
     </SettingsForm>

@@ -36,6 +36,8 @@ export interface WorkspaceFormValues {
   organizationId: string;
   enabled: boolean;
   tags: string;
+  /** "" follows the `recording` policy; a workspace can only ask for more. */
+  recording: "" | "on" | "required";
   /**
    * Desktops and apps: `kubernetes` runs the image as a pod with the CPU and memory below;
    * `keep` leaves a driver set elsewhere (local program, static VNC target) as it is.
@@ -67,6 +69,7 @@ export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
     organizationId: workspace?.organizationId ?? "",
     enabled: workspace?.enabled ?? true,
     tags: workspace?.tags.join(", ") ?? "",
+    recording: workspace?.recording ?? "",
     runsOn: workspace === null || workspace.driver === "kubernetes" ? "kubernetes" : "keep",
     terminal: workspace?.driver === "ssh" ? "ssh" : "local",
     sshHost: workspace?.sshTarget?.host ?? "",
@@ -129,6 +132,7 @@ export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
       .split(",")
       .map((tag) => tag.trim())
       .filter((tag) => tag.length > 0),
+    recording: values.recording === "" ? null : values.recording,
   };
 }
 
@@ -309,6 +313,16 @@ export function WorkspaceForm({
       </div>
 
       <TextField label="Tags" hint="Comma-separated, e.g. browser, dev" {...field("tags")} />
+
+      <SelectField
+        label="Recording"
+        hint="A workspace can only make recording stricter than the recording policy, never switch it off."
+        {...field("recording")}
+      >
+        <option value="">As the recording policy says</option>
+        <option value="on">Recorded, even when the policy is off</option>
+        <option value="required">Recording required: no recording, no session</option>
+      </SelectField>
 
       <label className="inline-flex items-center gap-2 text-sm text-fg">
         <input

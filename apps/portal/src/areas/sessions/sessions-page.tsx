@@ -193,15 +193,14 @@ function HistoryTab() {
             </td>
             {showUsers ? (
               <td className="px-4 py-3">
-                {session.workspaceKind === "desktop" || session.workspaceKind === "app" ? (
-                  <Link
-                    className="text-primary underline"
-                    to={`/admin/recordings/${session.id}`}
-                    aria-label={`Replay ${session.workspaceName} of ${session.userEmail}`}
-                  >
-                    Replay
-                  </Link>
-                ) : null}
+                {/* Every kind is recorded: a desktop's screen, a terminal, a web app's access log. */}
+                <Link
+                  className="text-primary underline"
+                  to={`/admin/recordings/${session.id}`}
+                  aria-label={`Replay ${session.workspaceName} of ${session.userEmail}`}
+                >
+                  {session.workspaceKind === "web" ? "Access log" : "Replay"}
+                </Link>
               </td>
             ) : null}
           </tr>

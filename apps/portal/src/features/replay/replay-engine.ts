@@ -49,20 +49,10 @@ export interface ReplayState {
   pointer: Pointer | null;
 }
 
-/** Reads a stored segment (gzip bytes), after checking it against the audit chain's hash. */
-export async function openSegment(
-  stored: Uint8Array,
-  expectedSha256: string,
-): Promise<{ records: RecordingRecord[]; verified: boolean; truncated: boolean }> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", stored.slice().buffer));
-  const hex = [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-  const plain = new Uint8Array(
-    await new Response(
-      new Blob([stored.slice().buffer]).stream().pipeThrough(new DecompressionStream("gzip")),
-    ).arrayBuffer(),
-  );
+/** Reads an uncompressed desktop segment (`unpackSegment` checked it against the audit chain). */
+export function openSegment(plain: Uint8Array): { records: RecordingRecord[]; truncated: boolean } {
   const { records, truncated } = decodeRecording(plain);
-  return { records, verified: hex === expectedSha256, truncated };
+  return { records, truncated };
 }
 
 export class ReplayEngine {
