@@ -11,6 +11,8 @@ import type { Workspace } from "@neosc/core/workspace";
 import { createRecordingStore } from "@neosc/gateway/recording";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
 import { replayRfbSegment } from "@neosc/gateway/testing/rfb-replay";
+import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
+import { startSshd, type TestSshd } from "@neosc/provisioner/testing/sshd";
 import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { sweepRecordings } from "@neosc/router/domain/recordings/recordings";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,12 +29,14 @@ import { bearer, cookie, mutation, query } from "./support/http.ts";
 
 const api = useApi();
 let desktop: TestXvnc;
+let sshd: TestSshd;
 let server: RunningServer;
 let folder: string;
 let adminToken: string;
 
 beforeAll(async () => {
   desktop = await startXvnc({ tcp: true });
+  sshd = await startSshd();
   folder = mkdtempSync(path.join(tmpdir(), "neosc-api-recordings-"));
   server = await api.start({ NEOSC_RECORDINGS_DIR: folder });
   const login = await mutation<LoginOutput>(server.url, "auth.login", {
@@ -54,6 +58,20 @@ beforeAll(async () => {
     },
     admin,
   );
+  await mutation(
+    server.url,
+    "workspace.create",
+    {
+      slug: "recorded-terminal",
+      name: "Recorded terminal",
+      kind: "terminal",
+      driver: "ssh",
+      sshTarget: { host: sshd.host, port: sshd.port, username: sshd.username, hostKey: sshd.hostKey },
+      sshCredential: { kind: "privateKey", privateKey: sshd.privateKey },
+      allowedRoles: ["user"],
+    },
+    admin,
+  );
   await mutation(server.url, "policy.toggle", { key: "max-concurrent-sessions", enabled: false }, admin);
   await mutation(
     server.url,
@@ -66,6 +84,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await desktop?.stop();
+  await sshd?.stop();
   rmSync(folder, { recursive: true, force: true });
 });
 
@@ -91,9 +110,9 @@ async function person(url = server.url) {
   return { token };
 }
 
-async function launch(token: string, url = server.url) {
+async function launch(token: string, url = server.url, slug = "recorded-desktop") {
   const workspaces = await query<Workspace[]>(url, "workspace.list", {}, { headers: bearer(token) });
-  const workspace = workspaces.data?.find((w) => w.slug === "recorded-desktop");
+  const workspace = workspaces.data?.find((w) => w.slug === slug);
   if (workspace === undefined) throw new Error("no desktop in the catalogue");
   return mutation<WorkspaceSession>(
     url,
@@ -123,6 +142,29 @@ async function recordedSession(token: string) {
   client.updateRequest(false);
   await client.nextUpdate();
   client.pointer(0, 100, 100);
+  client.close();
+  await client.closed;
+  return session;
+}
+
+/** A recorded terminal connection: an ssh shell through the API's gateway, a command, close. */
+async function recordedTerminal(token: string) {
+  const launched = await launch(token, server.url, "recorded-terminal");
+  if (launched.status !== 200) throw new Error(`launch refused: ${JSON.stringify(launched.error)}`);
+  const session = launched.data as WorkspaceSession;
+  const connect = await mutation<ConnectSessionOutput>(
+    server.url,
+    "session.connect",
+    { sessionId: session.id },
+    { headers: cookie(token) },
+  );
+  const client = await TerminalTestClient.open(`${server.url.replace(/^http/, "ws")}${connect.data?.url}`, {
+    ticket: connect.data?.ticket ?? "",
+    origin: PUBLIC_ORIGIN,
+    cookie: `neosc_session=${token}`,
+  });
+  client.type("echo api-$((5*5))\r");
+  await client.waitFor(/api-25/);
   client.close();
   await client.closed;
   return session;
@@ -235,6 +277,31 @@ describe("recordings through the API", () => {
       ]),
     );
     expect(all.problems).toHaveLength(2);
+  });
+
+  it("names a terminal segment whose bytes were altered, and one that was removed; the audit chain itself holds", async () => {
+    const { token } = await person();
+    const altered = await recordedTerminal(token);
+    const removed = await recordedTerminal(token);
+    expect((await segmentsOf(altered.id))[0]).toMatchObject({ kind: "asciicast", segment: 1 });
+    await segmentsOf(removed.id);
+    expect(await verify(altered.id)).toEqual({ ok: true, checked: 1, problems: [] });
+
+    const file = path.join(folder, segmentFileName(altered.id, 1, "asciicast"));
+    const bytes = readFileSync(file);
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0x01;
+    writeFileSync(file, bytes);
+    unlinkSync(path.join(folder, segmentFileName(removed.id, 1, "asciicast")));
+
+    expect((await verify(altered.id)).problems).toEqual([
+      { sessionId: altered.id, segment: 1, kind: "asciicast", problem: "altered" },
+    ]);
+    expect((await verify(removed.id)).problems).toEqual([
+      { sessionId: removed.id, segment: 1, kind: "asciicast", problem: "missing" },
+    ]);
+    // The hashes those answers rest on are in an unbroken chain.
+    expect((await api.database.db.audit.verify()).ok).toBe(true);
   });
 
   it("deletes segments past retention, audited, and verification does not count them missing", async () => {

@@ -295,6 +295,7 @@ describe("recording a terminal at the gateway", () => {
       program: "shell",
       cpu: 1,
       memoryMb: 512,
+      warm: 0,
       allowedRoles: ["user"],
       organizationId: null,
       enabled: true,
