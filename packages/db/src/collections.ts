@@ -88,6 +88,47 @@ export interface GatewayStateDoc {
   connectionId?: string;
 }
 
+/**
+ * A person's active workspace sessions (`_id` = their user id), so what every request needs about
+ * them is one read by `_id` however many sessions are stored: the dashboard lists these copies and
+ * the max-concurrent-sessions limit counts them. Written only under the person's write lock
+ * (locks.ts) by the sessions repository: launch adds, end removes, input and heartbeats refresh a
+ * copy. A copy whose session ended without its removal (a writer died in between) is dropped by
+ * the next launch that would otherwise be refused.
+ */
+export interface PersonDoc {
+  _id: string;
+  sessions: SessionSnapshot[];
+  updatedAt: Date;
+}
+
+/** A session as the person document copies it (everything but where it listens). */
+export type SessionSnapshot = Omit<SessionDoc, "endpoint">;
+
+/**
+ * Small documents found by a fixed `_id` (see repositories): the audit chain head, the catalogue
+ * and policy versions, migration marks.
+ */
+export interface MarkerDoc {
+  _id: string;
+  at: Date;
+  /** Changes on every write of what it versions (random, see repositories/cache.ts). */
+  token?: string;
+  seq?: number;
+  hash?: string;
+}
+
+/**
+ * Secondary keys as documents (`<kind>:<key>` → the id of the document holding it), so a lookup by
+ * email or IdP subject is two reads by `_id` instead of a scan. A hint: the reader checks the
+ * target still holds the key and falls back to a scan (and rewrites the hint) when not.
+ */
+export interface LookupDoc {
+  _id: string;
+  targetId: string;
+  at: Date;
+}
+
 export const COLLECTION_NAMES = {
   users: "users",
   organizations: "organizations",
@@ -102,6 +143,9 @@ export const COLLECTION_NAMES = {
   apiTokens: "api_tokens",
   workspaceHosts: "workspace_hosts",
   auditCheckpoints: "audit_checkpoints",
+  people: "people",
+  markers: "markers",
+  lookups: "lookups",
 } as const;
 
 export interface Collections {
@@ -118,6 +162,9 @@ export interface Collections {
   apiTokens: Collection<ApiTokenDoc>;
   workspaceHosts: Collection<WorkspaceHostDoc>;
   auditCheckpoints: Collection<AuditCheckpointDoc>;
+  people: Collection<PersonDoc>;
+  markers: Collection<MarkerDoc>;
+  lookups: Collection<LookupDoc>;
 }
 
 export function collectionsOf(db: Db): Collections {
@@ -135,6 +182,9 @@ export function collectionsOf(db: Db): Collections {
     apiTokens: db.collection<ApiTokenDoc>(COLLECTION_NAMES.apiTokens),
     workspaceHosts: db.collection<WorkspaceHostDoc>(COLLECTION_NAMES.workspaceHosts),
     auditCheckpoints: db.collection<AuditCheckpointDoc>(COLLECTION_NAMES.auditCheckpoints),
+    people: db.collection<PersonDoc>(COLLECTION_NAMES.people),
+    markers: db.collection<MarkerDoc>(COLLECTION_NAMES.markers),
+    lookups: db.collection<LookupDoc>(COLLECTION_NAMES.lookups),
   };
 }
 
@@ -175,6 +225,9 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   apiTokens: [{ key: { ownerId: 1 }, name: "ownerId" }],
   workspaceHosts: [],
   auditCheckpoints: [],
+  people: [],
+  markers: [],
+  lookups: [],
 };
 
 /**

@@ -69,7 +69,10 @@ export interface ConnectDatabaseOptions {
   serverSelectionTimeoutMS?: number;
   connectTimeoutMS?: number;
   appName?: string;
-  /** Creates indexes on connect (default true; idempotent). */
+  /**
+   * Creates indexes on connect and builds what an upgraded install lacks (the per-person
+   * documents); default true, idempotent.
+   */
   ensureIndexes?: boolean;
   /** Clock for createdAt/updatedAt and audit `at` (default `() => new Date()`). */
   clock?: () => Date;
@@ -130,6 +133,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
   if (options.ensureIndexes !== false) {
     try {
       await connection.ensureIndexes();
+      await connection.db.sessions.indexPeople();
     } catch (error) {
       await client.close().catch(() => {});
       throw error;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { CommandStartedEvent, Document } from "mongodb";
 import type { TestProject } from "vitest/node";
 import { connectDatabase, type Database, type DatabaseConnection } from "./database.ts";
 import { configuredMongoUrl, startLocalServer } from "./local-server.ts";
@@ -69,4 +70,75 @@ export async function setupTestServer(project: TestProject): Promise<() => Promi
   const server = await startTestServer();
   project.provide("mongoUrl", server.url);
   return () => server.stop();
+}
+
+/** One command the driver sent, as the round-trip tests see it. */
+export interface RoundTrip {
+  command: string;
+  collection: string;
+  /** The filter(s) it selects documents with; null for inserts (which select nothing). */
+  filters: Document[] | null;
+}
+
+function filtersOf(event: CommandStartedEvent): Document[] | null {
+  const { command } = event;
+  switch (event.commandName) {
+    case "find":
+      return [command.filter ?? {}];
+    case "findAndModify":
+      return [command.query ?? {}];
+    case "update":
+      return (command.updates as { q: Document }[]).map((update) => update.q);
+    case "delete":
+      return (command.deletes as { q: Document }[]).map((deletion) => deletion.q);
+    case "count":
+      return [command.query ?? {}];
+    case "insert":
+      return null;
+    default:
+      // aggregate, distinct, …: a scan on FerretDB whatever the pipeline.
+      return [{ [`$${event.commandName}`]: true }];
+  }
+}
+
+/**
+ * Whether a command finds its documents by `_id` equality alone: the one filter FerretDB 1.24 on
+ * SQLite does not answer by scanning the whole collection (REFERENCE.md).
+ */
+export function findsByIdOnly(trip: RoundTrip): boolean {
+  return (
+    trip.filters === null ||
+    trip.filters.every((filter) => {
+      const keys = Object.keys(filter);
+      return keys.length === 1 && keys[0] === "_id" && typeof filter._id === "string";
+    })
+  );
+}
+
+/** Records the commands a connection sends while `run` runs (every command is one round trip). */
+export async function roundTripsOf(
+  connection: DatabaseConnection,
+  run: () => Promise<unknown>,
+): Promise<RoundTrip[]> {
+  const trips: RoundTrip[] = [];
+  const listener = (event: CommandStartedEvent) => {
+    const collection = String(event.command[event.commandName] ?? "");
+    trips.push({ command: event.commandName, collection, filters: filtersOf(event) });
+  };
+  connection.client.on("commandStarted", listener);
+  try {
+    await run();
+  } finally {
+    connection.client.off("commandStarted", listener);
+  }
+  return trips;
+}
+
+/** One line per round trip, for assertion messages. */
+export function describeRoundTrips(trips: readonly RoundTrip[]): string {
+  return trips
+    .map((trip) =>
+      [trip.command, trip.collection, trip.filters === null ? "" : JSON.stringify(trip.filters)].join(" "),
+    )
+    .join("\n");
 }

@@ -3,10 +3,11 @@ import type { Page } from "@neosc/core/common";
 import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { ListSessionsInput, SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import type { Filter } from "mongodb";
-import type { ClaimDoc, Collections, SessionDoc } from "../collections.ts";
+import type { ClaimDoc, Collections, SessionDoc, SessionSnapshot } from "../collections.ts";
 import { claimOnce, dayOf, hourOf } from "../collections.ts";
 import { decodeCursor, encodeCursor } from "../cursor.ts";
 import { duplicateError, isDuplicateKeyError } from "../errors.ts";
+import { withLock } from "../locks.ts";
 import { bumpRevocations } from "./gateway.ts";
 
 /** What the domain supplies at launch; status, heartbeat and end fields are set by the repository. */
@@ -47,17 +48,21 @@ export interface BucketCount {
 export interface SessionsRepository {
   /**
    * Starts a session only while the person has fewer than `limit` active sessions (`null`: no
-   * limit). Race-free without transactions: every active session occupies a numbered slot
-   * (`<userId>:<n>`) under a unique index, so of many parallel launches only `limit` can take
-   * the slots 0..limit-1. Returns null when all slots are taken.
+   * limit). Race-free without transactions: the check and the write happen under the person's
+   * write lock, so of many parallel launches (on any replica) only `limit` start. Returns null
+   * when the limit is reached.
    */
   createWithinLimit(session: NewWorkspaceSession, limit: number | null): Promise<WorkspaceSession | null>;
   findById(id: string): Promise<WorkspaceSession | null>;
+  /*
+   * The person's active sessions are read from their person document (one read by `_id`): the
+   * copies made at launch, refreshed by input, heartbeats and the end.
+   */
   /** The person's active session of that workspace, if any (newest first when several). */
   findActiveByUserAndWorkspace(userId: string, workspaceId: string): Promise<WorkspaceSession | null>;
   listActiveByUser(userId: string): Promise<WorkspaceSession[]>;
   countActiveByUser(userId: string): Promise<number>;
-  /** Newest first. */
+  /** Newest first. With `userId` from the person document; without, a scan (admin pages). */
   listActive(filter?: ActiveSessionFilter): Promise<WorkspaceSession[]>;
   countActive(filter?: ActiveSessionFilter): Promise<number>;
   /** Its host stores where the started workspace listens (only while the session is active). */
@@ -85,6 +90,11 @@ export interface SessionsRepository {
   ): Promise<WorkspaceSession | null>;
   /** Active sessions whose `endsAt` or `idleEndsAt` is at or before `now` (for the sweeper). */
   findExpired(now: Date, limit?: number): Promise<WorkspaceSession[]>;
+  /**
+   * Builds the per-person documents of an install upgraded from before they existed (from one
+   * scan of the active sessions); idempotent, and a no-op once done. Returns how many it wrote.
+   */
+  indexPeople(): Promise<number>;
   /** Launches (session starts) per UTC hour/day since `from`, oldest first. */
   launchesPerBucket(unit: TimeUnit, from: Date): Promise<BucketCount[]>;
   /** Most launched workspaces since `from`. */
@@ -128,24 +138,81 @@ function activeFilter(filter: ActiveSessionFilter = {}): Filter<SessionDoc> {
   return query;
 }
 
-const slotKeyOf = (userId: string, slot: number) => `${userId}:${slot}`;
-
-/** How many times a launch re-reads the slots after losing one to a parallel launch. */
-const MAX_SLOT_ATTEMPTS = 64;
-
 const endClaimId = (sessionId: string) => `session-end:${sessionId}`;
+const personLockId = (userId: string) => `person-write:${userId}`;
+/** Set once every person with an active session has a person document (see indexPeople). */
+const PEOPLE_INDEXED = "people-indexed";
+
+function snapshotOf(doc: SessionDoc): SessionSnapshot {
+  const { endpoint: _endpoint, ...snapshot } = doc;
+  return snapshot;
+}
+
+const newestFirst = (a: SessionSnapshot, b: SessionSnapshot) =>
+  b.startedAt.getTime() - a.startedAt.getTime() || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0);
+
+function matches(session: SessionSnapshot, filter: ActiveSessionFilter): boolean {
+  return (
+    (filter.workspaceId === undefined || session.workspaceId === filter.workspaceId) &&
+    (filter.organizationId === undefined || session.organizationId === filter.organizationId) &&
+    (filter.hostId === undefined || session.hostId === filter.hostId)
+  );
+}
 
 export function createSessionsRepository(collections: Collections): SessionsRepository {
   const { sessions, claims } = collections;
 
-  async function occupiedSlots(userId: string): Promise<{ slots: Set<number>; active: number }> {
-    const docs = await sessions.find(activeFilter({ userId }), { projection: { slotKey: 1 } }).toArray();
-    const slots = new Set<number>();
-    for (const doc of docs) {
-      const slot = Number(doc.slotKey.slice(userId.length + 1));
-      if (Number.isInteger(slot)) slots.add(slot);
-    }
-    return { slots, active: docs.length };
+  const { people, markers } = collections;
+  /** Monotonic: once the marker is seen, this replica stops looking for it. */
+  let peopleIndexed = false;
+
+  async function isPeopleIndexed(): Promise<boolean> {
+    if (!peopleIndexed) peopleIndexed = (await markers.findOne({ _id: PEOPLE_INDEXED })) !== null;
+    return peopleIndexed;
+  }
+
+  /** The person's active sessions, newest first: one read by `_id`. */
+  async function personSessions(userId: string): Promise<SessionSnapshot[]> {
+    const person = await people.findOne({ _id: userId });
+    if (person !== null) return [...person.sessions].sort(newestFirst);
+    if (await isPeopleIndexed()) return [];
+    // An install upgraded from before person documents, not yet indexed: the old scan.
+    const docs = await sessions.find(activeFilter({ userId })).toArray();
+    return docs.map(snapshotOf).sort(newestFirst);
+  }
+
+  async function writePerson(userId: string, list: SessionSnapshot[]): Promise<void> {
+    await people.updateOne(
+      { _id: userId },
+      { $set: { sessions: list, updatedAt: new Date() } },
+      { upsert: true },
+    );
+  }
+
+  /** Changes the person's copies under their write lock (see PersonDoc). */
+  function updatePerson(
+    userId: string,
+    change: (list: SessionSnapshot[]) => SessionSnapshot[] | null,
+  ): Promise<void> {
+    return withLock(claims, personLockId(userId), async () => {
+      const next = change(await personSessions(userId));
+      if (next !== null) await writePerson(userId, next);
+    });
+  }
+
+  /** Replaces the person's copy of a session that is still listed (fresher fields). */
+  function refreshCopy(doc: SessionDoc): Promise<void> {
+    return updatePerson(doc.userId, (list) =>
+      list.some((copy) => copy._id === doc._id)
+        ? list.map((copy) => (copy._id === doc._id ? snapshotOf(doc) : copy))
+        : null,
+    );
+  }
+
+  /** The listed sessions that are still active, as stored now (each read by `_id`). */
+  async function stillActive(list: SessionSnapshot[]): Promise<SessionSnapshot[]> {
+    const docs = await Promise.all(list.map((copy) => sessions.findOne({ _id: copy._id })));
+    return docs.flatMap((doc) => (doc !== null && doc.status === "active" ? [snapshotOf(doc)] : []));
   }
 
   /** Writes the ended state recorded in an end claim onto the session (same values every time). */
@@ -204,20 +271,15 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
 
   return {
     /*
-     * Max-concurrent-sessions without transactions. Every active session holds a numbered slot
-     * `<userId>:<n>` in `slotKey`, which has a unique index; ending a session rewrites its slotKey
-     * to `ended:<id>` in the same single-document update that ends it, so a slot is freed exactly
-     * when its session ends, and no counter can drift. A launch inserts itself into the lowest
-     * free slot below `limit`; when a parallel launch took that slot first, the insert fails with
-     * a duplicate key and the launch re-reads the free slots. So of N parallel launches against
-     * `limit` free slots exactly `limit` succeed, whichever replica runs them.
-     * Sessions may hold slots >= limit when the limit was lowered (or was off) while they ran,
-     * so after inserting, the launch counts the person's active sessions and withdraws itself
-     * when there are more than `limit` (conservative: two racing launches may both withdraw).
+     * Max-concurrent-sessions without transactions: under the person's write lock the launch
+     * reads their person document, and inserts the session and its copy only while fewer than
+     * `limit` are listed, so of N parallel launches on any replicas exactly `limit` start. At the
+     * limit, the listed sessions are re-read by `_id` first: a copy whose session ended without
+     * its removal (a writer died in between) is dropped instead of refusing the person forever.
      */
     async createWithinLimit(input: NewWorkspaceSession, limit: number | null) {
       const id = input.id ?? randomUUID();
-      const base = {
+      const doc: SessionDoc = {
         _id: id,
         workspaceId: input.workspaceId,
         workspaceSlug: input.workspaceSlug,
@@ -240,33 +302,41 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         idleEndsAt: input.idleEndsAt,
         startHour: hourOf(input.startedAt),
         startDay: dayOf(input.startedAt),
+        // Unique per session (the index also holds the numbered slots of sessions started
+        // before person documents, `<userId>:<n>`, until they end).
+        slotKey: `active:${id}`,
       };
-      for (let attempt = 0; attempt < MAX_SLOT_ATTEMPTS; attempt += 1) {
-        const { slots, active } = await occupiedSlots(input.userId);
-        if (limit !== null && active >= limit) return null;
-        let slot = 0;
-        while (slots.has(slot)) slot += 1;
-        if (limit !== null && slot >= limit) return null;
-        const doc: SessionDoc = { ...base, slotKey: slotKeyOf(input.userId, slot) };
-        try {
-          await sessions.insertOne(doc);
-        } catch (error) {
-          if (!isDuplicateKeyError(error)) throw error;
-          if (await sessions.findOne({ _id: id }, { projection: { _id: 1 } })) {
-            throw duplicateError("session", "_id", error);
+      // A launch waiting for the lock gives up as soon as the limit is reached (without it,
+      // a storm of launches would queue for the lock only to be refused one by one).
+      const full = async () => {
+        if (limit === null) return null;
+        const listed = await personSessions(input.userId);
+        return listed.length >= limit && (await stillActive(listed)).length >= limit
+          ? { answer: null }
+          : null;
+      };
+      return withLock(
+        claims,
+        personLockId(input.userId),
+        async () => {
+          let listed = await personSessions(input.userId);
+          if (limit !== null && listed.length >= limit) {
+            const live = await stillActive(listed);
+            if (live.length !== listed.length) await writePerson(input.userId, live);
+            listed = live;
+            if (listed.length >= limit) return null;
           }
-          continue;
-        }
-        if (
-          limit !== null &&
-          (await sessions.countDocuments(activeFilter({ userId: input.userId }))) > limit
-        ) {
-          await sessions.deleteOne({ _id: id, status: "active" });
-          return null;
-        }
-        return toSession(doc);
-      }
-      throw new Error(`could not find a free session slot for user ${input.userId}`);
+          try {
+            await sessions.insertOne(doc);
+          } catch (error) {
+            if (isDuplicateKeyError(error)) throw duplicateError("session", "_id", error);
+            throw error;
+          }
+          await writePerson(input.userId, [snapshotOf(doc), ...listed]);
+          return toSession(doc);
+        },
+        { whileWaiting: full },
+      );
     },
 
     async findById(id) {
@@ -275,22 +345,22 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     },
 
     async findActiveByUserAndWorkspace(userId, workspaceId) {
-      const doc = await sessions.findOne(activeFilter({ userId, workspaceId }), {
-        sort: { startedAt: -1, _id: -1 },
-      });
-      return doc ? toSession(doc) : null;
+      const found = (await personSessions(userId)).find((copy) => copy.workspaceId === workspaceId);
+      return found ? toSession(found) : null;
     },
 
     async listActiveByUser(userId) {
-      const docs = await sessions.find(activeFilter({ userId })).sort({ startedAt: -1, _id: -1 }).toArray();
-      return docs.map(toSession);
+      return (await personSessions(userId)).map(toSession);
     },
 
-    countActiveByUser(userId) {
-      return sessions.countDocuments(activeFilter({ userId }));
+    async countActiveByUser(userId) {
+      return (await personSessions(userId)).length;
     },
 
-    async listActive(filter) {
+    async listActive(filter = {}) {
+      if (filter.userId !== undefined) {
+        return (await personSessions(filter.userId)).filter((copy) => matches(copy, filter)).map(toSession);
+      }
       const docs = await sessions.find(activeFilter(filter)).sort({ startedAt: -1, _id: -1 }).toArray();
       return docs.map(toSession);
     },
@@ -298,13 +368,14 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     async setEndpoint(id, endpoint) {
       // Never the secret, whatever the caller passed: it stays with the workspace.
       const { secret: _secret, ...stored } = endpoint as WorkspaceEndpoint;
-      const result = await sessions.updateOne({ _id: id, status: "active" }, { $set: { endpoint: stored } });
-      return result.matchedCount === 1;
+      const doc = await setWhileLive({ _id: id }, { endpoint: stored });
+      return doc?.status === "active";
     },
 
     async findEndpoint(id) {
-      const doc = await sessions.findOne({ _id: id, status: "active" }, { projection: { endpoint: 1 } });
-      return doc?.endpoint ?? null;
+      // By `_id` alone (any other condition makes FerretDB scan), the state checked here.
+      const doc = await sessions.findOne({ _id: id }, { projection: { endpoint: 1, status: 1 } });
+      return doc?.status === "active" ? (doc.endpoint ?? null) : null;
     },
 
     async activeCountsByHost() {
@@ -317,7 +388,10 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       return new Map(rows.flatMap((row) => (row._id === null ? [] : [[row._id, row.count] as const])));
     },
 
-    countActive(filter) {
+    async countActive(filter = {}) {
+      if (filter.userId !== undefined) {
+        return (await personSessions(filter.userId)).filter((copy) => matches(copy, filter)).length;
+      }
       return sessions.countDocuments(activeFilter(filter));
     },
 
@@ -346,13 +420,18 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     },
 
     async heartbeat(id, update) {
-      const doc = await setWhileLive({ _id: id, status: "active" }, { lastHeartbeatAt: update.at });
-      return doc === null ? null : toSession(doc);
+      const doc = await setWhileLive({ _id: id }, { lastHeartbeatAt: update.at });
+      if (doc?.status !== "active") return null;
+      await refreshCopy(doc);
+      return toSession(doc);
     },
 
     async recordInput(id, update) {
       const doc = await setWhileLive({ _id: id }, { lastInputAt: update.at, idleEndsAt: update.idleEndsAt });
-      return doc?.status === "active" ? toSession(doc) : null;
+      if (doc?.status !== "active") return null;
+      // The dashboard and the viewer's idle warning read the person's copy.
+      await refreshCopy(doc);
+      return toSession(doc);
     },
 
     /*
@@ -372,8 +451,15 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       const won = await claimOnce(claims, claim);
       const decided = won ? claim : await claims.findOne({ _id: claim._id });
       const doc = decided ? await applyEnd(id, decided) : null;
-      // Live connections of this session, on any gateway replica, close on the next poll.
-      if (won) await bumpRevocations(collections, end.at);
+      if (won) {
+        if (doc !== null) {
+          await updatePerson(doc.userId, (list) =>
+            list.some((copy) => copy._id === id) ? list.filter((copy) => copy._id !== id) : null,
+          );
+        }
+        // Live connections of this session, on any gateway replica, close on the next poll.
+        await bumpRevocations(collections, end.at);
+      }
       return won && doc ? toSession(doc) : null;
     },
 
@@ -384,6 +470,34 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         .limit(limit)
         .toArray();
       return docs.map(toSession);
+    },
+
+    /*
+     * For an install upgraded from before person documents: one scan of the active sessions,
+     * then each person's document written under their lock unless a launch already wrote it.
+     * The marker makes later starts (and every replica) skip this.
+     */
+    async indexPeople() {
+      if (await isPeopleIndexed()) return 0;
+      const byPerson = new Map<string, SessionSnapshot[]>();
+      for (const doc of await sessions.find({ status: "active" }).toArray()) {
+        byPerson.set(doc.userId, [...(byPerson.get(doc.userId) ?? []), snapshotOf(doc)]);
+      }
+      let written = 0;
+      for (const [userId, list] of byPerson) {
+        await withLock(claims, personLockId(userId), async () => {
+          if ((await people.findOne({ _id: userId })) !== null) return;
+          await writePerson(userId, list.sort(newestFirst));
+          written += 1;
+        });
+      }
+      try {
+        await markers.insertOne({ _id: PEOPLE_INDEXED, at: new Date() });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      peopleIndexed = true;
+      return written;
     },
 
     launchesPerBucket(unit, from) {

@@ -9,6 +9,7 @@ import type { Collections, UserDoc } from "../collections.ts";
 import { claimOnce, defined } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
 import { mapDuplicate } from "../errors.ts";
+import { withLock } from "../locks.ts";
 import { bumpRevocations } from "./gateway.ts";
 
 export interface NewLocalUser {
@@ -104,13 +105,6 @@ export interface UsersRepository {
 
 const UNIQUE = ["email", "_id"] as const;
 
-/** A user-write lock older than this belongs to a writer that died; the next writer takes it. */
-const USER_LOCK_STALE_MS = 10_000;
-/** How long a write waits for the lock before answering UNAVAILABLE (retry). */
-const USER_LOCK_WAIT_MS = 10_000;
-
-const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
 export function toUser(doc: UserDoc): User {
   return {
     id: doc._id,
@@ -149,32 +143,10 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
    * FerretDB writes whole documents, so two overlapping updates of one user lose one of them: a
    * sign-in's `lastLoginAt` or a TOTP enrolment that read the user just before an admin disabled
    * or demoted them put `disabled: false` / the old role back. Every update of a user document
-   * therefore runs under a per-user write lock: a claim inserted under its unique `_id` (atomic
-   * on MongoDB and FerretDB), deleted afterwards, taken over once older than USER_LOCK_STALE_MS.
+   * therefore runs under the user's write lock (locks.ts).
    */
-  async function withUserLock<T>(id: string, write: () => Promise<T>): Promise<T> {
-    const lockId = `user-write:${id}`;
-    const owner = randomUUID();
-    const deadline = Date.now() + USER_LOCK_WAIT_MS;
-    for (let attempt = 0; ; attempt += 1) {
-      if (await claimOnce(collections.claims, { _id: lockId, at: clock(), data: { owner } })) break;
-      const held = await collections.claims.findOne({ _id: lockId });
-      if (held !== null && clock().getTime() - held.at.getTime() > USER_LOCK_STALE_MS) {
-        await collections.claims.deleteOne({ _id: lockId, "data.owner": held.data.owner });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new DomainError("UNAVAILABLE", "database_unavailable", "The account is busy; retry shortly", {
-          retryAfterSeconds: 1,
-        });
-      }
-      await pause(1 + Math.random() * Math.min(20, 2 + attempt));
-    }
-    try {
-      return await write();
-    } finally {
-      await collections.claims.deleteOne({ _id: lockId, "data.owner": owner });
-    }
+  function withUserLock<T>(id: string, write: () => Promise<T>): Promise<T> {
+    return withLock(collections.claims, `user-write:${id}`, write);
   }
 
   /*

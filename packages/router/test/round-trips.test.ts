@@ -1,0 +1,133 @@
+import type { User } from "@neosc/core/user";
+import type { Workspace } from "@neosc/core/workspace";
+import {
+  createTestDatabase,
+  describeRoundTrips as describeTrips,
+  findsByIdOnly,
+  type RoundTrip,
+  roundTripsOf,
+  type TestDatabase,
+} from "@neosc/db/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createInnerContext } from "../src/context.ts";
+import { openLoginSession, resolveIdentity } from "../src/domain/identity/identity.ts";
+import {
+  callerFor,
+  createCaller,
+  createLocalUser,
+  makeContext,
+  resetCatalogue,
+  TEST_CONFIG,
+  testServices,
+} from "./support/context.ts";
+import { registerTestHost } from "./support/database.ts";
+
+/*
+ * The hot paths cost O(1) on the embedded engine (ARCHITECTURE §5, issue 14): FerretDB 1.24 on
+ * SQLite finds a document cheaply only by `_id` equality and scans its whole collection for any
+ * other filter. These tests count the database commands of one request each (the driver's
+ * command monitoring) and check that every one of them finds its documents by `_id` alone, with
+ * history already stored, so a scan or an extra round trip that creeps back fails here.
+ */
+
+let database: TestDatabase;
+
+async function tripsOf(run: () => Promise<unknown>): Promise<RoundTrip[]> {
+  return roundTripsOf(database.connection, run);
+}
+
+function scans(list: RoundTrip[]): RoundTrip[] {
+  return list.filter((trip) => !findsByIdOnly(trip));
+}
+
+let admin: User;
+let person: User;
+let token: string;
+let web: Workspace;
+let desktop: Workspace;
+
+beforeAll(async () => {
+  database = await createTestDatabase(inject("mongoUrl"), {});
+  const { db } = database;
+  await db.policies.seedDefaults();
+  await registerTestHost(db);
+  admin = (await createLocalUser(db, "admin")).user;
+  const bySlug = await resetCatalogue(db, { user: admin });
+  web = bySlug("api-docs");
+  desktop = bySlug("linux-desktop");
+  person = (await createLocalUser(db, "user")).user;
+  const opened = await openLoginSession(makeContext(db), person, { method: "local", mfa: false });
+  token = opened.output.token;
+
+  // History: other people's ended sessions and audit entries the hot paths must not read.
+  for (let index = 0; index < 5; index++) {
+    const someone = (await createLocalUser(db, "user")).user;
+    const asSomeone = callerFor(db, { user: someone });
+    for (let round = 0; round < 4; round++) {
+      await asSomeone.workspace.launch({ workspaceId: web.id });
+      await asSomeone.workspace.stop({ workspaceId: web.id });
+    }
+  }
+  // The person has one workspace running, as in the benchmark's dashboard rows.
+  await callerFor(db, { user: person }).workspace.launch({ workspaceId: desktop.id });
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** One HTTP request's worth of work: resolve the bearer token, then run the procedures. */
+async function request<T>(run: (caller: ReturnType<typeof createCaller>) => Promise<T>): Promise<T> {
+  const { db } = database;
+  const clock = () => new Date();
+  const services = testServices();
+  const cookies = { setSession: () => {}, clearSession: () => {} };
+  const { identity, credentialError } = await resolveIdentity(
+    {
+      db,
+      clock,
+      request: { clientIp: "192.0.2.10", userAgent: "vitest" },
+      services: { ...services, responseCookies: cookies },
+    },
+    { bearerToken: token },
+  );
+  const ctx = createInnerContext({
+    db,
+    clock,
+    config: TEST_CONFIG,
+    identity,
+    credentialError,
+    request: { clientIp: "192.0.2.10", userAgent: "vitest" },
+    services: { ...services, responseCookies: cookies },
+  });
+  return run(createCaller(ctx));
+}
+
+describe("database round trips of the hot paths", () => {
+  it("the dashboard (workspace.list + session.active, one batch)", async () => {
+    // The first request may fill the replica's catalogue cache; the steady state is measured.
+    await request(async (caller) => Promise.all([caller.workspace.list({}), caller.session.active({})]));
+    const list = await tripsOf(() =>
+      request(async (caller) => {
+        const [workspaces, active] = await Promise.all([
+          caller.workspace.list({}),
+          caller.session.active({}),
+        ]);
+        expect(workspaces.length).toBeGreaterThan(0);
+        expect(active.map((session) => session.workspaceId)).toEqual([desktop.id]);
+      }),
+    );
+    console.log(`dashboard: ${list.length} round trips\n${describeTrips(list)}`);
+    expect(scans(list), describeTrips(list)).toEqual([]);
+    expect(list.length, describeTrips(list)).toBeLessThanOrEqual(3);
+  });
+
+  it("launch and stop", async () => {
+    const launch = await tripsOf(() => request((caller) => caller.workspace.launch({ workspaceId: web.id })));
+    console.log(`launch: ${launch.length} round trips\n${describeTrips(launch)}`);
+    const stop = await tripsOf(() => request((caller) => caller.workspace.stop({ workspaceId: web.id })));
+    console.log(`stop: ${stop.length} round trips\n${describeTrips(stop)}`);
+    expect(scans(launch), describeTrips(launch)).toEqual([]);
+    expect(scans(stop), describeTrips(stop)).toEqual([]);
+  });
+});
