@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type AuditEvent, GENESIS_HASH } from "@neosc/core/audit";
 import { describe, expect, inject, it } from "vitest";
 import { canonicalJson } from "../src/canonical.ts";
@@ -117,6 +118,50 @@ describe("audit repository", () => {
       expect(await handle.db.audit.verify()).toEqual({ ok: true, checked: before + 40, firstBroken: null });
     } finally {
       await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+
+  it("continues the chain of an install upgraded from before seq-derived ids and the head document", async () => {
+    const { dbName } = handle.test;
+    // Entries as the previous version wrote them: random ids, no head document.
+    const legacyDb = `${dbName}_legacy`;
+    const writer = await connectDatabase({ url: inject("mongoUrl"), dbName: legacyDb });
+    try {
+      const raw = writer.client.db(legacyDb).collection<AuditDoc>(COLLECTION_NAMES.audit);
+      let prevHash = GENESIS_HASH;
+      for (let seq = 1; seq <= 3; seq++) {
+        const unhashed = {
+          ...event(`legacy.${seq}`),
+          id: randomUUID(),
+          seq,
+          at: new Date(Date.UTC(2030, 0, 1, 0, 0, seq)),
+          details: {},
+          prevHash,
+        };
+        const hash = hashEntry(unhashed);
+        const { id, ...rest } = unhashed;
+        await raw.insertOne({ _id: id, ...rest, hash });
+        prevHash = hash;
+      }
+      const replicas = await Promise.all(
+        Array.from({ length: 2 }, () => connectDatabase({ url: inject("mongoUrl"), dbName: legacyDb })),
+      );
+      try {
+        const appended = await Promise.all(
+          replicas.flatMap((replica, r) =>
+            Array.from({ length: 5 }, (_, index) => replica.db.audit.append(event(`new.${r}.${index}`))),
+          ),
+        );
+        expect(appended.map((entry) => entry.seq).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 10 }, (_, index) => index + 4),
+        );
+        expect(await writer.db.audit.verify()).toEqual({ ok: true, checked: 13, firstBroken: null });
+      } finally {
+        await Promise.all(replicas.map((replica) => replica.close()));
+      }
+    } finally {
+      await writer.client.db(legacyDb).dropDatabase();
+      await writer.close();
     }
   });
 

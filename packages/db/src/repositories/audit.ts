@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   type AuditEntry,
   type AuditEvent,
@@ -35,13 +34,35 @@ export interface AuditRepository {
  * for the first) and `hash` = SHA-256 of the canonical JSON of the entry itself without `hash`
  * (id, seq, at, actor, action, resource, clientIp, userAgent, result, reason, details, prevHash).
  *
- * Appending without transactions: read the last entry, write seq = last.seq + 1 chained to its
- * hash. The unique index on `seq` lets exactly one of several concurrent writers (on any
- * replica) win a seq; the others get a duplicate key, re-read the new last entry and retry with
- * a small random back-off. Entries are never updated, so a chain link, once written, stays valid.
+ * Appending without transactions, and without a scan (FerretDB 1.24 finds only `_id` cheaply): an
+ * entry's `_id` is derived from its seq (auditIdOf), so the insert of entry n+1 is the
+ * compare-and-set that decides who extends the chain after n — the unique `_id` (and the unique
+ * index on `seq`) lets exactly one of several concurrent writers, on any replica, win it. The
+ * others get a duplicate key, find the new last entry by `_id` (n+1, n+2, … until one is
+ * missing) and chain onto it. Where to start is this process's own last link, else the head
+ * document (`markers` "audit-head", a hint every writer moves forward after its batch), else
+ * (an install upgraded from before the head document) one sorted read of the last entry. Entries
+ * are never updated, so a link, once written, stays valid.
  */
 
 const MAX_APPEND_ATTEMPTS = 200;
+
+const HEAD_ID = "audit-head";
+
+/**
+ * The `_id` of the entry with this seq: a UUID (version 4 layout) whose last 48 bits are the seq,
+ * so the next link is found by `_id`. Entries written before this scheme keep their random ids.
+ */
+export function auditIdOf(seq: number): string {
+  return `00000000-0000-4000-8000-${seq.toString(16).padStart(12, "0")}`;
+}
+
+/** What the next link needs of the last one. */
+interface Link {
+  seq: number;
+  hash: string;
+  at: Date;
+}
 
 type Unhashed = Omit<AuditEntry, "hash">;
 
@@ -141,7 +162,6 @@ function filterOf(filter: AuditFilter): Filter<AuditDoc> {
 const pause = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 interface PendingAppend {
-  id: string;
   event: AuditEvent;
   details: Record<string, unknown>;
   resolve: (entry: AuditEntry) => void;
@@ -152,7 +172,7 @@ interface PendingAppend {
 const MAX_BATCH = 200;
 
 export function createAuditRepository(collections: Collections, clock: () => Date): AuditRepository {
-  const audit = collections.audit;
+  const { audit, markers } = collections;
 
   /*
    * Group commit. Inside one process, appends queue up and a single writer chains everything
@@ -164,15 +184,71 @@ export function createAuditRepository(collections: Collections, clock: () => Dat
    */
   let queue: PendingAppend[] = [];
   let writing = false;
+  /** The last link this process knows of (a hint: the inserts decide); undefined: not read yet. */
+  let head: Link | null | undefined;
 
-  function chain(batch: PendingAppend[], last: { seq: number; hash: string; at: Date } | null): AuditEntry[] {
+  const linkOf = (doc: Pick<AuditDoc, "seq" | "hash" | "at">): Link => ({
+    seq: doc.seq,
+    hash: doc.hash,
+    at: doc.at,
+  });
+
+  /** The head document's link, or null when there is none yet. */
+  async function publishedHead(): Promise<Link | null> {
+    const marker = await markers.findOne({ _id: HEAD_ID });
+    return marker !== null && typeof marker.seq === "number" && typeof marker.hash === "string"
+      ? { seq: marker.seq, hash: marker.hash, at: marker.at }
+      : null;
+  }
+
+  /** From `link`, the entries written after it, found by `_id` one after the other. */
+  async function rollForward(link: Link | null): Promise<Link | null> {
+    let current = link;
+    for (;;) {
+      const next = await audit.findOne(
+        { _id: auditIdOf((current?.seq ?? 0) + 1) },
+        { projection: { seq: 1, hash: 1, at: 1 } },
+      );
+      if (next === null) return current;
+      current = linkOf(next);
+    }
+  }
+
+  async function storedHead(): Promise<Link | null> {
+    const published = await publishedHead();
+    if (published !== null) return rollForward(published);
+    // No head document: a fresh install, or one upgraded from before it (one sorted read, once).
+    return storedHeadBySort();
+  }
+
+  async function storedHeadBySort(): Promise<Link | null> {
+    const last = await audit.findOne({}, { sort: { seq: -1 }, projection: { seq: 1, hash: 1, at: 1 } });
+    return rollForward(last === null ? null : linkOf(last));
+  }
+
+  /** Moves the head document forward (a hint: an older write landing late only costs a roll-forward). */
+  async function publish(link: Link): Promise<void> {
+    try {
+      await markers.updateOne(
+        { _id: HEAD_ID },
+        { $set: { seq: link.seq, hash: link.hash, at: link.at } },
+        { upsert: true },
+      );
+    } catch (error) {
+      // Two first publishes racing (FerretDB's upsert is read-then-insert): the next one lands.
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  function chain(batch: PendingAppend[], last: Link | null): AuditEntry[] {
     const entries: AuditEntry[] = [];
     let previous = last;
-    for (const { id, event, details } of batch) {
+    for (const { event, details } of batch) {
       const now = clock();
+      const seq = (previous?.seq ?? 0) + 1;
       const unhashed: Unhashed = {
-        id,
-        seq: (previous?.seq ?? 0) + 1,
+        id: auditIdOf(seq),
+        seq,
         // Never earlier than the previous link, so time order along the chain is checkable.
         at: previous && previous.at > now ? previous.at : now,
         actor: {
@@ -199,29 +275,44 @@ export function createAuditRepository(collections: Collections, clock: () => Dat
   async function write(batch: PendingAppend[]): Promise<void> {
     let pending = batch;
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS && pending.length > 0; attempt += 1) {
-      const last = await audit.findOne({}, { sort: { seq: -1 }, projection: { seq: 1, hash: 1, at: 1 } });
-      const entries = chain(pending, last);
+      if (head === undefined) head = await storedHead();
+      const entries = chain(pending, head);
       try {
         await audit.insertMany(entries.map(toDoc), { ordered: true });
-        for (const [index, item] of pending.entries()) item.resolve(entries[index] as AuditEntry);
-        return;
       } catch (error) {
+        head = undefined;
         if (!isDuplicateKeyError(error)) throw error;
-        // Another replica took a seq. The entries before the conflict (ordered insert) — or
-        // all of ours, after an ambiguous failure — are stored and valid links: settle those.
-        const ids = pending.map((item) => item.id);
-        const stored = new Map(
-          (await audit.find({ _id: { $in: ids } }).toArray()).map((doc) => [doc._id, doc]),
-        );
-        const rest: PendingAppend[] = [];
-        for (const item of pending) {
-          const doc = stored.get(item.id);
-          if (doc) item.resolve(toEntry(doc));
-          else rest.push(item);
+        // Another writer took a seq. The entries before the conflict (ordered insert) are stored
+        // and valid links: settle those, then chain the rest after whatever is last now.
+        let stored = 0;
+        let takenById = false;
+        for (const entry of entries) {
+          const doc = await audit.findOne({ _id: entry.id }, { projection: { hash: 1 } });
+          if (doc?.hash !== entry.hash) {
+            takenById = doc !== null;
+            break;
+          }
+          pending[stored]?.resolve(entry);
+          stored += 1;
         }
-        pending = rest;
+        const ours = stored > 0 ? (entries[stored - 1] as AuditEntry) : null;
+        pending = pending.slice(stored);
+        if (stored === 0 && !takenById) {
+          // The seq is held by an entry with a random id (written before seq-derived ids).
+          head = await storedHeadBySort();
+        } else {
+          const published = await publishedHead();
+          const from = ours !== null && (published === null || ours.seq > published.seq) ? ours : published;
+          head = await rollForward(from === null ? null : linkOf(from));
+        }
         if (pending.length > 0) await pause(Math.random() * Math.min(50, 2 + attempt * 2));
+        continue;
       }
+      const last = entries.at(-1) as AuditEntry;
+      head = linkOf(last);
+      await publish(head);
+      for (const [index, item] of pending.entries()) item.resolve(entries[index] as AuditEntry);
+      return;
     }
     if (pending.length > 0) throw new Error("audit append: too much contention for the next seq");
   }
@@ -247,7 +338,7 @@ export function createAuditRepository(collections: Collections, clock: () => Dat
   return {
     append(event) {
       return new Promise<AuditEntry>((resolve, reject) => {
-        queue.push({ id: randomUUID(), event, details: plainDetails(event.details), resolve, reject });
+        queue.push({ event, details: plainDetails(event.details), resolve, reject });
         if (!writing) void drain();
       });
     },
