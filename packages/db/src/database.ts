@@ -58,6 +58,12 @@ export interface Database {
   auditCheckpoints: AuditCheckpointsRepository;
 }
 
+/**
+ * Bounded staleness of the shared copies (catalogue, policies, hosts) on other replicas: short
+ * against anything a person notices, long against the request rate that would otherwise read them.
+ */
+export const DEFAULT_CACHE_MAX_AGE_MS = 1000;
+
 export interface ConnectDatabaseOptions {
   /** mongodb:// URL; credentials are never echoed in errors. */
   url: string;
@@ -74,6 +80,11 @@ export interface ConnectDatabaseOptions {
    * documents); default true, idempotent.
    */
   ensureIndexes?: boolean;
+  /**
+   * How long a replica serves its copy of the catalogue, the policies and the workspace hosts
+   * before checking it is current (default 1000 ms; writes through this replica drop it at once).
+   */
+  cacheMaxAgeMs?: number;
   /** Clock for createdAt/updatedAt and audit `at` (default `() => new Date()`). */
   clock?: () => Date;
 }
@@ -100,20 +111,21 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
   const client = createMongoClient(options);
   await connectClient(client, options.url, dbName);
   const collections = collectionsOf(client.db(dbName));
+  const cache = { cacheMaxAgeMs: options.cacheMaxAgeMs ?? DEFAULT_CACHE_MAX_AGE_MS };
   const connection: DatabaseConnection = {
     db: {
       users: createUsersRepository(collections, clock),
       organizations: createOrganizationsRepository(collections, clock),
-      workspaces: createWorkspacesRepository(collections, clock),
+      workspaces: createWorkspacesRepository(collections, clock, cache),
       sessions: createSessionsRepository(collections),
       loginSessions: createLoginSessionsRepository(collections),
       audit: createAuditRepository(collections, clock),
-      policies: createPoliciesRepository(collections, clock),
+      policies: createPoliciesRepository(collections, clock, cache),
       loginAttempts: createLoginAttemptsRepository(collections),
       connectTickets: createConnectTicketsRepository(collections),
       gateway: createGatewayRepository(collections),
       apiTokens: createApiTokensRepository(collections),
-      workspaceHosts: createWorkspaceHostsRepository(collections),
+      workspaceHosts: createWorkspaceHostsRepository(collections, cache),
       idTokenUses: createIdTokenUsesRepository(collections),
       auditCheckpoints: createAuditCheckpointsRepository(collections),
     },

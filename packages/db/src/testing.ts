@@ -41,7 +41,7 @@ export interface TestDatabase {
 /** A fresh, uniquely named database on `url` with all indexes. */
 export async function createTestDatabase(
   url: string,
-  options: { clock?: () => Date; maxPoolSize?: number } = {},
+  options: { clock?: () => Date; maxPoolSize?: number; cacheMaxAgeMs?: number } = {},
 ): Promise<TestDatabase> {
   const dbName = `test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
   const connection = await connectDatabase({
@@ -50,6 +50,7 @@ export async function createTestDatabase(
     clock: options.clock,
     maxPoolSize: options.maxPoolSize ?? 10,
     appName: "neosc-test",
+    ...(options.cacheMaxAgeMs === undefined ? {} : { cacheMaxAgeMs: options.cacheMaxAgeMs }),
   });
   return {
     db: connection.db,

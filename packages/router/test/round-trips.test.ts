@@ -47,7 +47,7 @@ let web: Workspace;
 let desktop: Workspace;
 
 beforeAll(async () => {
-  database = await createTestDatabase(inject("mongoUrl"), {});
+  database = await createTestDatabase(inject("mongoUrl"), { cacheMaxAgeMs: 60_000 });
   const { db } = database;
   await db.policies.seedDefaults();
   await registerTestHost(db);
@@ -129,5 +129,11 @@ describe("database round trips of the hot paths", () => {
     console.log(`stop: ${stop.length} round trips\n${describeTrips(stop)}`);
     expect(scans(launch), describeTrips(launch)).toEqual([]);
     expect(scans(stop), describeTrips(stop)).toEqual([]);
+    // identity 2, workspace 1, person 1, the person's lock + read + session + copy + unlock 5,
+    // audit 2 (the entry, the head).
+    expect(launch.length, describeTrips(launch)).toBeLessThanOrEqual(11);
+    // identity 2, person 1, the end (read, claim, write) 3, the copy removed under the lock 4,
+    // revocation 1, audit 2.
+    expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(13);
   });
 });

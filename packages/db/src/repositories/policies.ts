@@ -11,6 +11,7 @@ import {
 } from "@neosc/core/policy";
 import type { Collections, PolicyDoc } from "../collections.ts";
 import { isDuplicateKeyError } from "../errors.ts";
+import { sharedCache } from "./cache.ts";
 
 export interface PoliciesRepository {
   /** Inserts every missing policy with its default; never overwrites. Idempotent. */
@@ -38,8 +39,19 @@ function toPolicy<K extends PolicyKey>(key: K, doc: PolicyDoc | null, fallbackAt
   }) as PolicyOf<K>;
 }
 
-export function createPoliciesRepository(collections: Collections, clock: () => Date): PoliciesRepository {
+export function createPoliciesRepository(
+  collections: Collections,
+  clock: () => Date,
+  options: { cacheMaxAgeMs: number },
+): PoliciesRepository {
   const policies = collections.policies;
+  /** Every policy document, shared by every request of this replica (see cache.ts). */
+  const stored = sharedCache({
+    markers: collections.markers,
+    versionId: "policies-version",
+    maxAgeMs: options.cacheMaxAgeMs,
+    load: async () => new Map((await policies.find({}).toArray()).map((doc) => [doc._id, doc])),
+  });
 
   /** Writes `set` on the policy, creating it from its default first when it is missing. */
   async function write<K extends PolicyKey>(key: K, set: Partial<PolicyDoc>): Promise<PolicyOf<K>> {
@@ -60,6 +72,8 @@ export function createPoliciesRepository(collections: Collections, clock: () => 
       // A parallel first write inserted the document: now it exists, update it.
       if (!isDuplicateKeyError(error)) throw error;
       doc = await update();
+    } finally {
+      await stored.changed();
     }
     return toPolicy(key, doc, clock());
   }
@@ -86,17 +100,17 @@ export function createPoliciesRepository(collections: Collections, clock: () => 
           if (!isDuplicateKeyError(error)) throw error;
         }
       }
+      await stored.changed();
     },
 
     async list(): Promise<Policy[]> {
-      const docs = await policies.find({}).toArray();
-      const byKey = new Map(docs.map((doc) => [doc._id, doc]));
+      const byKey = await stored.get();
       const now = clock();
       return POLICY_KEYS.map((key) => toPolicy(key, byKey.get(key) ?? null, now));
     },
 
     async get(key) {
-      return toPolicy(key, await policies.findOne({ _id: key }), clock());
+      return toPolicy(key, (await stored.get()).get(key) ?? null, clock());
     },
 
     setEnabled(key, enabled, by) {

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { Page } from "@neosc/core/common";
-import { DomainError } from "@neosc/core/errors";
 import { ROLES, type Role } from "@neosc/core/roles";
 import type { ListUsersInput, User, UserSource } from "@neosc/core/user";
 import type { Filter } from "mongodb";

@@ -1,5 +1,6 @@
 import type { DriverHealth, WorkspaceHost } from "@neosc/core/workspace-host";
 import type { Collections, WorkspaceHostDoc } from "../collections.ts";
+import { sharedCache } from "./cache.ts";
 
 /** What a host publishes about itself at every heartbeat. */
 export interface HostAnnouncement {
@@ -40,8 +41,22 @@ function toHost(doc: WorkspaceHostDoc): WorkspaceHost {
   };
 }
 
-export function createWorkspaceHostsRepository(collections: Collections): WorkspaceHostsRepository {
+export function createWorkspaceHostsRepository(
+  collections: Collections,
+  options: { cacheMaxAgeMs: number },
+): WorkspaceHostsRepository {
   const { workspaceHosts } = collections;
+  /*
+   * The registry as every request of this replica sees it (see cache.ts): no version document,
+   * since heartbeats rewrite it every few seconds; a copy is at most `cacheMaxAgeMs` old, which
+   * is small against HOST_LOST_AFTER_MS.
+   */
+  const registry = sharedCache({
+    markers: collections.markers,
+    versionId: null,
+    maxAgeMs: options.cacheMaxAgeMs,
+    load: async () => (await workspaceHosts.find({}).sort({ name: 1, _id: 1 }).toArray()).map(toHost),
+  });
   return {
     async heartbeat(host, at) {
       await workspaceHosts.updateOne(
@@ -58,10 +73,10 @@ export function createWorkspaceHostsRepository(collections: Collections): Worksp
         },
         { upsert: true },
       );
+      await registry.changed();
     },
     async list() {
-      const docs = await workspaceHosts.find({}).sort({ name: 1, _id: 1 }).toArray();
-      return docs.map(toHost);
+      return (await registry.get()).map((host) => ({ ...host }));
     },
     async findById(id) {
       const doc = await workspaceHosts.findOne({ _id: id });
@@ -69,6 +84,7 @@ export function createWorkspaceHostsRepository(collections: Collections): Worksp
     },
     async remove(id) {
       await workspaceHosts.deleteOne({ _id: id });
+      await registry.changed();
     },
   };
 }

@@ -6,11 +6,10 @@ import type {
   UpdateWorkspaceInput,
   Workspace,
 } from "@neosc/core/workspace";
-import type { Filter } from "mongodb";
 import type { Collections, WorkspaceDoc } from "../collections.ts";
 import { defined } from "../collections.ts";
-import { escapeRegex } from "../cursor.ts";
 import { isDuplicateKeyError, mapDuplicate } from "../errors.ts";
+import { sharedCache } from "./cache.ts";
 
 export interface WorkspaceFilter extends NonNullable<ListWorkspacesInput> {
   /** Only workspaces of these organizations (`null` = global workspaces). */
@@ -97,11 +96,41 @@ function fieldsOf(input: CreateWorkspaceInput) {
   };
 }
 
+/** Whether a workspace passes a list filter (the same rules as a query would apply). */
+function passes(doc: Workspace, filter: WorkspaceFilter): boolean {
+  if (filter.kind !== undefined && doc.kind !== filter.kind) return false;
+  if (filter.tag !== undefined && !(doc.tags ?? []).includes(filter.tag)) return false;
+  if (filter.role !== undefined && !doc.allowedRoles.includes(filter.role)) return false;
+  if (filter.enabled !== undefined && doc.enabled !== filter.enabled) return false;
+  if (filter.organizationIds !== undefined && !filter.organizationIds.includes(doc.organizationId ?? null)) {
+    return false;
+  }
+  if (filter.search) {
+    const needle = filter.search.toLowerCase();
+    return [doc.name, doc.slug, doc.description].some((text) => text.toLowerCase().includes(needle));
+  }
+  return true;
+}
+
+const byNameThenId = (a: Workspace, b: Workspace) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+
 export function createWorkspacesRepository(
   collections: Collections,
   clock: () => Date,
+  options: { cacheMaxAgeMs: number },
 ): WorkspacesRepository {
   const workspaces = collections.workspaces;
+  /*
+   * The whole catalogue, shared by every request of this replica (see cache.ts): the dashboard
+   * filters it in memory instead of querying. Secrets stay out of the copy.
+   */
+  const catalogue = sharedCache({
+    markers: collections.markers,
+    versionId: "catalogue-version",
+    maxAgeMs: options.cacheMaxAgeMs,
+    load: async () => (await workspaces.find({}).toArray()).map(toWorkspace).sort(byNameThenId),
+  });
 
   async function upsertBySlug(input: CreateWorkspaceInput): Promise<WorkspaceDoc> {
     const now = clock();
@@ -127,12 +156,16 @@ export function createWorkspacesRepository(
     async create(input) {
       const now = clock();
       const doc: WorkspaceDoc = { _id: randomUUID(), ...fieldsOf(input), createdAt: now, updatedAt: now };
-      await mapDuplicate(() => workspaces.insertOne(doc), {
-        entity: "workspace",
-        collection: workspaces,
-        written: doc,
-        unique: UNIQUE,
-      });
+      try {
+        await mapDuplicate(() => workspaces.insertOne(doc), {
+          entity: "workspace",
+          collection: workspaces,
+          written: doc,
+          unique: UNIQUE,
+        });
+      } finally {
+        await catalogue.changed();
+      }
       return toWorkspace(doc);
     },
 
@@ -157,47 +190,51 @@ export function createWorkspacesRepository(
     },
 
     async list(filter: WorkspaceFilter = {}) {
-      const query: Filter<WorkspaceDoc> = {};
-      if (filter.kind !== undefined) query.kind = filter.kind;
-      if (filter.tag !== undefined) query.tags = filter.tag;
-      if (filter.role !== undefined) query.allowedRoles = filter.role;
-      if (filter.enabled !== undefined) query.enabled = filter.enabled;
-      if (filter.organizationIds !== undefined) query.organizationId = { $in: filter.organizationIds };
-      if (filter.search) {
-        const pattern = { $regex: escapeRegex(filter.search), $options: "i" };
-        query.$or = [{ name: pattern }, { slug: pattern }, { description: pattern }];
-      }
-      const docs = await workspaces.find(query).sort({ name: 1, _id: 1 }).toArray();
-      return docs.map(toWorkspace);
+      // Copies: the cached objects are shared by every request.
+      return (await catalogue.get()).filter((workspace) => passes(workspace, filter)).map((w) => ({ ...w }));
     },
 
     async update(id, patch: UpdateWorkspaceInput["patch"]) {
       const set = defined(patch);
-      const doc = await mapDuplicate(
-        () =>
-          workspaces.findOneAndUpdate(
-            { _id: id },
-            { $set: { ...set, updatedAt: clock() } },
-            { returnDocument: "after" },
-          ),
-        { entity: "workspace", collection: workspaces, written: { ...set, _id: id }, unique: UNIQUE },
-      );
-      return doc ? toWorkspace(doc) : null;
+      try {
+        const doc = await mapDuplicate(
+          () =>
+            workspaces.findOneAndUpdate(
+              { _id: id },
+              { $set: { ...set, updatedAt: clock() } },
+              { returnDocument: "after" },
+            ),
+          { entity: "workspace", collection: workspaces, written: { ...set, _id: id }, unique: UNIQUE },
+        );
+        return doc ? toWorkspace(doc) : null;
+      } finally {
+        await catalogue.changed();
+      }
     },
 
     async delete(id) {
-      const result = await workspaces.deleteOne({ _id: id });
-      return result.deletedCount === 1;
+      try {
+        const result = await workspaces.deleteOne({ _id: id });
+        return result.deletedCount === 1;
+      } finally {
+        await catalogue.changed();
+      }
     },
 
     async replaceAll(inputs) {
-      const slugs = inputs.map((input) => input.slug);
-      const removed = await workspaces.find({ slug: { $nin: slugs } }, { projection: { _id: 1 } }).toArray();
-      const removedIds = removed.map((doc) => doc._id);
-      if (removedIds.length > 0) await workspaces.deleteMany({ _id: { $in: removedIds } });
-      const docs: WorkspaceDoc[] = [];
-      for (const input of inputs) docs.push(await upsertBySlug(input));
-      return { workspaces: docs.map(toWorkspace), removedIds };
+      try {
+        const slugs = inputs.map((input) => input.slug);
+        const removed = await workspaces
+          .find({ slug: { $nin: slugs } }, { projection: { _id: 1 } })
+          .toArray();
+        const removedIds = removed.map((doc) => doc._id);
+        if (removedIds.length > 0) await workspaces.deleteMany({ _id: { $in: removedIds } });
+        const docs: WorkspaceDoc[] = [];
+        for (const input of inputs) docs.push(await upsertBySlug(input));
+        return { workspaces: docs.map(toWorkspace), removedIds };
+      } finally {
+        await catalogue.changed();
+      }
     },
 
     async countAll() {
