@@ -241,12 +241,15 @@ async function snapshot(): Promise<Record<string, string>> {
     const docs = await db.collection(name).find({}).sort({ _id: 1 }).toArray();
     // A gateway replica's liveness record and a workspace host's heartbeat are rewritten every few
     // seconds by the process itself; they are not data a request could change.
+    // The audit chain's head moves with the (append-only) audit log.
     const stored =
       name === "gateway_state"
         ? docs.filter((d) => !String(d._id).startsWith("replica:"))
         : name === "workspace_hosts"
           ? docs.map(({ heartbeatAt: _heartbeat, ...rest }) => rest)
-          : docs;
+          : name === "markers"
+            ? docs.filter((d) => d._id !== "audit-head")
+            : docs;
     // An empty collection is no data (background writers create theirs when they first run).
     if (stored.length > 0) out[name] = JSON.stringify(stored);
   }
