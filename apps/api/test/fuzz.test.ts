@@ -248,7 +248,7 @@ async function snapshot(): Promise<Record<string, string>> {
         : name === "workspace_hosts"
           ? docs.map(({ heartbeatAt: _heartbeat, ...rest }) => rest)
           : name === "markers"
-            ? docs.filter((d) => d._id !== "audit-head")
+            ? docs.filter((d) => String(d._id) !== "audit-head")
             : docs;
     // An empty collection is no data (background writers create theirs when they first run).
     if (stored.length > 0) out[name] = JSON.stringify(stored);
