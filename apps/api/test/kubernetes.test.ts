@@ -271,11 +271,16 @@ describe("Kubernetes workspaces through the API's workspace host", { timeout: 12
       10_000,
     );
     expect(ended.endReason).toBe("workspace_exited");
-    const audits = await api.database.db.audit.list({ action: "session.end", limit: 20 });
-    expect(audits.items.find((entry) => entry.resource.id === session.id)).toMatchObject({
-      reason: "workspace_exited",
-      actor: { id: "system" },
-    });
+    // The end is audited right after the session is written (by the same call): wait for it too.
+    const audited = await eventually(
+      "end audited",
+      async () =>
+        (await api.database.db.audit.list({ action: "session.end", limit: 20 })).items.find(
+          (entry) => entry.resource.id === session.id,
+        ),
+      10_000,
+    );
+    expect(audited).toMatchObject({ reason: "workspace_exited", actor: { id: "system" } });
   });
 
   it("refuses a launch whose pod is not ready in time with launch_failed and the scheduler's words, leaving no pod", async (context) => {
