@@ -6,7 +6,7 @@ import { parseAuditSigningKey } from "@neosc/auth/audit-signing";
 import { createZitadelClient } from "@neosc/auth/oidc";
 import { preparePasswordHashing } from "@neosc/auth/password";
 import { appsAddressingFor, appsAreCrossSite } from "@neosc/core/web-app";
-import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
+import { connectDatabase, type DatabaseConnection, EMBEDDED_SLOW_AT_DOCUMENTS } from "@neosc/db/database";
 import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
 import { type InspectorApp, startInspectorApp } from "@neosc/gateway/inspector-app";
@@ -159,6 +159,15 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       appName: "neosc-api",
     });
     const { db } = connection;
+    if (local !== null && local.engine === "sqlite") {
+      const large = await connection.collectionsOver(EMBEDDED_SLOW_AT_DOCUMENTS);
+      if (large.length > 0) {
+        logger.warn(
+          { collections: large, slowAtDocuments: EMBEDDED_SLOW_AT_DOCUMENTS },
+          `the embedded database holds ${large.map((size) => `${size.documents} ${size.collection}`).join(", ")}: past ${EMBEDDED_SLOW_AT_DOCUMENTS} documents FerretDB on SQLite scans slowly (admin pages, logins by email); run MongoDB 7 with MONGO_URL (deploy/README.md)`,
+        );
+      }
+    }
 
     const sessionSecret = env.NEOSC_SESSION_SECRET ?? (await persistentSessionSecret(dataDir));
     if (env.MONGO_URL !== undefined && env.NEOSC_AUDIT_SIGNING_KEY === undefined) {

@@ -89,6 +89,16 @@ export interface ConnectDatabaseOptions {
   clock?: () => Date;
 }
 
+/**
+ * Where the embedded engine (FerretDB 1.24 on SQLite) becomes slow: every query that is not by
+ * `_id` decodes the whole collection, about 0.077 ms per document here (REFERENCE.md: 79 ms at
+ * 1,000 documents, 765 ms at 10,000), so an admin page's scan passes ~100 ms at ~1,300.
+ */
+export const EMBEDDED_SLOW_AT_DOCUMENTS = 1_300;
+
+/** The collections that grow with use (history and people), which the admin pages scan. */
+const GROWING_COLLECTIONS = ["sessions", "audit_logs", "users", "auth_sessions", "login_attempts", "claims"];
+
 export interface DatabaseConnection {
   db: Database;
   client: MongoClient;
@@ -98,6 +108,8 @@ export interface DatabaseConnection {
   ensureIndexes(): Promise<void>;
   /** Calls `listener` with each command's name (one database round trip each); returns an unsubscribe. */
   onCommand(listener: (commandName: string) => void): () => void;
+  /** The growing collections holding at least `documents` documents (estimated counts). */
+  collectionsOver(documents: number): Promise<{ collection: string; documents: number }[]>;
   close(): Promise<void>;
 }
 
@@ -140,6 +152,15 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
     },
     ensureIndexes: () => ensureIndexes(collections),
     onCommand: (listener) => onCommand(client, listener),
+    async collectionsOver(documents) {
+      const sizes = await Promise.all(
+        GROWING_COLLECTIONS.map(async (collection) => ({
+          collection,
+          documents: await client.db(dbName).collection(collection).estimatedDocumentCount(),
+        })),
+      );
+      return sizes.filter((size) => size.documents >= documents);
+    },
     close: () => client.close(),
   };
   if (options.ensureIndexes !== false) {

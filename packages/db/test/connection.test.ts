@@ -66,3 +66,23 @@ describe("connection", () => {
     expect(redactUrl("mongodb://localhost:27017/db")).toBe("mongodb://localhost:27017/db");
   });
 });
+
+describe("collection sizes for the embedded engine's warning", () => {
+  it("names the growing collections past a size, and only those", async () => {
+    const { db, test } = handle;
+    await db.audit.append({
+      actor: { id: null, email: null, role: null },
+      action: "size.check",
+      resource: { type: "none", id: null },
+      clientIp: null,
+      userAgent: null,
+      result: "success",
+      reason: null,
+      details: {},
+    });
+    const over = await test.connection.collectionsOver(1);
+    expect(over.map((size) => size.collection)).toContain("audit_logs");
+    expect(over.every((size) => size.documents >= 1)).toBe(true);
+    expect(await test.connection.collectionsOver(1_000_000)).toEqual([]);
+  });
+});
