@@ -76,6 +76,7 @@ const stored = await db.workspaces.create({
   vncPassword: null,
   cpu: target.cpu,
   memoryMb: target.memoryMb,
+  warm: 0,
   allowedRoles: ["user"],
   organizationId: null,
   enabled: true,
