@@ -36,7 +36,10 @@ describe("WorkspaceForm", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
     expect(errorsOf(/^Name$/)).toBe("Required");
     expect(errorsOf(/^Slug$/)).toBe("Required");
-    // A new desktop runs on Kubernetes unless the admin says otherwise: an image is required.
+    // A new desktop runs in a sandbox on the hosts: no image needed, until Kubernetes is chosen.
+    expect(errorsOf(/Container image/)).toBeNull();
+    await userEvent.selectOptions(screen.getByLabelText(/Runs on/), "kubernetes");
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
     expect(errorsOf(/Container image/)).toBe("a Kubernetes workspace needs a container image");
     expect(onSubmit).not.toHaveBeenCalled();
 
@@ -72,8 +75,8 @@ describe("WorkspaceForm", () => {
       kind: "desktop",
       image: "kasmweb/ubuntu:1.16",
       url: null,
-      driver: "kubernetes",
-      program: null,
+      driver: "local",
+      program: "desktop",
       cpu: 1,
       memoryMb: 2048,
       warm: 0,
@@ -83,6 +86,23 @@ describe("WorkspaceForm", () => {
       tags: ["dev", "linux"],
       recording: null,
     });
+  });
+
+  it("offers per kind where it runs, a sandbox on the workspace hosts first (every install has one)", async () => {
+    const onSubmit = vi.fn(async (_input: CreateWorkspaceInput) => {});
+    render(<WorkspaceForm initial={null} organizations={[]} onSubmit={onSubmit} onCancel={() => {}} />);
+    const runsOn = () => screen.getByLabelText(/Runs on/) as HTMLSelectElement;
+    expect(runsOn().value).toBe("local:desktop");
+    await userEvent.click(screen.getByRole("radio", { name: /App/ }));
+    expect([...runsOn().options].map((option) => option.value)).toEqual([
+      "local:firefox",
+      "local:terminal",
+      "kubernetes",
+    ]);
+    expect(runsOn().value).toBe("local:firefox");
+    await userEvent.type(screen.getByLabelText(/^Name$/), "Browser");
+    await userEvent.click(screen.getByRole("button", { name: "Create workspace" }));
+    expect(onSubmit.mock.calls[0]?.[0]).toMatchObject({ kind: "app", driver: "local", program: "firefox" });
   });
 
   it("keeps an existing entry's driver unless the admin picks Kubernetes, then sends image, CPU and memory with it", async () => {

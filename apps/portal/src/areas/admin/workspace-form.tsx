@@ -39,10 +39,11 @@ export interface WorkspaceFormValues {
   /** "" follows the `recording` policy; a workspace can only ask for more. */
   recording: "" | "on" | "required";
   /**
-   * Desktops and apps: `kubernetes` runs the image as a pod with the CPU and memory below;
-   * `keep` leaves a driver set elsewhere (local program, static VNC target) as it is.
+   * Desktops and apps: `local:<program>` runs that program in a sandbox on a workspace host,
+   * `kubernetes` runs the image as a pod with the CPU and memory below, `keep` leaves a driver
+   * set elsewhere (a static VNC target) as it is.
    */
-  runsOn: "kubernetes" | "keep";
+  runsOn: RunsOn;
   /** Terminal workspaces: a shell on a workspace host, or an ssh login to an internal host. */
   terminal: "local" | "ssh";
   sshHost: string;
@@ -52,6 +53,46 @@ export interface WorkspaceFormValues {
   sshAuth: "password" | "privateKey";
   /** Write-only: blank on edit keeps the stored credential. */
   sshSecret: string;
+}
+
+type RunsOn = "local:desktop" | "local:firefox" | "local:terminal" | "kubernetes" | "keep";
+
+/**
+ * Where a desktop or an app can run, per kind. The first is a new entry's default: a sandbox on
+ * the workspace hosts, which every install has (the embedded default runs no Kubernetes host).
+ */
+const RUNS_ON_CHOICES: Record<"desktop" | "app", ReadonlyArray<{ value: RunsOn; label: string }>> = {
+  desktop: [
+    { value: "local:desktop", label: "A sandbox on a workspace host: full desktop" },
+    { value: "kubernetes", label: "Kubernetes: a pod from the image" },
+  ],
+  app: [
+    { value: "local:firefox", label: "A sandbox on a workspace host: Firefox" },
+    { value: "local:terminal", label: "A sandbox on a workspace host: xterm" },
+    { value: "kubernetes", label: "Kubernetes: a pod from the image" },
+  ],
+};
+
+function runsOnOf(workspace: Workspace | null): RunsOn {
+  if (workspace === null) return "local:desktop";
+  if (workspace.driver === "kubernetes") return "kubernetes";
+  if (workspace.driver === "local" && workspace.program !== null && workspace.program !== "shell")
+    return `local:${workspace.program}`;
+  return "keep";
+}
+
+/** The choice that applies to this kind: one of its own, kept as configured, or its default. */
+function effectiveRunsOn(kind: "desktop" | "app", runsOn: RunsOn): RunsOn {
+  const choices = RUNS_ON_CHOICES[kind];
+  if (runsOn === "keep" || choices.some((choice) => choice.value === runsOn)) return runsOn;
+  return choices[0]?.value ?? "keep";
+}
+
+function runsOnInput(kind: "desktop" | "app", runsOn: RunsOn): Record<string, unknown> {
+  const effective = effectiveRunsOn(kind, runsOn);
+  if (effective === "kubernetes") return { driver: "kubernetes", program: null };
+  if (effective.startsWith("local:")) return { driver: "local", program: effective.slice("local:".length) };
+  return {};
 }
 
 export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
@@ -70,7 +111,7 @@ export function valuesFrom(workspace: Workspace | null): WorkspaceFormValues {
     enabled: workspace?.enabled ?? true,
     tags: workspace?.tags.join(", ") ?? "",
     recording: workspace?.recording ?? "",
-    runsOn: workspace === null || workspace.driver === "kubernetes" ? "kubernetes" : "keep",
+    runsOn: runsOnOf(workspace),
     terminal: workspace?.driver === "ssh" ? "ssh" : "local",
     sshHost: workspace?.sshTarget?.host ?? "",
     sshPort: String(workspace?.sshTarget?.port ?? 22),
@@ -119,9 +160,7 @@ export function toInput(values: WorkspaceFormValues): Record<string, unknown> {
     image: values.kind === "web" || values.kind === "terminal" ? null : values.image.trim() || null,
     url: values.kind === "web" ? values.url.trim() || null : null,
     ...(values.kind === "terminal" ? terminalInput(values) : {}),
-    ...((values.kind === "desktop" || values.kind === "app") && values.runsOn === "kubernetes"
-      ? { driver: "kubernetes", program: null }
-      : {}),
+    ...(values.kind === "desktop" || values.kind === "app" ? runsOnInput(values.kind, values.runsOn) : {}),
     cpu: numberOrNaN(values.cpu),
     memoryMb: numberOrNaN(values.memoryMb),
     warm: numberOrNaN(values.warm),
@@ -229,13 +268,22 @@ export function WorkspaceForm({
         <TerminalFields form={form} hasCredential={initial?.hasSshCredential ?? false} />
       ) : (
         <div className="grid gap-4 sm:grid-cols-2">
-          <SelectField label="Runs on" {...field("runsOn")} errors={errors.driver}>
-            <option value="kubernetes">Kubernetes: a pod from the image</option>
-            <option value="keep">
-              {initial?.driver && initial.driver !== "kubernetes"
-                ? `As configured (${initial.driver} driver)`
-                : "Not set (cannot start here)"}
-            </option>
+          <SelectField
+            label="Runs on"
+            {...field("runsOn")}
+            value={effectiveRunsOn(values.kind, values.runsOn)}
+            errors={errors.driver ?? errors.program}
+          >
+            {RUNS_ON_CHOICES[values.kind].map((choice) => (
+              <option key={choice.value} value={choice.value}>
+                {choice.label}
+              </option>
+            ))}
+            {runsOnOf(initial) === "keep" ? (
+              <option value="keep">
+                {initial?.driver ? `As configured (${initial.driver} driver)` : "Not set (cannot start here)"}
+              </option>
+            ) : null}
           </SelectField>
           <TextField
             label="Container image"
