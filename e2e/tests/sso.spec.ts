@@ -1,3 +1,4 @@
+import { ROLE_LABEL } from "@neosc/core/roles";
 import type { Page } from "@playwright/test";
 import { IDP_ACCOUNTS, IDP_ORGANIZATION } from "../src/stack.ts";
 import { expect, expectHome, test } from "./fixtures.ts";
@@ -50,7 +51,8 @@ for (const { account, role, mfa, claims } of cases) {
       .getByRole("link", { name: "Account", exact: true })
       .click();
     await expect(row(page, "Email")).toHaveText(account.email);
-    await expect(row(page, "Role")).toHaveText(role);
+    // The portal shows a role in words (neosc is "Staff"); the stored value is the claim's.
+    await expect(row(page, "Role")).toHaveText(ROLE_LABEL[role]);
     await expect(row(page, "Organization")).toHaveText(IDP_ORGANIZATION.name);
     await expect(row(page, "Method")).toHaveText("Single sign-on");
     await expect(row(page, "Two factors used")).toHaveText(mfa);

@@ -21,9 +21,9 @@ test("a workspace the admin restricts to neosc is invisible to a user, and launc
     const form = adminPage.getByRole("dialog", { name: "New workspace" });
     await form.getByLabel("Name", { exact: true }).fill(name);
     await form.getByLabel("Container image").fill("kasmweb/ubuntu-jammy-desktop:1.16.0");
-    await form.getByRole("checkbox", { name: "user", exact: true }).uncheck();
-    await form.getByRole("checkbox", { name: "admin", exact: true }).uncheck();
-    await expect(form.getByRole("checkbox", { name: "neosc", exact: true })).toBeChecked();
+    await form.getByRole("checkbox", { name: "User", exact: true }).uncheck();
+    await form.getByRole("checkbox", { name: "Admin", exact: true }).uncheck();
+    await expect(form.getByRole("checkbox", { name: "Staff", exact: true })).toBeChecked();
     await form.getByRole("button", { name: "Create workspace" }).click();
     await expect(form).toBeHidden();
     await expect(adminPage.getByRole("row").filter({ hasText: name })).toBeVisible();

@@ -131,7 +131,7 @@ describe("users repository", () => {
     expect(await db.users.count({ organizationId: org })).toBe(7);
     expect((await db.users.countByOrganization())[org]).toBe(7);
     const byRole = await db.users.countByRole();
-    expect(Object.keys(byRole).sort()).toEqual(["admin", "neosc", "user"]);
+    expect(Object.keys(byRole).sort()).toEqual(["admin", "auditor", "neosc", "user"]);
     expect(byRole.neosc).toBeGreaterThanOrEqual(4);
     expect(byRole.admin + byRole.neosc + byRole.user).toBe(await db.users.count());
 

@@ -61,7 +61,7 @@ describe("stats.overview", () => {
 
     time.set(NOW);
     const stats = await callerFor(database.db, { user: admin, clock: time.clock }).stats.overview();
-    expect(stats.usersByRole).toEqual({ user: 1, neosc: 1, admin: 1 });
+    expect(stats.usersByRole).toEqual({ user: 1, neosc: 1, admin: 1, auditor: 0 });
     expect(stats.users).toBe(3);
     expect(stats.disabledUsers).toBe(1);
     expect(stats.workspaces).toBe(catalogue.length);
