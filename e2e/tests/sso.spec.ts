@@ -55,7 +55,7 @@ for (const { account, role, mfa, claims } of cases) {
     await expect(row(page, "Role")).toHaveText(ROLE_LABEL[role]);
     await expect(row(page, "Organization")).toHaveText(IDP_ORGANIZATION.name);
     await expect(row(page, "Method")).toHaveText("Single sign-on");
-    await expect(row(page, "Two factors used")).toHaveText(mfa);
+    await expect(row(page, "Second factor")).toHaveText(new RegExp(`^${mfa}: `));
   });
 }
 

@@ -3,7 +3,7 @@ import { createLocalUser, createWorkspace, unique } from "../src/api.ts";
 import { mutateFromPage, queryFromPage } from "../src/page-calls.ts";
 import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
 
-test("a workspace the admin restricts to neosc is invisible to a user, and launching it by id is FORBIDDEN", async ({
+test("a workspace the admin restricts to neosc is invisible to a user, and launching it by id answers as if it did not exist", async ({
   page,
   browser,
   stack,
@@ -55,11 +55,12 @@ test("a workspace the admin restricts to neosc is invisible to a user, and launc
   expect(listed.status).toBe(200);
   expect(listed.result.ok && (listed.result.data as Workspace[]).map((w) => w.id)).not.toContain(workspaceId);
 
-  // Knowing the id does not help: the launch is refused with the user's own cookie.
+  // Knowing the id does not help: the launch is refused with the user's own cookie, exactly as
+  // for a workspace that does not exist (no hint that it does).
   const launch = await mutateFromPage(page, "workspace.launch", { workspaceId });
-  expect(launch.status).toBe(403);
+  expect(launch.status).toBe(404);
   expect(launch.result.ok).toBe(false);
-  if (!launch.result.ok) expect(launch.result.error.code).toBe("FORBIDDEN");
+  if (!launch.result.ok) expect(launch.result.error.code).toBe("NOT_FOUND");
   const active = await queryFromPage(page, "session.active");
   expect(active.result.ok && active.result.data).toEqual([]);
 });
