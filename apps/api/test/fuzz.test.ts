@@ -246,7 +246,8 @@ async function snapshot(): Promise<Record<string, string>> {
       name === "gateway_state"
         ? docs.filter((d) => !String(d._id).startsWith("replica:"))
         : name === "workspace_hosts"
-          ? docs.map(({ heartbeatAt: _heartbeat, ...rest }) => rest)
+          ? // Heartbeats and the warm sandboxes a host announces change as the host works.
+            docs.map(({ _id, capabilities }) => ({ _id, capabilities }))
           : name === "markers"
             ? docs.filter((d) => String(d._id) !== "audit-head")
             : docs;

@@ -97,6 +97,8 @@ const BROWSER_ONLY = [
   "auth.mfa.disable",
   "auth.changePassword",
   "session.heartbeat",
+  // A view-only viewer for admins in the portal (its ticket is for the gateway, not a script).
+  "session.watch",
   "session.connect",
   "policy.preview",
 ];
