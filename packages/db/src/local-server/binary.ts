@@ -31,7 +31,7 @@ export function ferretDbCacheDir(): string {
   return join(cacheHome, "neosc", `ferretdb-${FERRETDB_VERSION}`);
 }
 
-async function isExecutable(path: string): Promise<boolean> {
+export async function isExecutable(path: string): Promise<boolean> {
   try {
     await access(path, fsConstants.X_OK);
     return (await stat(path)).isFile();
@@ -49,7 +49,8 @@ export async function findOnPath(name: string): Promise<string | null> {
   return null;
 }
 
-function run(
+/** Runs a command to its end (no shell), answering its exit code and output; never throws. */
+export function run(
   file: string,
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},

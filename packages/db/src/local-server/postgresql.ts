@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
-import { constants as fsConstants } from "node:fs";
-import { access, chown, readdir, readFile, stat } from "node:fs/promises";
+import { chown, readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { isExecutable, run } from "./binary.ts";
 
 /*
  * PostgreSQL as FerretDB's backend (NEOSC_DB_ENGINE=postgresql): Debian's PostgreSQL server
@@ -21,33 +20,6 @@ export interface PostgresAccount {
   name: string;
   uid: number;
   gid: number;
-}
-
-function run(
-  file: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      file,
-      args,
-      { cwd: options.cwd, env: options.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        done({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, fsConstants.X_OK);
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 export function missingPostgresMessage(): string {
@@ -170,6 +142,7 @@ export async function ensureCluster(input: {
   ]);
   const result = await run(command.file, command.args, {
     cwd: dirname(input.pgdata),
+    timeoutMs: 120_000,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C" },
   });
   if (result.code !== 0) {
