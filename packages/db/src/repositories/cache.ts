@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Collection } from "mongodb";
+import type { Collection, Filter, UpdateFilter } from "mongodb";
 import type { MarkerDoc } from "../collections.ts";
 import { isDuplicateKeyError } from "../errors.ts";
 
@@ -79,19 +79,30 @@ export function sharedCache<T>(options: SharedCacheOptions<T>): SharedCache<T> {
       copy = null;
       refreshing = null;
       if (versionId === null) return;
-      const bump = () =>
-        markers.updateOne(
-          { _id: versionId },
-          { $set: { token: randomUUID(), at: new Date() } },
-          { upsert: true },
-        );
-      try {
-        await bump();
-      } catch (error) {
-        // Two first bumps racing (FerretDB's upsert is read-then-insert): bump again.
-        if (!isDuplicateKeyError(error)) throw error;
-        await bump();
-      }
+      await bumpVersionDocument(markers, versionId, new Date());
     },
   };
+}
+
+/**
+ * Gives a version document a new random token, so every replica sees by one `_id` read that what
+ * it versions changed (the catalogue and policies here, revocations in the gateway state).
+ */
+export async function bumpVersionDocument<T extends { _id: string; at: Date; token?: string }>(
+  collection: Collection<T>,
+  id: string,
+  at: Date,
+): Promise<void> {
+  const bump = () =>
+    collection.updateOne({ _id: id } as Filter<T>, { $set: { token: randomUUID(), at } } as UpdateFilter<T>, {
+      upsert: true,
+    });
+  try {
+    await bump();
+  } catch (error) {
+    // Two first bumps racing: FerretDB's upsert is read-then-insert, so the loser's insert hits
+    // the _id index. The document exists now; bump it again so this change is seen too.
+    if (!isDuplicateKeyError(error)) throw error;
+    await bump();
+  }
 }

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { Collections, GatewayStateDoc } from "../collections.ts";
 import { isDuplicateKeyError } from "../errors.ts";
+import { bumpVersionDocument } from "./cache.ts";
 
 /*
  * What the gateway replicas share (ARCHITECTURE §9), all of it found by `_id` (FerretDB scans any
@@ -59,20 +59,7 @@ export interface GatewayRepository {
 
 /** Used by the repositories whose writes can end a live connection. */
 export async function bumpRevocations(collections: Collections, at: Date): Promise<void> {
-  const bump = () =>
-    collections.gatewayState.updateOne(
-      { _id: REVOCATIONS_ID },
-      { $set: { token: randomUUID(), at } },
-      { upsert: true },
-    );
-  try {
-    await bump();
-  } catch (error) {
-    // Two first bumps racing: FerretDB's upsert is read-then-insert, so the loser's insert hits
-    // the _id index. The document exists now; bump it again so this change is seen too.
-    if (!isDuplicateKeyError(error)) throw error;
-    await bump();
-  }
+  await bumpVersionDocument(collections.gatewayState, REVOCATIONS_ID, at);
 }
 
 export function createGatewayRepository(collections: Collections): GatewayRepository {
