@@ -22,6 +22,32 @@ function protocolFor(session: WorkspaceSession, apps: AppsAddressing | undefined
 }
 
 /**
+ * Stores the hash of a fresh single-use ticket (≤ 60 s) for one gateway connection of the caller
+ * to `session`; `watch` makes it a view-only connection (an admin watching). The ticket itself is
+ * answered to the caller only.
+ */
+export async function issueTicket(
+  ctx: AuthedContext,
+  session: WorkspaceSession,
+  now: Date,
+  options: { watch: boolean },
+): Promise<{ ticket: string; expiresAt: Date }> {
+  const { user, loginSession } = ctx.identity;
+  const ticket = randomBytes(32).toString("base64url");
+  const expiresAt = new Date(now.getTime() + TICKET_TTL_SECONDS * 1000);
+  await ctx.db.connectTickets.issue(ticket, {
+    sessionId: session.id,
+    userId: user.id,
+    loginSessionId: loginSession?.id ?? null,
+    subject: user.externalId,
+    issuedAt: now,
+    expiresAt,
+    ...(options.watch ? { watch: true } : {}),
+  });
+  return { ticket, expiresAt };
+}
+
+/**
  * A single-use ticket (≤ 60 s) for one gateway connection to the caller's own active session.
  * Re-checks what launch checked that can change while a session runs: the owner, the session's
  * state and deadlines, the ip-allowlist and access hours. Every refusal and every ticket is
@@ -31,7 +57,7 @@ export async function connectSession(
   ctx: AuthedContext,
   input: { sessionId: string },
 ): Promise<ConnectSessionOutput> {
-  const { user, loginSession } = ctx.identity;
+  const { user } = ctx.identity;
   const now = ctx.clock();
   const deny = (error: DomainError) =>
     refuse(ctx, { action: "session.connect", resource: { type: "session", id: input.sessionId } }, error);
@@ -71,16 +97,7 @@ export async function connectSession(
     );
   }
 
-  const ticket = randomBytes(32).toString("base64url");
-  const expiresAt = new Date(now.getTime() + TICKET_TTL_SECONDS * 1000);
-  await ctx.db.connectTickets.issue(ticket, {
-    sessionId: session.id,
-    userId: user.id,
-    loginSessionId: loginSession?.id ?? null,
-    subject: user.externalId,
-    issuedAt: now,
-    expiresAt,
-  });
+  const { ticket, expiresAt } = await issueTicket(ctx, session, now, { watch: false });
   await audit(ctx, {
     action: "session.connect",
     resource: { type: "session", id: session.id },

@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
-import { type ConnectSessionOutput, GATEWAY_PATH, TICKET_TTL_SECONDS } from "@neosc/core/connection";
+import { type ConnectSessionOutput, GATEWAY_PATH } from "@neosc/core/connection";
 import { DomainError } from "@neosc/core/errors";
 import type { AuthedContext } from "../../context.ts";
 import { audit, refuse } from "../audit/record.ts";
+import { issueTicket } from "./connect.ts";
 
 /**
  * An admin watches someone's running desktop: a single-use ticket (≤ 60 s) for one view-only
@@ -16,7 +16,6 @@ export async function watchSession(
   ctx: AuthedContext,
   input: { sessionId: string },
 ): Promise<ConnectSessionOutput> {
-  const { user, loginSession } = ctx.identity;
   const now = ctx.clock();
   const deny = (error: DomainError) =>
     refuse(ctx, { action: "session.watch", resource: { type: "session", id: input.sessionId } }, error);
@@ -42,17 +41,7 @@ export async function watchSession(
       }),
     );
   }
-  const ticket = randomBytes(32).toString("base64url");
-  const expiresAt = new Date(now.getTime() + TICKET_TTL_SECONDS * 1000);
-  await ctx.db.connectTickets.issue(ticket, {
-    sessionId: session.id,
-    userId: user.id,
-    loginSessionId: loginSession?.id ?? null,
-    subject: user.externalId,
-    issuedAt: now,
-    expiresAt,
-    watch: true,
-  });
+  const { ticket, expiresAt } = await issueTicket(ctx, session, now, { watch: true });
   await audit(ctx, {
     action: "session.watch",
     resource: { type: "session", id: session.id },
