@@ -157,22 +157,29 @@ export function recordingMode(
 
 export const TogglePolicyInputSchema = z.strictObject({ key: PolicyKeySchema, enabled: z.boolean() });
 
+/**
+ * `settings` checked against the schema of the named policy: the parsed settings, or null after
+ * putting each problem on `settings.<field>`.
+ */
+function parseSettings(
+  key: PolicyKey,
+  settings: Record<string, unknown>,
+  ctx: z.RefinementCtx,
+): Record<string, unknown> | null {
+  const parsed = POLICY_SETTINGS_SCHEMAS[key].safeParse(settings);
+  if (parsed.success) return parsed.data as Record<string, unknown>;
+  for (const issue of parsed.error.issues) {
+    ctx.addIssue({ code: "custom", path: ["settings", ...issue.path.map(String)], message: issue.message });
+  }
+  return null;
+}
+
 /** policy.update: settings are checked against the schema of the named policy. */
 export const UpdatePolicyInputSchema = z
   .strictObject({ key: PolicyKeySchema, settings: z.record(z.string(), z.unknown()) })
   .transform((input, ctx) => {
-    const parsed = POLICY_SETTINGS_SCHEMAS[input.key].safeParse(input.settings);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["settings", ...issue.path.map(String)],
-          message: issue.message,
-        });
-      }
-      return z.NEVER;
-    }
-    return { key: input.key, settings: parsed.data as Record<string, unknown> };
+    const settings = parseSettings(input.key, input.settings, ctx);
+    return settings === null ? z.NEVER : { key: input.key, settings };
   });
 export type UpdatePolicyInput = z.infer<typeof UpdatePolicyInputSchema>;
 
@@ -188,18 +195,8 @@ export const PreviewPolicyInputSchema = z
   })
   .transform((input, ctx) => {
     if (input.settings === undefined) return { key: input.key, enabled: input.enabled, settings: undefined };
-    const parsed = POLICY_SETTINGS_SCHEMAS[input.key].safeParse(input.settings);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["settings", ...issue.path.map(String)],
-          message: issue.message,
-        });
-      }
-      return z.NEVER;
-    }
-    return { key: input.key, enabled: input.enabled, settings: parsed.data as Record<string, unknown> };
+    const settings = parseSettings(input.key, input.settings, ctx);
+    return settings === null ? z.NEVER : { key: input.key, enabled: input.enabled, settings };
   });
 export type PreviewPolicyInput = z.infer<typeof PreviewPolicyInputSchema>;
 
