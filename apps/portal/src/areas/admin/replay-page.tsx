@@ -80,6 +80,57 @@ function Verified({ verified }: { verified: boolean | null }) {
 }
 
 /** Admins: the recorded connections of one session, each replayable. */
+/** Play/pause, speed and skipping idle gaps: the same controls for every kind of recording. */
+function PlaybackControls(props: {
+  ready: boolean;
+  playing: boolean;
+  onPlayPause: () => void;
+  speed: number;
+  onSpeed: (speed: number) => void;
+  skipIdle: boolean;
+  onSkipIdle: (skip: boolean) => void;
+  verified: boolean | null;
+}) {
+  return (
+    <div className="flex flex-wrap items-center gap-3">
+      <Button
+        size="sm"
+        disabled={!props.ready}
+        icon={
+          props.playing ? <Pause aria-hidden className="size-4" /> : <Play aria-hidden className="size-4" />
+        }
+        onClick={props.onPlayPause}
+      >
+        {props.playing ? "Pause" : "Play"}
+      </Button>
+      <label className="flex items-center gap-2 text-sm text-fg">
+        Speed
+        <select
+          className="rounded-md border border-line bg-surface px-2 py-1"
+          value={props.speed}
+          onChange={(event) => props.onSpeed(Number(event.target.value))}
+        >
+          {SPEEDS.map((value) => (
+            <option key={value} value={value}>
+              {value}×
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="flex items-center gap-2 text-sm text-fg">
+        <input
+          type="checkbox"
+          className="size-4 accent-primary"
+          checked={props.skipIdle}
+          onChange={(event) => props.onSkipIdle(event.target.checked)}
+        />
+        Skip idle gaps
+      </label>
+      <Verified verified={props.verified} />
+    </div>
+  );
+}
+
 export function ReplayPage() {
   const { sessionId = "" } = useParams();
   const list = trpc.recording.list.useQuery({ sessionId });
@@ -177,46 +228,16 @@ function DesktopPlayer({ segment }: { segment: RecordingSegment }) {
   const position = state?.positionMs ?? 0;
   return (
     <Card className="space-y-3 p-4">
-      <div className="flex flex-wrap items-center gap-3">
-        <Button
-          size="sm"
-          disabled={loaded === null}
-          icon={
-            state?.playing ? (
-              <Pause aria-hidden className="size-4" />
-            ) : (
-              <Play aria-hidden className="size-4" />
-            )
-          }
-          onClick={() => (state?.playing ? engine.current?.pause() : engine.current?.play())}
-        >
-          {state?.playing ? "Pause" : "Play"}
-        </Button>
-        <label className="flex items-center gap-2 text-sm text-fg">
-          Speed
-          <select
-            className="rounded-md border border-line bg-surface px-2 py-1"
-            value={speed}
-            onChange={(event) => setSpeed(Number(event.target.value))}
-          >
-            {SPEEDS.map((value) => (
-              <option key={value} value={value}>
-                {value}×
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex items-center gap-2 text-sm text-fg">
-          <input
-            type="checkbox"
-            className="size-4 accent-primary"
-            checked={skipIdle}
-            onChange={(event) => setSkipIdle(event.target.checked)}
-          />
-          Skip idle gaps
-        </label>
-        <Verified verified={loaded?.verified ?? null} />
-      </div>
+      <PlaybackControls
+        ready={loaded !== null}
+        playing={state?.playing ?? false}
+        onPlayPause={() => (state?.playing ? engine.current?.pause() : engine.current?.play())}
+        speed={speed}
+        onSpeed={setSpeed}
+        skipIdle={skipIdle}
+        onSkipIdle={setSkipIdle}
+        verified={loaded?.verified ?? null}
+      />
       <div className="flex items-center gap-3">
         <span className="w-12 text-right font-mono text-xs text-fg-muted">{clock(position)}</span>
         <input
@@ -342,40 +363,16 @@ function TerminalPlayer({ segment }: { segment: RecordingSegment }) {
   if (stored.failure ?? failure) return <ErrorState error={(stored.failure ?? failure) as Error} />;
   return (
     <Card className="space-y-3 p-4">
-      <div className="flex flex-wrap items-center gap-3">
-        <Button
-          size="sm"
-          disabled={!ready}
-          icon={playing ? <Pause aria-hidden className="size-4" /> : <Play aria-hidden className="size-4" />}
-          onClick={() => void (playing ? player.current?.pause() : player.current?.play())}
-        >
-          {playing ? "Pause" : "Play"}
-        </Button>
-        <label className="flex items-center gap-2 text-sm text-fg">
-          Speed
-          <select
-            className="rounded-md border border-line bg-surface px-2 py-1"
-            value={speed}
-            onChange={(event) => setSpeed(Number(event.target.value))}
-          >
-            {SPEEDS.map((value) => (
-              <option key={value} value={value}>
-                {value}×
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex items-center gap-2 text-sm text-fg">
-          <input
-            type="checkbox"
-            className="size-4 accent-primary"
-            checked={skipIdle}
-            onChange={(event) => setSkipIdle(event.target.checked)}
-          />
-          Skip idle gaps
-        </label>
-        <Verified verified={stored.loaded?.verified ?? null} />
-      </div>
+      <PlaybackControls
+        ready={ready}
+        playing={playing}
+        onPlayPause={() => void (playing ? player.current?.pause() : player.current?.play())}
+        speed={speed}
+        onSpeed={setSpeed}
+        skipIdle={skipIdle}
+        onSkipIdle={setSkipIdle}
+        verified={stored.loaded?.verified ?? null}
+      />
       <div className="flex items-center gap-3">
         <span className="w-12 text-right font-mono text-xs text-fg-muted">{clock(position * 1000)}</span>
         <input
