@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Locator, Page } from "@playwright/test";
 import { createLocalUser, createWorkspace } from "../src/api.ts";
-import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
+import { distinctColours, expect, launchFromHome, signIn, test } from "./fixtures.ts";
 
 /*
  * The product's core path on the real thing: a person launches a desktop (a real Xvnc, openbox,
@@ -14,22 +14,6 @@ import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
-
-/** Pixels of the noVNC canvas: how many distinct colours a sample of them has. */
-async function distinctColours(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="workspace-screen"] canvas');
-    if (canvas === null || canvas.width === 0) return 0;
-    const context = canvas.getContext("2d");
-    if (context === null) return 0;
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    const seen = new Set<number>();
-    for (let index = 0; index < data.length; index += 4 * 97) {
-      seen.add(((data[index] ?? 0) << 16) | ((data[index + 1] ?? 0) << 8) | (data[index + 2] ?? 0));
-    }
-    return seen.size;
-  });
-}
 
 /** Clicks at a point of the remote screen given in its own pixels (1280×800 by default). */
 async function clickRemote(canvas: Locator, x: number, y: number, screen = { width: 1280, height: 800 }) {
@@ -42,15 +26,12 @@ async function clickRemote(canvas: Locator, x: number, y: number, screen = { wid
 
 async function launchDesktop(page: Page, name: string): Promise<string> {
   const started = Date.now();
-  await workspaceCard(page, name)
-    .getByRole("button", { name: `Launch ${name}` })
-    .click();
-  await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
+  const sessionId = await launchFromHome(page, name);
   await expect(page.getByText("Connected", { exact: true })).toBeVisible({ timeout: 15_000 });
   // The desktop is drawn: a blank or uniform screen has one or two colours.
   await expect.poll(() => distinctColours(page), { timeout: 10_000 }).toBeGreaterThan(8);
   test.info().annotations.push({ type: "launch-to-picture-ms", description: String(Date.now() - started) });
-  return page.url().split("/").pop() ?? "";
+  return sessionId;
 }
 
 test("a person launches a desktop, sees it drawn, types into its terminal, and an admin's end reaches the viewer within 3 s", async ({

@@ -51,3 +51,34 @@ export function workspaceCard(page: Page, name: string) {
 export function runningNow(page: Page) {
   return page.getByRole("region", { name: "Running now" });
 }
+
+/** Launches a workspace from its card on Home; answers the session id from the session page's URL. */
+export async function launchFromHome(page: Page, name: string): Promise<string> {
+  await workspaceCard(page, name)
+    .getByRole("button", { name: `Launch ${name}` })
+    .click();
+  await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
+  return page.url().split("/").pop() ?? "";
+}
+
+/**
+ * How many colours a sample of the remote screen's canvas inside `selector` has: a blank or
+ * uniform screen has one or two, a drawn desktop many.
+ */
+export async function distinctColours(
+  page: Page,
+  selector = '[data-testid="workspace-screen"]',
+): Promise<number> {
+  return page.evaluate((within) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(`${within} canvas`);
+    if (canvas === null || canvas.width === 0) return 0;
+    const context = canvas.getContext("2d");
+    if (context === null) return 0;
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+    const seen = new Set<number>();
+    for (let index = 0; index < data.length; index += 4 * 97) {
+      seen.add(((data[index] ?? 0) << 16) | ((data[index + 1] ?? 0) << 8) | (data[index + 2] ?? 0));
+    }
+    return seen.size;
+  }, selector);
+}

@@ -1,8 +1,7 @@
 /// <reference lib="dom" />
 import { join } from "node:path";
-import type { Page } from "@playwright/test";
 import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
-import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
+import { distinctColours, expect, launchFromHome, signIn, test } from "./fixtures.ts";
 
 /*
  * Recording end to end: with the `recording` policy on, a person's desktop session is recorded
@@ -13,21 +12,6 @@ import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
-
-async function distinctColours(page: Page, selector: string): Promise<number> {
-  return page.evaluate((within) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`${within} canvas`);
-    if (canvas === null || canvas.width === 0) return 0;
-    const context = canvas.getContext("2d");
-    if (context === null) return 0;
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    const seen = new Set<number>();
-    for (let index = 0; index < data.length; index += 4 * 97) {
-      seen.add(((data[index] ?? 0) << 16) | ((data[index + 1] ?? 0) << 8) | (data[index + 2] ?? 0));
-    }
-    return seen.size;
-  }, selector);
-}
 
 test("an admin replays a recorded desktop session from the history and sees the desktop", async ({
   page,
@@ -42,11 +26,7 @@ test("an admin replays a recorded desktop session from the history and sees the 
     const person = await createLocalUser(stack.api.url, admin.api, "user", { name: "Rae Recorded" });
     const workspace = await createWorkspace(admin.api, { name: "Rae's Desktop", allowedRoles: ["user"] });
     await signIn(page, person.email, person.password);
-    await workspaceCard(page, workspace.name)
-      .getByRole("button", { name: `Launch ${workspace.name}` })
-      .click();
-    await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
-    const sessionId = page.url().split("/").pop() ?? "";
+    const sessionId = await launchFromHome(page, workspace.name);
     await expect
       .poll(() => distinctColours(page, '[data-testid="workspace-screen"]'), { timeout: 20_000 })
       .toBeGreaterThan(8);
@@ -97,11 +77,7 @@ test("a terminal whose workspace asks for recording is replayed from its audit e
     recording: "on",
   });
   await signIn(page, person.email, person.password);
-  await workspaceCard(page, workspace.name)
-    .getByRole("button", { name: `Launch ${workspace.name}` })
-    .click();
-  await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
-  const sessionId = page.url().split("/").pop() ?? "";
+  const sessionId = await launchFromHome(page, workspace.name);
   await expect(page.getByText("Connected", { exact: true })).toBeVisible({ timeout: 15_000 });
   const terminal = page.getByTestId("workspace-terminal");
   await terminal.click();

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
-import { expect, runningNow, signIn, test, workspaceCard } from "./fixtures.ts";
+import { expect, launchFromHome, runningNow, signIn, test, workspaceCard } from "./fixtures.ts";
 
 /*
  * A session's end as its owner lives it, with a short idle limit (1 minute) on a real terminal
@@ -28,11 +28,7 @@ test("idle: “Still there?” before the end, its button keeps the session, the
   const restore = await withPolicy(admin.api, "idle-timeout", { enabled: true, settings: { minutes: 1 } });
   try {
     await signIn(page, person.email, person.password);
-    await workspaceCard(page, workspace.name)
-      .getByRole("button", { name: `Launch ${workspace.name}` })
-      .click();
-    await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
-    const sessionId = page.url().split("/").pop() ?? "";
+    const sessionId = await launchFromHome(page, workspace.name);
     await expect(page.getByText("Connected", { exact: true })).toBeVisible({ timeout: 15_000 });
 
     // Nothing typed: with a 1-minute limit the warning is up at once and counts down.

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { startSshd, type TestSshd } from "@neosc/provisioner/testing/sshd";
 import type { Page } from "@playwright/test";
 import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
-import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
+import { expect, launchFromHome, signIn, test, workspaceCard } from "./fixtures.ts";
 
 /*
  * Terminals on the real thing: a local shell in a bubblewrap sandbox on the API's workspace
@@ -24,13 +24,10 @@ test.afterAll(async () => {
 const terminal = (page: Page) => page.getByTestId("workspace-terminal");
 
 async function launchTerminal(page: Page, name: string): Promise<string> {
-  await workspaceCard(page, name)
-    .getByRole("button", { name: `Launch ${name}` })
-    .click();
-  await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
+  const sessionId = await launchFromHome(page, name);
   await expect(page.getByText("Connected", { exact: true })).toBeVisible({ timeout: 15_000 });
   await terminal(page).click();
-  return page.url().split("/").pop() ?? "";
+  return sessionId;
 }
 
 /** A paste as the browser delivers one (what Ctrl+Shift+V or the context menu does). */

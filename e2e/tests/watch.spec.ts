@@ -1,8 +1,7 @@
 /// <reference lib="dom" />
 import { join } from "node:path";
-import type { Page } from "@playwright/test";
 import { createLocalUser, createWorkspace } from "../src/api.ts";
-import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
+import { distinctColours, expect, launchFromHome, signIn, test } from "./fixtures.ts";
 
 /*
  * An admin watches a person's running desktop from the sessions page: a view-only noVNC viewer
@@ -10,21 +9,6 @@ import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
-
-async function distinctColours(page: Page, selector: string): Promise<number> {
-  return page.evaluate((within) => {
-    const canvas = document.querySelector<HTMLCanvasElement>(`${within} canvas`);
-    if (canvas === null || canvas.width === 0) return 0;
-    const context = canvas.getContext("2d");
-    if (context === null) return 0;
-    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
-    const seen = new Set<number>();
-    for (let index = 0; index < data.length; index += 4 * 97) {
-      seen.add(((data[index] ?? 0) << 16) | ((data[index + 1] ?? 0) << 8) | (data[index + 2] ?? 0));
-    }
-    return seen.size;
-  }, selector);
-}
 
 test("an admin watches a running desktop view-only from the sessions page; the watch is audited", async ({
   page,
@@ -35,11 +19,7 @@ test("an admin watches a running desktop view-only from the sessions page; the w
   const person = await createLocalUser(stack.api.url, admin.api, "user", { name: "Wes Watched" });
   const workspace = await createWorkspace(admin.api, { name: "Wes's Desktop", allowedRoles: ["user"] });
   await signIn(page, person.email, person.password);
-  await workspaceCard(page, workspace.name)
-    .getByRole("button", { name: `Launch ${workspace.name}` })
-    .click();
-  await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
-  const sessionId = page.url().split("/").pop() ?? "";
+  const sessionId = await launchFromHome(page, workspace.name);
   await expect
     .poll(() => distinctColours(page, '[data-testid="workspace-screen"]'), { timeout: 20_000 })
     .toBeGreaterThan(8);

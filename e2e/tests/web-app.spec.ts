@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
-import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
+import { expect, launchFromHome, signIn, test } from "./fixtures.ts";
 
 /*
  * An internal web app through the gateway, in Chromium: the request inspector that the API
@@ -32,11 +32,7 @@ test("a person opens the internal web app from the portal, uses it, and an admin
   });
   try {
     await signIn(page, person.email, person.password);
-    await workspaceCard(page, workspace.name)
-      .getByRole("button", { name: `Launch ${workspace.name}` })
-      .click();
-    await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
-    const sessionId = page.url().split("/").pop() ?? "";
+    const sessionId = await launchFromHome(page, workspace.name);
 
     const app = page.frameLocator('[data-testid="web-app-frame"]');
     await expect(app.getByRole("heading", { name: "Request inspector" })).toBeVisible({ timeout: 15_000 });
