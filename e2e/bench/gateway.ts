@@ -2,7 +2,6 @@
 // tickets, login cookies and Origin checks, a real Xvnc), next to ceilings measured in the same
 // run: a bare `ws` pipe to the same source, and the same measurement on it. One table,
 // .results/bench-gateway.json. Bounded to a few minutes on loopback.
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
@@ -34,7 +33,8 @@ import {
   startStack,
   stopAndVerify,
 } from "../src/stack.ts";
-import { recordingRows } from "./recording.ts";
+import { cpuSeconds } from "./costs.ts";
+import { type RecordingRow, recordingRows } from "./recording.ts";
 import { percentile, round } from "./stats.ts";
 
 const SEQUENTIAL_LAUNCHES = Number(process.env.BENCH_GW_LAUNCHES ?? 10);
@@ -65,22 +65,8 @@ const SCREEN = { width: 1280, height: 800 };
 const log = (line: string) => process.stderr.write(`[bench:gateway] ${line}\n`);
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-interface Row {
-  row: string;
-  variant: string;
-  samples: number;
-  /** The figures, named with their unit. */
-  values: Record<string, number>;
-  /** What the row's headline figure is, in words, for the table. */
-  result: string;
-  /** The same measurement on the ceiling (bare pipe), when there is one. */
-  ceiling?: { what: string; result: string; values: Record<string, number> };
-  /** Headline ÷ ceiling (throughput: gateway ÷ pipe; latency/memory/CPU: gateway ÷ pipe too). */
-  ratio?: number;
-  target: string;
-  met: boolean | null;
-  note?: string;
-}
+/** A row of the table; rows 8–10 come from recording.ts, in the same shape. */
+type Row = RecordingRow;
 
 /** A person as the bench drives them: a signed-in login (bearer for tRPC, the same token as cookie). */
 interface Person extends SeededUser {
@@ -109,14 +95,6 @@ const stats = (values: number[]) => {
     max: round(sorted.at(-1) ?? 0, 1),
   };
 };
-
-/** utime + stime of a process, in seconds (/proc/<pid>/stat fields 14 and 15). */
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 /** VmRSS of a process, in bytes. */
 function rssBytes(pid: number): number {

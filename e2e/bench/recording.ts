@@ -91,13 +91,18 @@ async function readUpdate(client: RfbTestClient): Promise<number> {
   return bytes;
 }
 
+/** A row of `bench:gateway`'s table (gateway.ts prints these beside its own rows). */
 export interface RecordingRow {
   row: string;
   variant: string;
   samples: number;
+  /** The figures, named with their unit. */
   values: Record<string, number>;
+  /** What the row's headline figure is, in words, for the table. */
   result: string;
+  /** The same measurement on the ceiling (bare pipe), when there is one. */
   ceiling?: { what: string; result: string; values: Record<string, number> };
+  /** Headline ÷ ceiling. */
   ratio?: number;
   target: string;
   met: boolean | null;
