@@ -63,12 +63,12 @@ type RunsOn = "local:desktop" | "local:firefox" | "local:terminal" | "kubernetes
  */
 const RUNS_ON_CHOICES: Record<"desktop" | "app", ReadonlyArray<{ value: RunsOn; label: string }>> = {
   desktop: [
-    { value: "local:desktop", label: "A sandbox on a workspace host: full desktop" },
+    { value: "local:desktop", label: "Sandbox on a host: full desktop" },
     { value: "kubernetes", label: "Kubernetes: a pod from the image" },
   ],
   app: [
-    { value: "local:firefox", label: "A sandbox on a workspace host: Firefox" },
-    { value: "local:terminal", label: "A sandbox on a workspace host: xterm" },
+    { value: "local:firefox", label: "Sandbox on a host: Firefox" },
+    { value: "local:terminal", label: "Sandbox on a host: xterm" },
     { value: "kubernetes", label: "Kubernetes: a pod from the image" },
   ],
 };
