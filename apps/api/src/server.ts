@@ -16,6 +16,7 @@ import { createWebProxy } from "@neosc/gateway/web-proxy";
 import { createHostClient } from "@neosc/host/client";
 import { hostDrivers } from "@neosc/host/drivers";
 import { startWorkspaceHost } from "@neosc/host/host";
+import type { Provisioner } from "@neosc/provisioner/provisioner";
 import { kubernetesDriverFor } from "@neosc/provisioner-kubernetes/from-env";
 import type { RouterConfig } from "@neosc/router/context";
 import { startCheckpointer } from "@neosc/router/domain/audit/checkpoints";
@@ -54,6 +55,8 @@ export interface StartServerOptions {
   announce?: (text: string) => void;
   /** Where the gateway finds running workspaces (the in-process workspace host's provisioner). */
   endpoints?: EndpointResolver;
+  /** The Kubernetes driver instead of the one NEOSC_KUBERNETES configures (tests wrap the real one). */
+  kubernetes?: Provisioner;
 }
 
 /** JSON lines on standard output; `pretty`: human lines (a person watching a terminal). */
@@ -219,7 +222,9 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
     const host = env.NEOSC_WORKSPACE_HOST
       ? await startWorkspaceHost({
           db,
-          drivers: hostDrivers(path.join(dataDir, "host"), { kubernetes: await kubernetesDriverFor(env) }),
+          drivers: hostDrivers(path.join(dataDir, "host"), {
+            kubernetes: options.kubernetes ?? (await kubernetesDriverFor(env)),
+          }),
           stateDir: path.join(dataDir, "host"),
           capacity: env.NEOSC_HOST_CAPACITY,
           warmLimit: env.NEOSC_HOST_WARM_LIMIT,

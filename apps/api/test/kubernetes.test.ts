@@ -9,10 +9,12 @@ import type { WorkspaceSession } from "@neosc/core/session";
 import { eventually } from "@neosc/core/testing/eventually";
 import type { User } from "@neosc/core/user";
 import type { Workspace } from "@neosc/core/workspace";
+import type { Provisioner } from "@neosc/provisioner/provisioner";
 import {
   KubernetesProvisioner,
   kubeConfigFor,
   LABELS,
+  loadKubeConfig,
   podName,
   VNC_PORT,
   WORKSPACE_NAMESPACE,
@@ -47,6 +49,40 @@ let server: RunningServer;
 let adminToken: string;
 let admin: { core: CoreV1Api; networking: NetworkingV1Api };
 
+/** Armed by a test: runs before a refused start rejects (the refused pod already deleted). */
+let beforeRefusal: (() => Promise<void>) | null = null;
+/** Resolved whenever the host's list() of pods returns. */
+const listWaiters: (() => void)[] = [];
+
+function nextListReturned(): Promise<void> {
+  return new Promise((resolve) => listWaiters.push(resolve));
+}
+
+/**
+ * The shipped driver as NEOSC_KUBERNETES configures it, with one seam the race test needs: a
+ * refused start can be held until the host's reconcile has looked at the dead pod.
+ */
+function hostDriver(): Provisioner {
+  const real = new KubernetesProvisioner({ kubeConfig: loadKubeConfig(kubeconfig), readyTimeoutMs: 5000 });
+  return {
+    start: (spec) =>
+      real.start(spec).catch(async (error: unknown) => {
+        await beforeRefusal?.();
+        throw error;
+      }),
+    endpoint: (sessionId) => real.endpoint(sessionId),
+    stop: (sessionId) => real.stop(sessionId),
+    async list() {
+      const held = await real.list();
+      for (const notify of listWaiters.splice(0)) notify();
+      return held;
+    },
+    health: (workspace) => real.health(workspace),
+    onExit: (listener) => real.onExit(listener),
+    close: () => real.close(),
+  };
+}
+
 function hostEnv(): Record<string, string> {
   return {
     NEOSC_DATA_DIR: dataDir,
@@ -75,7 +111,7 @@ beforeAll(async () => {
   kubeconfig = await writeProvisionerKubeconfig(cluster, path.join(dataDir, "provisioner.kubeconfig"));
   const config = kubeConfigFor({ server: cluster.server, caData: cluster.caData, token: cluster.adminToken });
   admin = { core: config.makeApiClient(CoreV1Api), networking: config.makeApiClient(NetworkingV1Api) };
-  server = await api.start(hostEnv());
+  server = await api.start(hostEnv(), { kubernetes: hostDriver() });
   const login = await mutation<LoginOutput>(server.url, "auth.login", {
     email: ADMIN_EMAIL,
     password: ADMIN_PASSWORD,
@@ -288,8 +324,39 @@ describe("Kubernetes workspaces through the API's workspace host", { timeout: 12
     // The kwok nodes have 32 cores each: nothing can place 48.
     const workspace = await createPodWorkspace({ cpu: 48 });
     const person = await createPerson();
-
-    const refused = await launch(person.token, workspace);
+    const selector = `${LABELS.user}=${person.user.id}`;
+    // The race this checks: the refusal deletes its pod, and the host's reconcile (or the pod
+    // watch) sees a dead pod of an active session before the launch ends it. A finalizer keeps the
+    // deleted pod listed, and the refusal waits until two reconcile rounds have listed it, so the
+    // reconcile always sees it first; only the host's "a start under way answers for itself"
+    // keeps it from ending the session workspace_exited.
+    const HOLD = "neosc.io/test-hold";
+    const held = (async () => {
+      const pod = await eventually("the pending pod", async () => (await objectsOf(selector)).pods[0], 5_000);
+      const name = pod.metadata?.name ?? "";
+      const current = await admin.core.readNamespacedPod({ name, namespace });
+      current.metadata = { ...current.metadata, finalizers: [HOLD] };
+      await admin.core.replaceNamespacedPod({ name, namespace, body: current });
+      return name;
+    })();
+    let sawDeadPod = false;
+    beforeRefusal = async () => {
+      // The first list to return may have started before the pod was deleted; the next two did not.
+      for (let round = 0; round < 3; round++) await nextListReturned();
+      const pod = await admin.core.readNamespacedPod({ name: await held, namespace });
+      sawDeadPod = Boolean(pod.metadata?.deletionTimestamp);
+    };
+    let refused: Awaited<ReturnType<typeof launch>>;
+    try {
+      refused = await launch(person.token, workspace);
+    } finally {
+      beforeRefusal = null;
+      const name = await held;
+      const pod = await admin.core.readNamespacedPod({ name, namespace });
+      pod.metadata = { ...pod.metadata, finalizers: [] };
+      await admin.core.replaceNamespacedPod({ name, namespace, body: pod });
+    }
+    expect(sawDeadPod).toBe(true);
     expect(refused.status).toBe(503);
     expect(refused.error?.data.domain?.reason).toBe("launch_failed");
     expect(refused.error?.message).toMatch(
@@ -298,9 +365,13 @@ describe("Kubernetes workspaces through the API's workspace host", { timeout: 12
     const [ended] = await api.database.db.sessions.listActive({ userId: person.user.id });
     expect(ended).toBeUndefined();
     const history = await api.database.db.sessions.list({ userId: person.user.id, limit: 5 });
-    // Its own end, not the pod watch's workspace_exited for the pod the refusal deleted.
+    // Its own end, not the reconcile's workspace_exited for the pod the refusal deleted.
     expect(history.items.map((item) => [item.status, item.endReason])).toEqual([["ended", "launch_failed"]]);
-    expect((await objectsOf(`${LABELS.user}=${person.user.id}`)).pods).toEqual([]);
+    await eventually(
+      "the refused pod gone",
+      async () => ((await objectsOf(selector)).pods.length === 0 ? true : undefined),
+      15_000,
+    );
   });
 
   it("fifty parallel launches against a limit of three create exactly three pods; stopping removes them", async (context) => {
@@ -355,7 +426,7 @@ describe("Kubernetes workspaces through the API's workspace host", { timeout: 12
     await admin.core.deleteNamespacedPod({ name: podName(vanishing.id), namespace, gracePeriodSeconds: 0 });
     expect((await objectsOf(`${LABELS.session}=${ending.id}`)).pods).toHaveLength(1);
 
-    server = await api.start(hostEnv());
+    server = await api.start(hostEnv(), { kubernetes: hostDriver() });
     expect((await api.database.db.workspaceHosts.list()).map((host) => host.id)).toEqual([hostId]);
     await untilGone(ending.id);
     const ended = await eventually(
