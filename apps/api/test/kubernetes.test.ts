@@ -77,7 +77,7 @@ function hostDriver(): Provisioner {
       for (const notify of listWaiters.splice(0)) notify();
       return held;
     },
-    health: (workspace) => real.health(workspace),
+    health: () => real.health(),
     onExit: (listener) => real.onExit(listener),
     close: () => real.close(),
   };
