@@ -478,7 +478,11 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   async function settlePriority(record: LocalRecord): Promise<void> {
     const niceness = getPriority();
     const extra = [record.pid, ...(record.netPid === undefined ? [] : [record.netPid])];
-    for (let pass = 0; pass < 10; pass++) {
+    // A desktop still settling starts processes while this runs, and a child takes the niceness
+    // of the thread that made it: repeat until two passes in a row find nothing to change (one
+    // quiet pass can miss a child made just after it listed), for at most a few seconds.
+    const deadline = Date.now() + 5_000;
+    for (let quiet = 0; quiet < 2 && Date.now() < deadline; ) {
       const threads = new Set(await threadsOf(extra));
       for (const tid of record.cgroup == null ? [] : await cgroupThreads(record.cgroup)) threads.add(tid);
       if (record.cgroup == null) {
@@ -496,7 +500,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
           // the thread ended meanwhile
         }
       }
-      if (!changed) return;
+      quiet = changed ? 0 : quiet + 1;
     }
   }
 
