@@ -142,12 +142,18 @@ describe("watching a session", () => {
     await watching.closed;
     person.close();
     await person.closed;
-    const disconnects = await db.audit.list({
-      action: "gateway.disconnect",
-      resourceId: launched.session.id,
-      limit: 10,
-    });
-    const watched = disconnects.items.find((entry) => entry.details.watch === true);
+    // The gateway audits the close after the socket is gone: wait for the entry.
+    const deadline = Date.now() + 5000;
+    let watched: Awaited<ReturnType<typeof db.audit.list>>["items"][number] | undefined;
+    while (watched === undefined && Date.now() < deadline) {
+      const disconnects = await db.audit.list({
+        action: "gateway.disconnect",
+        resourceId: launched.session.id,
+        limit: 10,
+      });
+      watched = disconnects.items.find((entry) => entry.details.watch === true);
+      if (watched === undefined) await sleep(50);
+    }
     // Only the ClientInit and the update request went to the workspace: 1 + 10 bytes.
     expect(watched?.details.bytesToServer).toBe(11);
     expect(watched?.actor.id).toBe(watcher.user.id);
