@@ -3,7 +3,13 @@
 // from the app's node_modules at run time, so native modules (@node-rs/argon2) and the MongoDB
 // driver keep their own layout. A third-party import that the app cannot resolve fails the build
 // instead of the first request. esbuild itself is the app's (a devDependency there).
+//
+// Code splitting keeps a dynamic `import()` lazy: a module loaded only on demand (the Kubernetes
+// driver and its client, about a second at start) goes into a chunk beside the entry, with its
+// own imports, instead of being hoisted into the entry and loaded by every process.
+import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** @param {{ appDir: URL, entry: string, outfile: string }} options */
@@ -11,10 +17,15 @@ export async function bundleApp({ appDir, entry, outfile }) {
   const require = createRequire(new URL("./package.json", appDir));
   const { build } = require("esbuild");
   const externals = new Set();
+  const outdir = path.dirname(outfile);
+  await rm(new URL(`./${outdir}/chunks/`, appDir), { recursive: true, force: true });
   await build({
     absWorkingDir: fileURLToPath(appDir),
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { [path.basename(outfile, ".mjs")]: entry },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "chunks/[name]-[hash]",
+    splitting: true,
     bundle: true,
     platform: "node",
     format: "esm",
