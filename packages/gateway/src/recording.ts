@@ -233,6 +233,15 @@ export type RecorderFailure = "recording_stalled" | "recording_overflow" | "reco
 
 /** Records go to the writer in batches of up to this many bytes (one copy and one message each). */
 const BATCH_BYTES = 256 * 1024;
+/**
+ * A batch goes once this many bytes wait, or once its oldest record waited FLUSH_MS: a terminal's
+ * output arrives as many small writes, and each batch costs a deflate block and a sync flush, so
+ * small ones wait to go together. A gateway that dies loses at most the last FLUSH_MS of records.
+ */
+const MIN_BATCH_BYTES = 64 * 1024;
+const FLUSH_MS = 1000;
+/** Deflate level per kind: desktops at 1 (speed), text at 6 (small, and it pays). */
+const DEFLATE_LEVEL: Record<RecordingKind, number> = { rfb: 1, asciicast: 6, "access-log": 6 };
 /** Batches with the writer at once, so it works while the next ones are copied. */
 const BATCHES_IN_FLIGHT = 4;
 /**
@@ -277,6 +286,12 @@ export class SegmentRecorder {
   private full = false;
   private scheduled = false;
   private readonly idle: (() => void)[] = [];
+  private readonly minBatch: number;
+  /** When the oldest record still in the queue arrived. */
+  private queuedSince = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** `finish` wants everything now, however little. */
+  private flushing = false;
   private finished: ((reply: WriterReply) => void) | null = null;
   /** Bytes of records accepted (payloads where apart, before compression). */
   recordedBytes = 0;
@@ -304,6 +319,7 @@ export class SegmentRecorder {
     this.part = input.part;
     this.limits = input.limits;
     this.highWater = Math.min(QUEUE_HIGH_WATER_BYTES, input.limits.maxBufferedBytes / 2);
+    this.minBatch = Math.min(MIN_BATCH_BYTES, this.highWater / 4);
     this.out = input.out;
     this.written = new Promise<void>((resolve, reject) => {
       finished(this.out, (error) => (error ? reject(error) : resolve()));
@@ -316,10 +332,13 @@ export class SegmentRecorder {
       this.pump();
     });
     this.writer = input.writer;
-    this.writerId = this.writer.open({
-      reply: (reply) => this.stored(reply),
-      lost: (detail) => this.fail("recording_write_failed", detail),
-    });
+    this.writerId = this.writer.open(
+      {
+        reply: (reply) => this.stored(reply),
+        lost: (detail) => this.fail("recording_write_failed", detail),
+      },
+      DEFLATE_LEVEL[input.kind],
+    );
     this.enqueue(input.header);
   }
 
@@ -375,6 +394,8 @@ export class SegmentRecorder {
   async finish(endedAt: Date): Promise<SegmentResult> {
     if (this.state !== "recording") throw new Error(`recorder ${this.state}`);
     // What is queued still goes in.
+    this.flushing = true;
+    this.pump();
     await new Promise<void>((resolve) => {
       if (this.pendingBytes === 0) resolve();
       else this.idle.push(resolve);
@@ -408,6 +429,7 @@ export class SegmentRecorder {
   }
 
   private enqueue(bytes: Buffer) {
+    if (this.queuedBytes === 0) this.queuedSince = Date.now();
     this.queue.push(bytes);
     this.queuedBytes += bytes.length;
     this.pendingBytes += bytes.length;
@@ -430,6 +452,7 @@ export class SegmentRecorder {
       this.inFlight < BATCHES_IN_FLIGHT &&
       !this.fileBehind
     ) {
+      if (!this.due()) return;
       // Copied once into a buffer of its own, which moves to the writer's thread.
       const size = Math.min(this.queuedBytes, BATCH_BYTES + 64 * 1024);
       const batch = new Uint8Array(size);
@@ -443,9 +466,25 @@ export class SegmentRecorder {
         at += take;
       }
       this.queuedBytes -= size;
+      if (this.queuedBytes > 0) this.queuedSince = Date.now();
       this.inFlight += 1;
       this.writer.batch(this.writerId, batch, this.pendingBytes >= this.highWater / 4);
     }
+  }
+
+  /** Whether what is queued should go now; if not, a timer comes back for it when it is due. */
+  private due(): boolean {
+    if (this.flushing || this.full || this.queuedBytes >= this.minBatch) return true;
+    const wait = this.queuedSince + FLUSH_MS - Date.now();
+    if (wait <= 0) return true;
+    if (this.flushTimer === null) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = null;
+        this.pump();
+      }, wait);
+      this.flushTimer.unref();
+    }
+    return false;
   }
 
   /** The writer's bytes for a batch (or the header): to the file, then the next batches. */
@@ -482,6 +521,10 @@ export class SegmentRecorder {
   private clearStall() {
     if (this.stallTimer !== null) clearTimeout(this.stallTimer);
     this.stallTimer = null;
+    if (this.state !== "recording" && this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
   }
 
   private fail(why: RecorderFailure, detail: string) {
