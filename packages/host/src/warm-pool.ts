@@ -26,7 +26,8 @@ import { WARM_ID_PREFIX } from "@neosc/provisioner/provisioner";
  * Room: warm sandboxes never push the host past its capacity (sessions + warm ≤ capacity) nor
  * past `limit` in all; a session that takes one moves it from warm to active. Placement counts
  * only sessions, as a warm sandbox becomes the next session's. Refills start one sandbox at a
- * time at low priority (the driver's `ahead`), and none while a launch is starting cold. The pool
+ * time at low priority (the driver's `ahead`), and none while a launch is starting (from
+ * scratch or from the pool): the host refills once the last one is done. The pool
  * is in this process only: after a restart the host stops every `warm-` sandbox it finds (the
  * reconciler) and starts new ones.
  */
@@ -43,8 +44,8 @@ export interface WarmPoolOptions {
   clipboard: () => Promise<ClipboardAtStart>;
   /** How many more sandboxes the host has room for (capacity − active sessions). */
   room: () => Promise<number>;
-  /** Whether a launch is starting cold now (a refill then waits for the next round). */
-  coldStarting: () => boolean;
+  /** Whether a launch is starting its workspace now (a refill then waits until none is). */
+  launching: () => boolean;
   /** Whether this host can start the workspace (its capability is healthy). */
   canStart: (capability: string) => boolean;
   onError?: (error: unknown, message: string) => void;
@@ -123,7 +124,7 @@ export function createWarmPool(options: WarmPoolOptions): WarmPool {
     }
     for (const [fingerprint, { workspace, count }] of desired) {
       for (let have = kept.get(fingerprint) ?? 0; have < count; have++) {
-        if (sandboxes.size >= options.limit || options.coldStarting()) return;
+        if (sandboxes.size >= options.limit || options.launching()) return;
         if ((await options.room()) - sandboxes.size <= 0) return;
         const id = `${WARM_ID_PREFIX}${randomUUID()}`;
         const sandbox: WarmSandbox = { id, workspaceId: workspace.id, fingerprint, ready: false };

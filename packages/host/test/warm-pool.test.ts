@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { eventually } from "@neosc/core/testing/eventually";
 import type { Workspace } from "@neosc/core/workspace";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
@@ -160,7 +161,8 @@ describe.runIf(realParts)("a workspace host's warm pool", () => {
     const first = await placedSession(desktop, "person-1");
     const started = Date.now();
     await host.start(first.id);
-    console.log(`launch from the warm pool: host.start ${Date.now() - started} ms`);
+    const returned = Date.now();
+    console.log(`launch from the warm pool: host.start ${returned - started} ms`);
     // The session's own socket (its folder), the sandbox's account, a drawn desktop.
     const socket = await socketOf(first.id);
     expect(socket).toContain(first.id);
@@ -172,6 +174,12 @@ describe.runIf(realParts)("a workspace host's warm pool", () => {
     while (pictureOf(frame).drawnShare < 0.05 && Date.now() < deadline) frame = await client.readFrame();
     client.close();
     expect(pictureOf(frame).drawnShare).toBeGreaterThan(0.05);
+
+    // Off the launch's path: nothing is started ahead while its viewer connects and draws (the
+    // host refills 2 s after the last launch's start), not even by the reconcile timer (300 ms).
+    await sleep(Math.max(0, returned + 1000 - Date.now()));
+    const startedAhead = (await local.list()).filter((entry) => entry.sessionId.startsWith("warm-"));
+    if (Date.now() - returned < 1800) expect(startedAhead).toEqual([]);
 
     // A fresh sandbox for the next launch: another id, another account.
     const next = await eventually("a fresh desktop started ahead", async () => {
