@@ -3,6 +3,7 @@ import type { ProcedurePath } from "./permissions.ts";
 import type { PolicySettings } from "./policy.ts";
 import type { Role } from "./roles.ts";
 import type { SessionEndReason } from "./session.ts";
+import type { UserSource } from "./user.ts";
 import type { WorkspaceKind } from "./workspace.ts";
 
 /**
@@ -72,6 +73,10 @@ export const REASONS = [
   "session_not_active",
   "not_connectable",
   "last_admin",
+  /** Only local accounts have a password NeoSC can reset (the others sign in elsewhere). */
+  "not_local_account",
+  /** An admin may not remove their own account (another admin can). */
+  "own_account",
   /** An organization that still has members or workspaces cannot be deleted. */
   "organization_not_empty",
   "database_unavailable",
@@ -146,6 +151,9 @@ export type ReasonDetails = Exactly<{
   session_not_active: { sessionId: string; endReason?: SessionEndReason | null };
   not_connectable: { sessionId: string; kind: WorkspaceKind };
   last_admin: never;
+  /** Where the account signs in instead. */
+  not_local_account: { source: UserSource };
+  own_account: never;
   /** What still belongs to it. */
   organization_not_empty: { members: number; workspaces: number };
   database_unavailable: never;

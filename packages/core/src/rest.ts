@@ -81,11 +81,26 @@ export const REST_ROUTES = {
   "organization.list": { method: "GET", path: "/organizations", summary: "Organizations" },
   "organization.create": { method: "POST", path: "/organizations", summary: "Add an organization" },
   "organization.update": { method: "PATCH", path: "/organizations/{id}", summary: "Change an organization" },
+  "organization.delete": {
+    method: "DELETE",
+    path: "/organizations/{id}",
+    summary: "Delete an organization (only when it has no members or workspaces)",
+  },
   "user.list": { method: "GET", path: "/users", summary: "People and service accounts" },
   "user.create": { method: "POST", path: "/users", summary: "Add a person (answers a one-time password)" },
   "user.setRole": { method: "PUT", path: "/users/{userId}/role", summary: "Change a role" },
   "user.disable": { method: "POST", path: "/users/{userId}/disable", summary: "Disable an account" },
   "user.enable": { method: "POST", path: "/users/{userId}/enable", summary: "Enable an account" },
+  "user.resetPassword": {
+    method: "POST",
+    path: "/users/{userId}/reset-password",
+    summary: "Give a local account a new one-time password (answers it once; ends its sign-ins)",
+  },
+  "user.remove": {
+    method: "DELETE",
+    path: "/users/{userId}",
+    summary: "Remove a person (their sessions end; the audit log keeps who they were)",
+  },
   "stats.overview": { method: "GET", path: "/stats", summary: "Usage statistics" },
   "apiToken.list": {
     method: "GET",

@@ -24,16 +24,17 @@ export const UPSTREAM_SERVICES = {
 } as const;
 export type UpstreamServiceName = keyof typeof UPSTREAM_SERVICES;
 
+/** Lower-case labels of letters, digits and inner dashes, at least two, the last not numeric. */
+export const DOMAIN_NAME_PATTERN =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
 /** A DNS name such as `example.com`: lower-case labels, no scheme, port or trailing dot. */
 export const DomainSchema = z
   .string()
   .trim()
   .toLowerCase()
   .max(253)
-  .regex(
-    /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-    "a domain name such as example.com",
-  );
+  .regex(DOMAIN_NAME_PATTERN, "a domain name such as example.com");
 export type Domain = z.infer<typeof DomainSchema>;
 
 export const ROUTE_IDS = ["gate", "portal", "api", "admin", "workspace", "apps"] as const;

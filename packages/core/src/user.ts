@@ -56,3 +56,19 @@ export const CreateUserOutputSchema = z.object({ user: UserSchema, oneTimePasswo
 
 export const SetRoleInputSchema = z.strictObject({ userId: IdSchema, role: RoleSchema });
 export const UserIdInputSchema = z.strictObject({ userId: IdSchema });
+
+/** user.resetPassword: the new one-time password (shown once) and how many sign-ins it ended. */
+export const ResetPasswordOutputSchema = z.object({
+  user: UserSchema,
+  oneTimePassword: z.string(),
+  revokedLoginSessions: z.number().int(),
+});
+
+/** user.remove: who was removed (as they were) and what of theirs ended. */
+export const RemoveUserOutputSchema = z.object({
+  userId: IdSchema,
+  email: z.string(),
+  endedSessions: z.number().int(),
+  revokedLoginSessions: z.number().int(),
+});
+export type RemoveUserOutput = z.infer<typeof RemoveUserOutputSchema>;

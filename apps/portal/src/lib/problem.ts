@@ -205,6 +205,13 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
         title: "Last administrator",
         message: "This is the last active administrator; promote someone else first.",
       };
+    case "not_local_account":
+      return {
+        title: "No password here",
+        message: `This person signs in through ${domain.details?.source === "service" ? "API tokens" : "single sign-on"}, not with a NeoSC password.`,
+      };
+    case "own_account":
+      return { title: "Your own account", message: "Another administrator can remove your account." };
     case "token_revoked":
       return { title: "Token revoked", message: "This API token has been revoked; create a new one." };
     case "token_expired":

@@ -28,6 +28,10 @@ export interface OrganizationsRepository {
   /** Sorted by name. */
   list(): Promise<Organization[]>;
   update(id: string, patch: { name?: string; domain?: string | null }): Promise<Organization | null>;
+  /** The organizations holding this domain (admin writes check it is free; a scan). */
+  findByDomain(domain: string): Promise<Organization[]>;
+  /** True when this call deleted it. */
+  delete(id: string): Promise<boolean>;
   count(): Promise<number>;
 }
 
@@ -161,6 +165,16 @@ export function createOrganizationsRepository(
         { returnDocument: "after" },
       );
       return doc ? toOrganization(doc) : null;
+    },
+
+    async findByDomain(domain) {
+      const docs = await organizations.find({ domain }).sort({ _id: 1 }).toArray();
+      return docs.map(toOrganization);
+    },
+
+    async delete(id) {
+      const result = await organizations.deleteOne({ _id: id });
+      return result.deletedCount === 1;
     },
 
     count() {

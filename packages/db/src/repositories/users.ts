@@ -100,6 +100,11 @@ export interface UsersRepository {
   countByRole(filter?: { disabled?: boolean }): Promise<Record<Role, number>>;
   /** organizationId → number of members (users without organization are not counted). */
   countByOrganization(): Promise<Record<string, number>>;
+  /**
+   * Deletes the account (its email becomes free). What others wrote about it stays: audit entries
+   * name their actor as they were, ended sessions keep the email they ran under.
+   */
+  delete(id: string): Promise<boolean>;
 }
 
 const UNIQUE = ["email", "_id"] as const;
@@ -321,6 +326,13 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
         ])
         .toArray();
       return Object.fromEntries(rows.map((row) => [row._id, row.count]));
+    },
+
+    async delete(id) {
+      const result = await withUserLock(id, () => users.deleteOne({ _id: id }));
+      // A removed person's gateway connections close on every replica's next poll.
+      if (result.deletedCount === 1) await bumpRevocations(collections, clock());
+      return result.deletedCount === 1;
     },
   };
 }

@@ -3,14 +3,17 @@ import {
   type OrganizationWithCount,
   UpdateOrganizationInputSchema,
 } from "@neosc/core/organization";
-import { Pencil, Plus } from "lucide-react";
+import { ROLE_LABEL } from "@neosc/core/roles";
+import { keepPreviousData } from "@tanstack/react-query";
+import { Pencil, Plus, Trash2 } from "lucide-react";
 import { type FormEvent, useState } from "react";
 import { Button } from "../../components/ui/button.tsx";
 import { type Column, DataTable } from "../../components/ui/data-table.tsx";
-import { Modal } from "../../components/ui/dialog.tsx";
-import { EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
+import { ConfirmDialog, Modal } from "../../components/ui/dialog.tsx";
+import { Badge, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { FormActions, TextField } from "../../components/ui/field.tsx";
-import { toast } from "../../components/ui/toast.ts";
+import { LoadMore } from "../../components/ui/load-more.tsx";
+import { toast, toastError } from "../../components/ui/toast.ts";
 import { formatCount, formatDateTime } from "../../lib/format.ts";
 import { trpc } from "../../lib/trpc.ts";
 import { useForm } from "../../lib/use-form.ts";
@@ -85,7 +88,12 @@ function OrganizationForm({
         {...nameAndSlug.slug}
         className="font-mono"
       />
-      <TextField label="Domain (optional)" placeholder="example.com" {...field("domain")} />
+      <TextField
+        label="Domain (optional)"
+        placeholder="example.com"
+        hint="The email domain of its people, such as example.com; one organization per domain."
+        {...field("domain")}
+      />
       <FormActions
         error={formError}
         onCancel={onCancel}
@@ -96,10 +104,44 @@ function OrganizationForm({
   );
 }
 
+/** Who belongs to an organization, a page at a time (user.list filtered by organization). */
+function Members({ organization }: { organization: OrganizationWithCount }) {
+  const members = trpc.user.list.useInfiniteQuery(
+    { organizationId: organization.id, limit: 25 },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: keepPreviousData },
+  );
+  if (members.isPending) return <Skeleton className="h-32" />;
+  if (members.error) return <ErrorState error={members.error} onRetry={() => void members.refetch()} />;
+  const rows = members.data.pages.flatMap((page) => page.items);
+  if (rows.length === 0) return <p className="text-sm text-fg-muted">Nobody belongs to it.</p>;
+  return (
+    <div className="space-y-3">
+      <ul aria-label={`Members of ${organization.name}`} className="divide-y divide-line">
+        {rows.map((member) => (
+          <li key={member.id} className="flex flex-wrap items-center justify-between gap-2 py-2">
+            <span className="min-w-0">
+              <span className="block font-medium break-words text-fg">{member.name}</span>
+              <span className="block text-xs break-all text-fg-muted">{member.email}</span>
+            </span>
+            <span className="flex gap-1">
+              <Badge>{ROLE_LABEL[member.role]}</Badge>
+              {member.disabled ? <Badge tone="danger">Disabled</Badge> : null}
+            </span>
+          </li>
+        ))}
+      </ul>
+      <LoadMore query={members} />
+    </div>
+  );
+}
+
 export function OrganizationsPage() {
   const utils = trpc.useUtils();
   const list = trpc.organization.list.useQuery();
   const [editing, setEditing] = useState<OrganizationWithCount | "new" | null>(null);
+  const [viewing, setViewing] = useState<OrganizationWithCount | null>(null);
+  const [deleting, setDeleting] = useState<OrganizationWithCount | null>(null);
+  const remove = trpc.organization.delete.useMutation();
 
   return (
     <>
@@ -131,18 +173,37 @@ export function OrganizationsPage() {
                 {org.externalId ? <p className="text-xs text-fg-muted">from the identity provider</p> : null}
               </td>
               <td className="px-4 py-3 text-fg-muted">{org.domain ?? "—"}</td>
-              <td className="px-4 py-3 text-right text-fg tabular-nums">{formatCount(org.memberCount)}</td>
+              <td className="px-4 py-3 text-right text-fg tabular-nums">
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  aria-label={`Members of ${org.name}: ${formatCount(org.memberCount)}`}
+                  onClick={() => setViewing(org)}
+                >
+                  {formatCount(org.memberCount)}
+                </Button>
+              </td>
               <td className="hidden px-4 py-3 text-xs text-fg-muted md:table-cell">
                 {formatDateTime(org.createdAt)}
               </td>
               <td className="px-4 py-3 text-right">
-                <Button
-                  size="sm"
-                  variant="ghost"
-                  aria-label={`Edit ${org.name}`}
-                  icon={<Pencil aria-hidden className="size-4" />}
-                  onClick={() => setEditing(org)}
-                />
+                <div className="flex justify-end gap-1">
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    aria-label={`Edit ${org.name}`}
+                    icon={<Pencil aria-hidden className="size-4" />}
+                    onClick={() => setEditing(org)}
+                  />
+                  <Button
+                    size="sm"
+                    variant="ghost"
+                    className="text-danger"
+                    aria-label={`Delete ${org.name}`}
+                    icon={<Trash2 aria-hidden className="size-4" />}
+                    onClick={() => setDeleting(org)}
+                  />
+                </div>
               </td>
             </tr>
           ))}
@@ -167,6 +228,40 @@ export function OrganizationsPage() {
           />
         ) : null}
       </Modal>
+      <Modal
+        open={viewing !== null}
+        onOpenChange={(open) => {
+          if (!open) setViewing(null);
+        }}
+        title={`Members of ${viewing?.name ?? ""}`}
+      >
+        {viewing ? <Members organization={viewing} /> : null}
+      </Modal>
+      <ConfirmDialog
+        open={deleting !== null}
+        onOpenChange={(open) => {
+          if (!open) setDeleting(null);
+        }}
+        title={`Delete ${deleting?.name ?? "this organization"}?`}
+        description={
+          deleting !== null && deleting.memberCount > 0
+            ? `It still has ${deleting.memberCount === 1 ? "1 member" : `${formatCount(deleting.memberCount)} members`}: NeoSC deletes only an organization nobody and no workspace belongs to. Move them first.`
+            : "Only an organization with no members and no workspaces can be deleted. This cannot be undone."
+        }
+        confirmLabel="Delete organization"
+        loading={remove.isPending}
+        onConfirm={() => {
+          if (!deleting) return;
+          remove
+            .mutateAsync({ id: deleting.id })
+            .then(() => toast({ title: "Organization deleted", description: deleting.name }))
+            .catch(toastError)
+            .finally(() => {
+              setDeleting(null);
+              void utils.organization.invalidate();
+            });
+        }}
+      />
     </>
   );
 }

@@ -18,6 +18,7 @@ import { trpc } from "../../lib/trpc.ts";
 import { useDebounced } from "../../lib/use-debounced.ts";
 import { useForm } from "../../lib/use-form.ts";
 import { parseForm } from "../../lib/validation.ts";
+import { disableLines, RESET_PASSWORD_LINES, type RunningSessions, removeLines } from "./user-confirm.ts";
 
 const PAGE_SIZE = 25;
 
@@ -107,6 +108,29 @@ function CreateUserForm({
   );
 }
 
+/** The confirmation's facts, one paragraph each. */
+function Lines({ lines }: { lines: readonly string[] }) {
+  return (
+    <span className="block space-y-2">
+      {lines.map((line) => (
+        <span key={line} className="block">
+          {line}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** The person's running sessions while a confirmation about them is open (admins see everyone's). */
+function useRunningSessions(user: User | null): RunningSessions {
+  const active = trpc.session.active.useQuery(
+    { userId: user?.id ?? "" },
+    { enabled: user !== null, staleTime: 0, gcTime: 0 },
+  );
+  if (user === null || active.data === undefined) return { count: null, workspaces: [] };
+  return { count: active.data.length, workspaces: active.data.map((session) => session.workspaceName) };
+}
+
 function OneTimePassword({
   result,
   onDone,
@@ -151,12 +175,19 @@ export function UsersPage() {
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<{ user: User; oneTimePassword: string } | null>(null);
   const [disabling, setDisabling] = useState<User | null>(null);
+  const [resetting, setResetting] = useState<User | null>(null);
+  const [removing, setRemoving] = useState<User | null>(null);
+  /** A one-time password just made for someone (new account or reset), shown once. */
+  const [issued, setIssued] = useState<{ user: User; oneTimePassword: string } | null>(null);
   /** Making someone an admin widens what they can do to everything: asked first. */
   const [promoting, setPromoting] = useState<User | null>(null);
   const organizations = trpc.organization.list.useQuery();
   const setRoleMutation = trpc.user.setRole.useMutation();
   const disable = trpc.user.disable.useMutation();
   const enable = trpc.user.enable.useMutation();
+  const resetPassword = trpc.user.resetPassword.useMutation();
+  const remove = trpc.user.remove.useMutation();
+  const running = useRunningSessions(disabling ?? removing);
 
   const debouncedSearch = useDebounced(search.trim());
   const input = {
@@ -291,21 +322,45 @@ export function UsersPage() {
                     )}
                   </td>
                   <td className="px-4 py-3 text-right">
-                    {user.disabled ? (
-                      <Button size="sm" variant="secondary" onClick={() => void enableUser(user)}>
-                        Enable
-                      </Button>
-                    ) : (
-                      <Button
-                        size="sm"
-                        variant="ghost"
-                        className="text-danger"
-                        disabled={self}
-                        onClick={() => setDisabling(user)}
-                      >
-                        Disable
-                      </Button>
-                    )}
+                    <div className="flex flex-wrap justify-end gap-1">
+                      {user.source === "local" && !self ? (
+                        <Button
+                          size="sm"
+                          variant="ghost"
+                          aria-label={`Reset password of ${user.email}`}
+                          onClick={() => setResetting(user)}
+                        >
+                          Reset password
+                        </Button>
+                      ) : null}
+                      {user.disabled ? (
+                        <Button size="sm" variant="secondary" onClick={() => void enableUser(user)}>
+                          Enable
+                        </Button>
+                      ) : (
+                        <Button
+                          size="sm"
+                          variant="ghost"
+                          className="text-danger"
+                          disabled={self}
+                          aria-label={`Disable ${user.email}`}
+                          onClick={() => setDisabling(user)}
+                        >
+                          Disable
+                        </Button>
+                      )}
+                      {self ? null : (
+                        <Button
+                          size="sm"
+                          variant="ghost"
+                          className="text-danger"
+                          aria-label={`Remove ${user.email}`}
+                          onClick={() => setRemoving(user)}
+                        >
+                          Remove
+                        </Button>
+                      )}
+                    </div>
                   </td>
                 </tr>
               );
@@ -368,8 +423,12 @@ export function UsersPage() {
           if (!open) setDisabling(null);
         }}
         title={`Disable ${disabling?.email ?? "this account"}?`}
-        description="They are signed out everywhere, their running sessions end, and they cannot sign in until enabled again."
-        confirmLabel="Disable account"
+        description={<Lines lines={disableLines(running)} />}
+        confirmLabel={
+          running.count !== null && running.count > 0
+            ? `Disable and end ${running.count === 1 ? "1 session" : `${running.count} sessions`}`
+            : "Disable account"
+        }
         loading={disable.isPending}
         onConfirm={() => {
           if (!disabling) return;
@@ -381,6 +440,66 @@ export function UsersPage() {
             })
             .catch(toastError)
             .finally(() => void utils.user.list.invalidate());
+        }}
+      />
+
+      <ConfirmDialog
+        open={resetting !== null}
+        onOpenChange={(open) => {
+          if (!open) setResetting(null);
+        }}
+        title={`Reset the password of ${resetting?.email ?? "this person"}?`}
+        description={<Lines lines={RESET_PASSWORD_LINES} />}
+        confirmLabel="Reset password"
+        loading={resetPassword.isPending}
+        onConfirm={() => {
+          if (!resetting) return;
+          resetPassword
+            .mutateAsync({ userId: resetting.id })
+            .then((result) => {
+              setResetting(null);
+              setIssued(result);
+            })
+            .catch(toastError)
+            .finally(() => void utils.user.list.invalidate());
+        }}
+      />
+
+      <Modal
+        open={issued !== null}
+        onOpenChange={(open) => {
+          if (!open) setIssued(null);
+        }}
+        title="New one-time password"
+      >
+        {issued ? <OneTimePassword result={issued} onDone={() => setIssued(null)} /> : null}
+      </Modal>
+
+      <ConfirmDialog
+        open={removing !== null}
+        onOpenChange={(open) => {
+          if (!open) setRemoving(null);
+        }}
+        title={`Remove ${removing?.email ?? "this person"}?`}
+        description={removing ? <Lines lines={removeLines(removing, running)} /> : ""}
+        confirmLabel="Remove person"
+        loading={remove.isPending}
+        onConfirm={() => {
+          if (!removing) return;
+          remove
+            .mutateAsync({ userId: removing.id })
+            .then((result) => {
+              toast({
+                title: "Person removed",
+                description: `${result.email}: ${result.endedSessions === 1 ? "1 session" : `${result.endedSessions} sessions`} ended.`,
+              });
+              setRemoving(null);
+            })
+            .catch(toastError)
+            .finally(() => {
+              void utils.user.list.invalidate();
+              void utils.organization.list.invalidate();
+            });
         }}
       />
     </>

@@ -1,7 +1,7 @@
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
 import { isAdmin, type Role } from "@neosc/core/roles";
-import type { CreateUserInput, ListUsersInput, User } from "@neosc/core/user";
+import type { CreateUserInput, ListUsersInput, RemoveUserOutput, User } from "@neosc/core/user";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { endSessionOnce } from "../sessions/end.ts";
@@ -15,9 +15,13 @@ export function listUsers(ctx: AuthedContext, input: ListUsersInput): Promise<Pa
   return ctx.db.users.list(input);
 }
 
+function noSuchUser(userId: string): DomainError {
+  return new DomainError("NOT_FOUND", "not_found", "No such user", { details: { userId } });
+}
+
 async function findUser(ctx: AuthedContext, userId: string): Promise<User> {
   const user = await ctx.db.users.findById(userId);
-  if (user === null) throw new DomainError("NOT_FOUND", "not_found", "No such user", { details: { userId } });
+  if (user === null) throw noSuchUser(userId);
   return user;
 }
 
@@ -90,6 +94,15 @@ export async function setUserRole(ctx: AuthedContext, input: { userId: string; r
   return updated;
 }
 
+/** Ends every running workspace session of the person (reason `user_disabled`); returns how many. */
+async function endSessionsOf(ctx: AuthedContext, userId: string, action: string, at: Date): Promise<number> {
+  let ended = 0;
+  for (const session of await ctx.db.sessions.listActiveByUser(userId)) {
+    if ((await endSessionOnce(ctx, session, { reason: "user_disabled", at, action })) !== null) ended++;
+  }
+  return ended;
+}
+
 /**
  * Disables an account: it can no longer sign in, its login sessions are revoked and its running
  * workspace sessions end (reason `user_disabled`).
@@ -108,15 +121,7 @@ export async function disableUser(ctx: AuthedContext, input: { userId: string })
   }
   const now = ctx.clock();
   const revokedLoginSessions = await db.loginSessions.revokeAllForUser(target.id, now);
-  let endedSessions = 0;
-  for (const session of await db.sessions.listActiveByUser(target.id)) {
-    const ended = await endSessionOnce(ctx, session, {
-      reason: "user_disabled",
-      at: now,
-      action: "user.disable",
-    });
-    if (ended !== null) endedSessions++;
-  }
+  const endedSessions = await endSessionsOf(ctx, target.id, "user.disable", now);
   await audit(ctx, {
     action: "user.disable",
     resource: { type: "user", id: target.id },
@@ -132,4 +137,84 @@ export async function enableUser(ctx: AuthedContext, input: { userId: string }):
   if (updated === null) return findUser(ctx, input.userId);
   await audit(ctx, { action: "user.enable", resource: { type: "user", id: target.id } });
   return updated;
+}
+
+/**
+ * Gives a local account a new one-time password, shown once to the admin: the person must change
+ * it at their next sign-in, and every login of theirs is revoked now (the old password may be
+ * known to someone else). Their running workspace sessions keep running until those logins'
+ * connections close.
+ */
+export async function resetUserPassword(
+  ctx: AuthedContext,
+  input: { userId: string },
+): Promise<{ user: User; oneTimePassword: string; revokedLoginSessions: number }> {
+  const { db, services } = ctx;
+  const target = await findUser(ctx, input.userId);
+  if (target.source !== "local") {
+    await audit(ctx, {
+      action: "user.resetPassword",
+      resource: { type: "user", id: target.id },
+      result: "denied",
+      reason: "not_local_account",
+    });
+    throw new DomainError("CONFLICT", "not_local_account", "Only local accounts have a password to reset", {
+      details: { source: target.source },
+    });
+  }
+  const oneTimePassword = services.passwords.generateOneTimePassword();
+  const updated = await db.users.setPassword(target.id, await services.passwords.hash(oneTimePassword), {
+    mustChangePassword: true,
+  });
+  if (updated === null) throw noSuchUser(target.id);
+  const revokedLoginSessions = await db.loginSessions.revokeAllForUser(target.id, ctx.clock());
+  await audit(ctx, {
+    action: "user.resetPassword",
+    resource: { type: "user", id: target.id },
+    details: { email: target.email, revokedLoginSessions },
+  });
+  return { user: updated, oneTimePassword, revokedLoginSessions };
+}
+
+/**
+ * Removes a person: the account is deleted (the email is free again), their logins are revoked and
+ * their running sessions end. The audit log is not touched — every entry names its actor as they
+ * were when it was written, so the chain still verifies and the history still says who did what;
+ * ended sessions keep the email they ran under. Never the caller's own account or the last admin.
+ */
+export async function removeUser(ctx: AuthedContext, input: { userId: string }): Promise<RemoveUserOutput> {
+  const { db } = ctx;
+  const target = await findUser(ctx, input.userId);
+  if (target.id === ctx.identity.user.id) {
+    await audit(ctx, {
+      action: "user.remove",
+      resource: { type: "user", id: target.id },
+      result: "denied",
+      reason: "own_account",
+    });
+    throw new DomainError("CONFLICT", "own_account", "You cannot remove your own account");
+  }
+  if (removesAnAdmin(target) && (await enabledAdmins(ctx)) <= 1) {
+    return refuseLastAdmin(ctx, "user.remove", target);
+  }
+  // Disabled first, so no new sign-in or launch starts while the sessions are ended.
+  if (!target.disabled) await db.users.update(target.id, { disabled: true });
+  if (removesAnAdmin(target) && (await enabledAdmins(ctx)) === 0) {
+    await db.users.update(target.id, { disabled: false });
+    return refuseLastAdmin(ctx, "user.remove", target);
+  }
+  const now = ctx.clock();
+  const revokedLoginSessions = await db.loginSessions.revokeAllForUser(target.id, now);
+  const endedSessions = await endSessionsOf(ctx, target.id, "user.remove", now);
+  await db.users.delete(target.id);
+  await audit(ctx, {
+    action: "user.remove",
+    resource: { type: "user", id: target.id },
+    details: {
+      removed: { email: target.email, name: target.name, role: target.role, source: target.source },
+      revokedLoginSessions,
+      endedSessions,
+    },
+  });
+  return { userId: target.id, email: target.email, endedSessions, revokedLoginSessions };
 }

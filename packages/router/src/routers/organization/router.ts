@@ -1,6 +1,7 @@
-import { NoInputSchema } from "@neosc/core/common";
+import { NoInputSchema, OkSchema } from "@neosc/core/common";
 import {
   CreateOrganizationInputSchema,
+  OrganizationIdInputSchema,
   OrganizationSchema,
   OrganizationWithCountSchema,
   UpdateOrganizationInputSchema,
@@ -8,6 +9,7 @@ import {
 import { z } from "zod";
 import {
   createOrganization,
+  deleteOrganization,
   listOrganizations,
   updateOrganization,
 } from "../../domain/organizations/organizations.ts";
@@ -31,4 +33,10 @@ export const organizationRouter = router({
     .input(UpdateOrganizationInputSchema)
     .output(OrganizationSchema)
     .mutation(({ ctx, input }) => updateOrganization(ctx, input)),
+
+  /** Admins: deletes an organization with no members and no workspaces. */
+  delete: procedureFor("organization.delete")
+    .input(OrganizationIdInputSchema)
+    .output(OkSchema)
+    .mutation(({ ctx, input }) => deleteOrganization(ctx, input)),
 });

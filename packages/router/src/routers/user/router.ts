@@ -2,12 +2,22 @@ import {
   CreateUserInputSchema,
   CreateUserOutputSchema,
   ListUsersInputSchema,
+  RemoveUserOutputSchema,
+  ResetPasswordOutputSchema,
   SetRoleInputSchema,
   UserIdInputSchema,
   UserPageSchema,
   UserSchema,
 } from "@neosc/core/user";
-import { createUser, disableUser, enableUser, listUsers, setUserRole } from "../../domain/identity/users.ts";
+import {
+  createUser,
+  disableUser,
+  enableUser,
+  listUsers,
+  removeUser,
+  resetUserPassword,
+  setUserRole,
+} from "../../domain/identity/users.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
 export const userRouter = router({
@@ -40,4 +50,16 @@ export const userRouter = router({
     .input(UserIdInputSchema)
     .output(UserSchema)
     .mutation(({ ctx, input }) => enableUser(ctx, input)),
+
+  /** Admins: a new one-time password for a local account (shown once; its logins are revoked). */
+  resetPassword: procedureFor("user.resetPassword")
+    .input(UserIdInputSchema)
+    .output(ResetPasswordOutputSchema)
+    .mutation(({ ctx, input }) => resetUserPassword(ctx, input)),
+
+  /** Admins: delete someone else's account, ending their sessions (never the last admin). */
+  remove: procedureFor("user.remove")
+    .input(UserIdInputSchema)
+    .output(RemoveUserOutputSchema)
+    .mutation(({ ctx, input }) => removeUser(ctx, input)),
 });
