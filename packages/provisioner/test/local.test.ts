@@ -343,6 +343,48 @@ async function screenshot(name: string, endpoint: WorkspaceEndpoint): Promise<vo
   await writeFile(path.join(folder, `${name}.ppm`), framePpm(frame));
 }
 
+describe.runIf(realParts)("the clipboard policy in Xvnc", () => {
+  /** A parameter of the session's running Xvnc, asked over its own VNC extension from inside the sandbox. */
+  async function xvncParameter(sessionUid: number, name: string): Promise<string> {
+    const xvnc = (await processesOf(sessionUid)).find((entry) => entry.name === "Xvnc");
+    if (xvnc === undefined) throw new Error("no Xvnc runs as the session's account");
+    const id = String(sessionUid);
+    const { stdout } = await run("nsenter", [
+      ...["-t", String(xvnc.pid), "-m", "-p", "-S", id, "-G", id, "--", "/bin/sh", "-c"],
+      'DISPLAY=":$(ls /tmp/.X11-unix | sed -n "s/^X//p" | head -n 1)" exec vncconfig -get "$1"',
+      "xvnc-parameter",
+      name,
+    ]);
+    return stdout.trim();
+  }
+
+  // The gateway holds back a paste into the workspace too; copying out of it only Xvnc can refuse
+  // (its own clipboard owner reads the selection and sends it), so both flags are checked where
+  // they take effect, one direction off at a time (swapped flags fail as well as missing ones).
+  it.each([
+    { toWorkspace: false, fromWorkspace: true, accept: "0", send: "1" },
+    { toWorkspace: true, fromWorkspace: false, accept: "1", send: "0" },
+  ])(
+    "starts Xvnc with AcceptCutText $accept, SendCutText $send (paste in: $toWorkspace, copy out: $fromWorkspace)",
+    async (rule) => {
+      const sessionId = randomUUID();
+      const endpoint = await driver.start({
+        sessionId,
+        userId: "u1",
+        workspace: workspace({ program: "terminal" }),
+        clipboard: { toWorkspace: rule.toWorkspace, fromWorkspace: rule.fromWorkspace },
+      });
+      try {
+        const uid = (await stat(socketPath(endpoint))).uid;
+        expect(await xvncParameter(uid, "AcceptCutText")).toBe(rule.accept);
+        expect(await xvncParameter(uid, "SendCutText")).toBe(rule.send);
+      } finally {
+        await driver.stop(sessionId);
+      }
+    },
+  );
+});
+
 describe.runIf(realParts)("the local sandbox", () => {
   it("shows the session its own folder and nothing of the API's data, secrets or environment", async () => {
     const session = await startSession("terminal");
