@@ -1,10 +1,14 @@
 import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { Collection, Document } from "mongodb";
 
+/** A backend's unique violation as FerretDB 1.24 passes it on (SQLite's words, PostgreSQL's SQLSTATE). */
+const BACKEND_UNIQUE_VIOLATION = /UNIQUE constraint failed|\(SQLSTATE 23505\)/;
+
 /**
  * Duplicate key (E11000) from MongoDB or FerretDB, for single and bulk writes. FerretDB 1.24
  * reports a unique violation by an update of an existing document as InternalError (code 1)
- * carrying SQLite's "UNIQUE constraint failed" instead.
+ * carrying its backend's words instead: SQLite's "UNIQUE constraint failed", PostgreSQL's
+ * unique_violation "(SQLSTATE 23505)". Claims, locks and unique fields behave the same on both.
  */
 export function isDuplicateKeyError(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
@@ -14,7 +18,7 @@ export function isDuplicateKeyError(error: unknown): boolean {
     message?: unknown;
   };
   if (code === 11000 || code === 11001) return true;
-  if (code === 1 && typeof message === "string" && message.includes("UNIQUE constraint failed")) return true;
+  if (code === 1 && typeof message === "string" && BACKEND_UNIQUE_VIOLATION.test(message)) return true;
   return (
     Array.isArray(writeErrors) && writeErrors.some((item) => (item as { code?: unknown })?.code === 11000)
   );

@@ -1,7 +1,10 @@
 import { createServer } from "node:net";
-import { describe, expect, it } from "vitest";
+import type { MongoClient } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMongoClient } from "../src/client.ts";
+import { connectDatabase } from "../src/database.ts";
 import { isDatabaseUnavailable, isDuplicateKeyError } from "../src/errors.ts";
+import { type LocalServer, startLocalServer } from "../src/local-server.ts";
 import { useTestDatabase } from "./support.ts";
 
 /*
@@ -47,5 +50,62 @@ describe("driver errors", () => {
     const error = await collection.insertOne({ _id: "one" }).catch((caught: unknown) => caught);
     expect(isDuplicateKeyError(error)).toBe(true);
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+/*
+ * FerretDB passes a unique violation by an update on in its backend's words, so each backend is
+ * checked on a server of its own (whatever engine the rest of the suite runs on): the update of
+ * an existing document into another one's unique value, and the repository's answer to it.
+ */
+describe.each(["sqlite", "postgresql"] as const)("unique violations on FerretDB on %s", (engine) => {
+  let server: LocalServer | undefined;
+  let client: MongoClient | undefined;
+
+  beforeAll(async () => {
+    server = await startLocalServer({ mode: "throwaway", engine, log: () => {} });
+    client = createMongoClient({ url: server.url });
+  }, 120_000);
+
+  afterAll(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  it("an update into a taken unique value is a duplicate key; the users repository says CONFLICT/duplicate", async () => {
+    if (!client) throw new Error("no client");
+    const collection = client.db("probe").collection<{ _id: string; email: string }>("unique_probe");
+    await collection.createIndex({ email: 1 }, { unique: true });
+    await collection.insertMany([
+      { _id: "a", email: "a@example.test" },
+      { _id: "b", email: "b@example.test" },
+    ]);
+    const updated = await collection
+      .updateOne({ _id: "b" }, { $set: { email: "a@example.test" } })
+      .catch((caught: unknown) => caught);
+    expect(isDuplicateKeyError(updated), String(updated)).toBe(true);
+    expect(isDatabaseUnavailable(updated)).toBe(false);
+
+    const connection = await connectDatabase({ url: server?.url ?? "", dbName: "repository" });
+    try {
+      const make = (email: string) =>
+        connection.db.users.create({
+          source: "local",
+          email,
+          name: email,
+          role: "user",
+          organizationId: null,
+          passwordHash: "x",
+          mustChangePassword: false,
+        });
+      await make("taken@example.test");
+      const other = await make("other@example.test");
+      const error = await connection.db.users
+        .update(other.id, { email: "taken@example.test" })
+        .catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: "CONFLICT", reason: "duplicate", details: { field: "email" } });
+    } finally {
+      await connection.close();
+    }
   });
 });
