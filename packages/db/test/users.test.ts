@@ -18,6 +18,44 @@ function local(email: string, overrides: Partial<NewUser> = {}): NewUser {
 }
 
 describe("users repository", () => {
+  it("finds people by email and IdP subject through their lookup hints, which follow changes and heal when missing or stale", async () => {
+    const { db, test } = handle;
+    const lookups = test.connection.client
+      .db(test.dbName)
+      .collection<{ _id: string; targetId: string }>("lookups");
+    const user = await db.users.create({
+      source: "sso",
+      email: "Hinted@Example.com",
+      name: "Hinted",
+      role: "user",
+      organizationId: null,
+      externalId: "hint-sub-1",
+    });
+    expect(await lookups.findOne({ _id: "email:hinted@example.com" })).toMatchObject({ targetId: user.id });
+    expect(await lookups.findOne({ _id: "subject:hint-sub-1" })).toMatchObject({ targetId: user.id });
+
+    // A change of email or subject: the new keys find the person, the old ones no one.
+    await db.users.update(user.id, { email: "renamed@example.com", externalId: "hint-sub-2" });
+    expect((await db.users.findByEmail("renamed@example.com"))?.id).toBe(user.id);
+    expect((await db.users.findByExternalId("hint-sub-2"))?.id).toBe(user.id);
+    expect(await lookups.findOne({ _id: "email:renamed@example.com" })).toMatchObject({ targetId: user.id });
+    expect(await db.users.findByEmail("hinted@example.com")).toBeNull();
+    expect(await db.users.findByExternalId("hint-sub-1")).toBeNull();
+    // The stale hints went with the misses.
+    expect(await lookups.findOne({ _id: "email:hinted@example.com" })).toBeNull();
+
+    // A missing hint (an install from before them, a crash between the writes): found by the
+    // scan, and the hint is back.
+    await lookups.deleteOne({ _id: "email:renamed@example.com" });
+    expect((await db.users.findAuthRecordByEmail("renamed@example.com"))?.user.id).toBe(user.id);
+    expect(await lookups.findOne({ _id: "email:renamed@example.com" })).toMatchObject({ targetId: user.id });
+    // A hint naming someone else: never their answer.
+    const other = await db.users.create(local("other-hinted@example.com"));
+    await lookups.updateOne({ _id: "email:renamed@example.com" }, { $set: { targetId: other.id } });
+    expect((await db.users.findByEmail("renamed@example.com"))?.id).toBe(user.id);
+    expect(await lookups.findOne({ _id: "email:renamed@example.com" })).toMatchObject({ targetId: user.id });
+  });
+
   it("creates, finds and never exposes secrets outside the auth record", async () => {
     const { db } = handle;
     const user = await db.users.create(local("Alice@Example.com "));

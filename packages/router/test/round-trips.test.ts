@@ -9,7 +9,7 @@ import {
   type TestDatabase,
 } from "@neosc/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createInnerContext } from "../src/context.ts";
+import { createInnerContext, type ExternalIdentity } from "../src/context.ts";
 import { openLoginSession, resolveIdentity } from "../src/domain/identity/identity.ts";
 import {
   callerFor,
@@ -76,6 +76,11 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** The trips that read or write people and their sign-in keys (the login throttle is its own matter). */
+function personTrips(list: RoundTrip[]): RoundTrip[] {
+  return list.filter((trip) => trip.collection === "users" || trip.collection === "lookups");
+}
+
 /** One HTTP request's worth of work: resolve the bearer token, then run the procedures. */
 async function request<T>(run: (caller: ReturnType<typeof createCaller>) => Promise<T>): Promise<T> {
   const { db } = database;
@@ -135,5 +140,49 @@ describe("database round trips of the hot paths", () => {
     // identity 2, person 1, the end (read, claim, write) 3, the copy removed under the lock 4,
     // revocation 1, audit 2.
     expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(13);
+  });
+
+  it("sign-in finds the person by email with reads by _id", async () => {
+    const { db } = database;
+    const { email, password } = await createLocalUser(db, "user");
+    const trips = await tripsOf(() => callerFor(db).auth.login({ email: email.toUpperCase(), password }));
+    const lookups = personTrips(trips);
+    console.log(`login: ${trips.length} round trips\n${describeTrips(trips)}`);
+    expect(lookups.length, describeTrips(trips)).toBeGreaterThan(0);
+    expect(scans(lookups), describeTrips(trips)).toEqual([]);
+  });
+
+  it("a Pomerium request (a known person) resolves them by IdP subject with reads by _id only", async () => {
+    const { db } = database;
+    const external: ExternalIdentity = {
+      subject: `pomerium-sub-${Date.now()}`,
+      email: `pomerium-${Date.now()}@example.test`,
+      name: "Pomerium Person",
+      roles: ["user"],
+      mfa: false,
+      organization: null,
+    };
+    const resolve = () =>
+      resolveIdentity(
+        {
+          db,
+          clock: () => new Date(),
+          request: { clientIp: "192.0.2.10", userAgent: "vitest" },
+          services: {
+            ...testServices({ pomerium: { verify: async () => external } }),
+            responseCookies: { setSession: () => {}, clearSession: () => {} },
+          },
+        },
+        { pomeriumAssertion: "verified-by-the-stand-in" },
+      );
+    const first = await resolve();
+    expect(first.identity?.user.email).toBe(external.email);
+    const trips = await tripsOf(async () => {
+      const again = await resolve();
+      expect(again.identity?.user.id).toBe(first.identity?.user.id);
+    });
+    console.log(`pomerium request: ${trips.length} round trips\n${describeTrips(trips)}`);
+    expect(scans(trips), describeTrips(trips)).toEqual([]);
+    expect(trips.length, describeTrips(trips)).toBeLessThanOrEqual(2);
   });
 });

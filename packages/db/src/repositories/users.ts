@@ -4,10 +4,10 @@ import { ROLES, type Role } from "@neosc/core/roles";
 import type { ListUsersInput, User, UserSource } from "@neosc/core/user";
 import type { Filter } from "mongodb";
 import { canonicalJson } from "../canonical.ts";
-import type { Collections, UserDoc } from "../collections.ts";
+import type { Collections, LookupDoc, UserDoc } from "../collections.ts";
 import { claimOnce, defined } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
-import { mapDuplicate } from "../errors.ts";
+import { isDuplicateKeyError, mapDuplicate } from "../errors.ts";
 import { withLock } from "../locks.ts";
 import { bumpRevocations } from "./gateway.ts";
 
@@ -131,6 +131,26 @@ function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/*
+ * Sign-in finds a person by email (password login, first SSO sight) or by IdP subject (every
+ * Pomerium request, every SSO login). On FerretDB 1.24 either filter scans `users`, so each key
+ * has a hint in `lookups` (LookupDoc, `email:<normalized>` / `subject:<externalId>` → user id),
+ * written here whenever a person is created or their email or subject changes: a lookup is then
+ * two reads by `_id`. A hint is only a hint: the person it names must still hold the key, else
+ * (a hint from before this version, a crash between the two writes, a removed person) the
+ * lookup scans as before and puts the hint right, so a missing or stale hint costs one scan,
+ * never a wrong answer.
+ */
+type LookupKey = { kind: "email"; value: string } | { kind: "subject"; value: string };
+
+function lookupId(key: LookupKey): string {
+  return `${key.kind}:${key.value}`;
+}
+
+function holdsKey(doc: UserDoc, key: LookupKey): boolean {
+  return key.kind === "email" ? doc.email === key.value : doc.externalId === key.value;
+}
+
 function countFilter(filter: UserCountFilter = {}): Filter<UserDoc> {
   const query: Filter<UserDoc> = {};
   if (filter.role !== undefined) query.role = filter.role;
@@ -182,8 +202,43 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
     }
   }
 
+  const lookups = collections.lookups;
+
+  async function writeHint(key: LookupKey, userId: string): Promise<void> {
+    const hint: LookupDoc = { _id: lookupId(key), targetId: userId, at: clock() };
+    await lookups.replaceOne({ _id: hint._id }, hint, { upsert: true }).catch((error: unknown) => {
+      // Two writers of a first hint race (FerretDB's upsert is read-then-insert): one stands,
+      // and a reader corrects it if it is the wrong one.
+      if (!isDuplicateKeyError(error)) throw error;
+    });
+  }
+
+  async function writeHints(doc: Pick<UserDoc, "_id" | "email" | "externalId">): Promise<void> {
+    await writeHint({ kind: "email", value: doc.email }, doc._id);
+    if (doc.externalId) await writeHint({ kind: "subject", value: doc.externalId }, doc._id);
+  }
+
+  /** The person holding `key`: by its hint (two reads by `_id`), else by a scan that rewrites the hint. */
+  async function findByKey(key: LookupKey): Promise<UserDoc | null> {
+    const hint = await lookups.findOne({ _id: lookupId(key) });
+    if (hint !== null) {
+      const doc = await users.findOne({ _id: hint.targetId });
+      if (doc !== null && holdsKey(doc, key)) return doc;
+    }
+    const doc =
+      key.kind === "email"
+        ? await users.findOne({ email: key.value })
+        : await users.findOne({ externalId: key.value }, { sort: { createdAt: 1 } });
+    if (doc !== null) await writeHint(key, doc._id);
+    else if (hint !== null) await lookups.deleteOne({ _id: hint._id, targetId: hint.targetId });
+    return doc;
+  }
+
   async function authRecord(filter: Filter<UserDoc>): Promise<UserAuthRecord | null> {
-    const doc = await users.findOne(filter);
+    return authRecordOf(await users.findOne(filter));
+  }
+
+  function authRecordOf(doc: UserDoc | null): UserAuthRecord | null {
     if (!doc) return null;
     return { user: toUser(doc), passwordHash: doc.passwordHash ?? null, totpSecret: doc.totpSecret ?? null };
   }
@@ -215,6 +270,7 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
         written: doc,
         unique: UNIQUE,
       });
+      await writeHints(doc);
       return toUser(doc);
     },
 
@@ -224,16 +280,17 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
     },
 
     async findByEmail(email) {
-      const doc = await users.findOne({ email: normalizeEmail(email) });
+      const doc = await findByKey({ kind: "email", value: normalizeEmail(email) });
       return doc ? toUser(doc) : null;
     },
 
     async findByExternalId(externalId) {
-      const doc = await users.findOne({ externalId }, { sort: { createdAt: 1 } });
+      const doc = await findByKey({ kind: "subject", value: externalId });
       return doc ? toUser(doc) : null;
     },
 
-    findAuthRecordByEmail: (email) => authRecord({ email: normalizeEmail(email) }),
+    findAuthRecordByEmail: async (email) =>
+      authRecordOf(await findByKey({ kind: "email", value: normalizeEmail(email) })),
     findAuthRecordById: (id) => authRecord({ _id: id }),
 
     async list(input: ListUsersInput): Promise<Page<User>> {
@@ -264,6 +321,10 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
         email: patch.email === undefined ? undefined : normalizeEmail(patch.email),
       });
       const updated = await updateAndReturn(id, set);
+      // The new email or subject is found by its hint; the old hint no longer matches (see findByKey).
+      if (updated !== null && (set.email !== undefined || set.externalId)) {
+        await writeHints({ _id: updated.id, email: updated.email, externalId: updated.externalId });
+      }
       // A disabled person's gateway connections close on every replica's next poll.
       if (updated !== null && patch.disabled === true) await bumpRevocations(collections, clock());
       return updated;
