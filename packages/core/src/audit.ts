@@ -62,12 +62,18 @@ export const AuditFilterSchema = z.strictObject({
 });
 export type AuditFilter = z.infer<typeof AuditFilterSchema>;
 
+/** A time range whose end comes before its start matches nothing: refused, naming `to`. */
+function rangeInOrder(filter: { from?: Date | undefined; to?: Date | undefined }): boolean {
+  return filter.from === undefined || filter.to === undefined || filter.from.getTime() <= filter.to.getTime();
+}
+const RANGE_IN_ORDER = { message: "must not be before “from”", path: ["to"] };
+
 export const ListAuditInputSchema = AuditFilterSchema.extend({
   limit: z.number().int().min(1).max(200).default(50),
   cursor: CursorSchema.optional(),
   /** Added by tRPC's `useInfiniteQuery` to every page request; paging is always newest first. */
   direction: z.enum(["forward", "backward"]).optional(),
-});
+}).refine(rangeInOrder, RANGE_IN_ORDER);
 export type ListAuditInput = z.infer<typeof ListAuditInputSchema>;
 export const AuditPageSchema = pageOf(AuditEntrySchema);
 
@@ -130,7 +136,7 @@ export const AuditCheckpointOutputSchema = AuditCheckpointSchema.omit({ signatur
 export const ExportAuditInputSchema = AuditFilterSchema.extend({
   format: z.enum(["jsonl", "csv"]),
   limit: z.number().int().min(1).max(50_000).default(10_000),
-});
+}).refine(rangeInOrder, RANGE_IN_ORDER);
 export const ExportAuditOutputSchema = z.object({
   format: z.enum(["jsonl", "csv"]),
   filename: z.string(),

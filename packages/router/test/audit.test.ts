@@ -5,6 +5,7 @@ import { hashEntry } from "@neosc/db/repositories/audit";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { audit } from "../src/domain/audit/record.ts";
+import { flattenInputErrors } from "../src/errors.ts";
 import { callerFor, createLocalUser, makeContext } from "./support/context.ts";
 import { parseCsv } from "./support/csv.ts";
 import { expectRefusal } from "./support/expect-error.ts";
@@ -94,6 +95,20 @@ describe("audit.list", () => {
       to: new Date(Date.now() + 1000),
     });
     expect(window.items.length).toBe(all.items.length);
+  });
+
+  it("refuses a range whose “to” is before its “from”, naming the field, for the list and the export", async () => {
+    const asAdmin = callerFor(database.db, { user: admin });
+    const backwards = { from: new Date("2026-12-02T10:00:00Z"), to: new Date("2026-12-02T09:00:00Z") };
+    const listed = await expectRefusal(asAdmin.audit.list(backwards), "BAD_REQUEST");
+    expect(flattenInputErrors(listed.cause)?.fieldErrors).toEqual({ to: ["must not be before “from”"] });
+    const exported = await expectRefusal(
+      asAdmin.audit.export({ ...backwards, format: "csv" }),
+      "BAD_REQUEST",
+    );
+    expect(flattenInputErrors(exported.cause)?.fieldErrors).toEqual({ to: ["must not be before “from”"] });
+    const same = new Date("2026-12-02T10:00:00Z");
+    await expect(asAdmin.audit.list({ from: same, to: same })).resolves.toMatchObject({ items: [] });
   });
 
   it("is for admins only", async () => {

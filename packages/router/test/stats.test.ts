@@ -96,3 +96,95 @@ describe("stats.overview", () => {
     expect(stats.topWorkspaces.map((row) => row.launches)).toEqual([2, 1, 1]);
   });
 });
+
+describe("stats.overview over time", () => {
+  const AT = new Date("2034-08-15T12:30:00Z");
+
+  /** A session of `slug` that ran from `start` to `end` (ISO times). */
+  async function ran(slug: string, start: string, end: string) {
+    const workspace = bySlug(slug);
+    const session = await database.db.sessions.createWithinLimit(
+      {
+        workspaceId: workspace.id,
+        workspaceSlug: workspace.slug,
+        workspaceName: workspace.name,
+        workspaceKind: workspace.kind,
+        userId: admin.id,
+        userEmail: admin.email,
+        organizationId: null,
+        startedAt: new Date(start),
+        clientIp: null,
+        connectionUrl: null,
+        endsAt: null,
+        idleEndsAt: null,
+      },
+      null,
+    );
+    if (session === null) throw new Error("not started");
+    await database.db.sessions.end(session.id, { reason: "user_stopped", at: new Date(end) });
+  }
+
+  it("says how many sessions ran at once, how long they ran and what was launched, per hour and per day", async () => {
+    // The sessions of the test above end long before this test's 30 days.
+    for (const session of await database.db.sessions.listActive()) {
+      await database.db.sessions.end(session.id, {
+        reason: "user_stopped",
+        at: new Date("2034-06-16T00:00:00Z"),
+      });
+    }
+    await ran("dev-terminal", "2034-08-15T10:05:00Z", "2034-08-15T10:50:00Z");
+    await ran("dev-terminal", "2034-08-15T10:30:00Z", "2034-08-15T11:10:00Z");
+    await ran("inspector", "2034-08-15T11:20:00Z", "2034-08-15T11:23:00Z");
+    await ran("admin-desktop", "2034-08-14T09:00:00Z", "2034-08-15T10:40:00Z");
+
+    const stats = await callerFor(database.db, { user: admin, clock: () => AT }).stats.overview();
+    const peak = (series: { start: Date; peak: number }[], iso: string) =>
+      series.find((bucket) => bucket.start.getTime() === new Date(iso).getTime())?.peak;
+    expect(stats.day.concurrency).toHaveLength(24);
+    expect(peak(stats.day.concurrency, "2034-08-15T09:00:00Z")).toBe(1);
+    expect(peak(stats.day.concurrency, "2034-08-15T10:00:00Z")).toBe(3);
+    expect(peak(stats.day.concurrency, "2034-08-15T11:00:00Z")).toBe(1);
+    expect(peak(stats.day.concurrency, "2034-08-15T12:00:00Z")).toBe(0);
+    expect(stats.month.concurrency).toHaveLength(30);
+    expect(peak(stats.month.concurrency, "2034-08-14T00:00:00Z")).toBe(1);
+    expect(peak(stats.month.concurrency, "2034-08-15T00:00:00Z")).toBe(3);
+    expect(peak(stats.month.concurrency, "2034-08-13T00:00:00Z")).toBe(0);
+
+    expect(stats.day.durations).toEqual([
+      { label: "under 5 min", sessions: 1 },
+      { label: "5–15 min", sessions: 0 },
+      { label: "15–60 min", sessions: 2 },
+      { label: "1–4 h", sessions: 0 },
+      { label: "4–8 h", sessions: 0 },
+      { label: "8 h or more", sessions: 1 },
+    ]);
+    expect(stats.day.medianDurationMinutes).toBe(42.5);
+
+    // The desktop started before the last 24 hours: it counts for the 30 days only.
+    expect(stats.day.launchesByWorkspace.map((row) => [row.name, row.launches])).toEqual([
+      ["Dev Terminal", 2],
+      [bySlug("inspector").name, 1],
+    ]);
+    expect(stats.month.launchesByWorkspace.map((row) => row.launches)).toEqual([2, 1, 1]);
+    expect(stats.month.launchesByWorkspace.map((row) => row.name)).toContain(bySlug("admin-desktop").name);
+    expect(stats.sessionsCapped).toBe(false);
+  });
+
+  it("counts refusals by reason", async () => {
+    const { user } = await createLocalUser(database.db, "auditor");
+    const asAdmin = callerFor(database.db, { user: admin });
+    for (let i = 0; i < 2; i++) await asAdmin.user.remove({ userId: admin.id }).catch(() => null);
+    await callerFor(database.db, { user })
+      .workspace.list()
+      .catch(() => null);
+    const stats = await asAdmin.stats.overview();
+    expect(stats.day.denialsByReason).toEqual(
+      expect.arrayContaining([
+        { reason: "own_account", count: 2 },
+        { reason: "role_required", count: 1 },
+      ]),
+    );
+    const reasons = stats.day.denialsByReason.map((row) => row.count);
+    expect(reasons).toEqual([...reasons].sort((a, b) => b - a));
+  });
+});

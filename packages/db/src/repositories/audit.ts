@@ -27,6 +27,11 @@ export interface AuditRepository {
   /** Walks the whole chain by seq and reports the first broken link. */
   verify(): Promise<AuditVerifyOutput>;
   count(): Promise<number>;
+  /**
+   * Refusals (`result: denied`) written since `from`, counted per reason, most first; at most
+   * `limit` entries are counted (statistics: a scan, bounded).
+   */
+  denialsByReason(from: Date, limit: number): Promise<{ reason: string; count: number }[]>;
 }
 
 /*
@@ -393,6 +398,18 @@ export function createAuditRepository(collections: Collections, clock: () => Dat
 
     count() {
       return audit.countDocuments({});
+    },
+
+    async denialsByReason(from, limit) {
+      const rows = await audit
+        .aggregate<{ _id: string | null; count: number }>([
+          { $match: { result: "denied", at: { $gte: from } } },
+          { $limit: limit },
+          { $group: { _id: "$reason", count: { $sum: 1 } } },
+          { $sort: { count: -1, _id: 1 } },
+        ])
+        .toArray();
+      return rows.map((row) => ({ reason: row._id ?? "unknown", count: row.count }));
     },
   };
 }

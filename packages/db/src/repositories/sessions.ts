@@ -102,6 +102,16 @@ export interface SessionsRepository {
     from: Date,
     limit: number,
   ): Promise<{ workspaceId: string; name: string; launches: number }[]>;
+  /**
+   * When each session that ran at some time after `from` started and ended (null: still running),
+   * newest first, at most `limit` of them (statistics: a scan, bounded).
+   */
+  spansSince(from: Date, limit: number): Promise<{ spans: SessionSpan[]; capped: boolean }>;
+}
+
+export interface SessionSpan {
+  startedAt: Date;
+  endedAt: Date | null;
 }
 
 function toSession(doc: SessionDoc): WorkspaceSession {
@@ -523,6 +533,23 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
           return { workspaceId: row._id, name: latest?.workspaceName ?? "", launches: row.launches };
         }),
       );
+    },
+
+    async spansSince(from, limit) {
+      const docs = await sessions
+        .find(
+          { $or: [{ status: "active" }, { endedAt: { $gte: from } }] },
+          { projection: { startedAt: 1, endedAt: 1 } },
+        )
+        .sort({ startedAt: -1 })
+        .limit(limit + 1)
+        .toArray();
+      return {
+        spans: docs
+          .slice(0, limit)
+          .map((doc) => ({ startedAt: doc.startedAt, endedAt: doc.endedAt ?? null })),
+        capped: docs.length > limit,
+      };
     },
   };
 }

@@ -205,18 +205,24 @@ export function LineChart({
   );
 }
 
-/** Horizontal bars with labels, for rankings. */
+/** Horizontal bars with labels, for rankings and bins (in the order given). */
 export function RankingBars({
   items,
   empty,
+  label,
+  tone = "primary",
 }: {
   items: Array<{ label: string; value: number }>;
   empty: string;
+  /** The list's name for screen readers. */
+  label?: string;
+  tone?: Tone;
 }) {
   if (items.length === 0) return <p className="text-sm text-fg-muted">{empty}</p>;
   const max = Math.max(1, ...items.map((item) => item.value));
+  const bar = tone === "danger" ? "bg-danger" : "bg-primary";
   return (
-    <ol className="space-y-2.5">
+    <ol aria-label={label} className="space-y-2.5">
       {items.map((item) => (
         <li key={item.label}>
           <div className="mb-1 flex justify-between gap-2 text-sm">
@@ -224,7 +230,7 @@ export function RankingBars({
             <span className="text-fg-muted tabular-nums">{formatCount(item.value)}</span>
           </div>
           <div className="h-2 rounded-full bg-surface-muted">
-            <div className="h-2 rounded-full bg-primary" style={{ width: `${(item.value / max) * 100}%` }} />
+            <div className={cn("h-2 rounded-full", bar)} style={{ width: `${(item.value / max) * 100}%` }} />
           </div>
         </li>
       ))}

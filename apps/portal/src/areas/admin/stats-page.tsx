@@ -1,3 +1,4 @@
+import type { Reason } from "@neosc/core/errors";
 import { ROLE_LABEL, ROLES } from "@neosc/core/roles";
 import type { StatsOverview } from "@neosc/core/stats";
 import { ToggleGroup } from "radix-ui";
@@ -20,6 +21,49 @@ export function toPoints(stats: StatsOverview, range: Range, field: "launches" |
       range === "24h" ? `${formatDay(bucket.start)} ${formatTime(bucket.start)}` : formatDay(bucket.start),
     value: bucket[field],
   }));
+}
+
+/** Peak concurrent sessions per bucket, as chart points. */
+export function concurrencyPoints(stats: StatsOverview, range: Range): Point[] {
+  const series = range === "24h" ? stats.day.concurrency : stats.month.concurrency;
+  const every = range === "24h" ? 4 : 6;
+  return series.map((bucket, index) => ({
+    label: index % every === 0 ? (range === "24h" ? formatHour(bucket.start) : formatDay(bucket.start)) : "",
+    title:
+      range === "24h" ? `${formatDay(bucket.start)} ${formatTime(bucket.start)}` : formatDay(bucket.start),
+    value: bucket.peak,
+  }));
+}
+
+/** What the refusals were about, in words (the code itself for one not named here). */
+const DENIAL_LABEL: Partial<Record<Reason, string>> = {
+  role_required: "Role too low",
+  role_not_allowed: "Workspace not open to the role",
+  not_owner: "Someone else's session",
+  organization_mismatch: "Other organization",
+  mfa_required: "Second factor required",
+  max_concurrent_sessions: "Too many sessions at once",
+  ip_not_allowed: "Network not allowed",
+  outside_access_hours: "Outside access hours",
+  self_registration_closed: "Registration closed",
+  local_login_disabled: "Password sign-in off",
+  workspace_disabled: "Workspace switched off",
+  token_scope: "Outside an API token's scope",
+  password_change_required: "Password change pending",
+  last_admin: "Last admin kept",
+  organization_not_empty: "Organization not empty",
+  own_account: "Own account",
+  not_local_account: "No local password",
+};
+
+export function denialLabel(reason: string): string {
+  return DENIAL_LABEL[reason as Reason] ?? reason.replaceAll("_", " ");
+}
+
+/** "a minute", "12 min", "1.5 h": a median session length. */
+export function formatMinutes(minutes: number): string {
+  if (minutes < 1) return "a minute";
+  return minutes < 90 ? `${Math.round(minutes)} min` : `${(minutes / 60).toFixed(1)} h`;
 }
 
 /** A titled card for one chart; a time series also says its total over the span shown. */
@@ -83,6 +127,9 @@ export function StatsPage() {
   const launches = toPoints(data, range, "launches");
   const failed = toPoints(data, range, "failedLogins");
   const span = range === "24h" ? "last 24 hours" : "last 30 days";
+  const detail = range === "24h" ? data.day : data.month;
+  const concurrency = concurrencyPoints(data, range);
+  const peak = Math.max(0, ...concurrency.map((point) => point.value));
 
   return (
     <>
@@ -137,14 +184,52 @@ export function StatsPage() {
             caption={`Failed sign-ins per ${range === "24h" ? "hour" : "day"}, ${span}`}
           />
         </ChartCard>
-        <ChartCard title="Top workspaces">
+        <ChartCard title="Sessions at once">
+          <p className="-mt-2 mb-3 text-sm text-fg-muted">
+            At most <span className="font-semibold text-fg tabular-nums">{formatCount(peak)}</span> running at
+            the same time in the {span}.
+          </p>
+          <BarChart
+            points={concurrency}
+            caption={`Most sessions running at once per ${range === "24h" ? "hour" : "day"}, ${span}`}
+          />
+          {data.sessionsCapped ? (
+            <p className="mt-2 text-xs text-fg-muted">Counted from the newest 20,000 sessions only.</p>
+          ) : null}
+        </ChartCard>
+        <ChartCard title="Session length">
+          <p className="-mt-2 mb-3 text-sm text-fg-muted">
+            {detail.medianDurationMinutes === null
+              ? `No session ended in the ${span}.`
+              : `Sessions that ended in the ${span}; half ran under ${formatMinutes(detail.medianDurationMinutes)}.`}
+          </p>
           <RankingBars
-            items={data.topWorkspaces.map((w) => ({ label: w.name, value: w.launches }))}
-            empty="No launches yet."
+            label="Sessions by how long they ran"
+            items={detail.durations.map((bin) => ({ label: bin.label, value: bin.sessions }))}
+            empty="No sessions."
+          />
+        </ChartCard>
+        <ChartCard title="Launches per workspace">
+          <RankingBars
+            label={`Launches per workspace, ${span}`}
+            items={detail.launchesByWorkspace.map((w) => ({ label: w.name, value: w.launches }))}
+            empty={`No launches in the ${span}.`}
+          />
+        </ChartCard>
+        <ChartCard title="Refusals by reason">
+          <RankingBars
+            label={`Refusals by reason, ${span}`}
+            tone="danger"
+            items={detail.denialsByReason.map((row) => ({
+              label: denialLabel(row.reason),
+              value: row.count,
+            }))}
+            empty={`Nothing was refused in the ${span}.`}
           />
         </ChartCard>
         <ChartCard title="Users by role">
           <RankingBars
+            label="Users by role"
             items={[...ROLES]
               .reverse()
               .map((role) => ({ label: ROLE_LABEL[role], value: data.usersByRole[role] ?? 0 }))}
