@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createLocalUser } from "../src/api.ts";
+import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
 import { expect, signIn, test } from "./fixtures.ts";
 
 /*
@@ -52,4 +52,49 @@ test("switching on the allowlist or off password sign-in, and promoting someone,
   await page.getByRole("combobox", { name: `Role of ${person.email}` }).selectOption("admin");
   await page.getByRole("alertdialog").getByRole("button", { name: "Make admin" }).click();
   await expect(page.getByRole("combobox", { name: `Role of ${person.email}` })).toHaveValue("admin");
+});
+
+test("switching on access hours that exclude now says how many running sessions end, and Cancel keeps them", async ({
+  page,
+  stack,
+  admin,
+}) => {
+  const person = await createLocalUser(stack.api.url, admin.api, "user", { name: "Hana Hours" });
+  const workspace = await createWorkspace(admin.api, {
+    name: "Hours Wiki",
+    kind: "web",
+    url: "http://127.0.0.1:8090/",
+    driver: null,
+    program: null,
+    allowedRoles: ["user"],
+  });
+  await person.api.workspace.launch.mutate({ workspaceId: workspace.id });
+  // Half an hour, twelve hours away from now: it is outside these hours whenever the test runs.
+  const hour = String((new Date().getUTCHours() + 12) % 24).padStart(2, "0");
+  const restore = await withPolicy(admin.api, "access-hours", {
+    enabled: false,
+    settings: { timeZone: "UTC", days: [0, 1, 2, 3, 4, 5, 6], start: `${hour}:00`, end: `${hour}:30` },
+  });
+  try {
+    const running = (await admin.api.session.active.query()).length;
+    expect(running).toBeGreaterThanOrEqual(1);
+    await signIn(page, admin.email, admin.password);
+    await page.goto("/admin/policies");
+    await page.getByRole("switch", { name: "Access hours: off" }).click();
+    const hours = page.getByRole("alertdialog", { name: "Switch access hours on?" });
+    await expect(hours).toContainText(
+      `It is outside these hours now: ${running} running ${running === 1 ? "session ends" : "sessions end"} within a minute`,
+    );
+    await expect(
+      hours.getByRole("button", {
+        name: `End ${running} ${running === 1 ? "session" : "sessions"} and switch on`,
+      }),
+    ).toBeVisible();
+    await page.screenshot({ path: join(SCREENSHOTS, "confirm-access-hours-phone.png") });
+    await hours.getByRole("button", { name: "Cancel" }).click();
+    await expect(page.getByRole("switch", { name: "Access hours: off" })).toBeVisible();
+    expect((await admin.api.session.active.query()).length).toBe(running);
+  } finally {
+    await restore();
+  }
 });
