@@ -228,9 +228,8 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
    * A session lives as long as its bwrap does: when bwrap ends, the sandbox's pid namespace goes
    * with it (--die-with-parent), so the processes still listed as the session's are being killed.
    */
-  function alive(record: LocalRecord, table?: ProcessTable): boolean {
-    const ticks = table === undefined ? startTicksOf(record.pid) : table.startTicks.get(record.pid);
-    return ticks === record.startTicks;
+  function alive(record: LocalRecord): boolean {
+    return startTicksOf(record.pid) === record.startTicks;
   }
 
   /** Waits for the socket of a session that is starting (here or in another call) to answer. */
@@ -267,7 +266,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
    */
   async function claimUid(sessionId: string): Promise<number> {
     await mkdir(uidClaimsDir, { recursive: true, mode: 0o700 });
-    const running = processTable().byUid;
+    const running = processesByUid();
     for (let uid = firstUid; uid < firstUid + 1_000_000; uid++) {
       if (running.has(uid)) continue;
       const claim = path.join(uidClaimsDir, String(uid));
@@ -486,7 +485,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       const threads = new Set(threadsOf(extra));
       for (const tid of record.cgroup == null ? [] : await cgroupThreads(record.cgroup)) threads.add(tid);
       if (record.cgroup == null) {
-        const pids = processTable().byUid.get(record.uid) ?? [];
+        const pids = processesByUid().get(record.uid) ?? [];
         for (const tid of threadsOf(pids)) threads.add(tid);
       }
       let changed = false;
@@ -589,10 +588,9 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     // meanwhile (else the loop goes on with what it found).
     let watched: number[] | undefined;
     for (;;) {
-      const table = processTable(watched);
-      const bwrapAlive = table.startTicks.get(record.pid) === record.startTicks;
-      const ownPids = ownsUid ? (table.byUid.get(record.uid) ?? []) : [];
-      const netAlive = record.netPid !== undefined && table.startTicks.get(record.netPid) === record.netTicks;
+      const bwrapAlive = alive(record);
+      const ownPids = ownsUid ? (processesByUid(watched).get(record.uid) ?? []) : [];
+      const netAlive = record.netPid !== undefined && startTicksOf(record.netPid) === record.netTicks;
       if (!bwrapAlive && !netAlive && ownPids.length === 0) {
         if (watched === undefined) break;
         watched = undefined;
@@ -604,7 +602,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
       if (bwrapAlive) signal(-record.pid);
       for (const pid of ownPids) signal(pid);
       if (netAlive && record.netPid !== undefined) signal(record.netPid);
-      watched = [record.pid, ...(record.netPid === undefined ? [] : [record.netPid]), ...ownPids];
+      watched = ownPids;
       await sleep(20);
     }
     await cleanUp(sessionId, record.uid, record.cgroup);
@@ -645,13 +643,12 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     async list() {
       const all = await records.all();
       await sweepOrphans(new Set(all.map((record) => record.sessionId)));
-      const table = processTable();
       return Promise.all(
         all.map(async (record) => {
           const cause = await exitCause(record);
           // Past its memory limit a session is over even while some of its processes still run.
           if (cause !== undefined) return { sessionId: record.sessionId, alive: false, cause };
-          return { sessionId: record.sessionId, alive: alive(record, table) };
+          return { sessionId: record.sessionId, alive: alive(record) };
         }),
       );
     },
@@ -684,49 +681,38 @@ function signal(pid: number): void {
   }
 }
 
-interface ProcessTable {
-  /** pid → start time (field 22 of /proc/<pid>/stat, clock ticks since boot). */
-  startTicks: Map<number, string>;
-  /** real uid → pids. */
-  byUid: Map<number, number[]>;
-}
-
 /*
  * /proc is read synchronously on purpose. Its files are made by the kernel on read, never wait
  * on a disk, and take microseconds each; through fs/promises every file costs four trips through
  * libuv's four-thread pool (open, fstat, read, close), shared with every other file operation of
  * the process. A pass over a host with a few hundred processes took 70–120 ms that way when idle
  * and 0.6–2.5 s under ten concurrent launches (the pool queued behind the other sessions' starts
- * and stops), while the same pass read synchronously takes 3–5 ms.
+ * and stops), while the same pass read synchronously takes 3–5 ms. A pass reads only each
+ * process's status (its uid); start times are read for the few processes a record names.
  */
 
-/** A process's stat and status, null once it ended. */
-function readProcess(pid: number): { ticks: string | null; uid: number | null } | null {
-  try {
-    const ticks = parseStartTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-    return { ticks, uid: Number.isInteger(uid) ? uid : null };
-  } catch {
-    // the process ended while being read
-    return null;
-  }
-}
-
-/** Which of `pids` (every process when absent) exist, since when, and as whom: one pass over /proc. */
-function processTable(pids?: Iterable<number>): ProcessTable {
-  const table: ProcessTable = { startTicks: new Map(), byUid: new Map() };
+/** Which of `pids` (every process when absent) run, by real uid: one pass over /proc. */
+function processesByUid(pids?: Iterable<number>): Map<number, number[]> {
+  const byUid = new Map<number, number[]>();
   const candidates =
     pids ??
     readdirSync("/proc")
       .filter((name) => /^\d+$/.test(name))
       .map(Number);
   for (const pid of candidates) {
-    const entry = readProcess(pid);
-    if (entry === null) continue;
-    if (entry.ticks !== null) table.startTicks.set(pid, entry.ticks);
-    if (entry.uid !== null) table.byUid.set(entry.uid, [...(table.byUid.get(entry.uid) ?? []), pid]);
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      continue; // the process ended while being read
+    }
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    if (!Number.isInteger(uid)) continue;
+    const list = byUid.get(uid);
+    if (list === undefined) byUid.set(uid, [pid]);
+    else list.push(pid);
   }
-  return table;
+  return byUid;
 }
 
 function startTicksOf(pid: number): string | null {
