@@ -1,6 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,6 +22,8 @@ import { startLocalServer } from "@neosc/db/local-server";
 import { createGateway } from "@neosc/gateway/gateway";
 import { createRecordingStore } from "@neosc/gateway/recording";
 import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
+import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
+import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "@neosc/provisioner/shell";
 import { startXvnc } from "@neosc/provisioner/testing/xvnc";
 import { RESULTS_DIR } from "../src/stack.ts";
 
@@ -22,22 +32,54 @@ import { RESULTS_DIR } from "../src/stack.ts";
  * `pnpm --filter @neosc/e2e bench:recording`, .results/bench-recording.json): relay throughput of
  * full-screen Raw updates with recording off and on in alternating rounds of the same run, on an
  * incompressible (noise) desktop and on a real scrolling desktop (xterm scrolling text); stored
- * MB per hour of an idle and of a scrolling desktop, extrapolated from a bounded run; and the
- * process's RSS while recording noise at full speed onto a slow disk (a write stream throttled
- * in-process through the store's `sink` knob), which must stay bounded. Real Xvnc, real gateway
- * (in this process, so RSS includes the bench client), real WebSockets, real database.
+ * MB per hour, extrapolated from a bounded run, of desktops viewed with the encodings noVNC asks
+ * for (idle, a typical office hour modelled, scrolling without pause; and scrolling as a
+ * Raw-only client gets it, the upper bound) and of a real terminal session (a shell host on a
+ * pty, commands typed key by key); and the process's RSS while recording noise at full speed
+ * onto a slow disk (a write stream throttled in-process through the store's `sink` knob), which
+ * must stay bounded. Real Xvnc, real gateway (in this process, so RSS includes the bench
+ * client), real WebSockets, real database.
  */
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 const SCROLL_SECONDS = Number(process.env.BENCH_SCROLL_SECONDS ?? 20);
+const TYPICAL_SECONDS = Number(process.env.BENCH_TYPICAL_SECONDS ?? 60);
+const TERMINAL_SECONDS = Number(process.env.BENCH_TERMINAL_SECONDS ?? 60);
 const SLOW_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? 15);
 /** The slow disk's pace (bytes/s): a write stream throttled in-process (the store's `sink` knob). */
 const SLOW_DISK_BPS = Number(process.env.BENCH_SLOW_DISK_BPS ?? 2_000_000);
 const ORIGIN = "http://bench.test";
 
-async function person(db: Database) {
+/**
+ * What noVNC 1.7 sends in SetEncodings for a 24-bit desktop (core/rfb.js `_sendEncodings`, quality
+ * 6, compression 2), less the fences and continuous updates this client does not answer: the
+ * recording stores exactly what the viewer asked for.
+ */
+const NOVNC_ENCODINGS = [1, 7, -260, 16, 21, 5, 2, 0, -26, -254, -239, -223, -224, -307, -308];
+
+function setEncodings(client: RfbTestClient, encodings: number[]) {
+  const message = Buffer.alloc(4 + encodings.length * 4);
+  message.writeUInt8(2, 0);
+  message.writeUInt16BE(encodings.length, 2);
+  for (const [i, encoding] of encodings.entries()) message.writeInt32BE(encoding, 4 + i * 4);
+  client.send(message);
+}
+
+/** The shell's commands in the terminal row, typed key by key every TERMINAL_COMMAND_MS. */
+const TERMINAL_COMMANDS = [
+  "ls -l /usr/bin | head -40",
+  "date",
+  "ps -eo pid,user,rss,etime,args --sort=-rss | head -20",
+  "df -h",
+  "cat /etc/os-release",
+  "ls -la /etc | tail -30",
+];
+const TERMINAL_COMMAND_MS = 10_000;
+const TYPING_MS = 120;
+
+async function person(db: Database, kind: "desktop" | "terminal" = "desktop") {
   const user = await db.users.create({
     source: "local",
     email: `${randomBytes(6).toString("hex")}@bench.test`,
@@ -50,9 +92,9 @@ async function person(db: Database) {
   const session = await db.sessions.createWithinLimit(
     {
       workspaceId: "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
-      workspaceSlug: "desktop",
-      workspaceName: "Desktop",
-      workspaceKind: "desktop",
+      workspaceSlug: kind,
+      workspaceName: kind === "desktop" ? "Desktop" : "Terminal",
+      workspaceKind: kind,
       userId: user.id,
       userEmail: user.email,
       organizationId: null,
@@ -147,6 +189,8 @@ export async function recordingRows(): Promise<RecordingRow[]> {
   const noise = path.join(folder, "noise.png");
   execFileSync("convert", ["-size", "1280x800", "xc:", "+noise", "Random", noise]);
   const children: ChildProcess[] = [];
+  const endpointFor = new Map<string, ReturnType<typeof shellEndpoint>>();
+  const shellDir = mkdtempSync(path.join(tmpdir(), "neosc-bench-shell-"));
   const gateways: { close(): Promise<void> }[] = [];
   const https: ReturnType<typeof createServer>[] = [];
   /** A gateway of its own (the slow-disk row has a slow store), reachable over a real WebSocket. */
@@ -154,7 +198,11 @@ export async function recordingRows(): Promise<RecordingRow[]> {
     const http = createServer((_request, response) => response.writeHead(404).end());
     const gateway = createGateway({
       db,
-      endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+      endpoints: async (session) =>
+        endpointFor.get(session.id) ?? {
+          protocol: "rfb",
+          endpoint: { transport: "unix", path: desktop.socketPath },
+        },
       allowedOrigins: new Set([ORIGIN]),
       pomerium: null,
       loginCookie: null,
@@ -221,24 +269,90 @@ export async function recordingRows(): Promise<RecordingRow[]> {
       note: `full-screen 1280×800 Raw FramebufferUpdates pulled as fast as the client reads; ${ROUNDS} alternating rounds of ${SECONDS} s, medians; MB/s per round: off ${rounds.off.join(", ")}, on ${rounds.on.join(", ")}`,
     } satisfies RecordingRow;
   };
-  /** Stored bytes of one recorded connection that asks for changes ten times a second (as noVNC). */
-  const storedOver = async (seconds: number) => {
+  /** The finished segment's size on disk and what that makes an hour. */
+  const storedSize = async (sessionId: string, kind: "rfb" | "asciicast", seconds: number) => {
+    const file = path.join(folder, segmentFileName(sessionId, 1, kind));
+    for (let tries = 0; tries < 100; tries++) {
+      try {
+        const stored = statSync(file).size;
+        return { stored, mbPerHour: Math.round(((stored / 1e6) * 3600 * 100) / seconds) / 100 };
+      } catch {
+        await sleep(100);
+      }
+    }
+    throw new Error(`no segment ${file}`);
+  };
+  /**
+   * Stored bytes of one recorded connection that asks for changes ten times a second (as noVNC
+   * without continuous updates), with noVNC's encodings or Raw only; `during` drives the desktop.
+   */
+  const storedOver = async (
+    seconds: number,
+    encodings: "novnc" | "raw",
+    during?: (client: RfbTestClient) => Promise<void>,
+  ) => {
     await setRecording(true);
     const { sessionId, client } = await connect();
+    let drain: Promise<void>;
+    if (encodings === "novnc") {
+      setEncodings(client, NOVNC_ENCODINGS);
+      // Tight and ZRLE are not parsed here: the bytes are only counted.
+      client.ws.removeAllListeners("message");
+      drain = Promise.resolve();
+    } else {
+      drain = (async () => {
+        for (;;) await readUpdate(client);
+      })().catch(() => {});
+    }
     client.updateRequest(false, 1280, 800);
     const asking = setInterval(() => client.updateRequest(true, 1280, 800), 100);
-    const drain = (async () => {
-      for (;;) await readUpdate(client);
-    })().catch(() => {});
-    await sleep(seconds * 1000);
+    await Promise.all([sleep(seconds * 1000), during?.(client)]);
     clearInterval(asking);
     client.close();
     await client.closed;
     await drain;
-    await sleep(500);
-    const stored = statSync(path.join(folder, segmentFileName(sessionId, 1, "rfb"))).size;
-    return { stored, mbPerHour: round1(((stored / 1e6) * 3600) / seconds) };
+    return storedSize(sessionId, "rfb", seconds);
   };
+  /**
+   * A typical desktop hour, modelled: every 30 s a window opens somewhere else (an xterm of
+   * 80×24), three commands are typed into it key by key (8 keys/s), each printing twenty lines,
+   * and it closes; the pointer moves four times a second throughout. Mostly idle, as office work
+   * is: what changes is typed text, some output and a window now and then.
+   */
+  const typicalDesktop = async (client: RfbTestClient, seconds: number) => {
+    const until = Date.now() + seconds * 1000;
+    const pointer = setInterval(() => {
+      const t = Date.now() / 1000;
+      client.pointer(0, Math.round(640 + 300 * Math.sin(t)), Math.round(400 + 200 * Math.cos(t)));
+    }, 250);
+    const typing = [
+      "for command in 'ls -l /usr/lib' 'ps -e' 'ls -l /etc'; do",
+      '  printf "$ "; printf "%s\\n" "$command" | fold -w1 | while IFS= read -r key; do printf "%s" "$key"; sleep 0.12; done',
+      "  echo; $command | head -20; sleep 3",
+      "done; sleep 30",
+    ].join("\n");
+    try {
+      for (let cycle = 0; Date.now() < until; cycle++) {
+        const window = spawn(
+          "xterm",
+          [
+            "-geometry",
+            `80x24+${100 + (cycle % 3) * 200}+${80 + (cycle % 2) * 150}`,
+            "-e",
+            "sh",
+            "-c",
+            typing,
+          ],
+          { env: x11, stdio: "ignore" },
+        );
+        await sleep(Math.min(30_000, Math.max(0, until - Date.now())));
+        window.kill();
+      }
+    } finally {
+      clearInterval(pointer);
+    }
+  };
+
   const rows: RecordingRow[] = [];
   try {
     children.push(spawn("display", ["-window", "root", noise], { env: x11, stdio: "ignore" }));
@@ -256,45 +370,122 @@ export async function recordingRows(): Promise<RecordingRow[]> {
     children.push(scrolling);
     await sleep(1500);
     rows.push(await offOn("scrolling desktop"));
-    const scroll = await storedOver(SCROLL_SECONDS);
+    const scroll = await storedOver(SCROLL_SECONDS, "novnc");
+    const scrollRaw = await storedOver(SCROLL_SECONDS, "raw");
     scrolling.kill();
     children.pop();
 
     // Idle: a solid background and an xterm with a prompt.
     children.push(spawn("xterm", ["-geometry", "80x24+40+40"], { env: x11, stdio: "ignore" }));
     await sleep(1000);
-    const idle = await storedOver(IDLE_SECONDS);
-    rows.push({
+    const idle = await storedOver(IDLE_SECONDS, "novnc");
+    const typical = await storedOver(TYPICAL_SECONDS, "novnc", async (client) => {
+      await typicalDesktop(client, TYPICAL_SECONDS);
+    });
+    const perHour = (
+      variant: string,
+      measured: { stored: number; mbPerHour: number },
+      seconds: number,
+      target: { text: string; limit: number | null },
+      note: string,
+    ): RecordingRow => ({
       row: "9 MB per hour",
-      variant: "idle desktop (solid background, an xterm)",
+      variant,
       samples: 1,
-      values: { storedBytes: idle.stored, seconds: IDLE_SECONDS, mbPerHour: idle.mbPerHour },
-      result: `${idle.mbPerHour} MB/h`,
-      target: "≤ 50 MB/h (typical desktop)",
-      met: idle.mbPerHour <= 50,
-      note: `extrapolated from ${IDLE_SECONDS} s; Raw encoding (the bench client sends no SetEncodings, noVNC asks for Tight), so an upper bound: the first full frame is most of it`,
+      values: { storedBytes: measured.stored, seconds, mbPerHour: measured.mbPerHour },
+      result: `${measured.mbPerHour} MB/h`,
+      target: target.text,
+      met: target.limit === null ? null : measured.mbPerHour <= target.limit,
+      note,
     });
-    rows.push({
-      row: "9 MB per hour",
-      variant: "scrolling desktop (xterm 160×50 listing files without pause)",
-      samples: 1,
-      values: { storedBytes: scroll.stored, seconds: SCROLL_SECONDS, mbPerHour: scroll.mbPerHour },
-      result: `${scroll.mbPerHour} MB/h`,
-      target: "(worst case, no target)",
-      met: null,
-      note: `extrapolated from ${SCROLL_SECONDS} s of incremental updates asked ten times a second, Raw encoding`,
-    });
-    rows.push({
-      row: "9 MB per hour",
-      variant: "terminal (asciicast)",
-      samples: 0,
-      values: {},
-      result: "not measured here",
-      target: "",
-      met: null,
-      note: "this bench drives desktops only; terminal segments are asciicast text (see the recording helper's figures)",
-    });
+    const viewerEncodings =
+      "the viewer asks for noVNC 1.7's encodings (Tight with JPEG quality 6, ZRLE, CopyRect…) and incremental updates ten times a second";
+    rows.push(
+      perHour(
+        "idle desktop (solid background, an xterm)",
+        idle,
+        IDLE_SECONDS,
+        { text: "(idle, no target)", limit: null },
+        `extrapolated from ${IDLE_SECONDS} s; ${viewerEncodings}; the first full frame is most of it`,
+      ),
+      perHour(
+        "typical desktop (a window opened every 30 s, three commands typed into it, pointer moving)",
+        typical,
+        TYPICAL_SECONDS,
+        { text: "≤ 50 MB/h (typical desktop)", limit: 50 },
+        `extrapolated from ${TYPICAL_SECONDS} s of the modelled hour (every 30 s an xterm of 80×24 opens elsewhere, three commands are typed into it at 8 keys/s, each printing 20 lines, and it closes; the pointer moves four times a second); ${viewerEncodings}`,
+      ),
+      perHour(
+        "scrolling desktop (xterm 160×50 listing files without pause)",
+        scroll,
+        SCROLL_SECONDS,
+        { text: "(worst case, no target)", limit: null },
+        `extrapolated from ${SCROLL_SECONDS} s; ${viewerEncodings}`,
+      ),
+      perHour(
+        "scrolling desktop, Raw-only client",
+        scrollRaw,
+        SCROLL_SECONDS,
+        { text: "(upper bound, no target)", limit: null },
+        `the same, for a client that asks for Raw only (noVNC never does): what the recording stores is what the viewer asked for, so the recorded path cannot pick a cheaper encoding without changing the viewer's stream`,
+      ),
+    );
     (children.pop() as ChildProcess).kill();
+
+    // A real terminal: the shell host on a pty (as the local driver runs it, minus the sandbox),
+    // through the gateway, commands typed key by key.
+    chmodSync(shellDir, 0o777);
+    const [hostFile = "", ...hostArgs] = shellHostCommand({ socketPath: path.join(shellDir, SHELL_SOCKET) });
+    const shellHost = spawn(hostFile, hostArgs, {
+      ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}),
+      cwd: shellDir,
+      env: { PATH: "/usr/bin:/bin", HOME: shellDir },
+      stdio: "ignore",
+    });
+    children.push(shellHost);
+    if (!(await waitForShellHost(shellEndpoint(shellDir).endpoint, 5000))) throw new Error("no shell host");
+    const terminalSession = await person(db, "terminal");
+    endpointFor.set(terminalSession.sessionId, shellEndpoint(shellDir));
+    await setRecording(true);
+    const terminal = await TerminalTestClient.open(url, {
+      ticket: terminalSession.ticket,
+      origin: ORIGIN,
+      cookie: "",
+    });
+    const terminalUntil = Date.now() + TERMINAL_SECONDS * 1000;
+    let commands = 0;
+    while (Date.now() < terminalUntil) {
+      const command = TERMINAL_COMMANDS[commands % TERMINAL_COMMANDS.length] as string;
+      const next = Date.now() + TERMINAL_COMMAND_MS;
+      for (const key of `${command}\r`) {
+        terminal.type(key);
+        await sleep(TYPING_MS);
+      }
+      commands += 1;
+      await sleep(Math.max(0, Math.min(next, terminalUntil) - Date.now()));
+    }
+    const terminalOutput = Buffer.byteLength(terminal.output);
+    terminal.close();
+    await terminal.closed;
+    const cast = await storedSize(terminalSession.sessionId, "asciicast", TERMINAL_SECONDS);
+    rows.push({
+      ...perHour(
+        "terminal (asciicast: a command typed key by key every 10 s, its output)",
+        cast,
+        TERMINAL_SECONDS,
+        { text: "(no target)", limit: null },
+        `a real shell on a pty through the gateway for ${TERMINAL_SECONDS} s, ${commands} commands (${TERMINAL_COMMANDS.length} kinds: listings, ps, df, date) typed at ${Math.round(1000 / TYPING_MS)} keys/s; the viewer received ${terminalOutput} bytes, stored ${cast.stored} (${round1(cast.stored / terminalOutput)}× what it received)`,
+      ),
+      values: {
+        storedBytes: cast.stored,
+        seconds: TERMINAL_SECONDS,
+        mbPerHour: cast.mbPerHour,
+        receivedBytes: terminalOutput,
+        commands,
+      },
+    });
+    shellHost.kill();
+    children.pop();
 
     // Slow disk: noise pulled at full speed through a gateway whose recordings disk takes 2 MB/s.
     children.push(spawn("display", ["-window", "root", noise], { env: x11, stdio: "ignore" }));
@@ -344,6 +535,7 @@ export async function recordingRows(): Promise<RecordingRow[]> {
     await database.close();
     await server.stop();
     rmSync(folder, { recursive: true, force: true });
+    rmSync(shellDir, { recursive: true, force: true });
   }
   return rows;
 }
