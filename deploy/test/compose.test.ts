@@ -102,6 +102,25 @@ describe("docker-compose.yml: isolation", () => {
   });
 });
 
+describe("docker-compose.yml: recordings", () => {
+  it("gives the gateway, which writes recordings, and the API, which replays them, one folder", () => {
+    const mountOf = (name: string) => {
+      const folder = service(name).environment?.NEOSC_RECORDINGS_DIR;
+      expect(folder, name).toMatch(/^\//);
+      const volume = (service(name).volumes ?? []).find((entry) => entry.split(":")[1] === folder);
+      expect(volume, `${name} mounts ${folder}`).toBeDefined();
+      expect(volume?.split(":")[2], `${name} may write it`).toBeUndefined();
+      return volume?.split(":")[0];
+    };
+    const gateway = mountOf("gateway");
+    expect(mountOf("api")).toBe(gateway);
+    // A host folder the operator creates for uid 1000, as the header's setup steps say.
+    expect(gateway).toBe("./data/recordings");
+    expect(compose.services.api?.user).toBe("1000:1000");
+    expect(compose.services.gateway?.user).toBe("1000:1000");
+  });
+});
+
 describe("docker-compose.yml: Pomerium and the API agree", () => {
   it("mounts the generated config where Pomerium reads it, read-only, and keeps certificates", () => {
     const volumes = service("pomerium").volumes ?? [];

@@ -86,6 +86,19 @@ async function deployed(plane: ControlPlane): Promise<{ stdout: string; stderr: 
     });
     expect(created.status).toBe(201);
   }
+  // And one shared volume, as an NFS or CephFS class would give the recordings claim.
+  const shared = await plane.api("POST", "/api/v1/persistentvolumes", {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "test-shared-volume" },
+    spec: {
+      capacity: { storage: "500Gi" },
+      accessModes: ["ReadWriteMany"],
+      persistentVolumeReclaimPolicy: "Delete",
+      hostPath: { path: "/tmp/neosc-test-shared-volume" },
+    },
+  });
+  expect(shared.status).toBe(201);
   applied = { stdout: result.stdout, stderr: result.stderr };
   return applied;
 }
@@ -175,6 +188,43 @@ describe("deploy/k8s on a real control plane", { timeout: 180_000 }, () => {
         .map((pod) => pod.spec?.nodeName),
     );
     expect(apiNodes.size).toBe(3);
+  });
+
+  it("binds the recordings claim ReadWriteMany and mounts it in every gateway and API replica, across nodes", async (context) => {
+    const plane = cluster.get(context);
+    await deployed(plane);
+    const claim = await eventually(
+      "recordings claim bound",
+      async () => {
+        const found = await get(plane, "/api/v1/namespaces/neosc/persistentvolumeclaims/recordings");
+        return (found.status as { phase?: string } | undefined)?.phase === "Bound" ? found : undefined;
+      },
+      60_000,
+    );
+    expect((claim.status as { accessModes?: string[] }).accessModes).toEqual(["ReadWriteMany"]);
+    for (const name of ["gateway", "api"]) {
+      await eventually(
+        `deployment ${name} ready`,
+        async () => {
+          const deployment = await get(plane, `/apis/apps/v1/namespaces/neosc/deployments/${name}`);
+          return deploymentReady(deployment) ? true : undefined;
+        },
+        60_000,
+      );
+    }
+    const pods = (await list(plane, "/api/v1/namespaces/neosc/pods")).filter((pod) =>
+      ["gateway", "api"].includes(pod.metadata.labels?.["app.kubernetes.io/name"] ?? ""),
+    );
+    expect(pods.length).toBe(5);
+    for (const pod of pods) {
+      const volumes = (pod.spec?.volumes ?? []) as { persistentVolumeClaim?: { claimName: string } }[];
+      expect(
+        volumes.some((volume) => volume.persistentVolumeClaim?.claimName === "recordings"),
+        pod.metadata.name,
+      ).toBe(true);
+    }
+    // One volume on several nodes at once: what ReadWriteOnce would not allow.
+    expect(new Set(pods.map((pod) => pod.spec?.nodeName)).size).toBeGreaterThan(1);
   });
 
   it("runs the MongoDB and postgres StatefulSets once volumes exist", async (context) => {

@@ -162,6 +162,28 @@ describe("the gateway's workspace host", () => {
   });
 });
 
+describe("recordings", () => {
+  it("are one ReadWriteMany claim that every gateway replica writes and every API replica reads, at NEOSC_RECORDINGS_DIR", () => {
+    const claim = find("PersistentVolumeClaim", "recordings");
+    expect((claim.spec as { accessModes: string[] }).accessModes).toEqual(["ReadWriteMany"]);
+    for (const name of ["gateway", "api"]) {
+      const target = workload("Deployment", name);
+      const replicas = (target.manifest.spec as { replicas: number }).replicas;
+      expect(replicas, name).toBeGreaterThan(1);
+      const volume = (target.pod.volumes ?? []).find(
+        (candidate) => candidate.persistentVolumeClaim?.claimName === "recordings",
+      );
+      expect(volume, `${name} mounts the claim`).toBeDefined();
+      const main = container(target);
+      const mount = main.volumeMounts?.find((candidate) => candidate.name === volume?.name);
+      expect(mount?.readOnly, name).not.toBe(true);
+      expect(envValue(main, "NEOSC_RECORDINGS_DIR"), name).toBe(mount?.mountPath);
+      // The claim's files belong to the pods' group (both run as 1000).
+      expect(target.pod.securityContext?.fsGroup, name).toBe(target.pod.securityContext?.runAsUser);
+    }
+  });
+});
+
 describe("pods", () => {
   const all = workloads();
 

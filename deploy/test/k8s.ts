@@ -52,7 +52,12 @@ export interface PodSpec {
   hostIPC?: boolean;
   automountServiceAccountToken?: boolean;
   serviceAccountName?: string;
-  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    fsGroup?: number;
+    seccompProfile?: { type: string };
+  };
   containers: Container[];
   initContainers?: Container[];
   volumes?: {
@@ -61,6 +66,7 @@ export interface PodSpec {
     secret?: { secretName: string };
     hostPath?: unknown;
     emptyDir?: unknown;
+    persistentVolumeClaim?: { claimName: string };
   }[];
 }
 
