@@ -1,8 +1,11 @@
+import { join } from "node:path";
 import { createLocalUser, createWorkspace, withPolicy } from "../src/api.ts";
 import { totpForStep, totpStep } from "../src/totp.ts";
-import { expect, expectHome, signIn, test, workspaceCard } from "./fixtures.ts";
+import { expect, signIn, test, workspaceCard } from "./fixtures.ts";
 
-test("with two factors required, a launch is refused until the person enrols TOTP and signs in with a code", async ({
+const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
+
+test("with two factors required, a launch asks an enrolled person for a code right there and continues", async ({
   page,
   browser,
   stack,
@@ -30,40 +33,48 @@ test("with two factors required, a launch is refused until the person enrols TOT
     await card.getByRole("button", { name: `Launch ${workspace.name}` }).click();
     await expect(card).toContainText("Two-factor sign-in required");
 
-    // Enrol: read the setup key the page shows, answer with the code an authenticator would show.
+    // Enrol: the password again, then read the setup key and answer with the code an authenticator would show.
     await page
       .getByRole("navigation", { name: "Main" })
       .getByRole("link", { name: "Account", exact: true })
       .click();
     const mfa = page.getByRole("region", { name: "Two-factor authentication" });
     await mfa.getByRole("button", { name: "Set up two-factor" }).click();
+    await mfa.getByLabel("Your password").fill(`${person.password}-wrong`);
+    await mfa.getByRole("button", { name: "Continue" }).click();
+    await expect(mfa.getByText("That password is not right")).toBeVisible();
+    await mfa.getByLabel("Your password").fill(person.password);
+    await mfa.getByRole("button", { name: "Continue" }).click();
     await expect(mfa.getByRole("img", { name: "QR code for your authenticator app" })).toBeVisible();
     const secret = (await mfa.locator("code").textContent())?.trim() ?? "";
     expect(secret).toMatch(/^[A-Z2-7]+=*$/);
     const enrolmentStep = totpStep();
     await mfa.getByLabel("Code from the app").fill(totpForStep(secret, enrolmentStep));
     await mfa.getByRole("button", { name: "Turn on" }).click();
-    await expect(mfa.getByText("On", { exact: true })).toBeVisible();
 
-    // This sign-in still used one factor: the launch stays refused.
+    // Ten recovery codes, shown this once.
+    const codes = mfa.getByRole("list", { name: "Recovery codes" }).getByRole("listitem");
+    await expect(codes).toHaveCount(10);
+    await mfa.getByRole("button", { name: "I have saved them" }).click();
+    await expect(mfa.getByText("On", { exact: true })).toBeVisible();
+    await expect(mfa).toContainText("Recovery codes: 10 of 10 left");
+
+    // This sign-in used one factor: the launch asks for a code on the spot instead of refusing.
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Home" }).click();
     await card.getByRole("button", { name: `Launch ${workspace.name}` }).click();
-    await expect(card).toContainText("Two-factor sign-in required");
+    const stepUp = page.getByRole("dialog", { name: "Confirm it's you" });
+    await expect(stepUp).toContainText(`${workspace.name} needs a sign-in with two factors`);
+    await page.screenshot({ path: join(SCREENSHOTS, "mfa-step-up-dialog.png") });
+    await stepUp.getByLabel("Code from your authenticator app").fill("000000");
+    await stepUp.getByRole("button", { name: "Verify and launch" }).click();
+    await expect(stepUp).toContainText("That code is not right or has expired");
 
-    // Sign out and back in with password and a code. Codes are single-use, so this one must come
-    // from a later time step than the enrolment's; the API accepts the next step (±1 for clock
-    // drift), which spares the flow waiting up to 30 s for the authenticator to move on.
-    await page.getByRole("button", { name: "Sign out" }).first().click();
-    await expect(page).toHaveURL(/\/sign-in/);
-    await page.getByLabel("Email", { exact: true }).fill(person.email);
-    await page.getByLabel("Password", { exact: true }).fill(person.password);
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
-    await page.getByLabel("Authentication code").fill(totpForStep(secret, enrolmentStep + 1));
-    await page.getByRole("button", { name: "Verify and sign in" }).click();
-    await expectHome(page);
+    // Codes are single-use, so this one comes from the step after the enrolment's; the API accepts
+    // the next step (±1 for clock drift), which spares the flow waiting for the authenticator.
+    await stepUp.getByLabel("Code from your authenticator app").fill(totpForStep(secret, enrolmentStep + 1));
+    await stepUp.getByRole("button", { name: "Verify and launch" }).click();
 
-    // Launch opens the viewer; back home the card shows the session running, no refusal.
-    await card.getByRole("button", { name: `Launch ${workspace.name}` }).click();
+    // The launch carries on into the viewer; back home the card shows the session running.
     await expect(page).toHaveURL(/\/workspace\/[0-9a-f-]{36}$/);
     await page.getByRole("link", { name: "Home", exact: true }).first().click();
     await expect(card.getByText("Running", { exact: true })).toBeVisible();

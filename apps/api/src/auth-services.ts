@@ -1,7 +1,12 @@
 import type { AuditSigningKey } from "@neosc/auth/audit-signing";
 import type { ClaimMappingOptions, ZitadelClient, ZitadelIdentity } from "@neosc/auth/oidc";
 import { claimsToIdentity } from "@neosc/auth/oidc";
-import { generateOneTimePassword, hashPassword, verifyPasswordOrDummy } from "@neosc/auth/password";
+import {
+  generateOneTimePassword,
+  generateRecoveryCode,
+  hashPassword,
+  verifyPasswordOrDummy,
+} from "@neosc/auth/password";
 import { createPomeriumVerifier, type PomeriumVerifierOptions } from "@neosc/auth/pomerium";
 import { issueSessionToken, verifySessionToken } from "@neosc/auth/session-token";
 import { createTotpSecret, verifyTotp } from "@neosc/auth/totp";
@@ -25,6 +30,7 @@ export const passwordHasher: PasswordHasher = {
   hash: hashPassword,
   verify: verifyPasswordOrDummy,
   generateOneTimePassword,
+  generateRecoveryCode,
 };
 
 export const totpService: TotpService = {

@@ -122,6 +122,7 @@ const SCHEMA_KEYS = [
   "tag",
   "note",
   "totp",
+  "recoveryCode",
   "code",
   "idToken",
   "everywhere",

@@ -82,6 +82,7 @@ const EXPECTED_OPERATIONS = [
   "POST /users/{userId}/enable",
   "POST /users/{userId}/reset-password",
   "DELETE /users/{userId}",
+  "POST /users/{userId}/reset-mfa",
   "GET /stats",
   "GET /tokens",
   "POST /tokens",
@@ -98,6 +99,8 @@ const BROWSER_ONLY = [
   "auth.mfa.enroll",
   "auth.mfa.confirm",
   "auth.mfa.disable",
+  "auth.mfa.regenerateRecoveryCodes",
+  "auth.mfa.stepUp",
   "auth.changePassword",
   "session.heartbeat",
   // A view-only viewer for admins in the portal (its ticket is for the gateway, not a script).

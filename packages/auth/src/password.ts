@@ -102,3 +102,20 @@ export function generateOneTimePassword(): string {
   }
   return groups.join("-");
 }
+
+/** Lower-case only (what `RecoveryCodeSchema` folds to), without 0/o, 1/l. */
+const RECOVERY_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789";
+
+/**
+ * A recovery code, shown once and stored like a password: two groups of five (50 bits), e.g.
+ * `k7qmx-p2rtz`. Enough against guessing because every check is an argon2id verification under
+ * the sign-in throttle.
+ */
+export function generateRecoveryCode(): string {
+  let code = "";
+  for (let index = 0; index < 10; index++) {
+    if (index === 5) code += "-";
+    code += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)];
+  }
+  return code;
+}

@@ -18,6 +18,8 @@ const NOT_FOR_TOKENS: ReadonlySet<ProcedurePath> = new Set([
   "auth.mfa.enroll",
   "auth.mfa.confirm",
   "auth.mfa.disable",
+  "auth.mfa.regenerateRecoveryCodes",
+  "auth.mfa.stepUp",
   "apiToken.list",
   "apiToken.create",
   "apiToken.revoke",

@@ -152,6 +152,8 @@ export const GENESIS_HASH = "0".repeat(64);
  * (a refused call too), so the two lists together are every action the log can hold.
  */
 export const SYSTEM_AUDIT_ACTIONS = [
+  /** A recovery code was used up (at sign-in or step-up), with how many are left. */
+  "auth.mfa.recoveryCodeUsed",
   "session.expire",
   "session.end",
   "session.launchFailed",

@@ -20,6 +20,20 @@ export type LoginSession = z.infer<typeof LoginSessionSchema>;
 
 export const TotpCodeSchema = z.string().regex(/^\d{6}$/, "six digits");
 
+/** How many single-use recovery codes an enrolment (or a regeneration) hands out. */
+export const RECOVERY_CODE_COUNT = 10;
+
+/**
+ * A recovery code as typed: two groups of five letters and digits (the one-time password
+ * alphabet), case and surrounding space ignored, the dash optional.
+ */
+export const RecoveryCodeSchema = z
+  .string()
+  .trim()
+  .max(32)
+  .transform((code) => code.replaceAll(/[\s-]/g, "").toLowerCase())
+  .pipe(z.string().regex(/^[a-z0-9]{10}$/, "ten letters and digits"));
+
 export const RegisterInputSchema = z.strictObject({
   email: EmailSchema,
   name: NameSchema,
@@ -31,6 +45,8 @@ export const LoginInputSchema = z.strictObject({
   email: EmailSchema,
   password: z.string().min(1).max(256),
   totp: TotpCodeSchema.optional(),
+  /** In place of `totp`: one of the account's unused recovery codes (used up by this sign-in). */
+  recoveryCode: RecoveryCodeSchema.optional(),
 });
 export type LoginInput = z.infer<typeof LoginInputSchema>;
 
@@ -62,6 +78,8 @@ export const MeSchema = z.object({
   method: AuthMethodSchema,
   mfa: z.boolean(),
   sessionExpiresAt: z.date().nullable(),
+  /** Unused recovery codes of a local account with an authenticator (0 otherwise). */
+  recoveryCodesLeft: z.number().int().min(0),
 });
 export type Me = z.infer<typeof MeSchema>;
 
@@ -75,7 +93,20 @@ export const AuthConfigSchema = z.object({
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 
 export const MfaEnrollOutputSchema = z.object({ secret: z.string(), otpauthUri: z.string() });
+/** Enrolment starts only with the password typed again: a borrowed session cannot add a factor. */
+export const MfaEnrollInputSchema = z.strictObject({ password: z.string().min(1).max(256) });
 export const MfaCodeInputSchema = z.strictObject({ code: TotpCodeSchema });
+/** The recovery codes in clear: only in this answer (enrolment confirmed, or regenerated). */
+export const RecoveryCodesOutputSchema = z.object({
+  recoveryCodes: z.array(z.string()).length(RECOVERY_CODE_COUNT),
+});
+export const RegenerateRecoveryCodesInputSchema = z.strictObject({ password: z.string().min(1).max(256) });
+/** A second factor for the current sign-in: a code from the app, or a recovery code. */
+export const MfaStepUpInputSchema = z.union([
+  z.strictObject({ code: TotpCodeSchema }),
+  z.strictObject({ recoveryCode: RecoveryCodeSchema }),
+]);
+export type MfaStepUpInput = z.infer<typeof MfaStepUpInputSchema>;
 export const LogoutInputSchema = z.strictObject({ everywhere: z.boolean().default(false) }).default({
   everywhere: false,
 });

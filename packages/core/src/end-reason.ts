@@ -14,6 +14,7 @@ export const END_REASON: Record<SessionEndReason, string> = {
   idle_timeout: "Idle too long",
   access_hours: "Outside access hours",
   user_disabled: "Account disabled",
+  mfa_reset: "Second factor reset",
   workspace_deleted: "Workspace removed",
   workspace_exited: "The workspace stopped",
   workspace_out_of_memory: "Out of memory",
@@ -32,6 +33,8 @@ export const END_DETAIL: Record<SessionEndReason, string> = {
   idle_timeout: "Nothing was typed or clicked in the workspace for too long, so it was ended.",
   access_hours: "Workspaces are available only during access hours.",
   user_disabled: "Your account was disabled by an administrator.",
+  mfa_reset:
+    "An administrator reset your second factor, so you were signed out everywhere. Sign in again and set up your authenticator anew.",
   workspace_deleted: "The workspace was removed from the catalogue.",
   workspace_exited: "The programs in the workspace ended, so the session ended with them.",
   workspace_out_of_memory:

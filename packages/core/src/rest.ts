@@ -101,6 +101,11 @@ export const REST_ROUTES = {
     path: "/users/{userId}",
     summary: "Remove a person (their sessions end; the audit log keeps who they were)",
   },
+  "user.resetMfa": {
+    method: "POST",
+    path: "/users/{userId}/reset-mfa",
+    summary: "Remove a person's second factor and end their sessions",
+  },
   "stats.overview": { method: "GET", path: "/stats", summary: "Usage statistics" },
   "apiToken.list": {
     method: "GET",

@@ -13,6 +13,8 @@ export const SessionEndReasonSchema = z.enum([
   "idle_timeout",
   "access_hours",
   "user_disabled",
+  /** An administrator reset the person's second factor: their sign-ins and sessions ended. */
+  "mfa_reset",
   "workspace_deleted",
   /** The workspace's processes ended (crashed, killed, or the person quit its program). */
   "workspace_exited",

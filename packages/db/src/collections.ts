@@ -19,6 +19,14 @@ export interface UserDoc extends Stored<User> {
   totpSecret: string | null;
   /** Last TOTP time step accepted (replay protection); 0 when none. */
   totpLastStep: number;
+  /** The current set of recovery codes (argon2id hashes); absent on accounts made before them. */
+  recoveryCodes?: RecoveryCodeDoc[];
+}
+/** One recovery code: its hash and when it was used (each is good once; `id` names its claim). */
+export interface RecoveryCodeDoc {
+  id: string;
+  hash: string;
+  usedAt: Date | null;
 }
 export type OrganizationDoc = Stored<Organization>;
 export interface WorkspaceDoc extends Stored<Omit<Workspace, "hasVncPassword" | "hasSshCredential">> {

@@ -91,6 +91,8 @@ export interface PasswordHasher {
   verify(hash: string | null, password: string): Promise<boolean>;
   /** A random password for admin-created accounts, shown once. */
   generateOneTimePassword(): string;
+  /** A random recovery code (`xxxxx-xxxxx`), shown once and stored with `hash`. */
+  generateRecoveryCode(): string;
 }
 
 export interface SessionTokenClaims {

@@ -63,7 +63,7 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
       return {
         title: "Two-factor sign-in required",
         message:
-          "Launching workspaces needs a sign-in with two factors. Set up an authenticator app in your account, then sign out and back in with your code.",
+          "Launching workspaces needs a sign-in with two factors. Set up an authenticator app in your account; the next launch then asks for a code from it.",
         action: { to: "/account#mfa", label: "Set up two-factor" },
       };
     case "outside_access_hours": {

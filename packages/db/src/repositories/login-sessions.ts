@@ -23,6 +23,11 @@ export interface LoginSessionsRepository {
   findById(id: string): Promise<LoginSession | null>;
   /** Not revoked and `expiresAt` after `now`. */
   findActive(id: string, now: Date): Promise<LoginSession | null>;
+  /**
+   * Marks a live login session as two-factor (a step-up with a code). Stored, so every replica
+   * reads the raised assurance on the next request. False when it is revoked or gone.
+   */
+  raiseToMfa(id: string): Promise<boolean>;
   /** True when this call revoked it (it was not revoked before). */
   revoke(id: string, at: Date): Promise<boolean>;
   /** Revokes every unrevoked session of the person except `exceptId`; returns how many. */
@@ -82,6 +87,11 @@ export function createLoginSessionsRepository(collections: Collections): LoginSe
       const doc = await loginSessions.findOne({ _id: id });
       if (doc === null || (doc.revokedAt ?? null) !== null || !(doc.expiresAt > now)) return null;
       return toLoginSession(doc);
+    },
+
+    async raiseToMfa(id) {
+      const result = await loginSessions.updateOne({ _id: id, revokedAt: null }, { $set: { mfa: true } });
+      return result.matchedCount === 1;
     },
 
     async revoke(id, at) {

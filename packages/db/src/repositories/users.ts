@@ -4,7 +4,7 @@ import { ROLES, type Role } from "@neosc/core/roles";
 import type { ListUsersInput, User, UserSource } from "@neosc/core/user";
 import type { Filter } from "mongodb";
 import { canonicalJson } from "../canonical.ts";
-import type { Collections, LookupDoc, UserDoc } from "../collections.ts";
+import type { Collections, LookupDoc, RecoveryCodeDoc, UserDoc } from "../collections.ts";
 import { claimOnce, defined } from "../collections.ts";
 import { decodeCursor, encodeCursor, escapeRegex } from "../cursor.ts";
 import { isDuplicateKeyError, mapDuplicate } from "../errors.ts";
@@ -60,6 +60,8 @@ export interface UserAuthRecord {
   passwordHash: string | null;
   /** Set while enrolling (user.totpEnabled false) and once confirmed (totpEnabled true). */
   totpSecret: string | null;
+  /** The unused recovery codes (hashes): each can stand in for a TOTP code once. */
+  recoveryCodes: { id: string; hash: string }[];
 }
 
 export interface UserCountFilter {
@@ -89,6 +91,13 @@ export interface UsersRepository {
   ): Promise<User | null>;
   /** Enrol: `{ secret, enabled: false }`; confirm: `{ secret, enabled: true }`; disable: `{ secret: null, enabled: false }`. */
   setTotp(id: string, totp: { secret: string | null; enabled: boolean }): Promise<User | null>;
+  /** Replaces the person's recovery codes (the old ones stop working) with these hashes. */
+  setRecoveryCodes(id: string, hashes: string[]): Promise<void>;
+  /**
+   * Uses up one recovery code, once across every replica (a claim on its id). Returns how many
+   * unused codes are left, or null when it was used already or is no longer in the current set.
+   */
+  consumeRecoveryCode(id: string, codeId: string, at: Date): Promise<number | null>;
   /**
    * Marks a TOTP time step as used (replay protection). Compare-and-set: true only if `step` is
    * later than every step used before by this user.
@@ -240,7 +249,14 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
 
   function authRecordOf(doc: UserDoc | null): UserAuthRecord | null {
     if (!doc) return null;
-    return { user: toUser(doc), passwordHash: doc.passwordHash ?? null, totpSecret: doc.totpSecret ?? null };
+    return {
+      user: toUser(doc),
+      passwordHash: doc.passwordHash ?? null,
+      totpSecret: doc.totpSecret ?? null,
+      recoveryCodes: (doc.recoveryCodes ?? [])
+        .filter((code) => code.usedAt === null)
+        .map(({ id, hash }) => ({ id, hash })),
+    };
   }
 
   return {
@@ -263,6 +279,7 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
         passwordHash: input.source === "local" ? input.passwordHash : null,
         totpSecret: null,
         totpLastStep: 0,
+        recoveryCodes: [],
       };
       await mapDuplicate(() => users.insertOne(doc), {
         entity: "user",
@@ -338,6 +355,29 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
       return updateAndReturn(id, {
         totpSecret: totp.secret,
         totpEnabled: totp.enabled && totp.secret !== null,
+        // Recovery codes stand in for this authenticator: they go with it.
+        ...(totp.secret === null ? { recoveryCodes: [] } : {}),
+      });
+    },
+
+    async setRecoveryCodes(id, hashes) {
+      const recoveryCodes: RecoveryCodeDoc[] = hashes.map((hash) => ({
+        id: randomUUID(),
+        hash,
+        usedAt: null,
+      }));
+      await updateAndReturn(id, { recoveryCodes });
+    },
+
+    async consumeRecoveryCode(id, codeId, at) {
+      if (!(await claimOnce(collections.claims, { _id: `recovery:${codeId}`, at, data: {} }))) return null;
+      return withUserLock(id, async () => {
+        const doc = await users.findOne({ _id: id }, { projection: { recoveryCodes: 1 } });
+        const codes = doc?.recoveryCodes ?? [];
+        if (!codes.some((code) => code.id === codeId && code.usedAt === null)) return null;
+        const recoveryCodes = codes.map((code) => (code.id === codeId ? { ...code, usedAt: at } : code));
+        await users.updateOne({ _id: id }, { $set: { recoveryCodes, updatedAt: clock() } });
+        return recoveryCodes.filter((code) => code.usedAt === null).length;
       });
     },
 

@@ -172,7 +172,7 @@ describe("TOTP", () => {
     const { email, password, user } = await createLocalUser(database.db, "user");
     const signedIn = () => callerFor(database.db, { user, clock: time.clock });
 
-    const { secret, otpauthUri } = await signedIn().auth.mfa.enroll();
+    const { secret, otpauthUri } = await signedIn().auth.mfa.enroll({ password });
     expect(otpauthUri).toMatch(/^otpauth:\/\/totp\//);
     expect(await rejection(signedIn().auth.mfa.confirm({ code: "000000" }))).toMatchObject({
       code: "BAD_REQUEST",

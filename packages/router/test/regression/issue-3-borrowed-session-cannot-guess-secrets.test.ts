@@ -40,9 +40,9 @@ describe("issue 3: a borrowed session cannot guess the account's secrets", () =>
 
   it("auth.mfa.disable stops checking codes after the account limit", async () => {
     const time = manualClock();
-    const { user } = await createLocalUser(database.db, "user");
+    const { user, password } = await createLocalUser(database.db, "user");
     const asUser = () => callerFor(database.db, { user, clock: time.clock, clientIp: "198.51.100.62" });
-    const { secret } = await asUser().auth.mfa.enroll();
+    const { secret } = await asUser().auth.mfa.enroll({ password });
     await asUser().auth.mfa.confirm({ code: generateTotp(secret, time.clock()) });
     time.advance(60);
     const right = generateTotp(secret, time.clock());

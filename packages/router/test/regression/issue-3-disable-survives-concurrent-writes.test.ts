@@ -22,7 +22,9 @@ describe("issue 3: disabling or demoting someone sticks while they keep writing"
       const { user, email, password } = await createLocalUser(database.db, "user");
       const asUser = callerFor(database.db, { user });
       const own = Array.from({ length: WRITES_IN_FLIGHT }, (_, index) =>
-        index === 0 ? callerFor(database.db).auth.login({ email, password }) : asUser.auth.mfa.enroll(),
+        index === 0
+          ? callerFor(database.db).auth.login({ email, password })
+          : asUser.auth.mfa.enroll({ password }),
       );
       // The person's own calls may be refused once the disable lands; only the outcome matters.
       const [disabled] = await Promise.all([
@@ -40,9 +42,9 @@ describe("issue 3: disabling or demoting someone sticks while they keep writing"
     const asAdmin = callerFor(database.db, { user: admin });
     let reverted = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const { user } = await createLocalUser(database.db, "admin");
+      const { user, password } = await createLocalUser(database.db, "admin");
       const asTarget = callerFor(database.db, { user });
-      const own = Array.from({ length: WRITES_IN_FLIGHT }, () => asTarget.auth.mfa.enroll());
+      const own = Array.from({ length: WRITES_IN_FLIGHT }, () => asTarget.auth.mfa.enroll({ password }));
       await Promise.all([asAdmin.user.setRole({ userId: user.id, role: "user" }), Promise.allSettled(own)]);
       if ((await database.db.users.findById(user.id))?.role !== "user") reverted++;
     }

@@ -92,7 +92,7 @@ export function AccountPage() {
           </Card>
         </div>
         <div className="space-y-6">
-          <MfaSection totpEnabled={user.totpEnabled} local={local} />
+          <MfaSection totpEnabled={user.totpEnabled} local={local} recoveryCodesLeft={me.recoveryCodesLeft} />
           <ApiTokensCard />
           {local ? (
             <Card className="p-5">

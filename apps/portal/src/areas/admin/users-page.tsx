@@ -18,6 +18,7 @@ import { trpc } from "../../lib/trpc.ts";
 import { useDebounced } from "../../lib/use-debounced.ts";
 import { useForm } from "../../lib/use-form.ts";
 import { parseForm } from "../../lib/validation.ts";
+import { ResetMfaDialog } from "./reset-mfa-dialog.tsx";
 import { disableLines, RESET_PASSWORD_LINES, type RunningSessions, removeLines } from "./user-confirm.ts";
 
 const PAGE_SIZE = 25;
@@ -188,6 +189,8 @@ export function UsersPage() {
   const resetPassword = trpc.user.resetPassword.useMutation();
   const remove = trpc.user.remove.useMutation();
   const running = useRunningSessions(disabling ?? removing);
+  const resetMfa = trpc.user.resetMfa.useMutation();
+  const [resettingMfa, setResettingMfa] = useState<User | null>(null);
 
   const debouncedSearch = useDebounced(search.trim());
   const input = {
@@ -223,6 +226,18 @@ export function UsersPage() {
     try {
       await enable.mutateAsync({ userId: user.id });
       toast({ title: "Account enabled", description: user.email });
+    } catch (error) {
+      toastError(error);
+    } finally {
+      await utils.user.list.invalidate();
+    }
+  }
+
+  async function resetSecondFactor(user: User) {
+    try {
+      await resetMfa.mutateAsync({ userId: user.id });
+      toast({ title: "Second factor reset", description: `${user.email} was signed out everywhere.` });
+      setResettingMfa(null);
     } catch (error) {
       toastError(error);
     } finally {
@@ -323,6 +338,16 @@ export function UsersPage() {
                   </td>
                   <td className="px-4 py-3 text-right">
                     <div className="flex flex-wrap justify-end gap-1">
+                      {user.totpEnabled ? (
+                        <Button
+                          size="sm"
+                          variant="ghost"
+                          aria-label={`Reset second factor of ${user.email}`}
+                          onClick={() => setResettingMfa(user)}
+                        >
+                          Reset 2FA
+                        </Button>
+                      ) : null}
                       {user.source === "local" && !self ? (
                         <Button
                           size="sm"
@@ -369,6 +394,13 @@ export function UsersPage() {
           <LoadMore query={users} />
         </div>
       )}
+
+      <ResetMfaDialog
+        user={resettingMfa}
+        pending={resetMfa.isPending}
+        onCancel={() => setResettingMfa(null)}
+        onConfirm={(user) => void resetSecondFactor(user)}
+      />
 
       <Modal
         open={creating || created !== null}

@@ -28,7 +28,11 @@ export interface SignInValues {
   email: string;
   password: string;
   totp?: string;
+  /** In place of `totp`: one of the recovery codes handed out at enrolment. */
+  recoveryCode?: string;
 }
+
+const RECOVERY_PATTERN = /^[a-z0-9]{10}$/;
 
 /**
  * Email + password, then — when the API answers `totp_required` — a second step asking for the
@@ -39,6 +43,7 @@ export function SignInForm({ login }: { login: (values: SignInValues) => Promise
   const [password, setPassword] = useState("");
   const [totp, setTotp] = useState("");
   const [step, setStep] = useState<"password" | "totp">("password");
+  const [useRecovery, setUseRecovery] = useState(false);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
@@ -58,14 +63,25 @@ export function SignInForm({ login }: { login: (values: SignInValues) => Promise
       return;
     }
     const credentials = { email: email.trim().toLowerCase(), password };
-    if (step === "totp" && !TOTP_PATTERN.test(totp)) {
+    const recoveryCode = totp.replace(/[\s-]/g, "").toLowerCase();
+    if (step === "totp" && !useRecovery && !TOTP_PATTERN.test(totp)) {
       setErrors({ totp: ["Enter the six digits from your authenticator app"] });
+      return;
+    }
+    if (step === "totp" && useRecovery && !RECOVERY_PATTERN.test(recoveryCode)) {
+      setErrors({ totp: ["Enter one of your recovery codes (ten letters and digits)"] });
       return;
     }
     setErrors({});
     setPending(true);
     try {
-      await login(step === "totp" ? { ...credentials, totp } : credentials);
+      await login(
+        step === "password"
+          ? credentials
+          : useRecovery
+            ? { ...credentials, recoveryCode }
+            : { ...credentials, totp },
+      );
     } catch (error) {
       const apiError = readApiError(error);
       const reason = apiError.domain?.reason;
@@ -74,7 +90,13 @@ export function SignInForm({ login }: { login: (values: SignInValues) => Promise
       } else if (reason === "invalid_totp") {
         setStep("totp");
         setTotp("");
-        setErrors({ totp: ["That code is not right or has expired — try the current one"] });
+        setErrors({
+          totp: [
+            useRecovery
+              ? "That recovery code is not right or was used already"
+              : "That code is not right or has expired — try the current one",
+          ],
+        });
         totpRef.current?.focus();
       } else if (Object.keys(apiError.fieldErrors).length > 0) {
         setErrors(apiError.fieldErrors);
@@ -114,23 +136,54 @@ export function SignInForm({ login }: { login: (values: SignInValues) => Promise
       ) : (
         <>
           <p className="text-sm text-fg-muted">
-            Two-factor authentication is on for <span className="font-medium text-fg">{email}</span>. Enter
-            the six-digit code from your authenticator app.
+            Two-factor authentication is on for <span className="font-medium text-fg">{email}</span>.{" "}
+            {useRecovery
+              ? "Enter one of your recovery codes; it works once."
+              : "Enter the six-digit code from your authenticator app."}
           </p>
-          <TextField
-            ref={totpRef}
-            label="Authentication code"
-            name="totp"
-            autoComplete="one-time-code"
-            inputMode="numeric"
-            pattern="[0-9]*"
-            maxLength={6}
-            placeholder="123456"
-            value={totp}
-            onChange={(event) => setTotp(event.target.value.replace(/\D/g, ""))}
-            errors={errors.totp}
-            className="text-center font-mono text-lg tracking-[0.4em]"
-          />
+          {useRecovery ? (
+            <TextField
+              key="recovery"
+              ref={totpRef}
+              label="Recovery code"
+              name="recoveryCode"
+              autoComplete="off"
+              maxLength={16}
+              placeholder="xxxxx-xxxxx"
+              value={totp}
+              onChange={(event) => setTotp(event.target.value)}
+              errors={errors.totp}
+              className="text-center font-mono text-lg tracking-widest"
+            />
+          ) : (
+            <TextField
+              key="totp"
+              ref={totpRef}
+              label="Authentication code"
+              name="totp"
+              autoComplete="one-time-code"
+              inputMode="numeric"
+              pattern="[0-9]*"
+              maxLength={6}
+              placeholder="123456"
+              value={totp}
+              onChange={(event) => setTotp(event.target.value.replace(/\D/g, ""))}
+              errors={errors.totp}
+              className="text-center font-mono text-lg tracking-[0.4em]"
+            />
+          )}
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => {
+              setUseRecovery(!useRecovery);
+              setTotp("");
+              setErrors({});
+              totpRef.current?.focus();
+            }}
+          >
+            {useRecovery ? "Use the authenticator app" : "Use a recovery code"}
+          </Button>
         </>
       )}
       <FormError>{formError}</FormError>
@@ -144,6 +197,7 @@ export function SignInForm({ login }: { login: (values: SignInValues) => Promise
           icon={<ArrowLeft aria-hidden className="size-4" />}
           onClick={() => {
             setStep("password");
+            setUseRecovery(false);
             setTotp("");
             setErrors({});
             setFormError(null);

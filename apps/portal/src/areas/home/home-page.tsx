@@ -3,6 +3,7 @@ import { Link, Navigate } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
 import { Card, EmptyState, ErrorState, PageHeader, Skeleton } from "../../components/ui/feedback.tsx";
 import { SearchInput } from "../../components/ui/inline-controls.tsx";
+import { StepUpDialog } from "../../features/mfa/step-up-dialog.tsx";
 import { ActiveSessionItem } from "../../features/sessions/active-session-item.tsx";
 import { useMyActiveSessions } from "../../features/sessions/use-my-active-sessions.ts";
 import { connectionHref, useLaunch } from "../../features/workspaces/use-launch.ts";
@@ -151,6 +152,7 @@ function LaunchHome() {
           </div>
         )}
       </section>
+      <StepUpDialog {...launcher.stepUp} />
     </>
   );
 }

@@ -36,9 +36,18 @@ export async function authConfig(ctx: InnerContext): Promise<AuthConfig> {
 /** The caller as the portal shows them. */
 export async function me(ctx: AuthedContext): Promise<Me> {
   const { user, loginSession, method, mfa } = ctx.identity;
-  const organization =
-    user.organizationId === null ? null : await ctx.db.organizations.findById(user.organizationId);
-  return { user, organization, method, mfa, sessionExpiresAt: loginSession?.expiresAt ?? null };
+  const [organization, record] = await Promise.all([
+    user.organizationId === null ? null : ctx.db.organizations.findById(user.organizationId),
+    user.totpEnabled ? ctx.db.users.findAuthRecordById(user.id) : null,
+  ]);
+  return {
+    user,
+    organization,
+    method,
+    mfa,
+    sessionExpiresAt: loginSession?.expiresAt ?? null,
+    recoveryCodesLeft: record?.recoveryCodes.length ?? 0,
+  };
 }
 
 /** ip-allowlist applies to every kind of sign-in, not only to launches. */

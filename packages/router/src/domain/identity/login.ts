@@ -6,6 +6,7 @@ import type { AuthedContext, InnerContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { parseAddress } from "../policies/cidr.ts";
 import { assertLoginAllowedFrom, openLoginSession } from "./identity.ts";
+import { useRecoveryCode } from "./recovery-codes.ts";
 
 /*
  * Local accounts: register, password (+ TOTP) login with throttling kept in MongoDB, logout and
@@ -185,7 +186,11 @@ async function checkCredentials(ctx: InnerContext, input: LoginInput): Promise<L
   }
 
   let mfa = false;
-  if (user.totpEnabled) {
+  if (user.totpEnabled && input.recoveryCode !== undefined) {
+    if (!(await useRecoveryCode(ctx, record, input.recoveryCode, "auth.login")))
+      return failLogin(ctx, email, user, "invalid_totp");
+    mfa = true;
+  } else if (user.totpEnabled) {
     if (input.totp === undefined) {
       throw new DomainError("UNAUTHORIZED", "totp_required", "Enter the code from your authenticator app");
     }
@@ -289,6 +294,38 @@ export async function logout(ctx: AuthedContext, input: { everywhere: boolean })
   return { ok: true };
 }
 
+/**
+ * Re-authentication inside a signed-in session: the person's password, checked under the same
+ * budget as sign-in (a borrowed session must not be able to guess it). A wrong one is audited
+ * under `action` and answers FORBIDDEN `invalid_credentials` on `field`.
+ */
+export async function confirmPassword(
+  ctx: AuthedContext,
+  action: string,
+  passwordHash: string,
+  typed: { password: string; field: string },
+): Promise<void> {
+  const { identity, services } = ctx;
+  await throttledSecretCheck(
+    ctx,
+    action,
+    throttleKeys(ctx, identity.user.email),
+    identity.user.email,
+    async () => {
+      if (await services.passwords.verify(passwordHash, typed.password)) return;
+      await audit(ctx, {
+        action,
+        resource: { type: "user", id: identity.user.id },
+        result: "denied",
+        reason: "invalid_credentials",
+      });
+      throw new DomainError("FORBIDDEN", "invalid_credentials", "The password is wrong", {
+        details: { field: typed.field },
+      });
+    },
+  );
+}
+
 /** Sets a new password (clearing a one-time password) and signs out the person's other sessions. */
 export async function changePassword(
   ctx: AuthedContext,
@@ -301,26 +338,10 @@ export async function changePassword(
       details: { field: "currentPassword" },
     });
   }
-  const currentHash = record.passwordHash;
-  // The same budget as sign-in: a borrowed session must not be able to guess the password.
-  await throttledSecretCheck(
-    ctx,
-    "auth.changePassword",
-    throttleKeys(ctx, identity.user.email),
-    identity.user.email,
-    async () => {
-      if (await services.passwords.verify(currentHash, input.currentPassword)) return;
-      await audit(ctx, {
-        action: "auth.changePassword",
-        resource: { type: "user", id: identity.user.id },
-        result: "denied",
-        reason: "invalid_credentials",
-      });
-      throw new DomainError("FORBIDDEN", "invalid_credentials", "The current password is wrong", {
-        details: { field: "currentPassword" },
-      });
-    },
-  );
+  await confirmPassword(ctx, "auth.changePassword", record.passwordHash, {
+    password: input.currentPassword,
+    field: "currentPassword",
+  });
   if (input.newPassword === input.currentPassword) {
     throw new DomainError(
       "BAD_REQUEST",

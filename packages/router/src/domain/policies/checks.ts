@@ -34,10 +34,23 @@ export function checkAccessHours(policy: PolicyOf<"access-hours">, now: Date): D
   );
 }
 
-/** mfa-required: the current login must have used two factors. */
-export function checkMfa(policy: PolicyOf<"mfa-required">, mfa: boolean): DomainError | null {
+/**
+ * mfa-required: the current login must have used two factors. `enrolled`: the person can raise
+ * this login with a code (`auth.mfa.stepUp`), which the message says.
+ */
+export function checkMfa(
+  policy: PolicyOf<"mfa-required">,
+  mfa: boolean,
+  enrolled: boolean,
+): DomainError | null {
   if (!policy.enabled || mfa) return null;
-  return new DomainError("FORBIDDEN", "mfa_required", "Sign in with a second factor to launch workspaces");
+  return new DomainError(
+    "FORBIDDEN",
+    "mfa_required",
+    enrolled
+      ? "Enter a code from your authenticator app to launch workspaces"
+      : "Sign in with a second factor to launch workspaces",
+  );
 }
 
 /** Deadlines a new session gets from session-max-duration and idle-timeout. */

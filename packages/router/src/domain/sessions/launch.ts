@@ -49,6 +49,12 @@ export async function launchWorkspace(
   }
 }
 
+/** A local account with an authenticator, signed in with a login session: a code raises it. */
+function canStepUp(ctx: AuthedContext): boolean {
+  const { user, loginSession } = ctx.identity;
+  return user.source === "local" && user.totpEnabled && loginSession !== null;
+}
+
 async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<WorkspaceSession> {
   const { user, mfa } = ctx.identity;
   const now = ctx.clock();
@@ -86,7 +92,7 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   const refusal =
     checkIpAllowlist(policies["ip-allowlist"], ctx.request.clientIp) ??
     checkAccessHours(policies["access-hours"], now) ??
-    checkMfa(policies["mfa-required"], mfa) ??
+    checkMfa(policies["mfa-required"], mfa, canStepUp(ctx)) ??
     (await checkRecordingAvailable(
       ctx,
       recordingMode(policies.recording, workspace.recording) === "required",

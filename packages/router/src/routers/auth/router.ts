@@ -6,7 +6,11 @@ import {
   LogoutInputSchema,
   MeSchema,
   MfaCodeInputSchema,
+  MfaEnrollInputSchema,
   MfaEnrollOutputSchema,
+  MfaStepUpInputSchema,
+  RecoveryCodesOutputSchema,
+  RegenerateRecoveryCodesInputSchema,
   RegisterInputSchema,
   SsoInputSchema,
   TokenExchangeInputSchema,
@@ -14,7 +18,13 @@ import {
 import { NoInputSchema, OkSchema } from "@neosc/core/common";
 import { authConfig, me } from "../../domain/identity/identity.ts";
 import { changePassword, login, logout, register } from "../../domain/identity/login.ts";
-import { confirmTotp, disableTotp, enrollTotp } from "../../domain/identity/mfa.ts";
+import {
+  confirmTotp,
+  disableTotp,
+  enrollTotp,
+  regenerateRecoveryCodes,
+  stepUp,
+} from "../../domain/identity/mfa.ts";
 import { ssoLogin, tokenExchange } from "../../domain/identity/sso.ts";
 import { procedureFor, router } from "../../trpc.ts";
 
@@ -68,17 +78,29 @@ export const authRouter = router({
     .mutation(({ ctx, input }) => changePassword(ctx, input)),
 
   mfa: router({
-    /** Signed-in local accounts: start TOTP enrolment. */
+    /** Signed-in local accounts, with their password again: start TOTP enrolment. */
     enroll: procedureFor("auth.mfa.enroll")
-      .input(NoInputSchema)
+      .input(MfaEnrollInputSchema)
       .output(MfaEnrollOutputSchema)
-      .mutation(({ ctx }) => enrollTotp(ctx)),
+      .mutation(({ ctx, input }) => enrollTotp(ctx, input)),
 
-    /** Signed-in local accounts: confirm enrolment with a current code. */
+    /** Signed-in local accounts: confirm enrolment with a current code; answers the recovery codes once. */
     confirm: procedureFor("auth.mfa.confirm")
       .input(MfaCodeInputSchema)
-      .output(OkSchema)
+      .output(RecoveryCodesOutputSchema)
       .mutation(({ ctx, input }) => confirmTotp(ctx, input)),
+
+    /** Signed-in local accounts with an authenticator, with their password again: a new set of recovery codes. */
+    regenerateRecoveryCodes: procedureFor("auth.mfa.regenerateRecoveryCodes")
+      .input(RegenerateRecoveryCodesInputSchema)
+      .output(RecoveryCodesOutputSchema)
+      .mutation(({ ctx, input }) => regenerateRecoveryCodes(ctx, input)),
+
+    /** Signed-in local accounts with an authenticator: raise this sign-in to two factors with a code. */
+    stepUp: procedureFor("auth.mfa.stepUp")
+      .input(MfaStepUpInputSchema)
+      .output(OkSchema)
+      .mutation(({ ctx, input }) => stepUp(ctx, input)),
 
     /** Signed-in local accounts: switch TOTP off with a current code. */
     disable: procedureFor("auth.mfa.disable")

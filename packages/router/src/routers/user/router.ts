@@ -9,6 +9,7 @@ import {
   UserPageSchema,
   UserSchema,
 } from "@neosc/core/user";
+import { resetUserMfa } from "../../domain/identity/reset-mfa.ts";
 import {
   createUser,
   disableUser,
@@ -62,4 +63,10 @@ export const userRouter = router({
     .input(UserIdInputSchema)
     .output(RemoveUserOutputSchema)
     .mutation(({ ctx, input }) => removeUser(ctx, input)),
+
+  /** Admins: remove someone's authenticator and recovery codes, and end all their sessions. */
+  resetMfa: procedureFor("user.resetMfa")
+    .input(UserIdInputSchema)
+    .output(UserSchema)
+    .mutation(({ ctx, input }) => resetUserMfa(ctx, input)),
 });
