@@ -5,12 +5,13 @@ import { distinctColours, expect, launchFromHome, signIn, test } from "./fixture
 
 /*
  * An admin watches a person's running desktop from the sessions page: a view-only noVNC viewer
- * shows the person's desktop, the watch is audited, and it ends when the session ends.
+ * shows the person's desktop, the person's viewer says they are watched while the watch is open
+ * (and not after), the watch is audited, and it ends when the session ends.
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
 
-test("an admin watches a running desktop view-only from the sessions page; the watch is audited", async ({
+test("an admin watches a running desktop view-only from the sessions page; the person is told; the watch is audited", async ({
   page,
   browser,
   stack,
@@ -36,8 +37,19 @@ test("an admin watches a running desktop view-only from the sessions page; the w
       .poll(() => distinctColours(watcher, '[data-testid="watch-screen"]'), { timeout: 20_000 })
       .toBeGreaterThan(8);
     await watcher.screenshot({ path: join(SCREENSHOTS, "watch-live.png") });
-    // The person's own viewer stays connected while watched.
+    // The person's own viewer stays connected while watched, and says so (it re-reads the
+    // session every 15 s).
     await expect(page.getByText("Connected")).toBeVisible();
+    const notice = page.getByRole("status").filter({ hasText: "An administrator is watching this session" });
+    await expect(notice).toBeVisible({ timeout: 20_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, "watched-notice.png") });
+    // The admin leaves: the notice goes with the watch.
+    await watcher.goto("/sessions");
+    await expect(notice).toBeHidden({ timeout: 20_000 });
+    await watcher.getByRole("link", { name: `Watch ${workspace.name} of ${person.email}` }).click();
+    await expect
+      .poll(() => distinctColours(watcher, '[data-testid="watch-screen"]'), { timeout: 20_000 })
+      .toBeGreaterThan(8);
     const watches = await admin.api.audit.list.query({ action: "session.watch", resourceId: sessionId });
     expect(watches.items.length).toBeGreaterThan(0);
 

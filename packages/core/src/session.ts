@@ -58,6 +58,13 @@ export const WorkspaceSessionSchema = z.object({
   /** When the session-max-duration / idle-timeout policies will end it, if they are on. */
   endsAt: z.date().nullable(),
   idleEndsAt: z.date().nullable(),
+  /**
+   * Set while an admin watches the session (`session.watch`): until when the latest watch's lease
+   * runs. The watching gateway renews it while the watch is open and clears it at the close; a
+   * replica that died stops renewing, so a stale lease runs out by itself. The person's viewer
+   * says so while it lies ahead.
+   */
+  watchedUntil: z.date().optional(),
 });
 export type WorkspaceSession = z.infer<typeof WorkspaceSessionSchema>;
 

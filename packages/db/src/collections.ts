@@ -43,6 +43,8 @@ export interface SessionDoc extends Stored<WorkspaceSession> {
   /** UTC hour and day of `startedAt`, so statistics group on plain fields. */
   startHour: Date;
   startDay: Date;
+  /** Open watches (`session.watch`), one lease per watching connection (see `setWatch`). */
+  watches?: { connectionId: string; until: Date }[];
 }
 export type WorkspaceHostDoc = Stored<WorkspaceHost>;
 export type LoginSessionDoc = Stored<LoginSession>;

@@ -89,6 +89,13 @@ export interface Gateway {
 /** A slot held by a replica not seen for this long may be taken over. */
 const REPLICA_STALE_MS = 30_000;
 const REPLICA_HEARTBEAT_MS = 5_000;
+/**
+ * An open watch is on the watched session as a lease the watching connection renews (the
+ * person's viewer, on any replica, shows a notice while it runs); a replica that dies mid-watch
+ * leaves a lease that runs out within WATCH_LEASE_MS.
+ */
+const WATCH_LEASE_MS = 45_000;
+const WATCH_RENEW_MS = 15_000;
 
 interface Live {
   id: string;
@@ -469,9 +476,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
     live.set(connectionId, entry);
     const openedAt = Date.now();
+    let watchLease: NodeJS.Timeout | null = null;
+    let watchWrites: Promise<void> = Promise.resolve();
+    /** Puts the watch on the session (a lease until `until`), or takes it off (null); in order. */
+    const leaseWatch = (until: Date | null) => {
+      watchWrites = watchWrites.then(() =>
+        db.sessions
+          .setWatch(sessionId, { connectionId, until, at: clock() })
+          .catch((error: unknown) => logger.warn({ err: error, sessionId }, "gateway: watch lease failed")),
+      );
+      return watchWrites;
+    };
     ws.once("close", (code: number) => {
       live.delete(connectionId);
       clearInterval(pinger);
+      if (watchLease !== null) {
+        clearInterval(watchLease);
+        void leaseWatch(null);
+      }
       // The client (or the network) ended it when the monitor did not.
       monitor.finish({ kind: "client_closed", code });
       relay?.stop();
@@ -669,6 +691,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(recorder === null ? {} : { recordingSegment: recorder.writer.segment }),
       },
     });
+    if (watch && ws.readyState === ws.OPEN) {
+      const renew = () => leaseWatch(new Date(clock().getTime() + WATCH_LEASE_MS));
+      watchLease = setInterval(() => void renew(), WATCH_RENEW_MS);
+      watchLease.unref();
+      await renew();
+    }
     if (early.overflowed) {
       relay.stop();
       return monitor.finish({

@@ -88,8 +88,8 @@ async function watchTicket(launched: Launched, watcher: Awaited<ReturnType<typeo
   return ticket;
 }
 
-async function viewer(ticket: string, cookie: string) {
-  const client = await RfbTestClient.open(gateway.url, { ticket, origin: ORIGIN, cookie });
+async function viewer(ticket: string, cookie: string, through: TestGateway = gateway) {
+  const client = await RfbTestClient.open(through.url, { ticket, origin: ORIGIN, cookie });
   await client.handshake();
   return client;
 }
@@ -157,6 +157,49 @@ describe("watching a session", () => {
     // Only the ClientInit and the update request went to the workspace: 1 + 10 bytes.
     expect(watched?.details.bytesToServer).toBe(11);
     expect(watched?.actor.id).toBe(watcher.user.id);
+  });
+
+  it("is on the session while it is open, wherever the person reads it from, and off once it closes", async () => {
+    // The person on this gateway, the admin on another replica: what the person's viewer reads
+    // (their session list, session.active) comes from the database, not from either process.
+    const replica = await startGateway({
+      db,
+      endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+    });
+    try {
+      const launched = await launchSession(db);
+      const person = await viewer(await launched.ticket(), launched.cookie);
+      const listed = async () =>
+        (await db.sessions.listActiveByUser(launched.session.userId)).find(
+          (session) => session.id === launched.session.id,
+        );
+      expect((await listed())?.watchedUntil).toBeUndefined();
+
+      const watcher = await admin();
+      const watching = await viewer(await watchTicket(launched, watcher), watcher.cookie, replica);
+      const opened = Date.now();
+      const lease = (await listed())?.watchedUntil;
+      expect(lease?.getTime()).toBeGreaterThan(opened + 30_000);
+      expect((await db.sessions.findById(launched.session.id))?.watchedUntil).toEqual(lease);
+
+      // A second admin's watch, then the first one leaves: still watched until the second does.
+      const second = await admin();
+      const alsoWatching = await viewer(await watchTicket(launched, second), second.cookie);
+      watching.close();
+      await watching.closed;
+      await sleep(300);
+      expect((await listed())?.watchedUntil?.getTime()).toBeGreaterThan(Date.now());
+      alsoWatching.close();
+      await alsoWatching.closed;
+      const deadline = Date.now() + 5000;
+      while ((await listed())?.watchedUntil !== undefined && Date.now() < deadline) await sleep(50);
+      expect((await listed())?.watchedUntil).toBeUndefined();
+      expect(person.ws.readyState).toBe(person.ws.OPEN);
+      person.close();
+      await person.closed;
+    } finally {
+      await replica.close();
+    }
   });
 
   it("ends when the session ends, and is refused to anyone who is not an admin", async () => {

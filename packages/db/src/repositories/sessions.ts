@@ -81,6 +81,11 @@ export interface SessionsRepository {
    */
   recordInput(id: string, update: { at: Date; idleEndsAt: Date | null }): Promise<WorkspaceSession | null>;
   /**
+   * Opens or renews (`until`: the lease's end) or closes (`until: null`) one watching connection's
+   * entry on a live session; leases that ran out by `at` are dropped on the way.
+   */
+  setWatch(id: string, watch: { connectionId: string; until: Date | null; at: Date }): Promise<void>;
+  /**
    * Compare-and-set: ends the session only if it is still active. Returns the ended session when
    * THIS call ended it, null when it was already ended (or does not exist).
    */
@@ -136,7 +141,15 @@ function toSession(doc: SessionDoc): WorkspaceSession {
     connectionUrl: doc.connectionUrl ?? null,
     endsAt: doc.endsAt ?? null,
     idleEndsAt: doc.idleEndsAt ?? null,
+    ...watchedUntil(doc),
   };
+}
+
+/** The furthest lease of the session's open watches (none: not watched). */
+function watchedUntil(doc: SessionDoc): { watchedUntil?: Date } {
+  let until: Date | undefined;
+  for (const watch of doc.watches ?? []) if (until === undefined || watch.until > until) until = watch.until;
+  return until === undefined ? {} : { watchedUntil: until };
 }
 
 function activeFilter(filter: ActiveSessionFilter = {}): Filter<SessionDoc> {
@@ -434,6 +447,29 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       if (doc?.status !== "active") return null;
       await refreshCopy(doc);
       return toSession(doc);
+    },
+
+    async setWatch(id, watch) {
+      const found = await sessions.findOne({ _id: id }, { projection: { userId: 1, status: 1 } });
+      if (found === null || found.status !== "active") return;
+      // Under the person's lock, so two watches opening at once on two replicas both stay listed.
+      await withLock(claims, personLockId(found.userId), async () => {
+        const current = await sessions.findOne({ _id: id });
+        if (current === null || current.status !== "active") return;
+        const watches = (current.watches ?? []).filter(
+          (entry) => entry.connectionId !== watch.connectionId && entry.until > watch.at,
+        );
+        if (watch.until !== null) watches.push({ connectionId: watch.connectionId, until: watch.until });
+        const doc = await setWhileLive({ _id: id }, { watches });
+        if (doc === null) return;
+        // The person's viewer reads their copy (session.active).
+        const list = await personSessions(doc.userId);
+        if (list.some((copy) => copy._id === id))
+          await writePerson(
+            doc.userId,
+            list.map((copy) => (copy._id === id ? snapshotOf(doc) : copy)),
+          );
+      });
     },
 
     async recordInput(id, update) {

@@ -1,6 +1,6 @@
 import { clipboardRule, type PolicySettings } from "@neosc/core/policy";
 import type { WorkspaceSession } from "@neosc/core/session";
-import { ClipboardPaste, Maximize, MonitorOff, Unplug } from "lucide-react";
+import { ClipboardPaste, Eye, Maximize, MonitorOff, Unplug } from "lucide-react";
 import { type RefObject, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useMe } from "../../app/me-context.tsx";
@@ -21,7 +21,10 @@ import { useNow } from "../../lib/use-now.ts";
 import { DisconnectDialog } from "./disconnect-dialog.tsx";
 import { WebAppView } from "./web-app-view.tsx";
 
-/** While the viewer is open the deadlines are re-read this often (the gateway moves idleEndsAt on input). */
+/**
+ * While the viewer is open the deadlines are re-read this often (the gateway moves idleEndsAt on
+ * input), and with them whether an admin is watching: the notice shows within this much.
+ */
 const ACTIVE_REFRESH_MS = 15_000;
 /**
  * A framed web app has no socket of the portal's that the gateway could close with a reason, so
@@ -239,6 +242,18 @@ function Viewer({
           </Button>
         </div>
       </div>
+      {stillActive && session.watchedUntil !== undefined && session.watchedUntil > now ? (
+        <div
+          role="status"
+          className="flex items-center gap-2 rounded-lg bg-primary-soft px-3 py-2 text-sm text-primary"
+        >
+          <Eye aria-hidden className="size-4 shrink-0" />
+          <p>
+            <span className="font-semibold">An administrator is watching this session.</span> They see your{" "}
+            {terminal ? "terminal" : "screen"} but cannot type or click in it; the watch is in the audit log.
+          </p>
+        </div>
+      ) : null}
       <div
         ref={frame}
         className="relative min-h-0 flex-1 overflow-hidden rounded-xl border border-line bg-neutral-950 shadow-sm"
