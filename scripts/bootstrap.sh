@@ -23,15 +23,23 @@ if [ "${1:-}" = "--browser" ] && [ -z "${NEOSC_CHROMIUM:-}" ] && ! command -v ch
   fi
 fi
 
-# The REST API's client test is a Python script (standard library only).
-if [ "${1:-}" = "--browser" ] && ! command -v python3 >/dev/null 2>&1; then
+# Programs the test suites and benchmarks run (only with --browser): the command, its Debian
+# package, and what it is for. Without one of them a suite cannot pass, so a missing one stops here.
+test_tool() {
+  command -v "$1" >/dev/null 2>&1 && return 0
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bootstrap: installing python3 from Debian's packages"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
+    echo "bootstrap: installing $2 from Debian's packages ($3)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "bootstrap: python3 is missing: run 'sudo apt-get install python3'" >&2
+    echo "bootstrap: $1 is missing ($3): run 'sudo apt-get install $2'" >&2
     exit 1
   fi
+}
+if [ "${1:-}" = "--browser" ]; then
+  test_tool python3 python3 "the REST API's client test is a Python script"
+  test_tool xdotool xdotool "the gateway's watch test reads the pointer inside a test desktop"
+  test_tool /usr/sbin/sshd openssh-server "the ssh-host terminal tests run a real sshd"
+  test_tool convert imagemagick "bench:gateway's recording rows draw a noise desktop"
 fi
 
 # openssl makes the certificates of the test Kubernetes control plane (deploy/control-plane).
