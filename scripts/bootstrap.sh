@@ -76,8 +76,8 @@ else
   echo "bootstrap: not a Debian system: the local workspace driver needs Xvnc (TigerVNC), bwrap (bubblewrap), openbox, xterm, pcmanfm and firefox-esr; the portal lists what is missing" >&2
 fi
 
-# PostgreSQL 15 for FerretDB's PostgreSQL backend (NEOSC_DB_ENGINE=postgresql; see the README's
-# "Database engine"), run by the launcher as the system account neosc-db (PostgreSQL refuses
+# PostgreSQL 15 for FerretDB's PostgreSQL backend, the embedded default (see the README's
+# "Database engine"; without it the launcher falls back to SQLite and says so), run by the launcher as the system account neosc-db (PostgreSQL refuses
 # root), one cluster per data folder on a unix socket there. Debian's own "main" cluster is not
 # created: nothing here uses it.
 if command -v dpkg-query >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
@@ -87,7 +87,7 @@ if command -v dpkg-query >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
     [ -e /etc/postgresql-common/createcluster.d/neosc.conf ] ||
       echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/neosc.conf
     if ! (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null); then
-      echo "bootstrap: could not install postgresql-15: NEOSC_DB_ENGINE=postgresql will be unavailable" >&2
+      echo "bootstrap: could not install postgresql-15: the embedded database will run on SQLite instead (slower as history grows)" >&2
     fi
   fi
   if ! getent passwd neosc-db >/dev/null; then
@@ -95,7 +95,7 @@ if command -v dpkg-query >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
       --comment "NeoSC embedded database" neosc-db
   fi
 elif ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && ! command -v postgres >/dev/null 2>&1; then
-  echo "bootstrap: PostgreSQL is missing (only needed for NEOSC_DB_ENGINE=postgresql): run 'sudo apt-get install postgresql-15'" >&2
+  echo "bootstrap: PostgreSQL is missing, so the embedded database will run on SQLite (slower as history grows): run 'sudo apt-get install postgresql-15' for the default" >&2
 fi
 
 pnpm install --frozen-lockfile --reporter=silent

@@ -6,7 +6,8 @@ import { configuredEngine, startLocalServer } from "./local-server.ts";
 /*
  * `pnpm --filter @neosc/db database <command>`
  *   ensure   locate (or build once) the local server binary and print its path (CI pre-builds this);
- *            with NEOSC_DB_ENGINE=postgresql also the PostgreSQL server binaries' folder
+ *            with NEOSC_DB_ENGINE=postgresql also the PostgreSQL server binaries' folder (an error
+ *            when there are none; the default engine falls back to SQLite at start instead)
  *   start    run a local server in the foreground: persistent in ./.neosc/db unless --throwaway
  */
 

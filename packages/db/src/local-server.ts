@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -39,12 +40,15 @@ import { delay, grace } from "./local-server/timers.ts";
 /**
  * Which server the launcher runs: a real MongoDB (`mongod`) or FerretDB 1.24 on one of its
  * backends. Chosen by `engine`, else NEOSC_DB_ENGINE, else `mongod` when it is on PATH, else
- * DEFAULT_ENGINE.
+ * DEFAULT_ENGINE. The default falls back to SQLite, with a log line saying why, when PostgreSQL
+ * cannot run here (no server binaries, no account for it, a folder it cannot reach, initdb or the
+ * server failing), and a persistent folder that holds SQLite data from an earlier version and no
+ * PostgreSQL cluster stays on SQLite. An engine asked for by name never falls back.
  */
 export type DatabaseEngine = "mongod" | "sqlite" | "postgresql";
 export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["mongod", "sqlite", "postgresql"];
 /** FerretDB's backend when nothing says otherwise (README "Database engine": the measurements). */
-export const DEFAULT_ENGINE: DatabaseEngine = "sqlite";
+export const DEFAULT_ENGINE: DatabaseEngine = "postgresql";
 
 export interface LocalServerOptions {
   /** `persistent`: data stays in `dataDir` across restarts; `throwaway`: a temp dir removed on stop. */
@@ -61,6 +65,8 @@ export interface LocalServerOptions {
   startTimeoutMs?: number;
   /** Persistent mode: how long to wait for another server on the same folder to go (default 15 s). */
   lockWaitMs?: number;
+  /** Where to look for PostgreSQL's `initdb` and `postgres` (default: PATH, then Debian's folders). */
+  postgresBinDirs?: readonly string[];
 }
 
 export interface LocalServer {
@@ -183,6 +189,19 @@ function serverArgs(
   };
 }
 
+/**
+ * PostgreSQL could not be started here (as opposed to FerretDB failing, or another server
+ * holding the folder): the default engine then falls back to SQLite.
+ */
+class PostgresCannotRun extends Error {}
+
+/** True when a persistent root holds FerretDB-on-SQLite data and no PostgreSQL cluster. */
+async function holdsOnlySqliteData(root: string): Promise<boolean> {
+  const files = await readdir(join(root, ENGINE_FOLDERS.sqlite)).catch(() => [] as string[]);
+  if (!files.some((name) => name.endsWith(".sqlite"))) return false;
+  return !existsSync(join(root, ENGINE_FOLDERS.postgresql, "pgdata", "PG_VERSION"));
+}
+
 /** Starts a local MongoDB-compatible server; see the module comment for the order and the watchdog. */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const log = options.log ?? defaultLog;
@@ -191,11 +210,21 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   if (asked === "mongod" && binary.engine !== "mongod") {
     throw new Error("NEOSC_DB_ENGINE=mongod, but there is no `mongod` on PATH");
   }
-  const engine: DatabaseEngine = binary.engine === "mongod" ? "mongod" : (asked ?? DEFAULT_ENGINE);
   const throwaway = options.mode === "throwaway";
-  const root = throwaway
-    ? await mkdtemp(join(tmpdir(), "neosc-db-"))
-    : resolve(options.dataDir ?? join(".neosc", "db"));
+  const persistentRoot = resolve(options.dataDir ?? join(".neosc", "db"));
+  let engine: DatabaseEngine = binary.engine === "mongod" ? "mongod" : (asked ?? DEFAULT_ENGINE);
+  if (
+    asked === undefined &&
+    engine === "postgresql" &&
+    !throwaway &&
+    (await holdsOnlySqliteData(persistentRoot))
+  ) {
+    log(
+      `the data in ${join(persistentRoot, ENGINE_FOLDERS.sqlite)} is on SQLite (an earlier version's default), so the database stays on FerretDB with SQLite; NEOSC_DB_ENGINE=sqlite says so and silences this, NEOSC_DB_ENGINE=postgresql starts an empty PostgreSQL one`,
+    );
+    engine = "sqlite";
+  }
+  const root = throwaway ? await mkdtemp(join(tmpdir(), "neosc-db-")) : persistentRoot;
   const dataDir = throwaway ? root : join(root, ENGINE_FOLDERS[engine]);
   await mkdir(dataDir, { recursive: true });
 
@@ -204,11 +233,23 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   let backend: Supervised | null = null;
   let lastError = "";
+  let cannotRun = false;
+  const pgdata = join(dataDir, "pgdata");
+  const hadCluster = engine === "postgresql" && existsSync(join(pgdata, "PG_VERSION"));
   try {
     // PostgreSQL under FerretDB: started first, kept across FerretDB's port retries.
-    const pgdata = join(dataDir, "pgdata");
     if (engine === "postgresql") {
-      backend = await startPostgres({ dataDir, pgdata, root, throwaway, deadline, log });
+      backend = await startPostgres({
+        dataDir,
+        pgdata,
+        root,
+        throwaway,
+        deadline,
+        log,
+        binDirs: options.postgresBinDirs,
+      }).catch((error: unknown) => {
+        throw new PostgresCannotRun(error instanceof Error ? error.message : String(error), { cause: error });
+      });
       if (lock) await lock.hold(backend.supervisorPid);
     }
     for (let attempt = 0; attempt < 3; attempt += 1) {
@@ -251,10 +292,19 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
   } catch (error) {
     lastError = error instanceof Error ? error.message : String(error);
+    cannotRun = error instanceof PostgresCannotRun;
   }
   await backend?.stop();
   await lock?.release();
   if (throwaway) await rm(root, { recursive: true, force: true }).catch(() => {});
+  // A cluster that holds data and does not start is an error to fix, not a reason to start empty.
+  if (cannotRun && asked === undefined && !hadCluster) {
+    const why = (lastError.split("\n")[0] ?? "").replace(/[:.]\s*$/, "");
+    log(
+      `PostgreSQL cannot run here, so the database runs on FerretDB with SQLite instead (slower as history grows; README "Database engine"). Why: ${why}. To use PostgreSQL, install it (bash scripts/bootstrap.sh installs postgresql-15); NEOSC_DB_ENGINE=sqlite chooses SQLite and silences this.`,
+    );
+    return startLocalServer({ ...options, engine: "sqlite" });
+  }
   const name = engine === "mongod" ? "mongod" : `FerretDB on ${engine}`;
   throw new Error(`${name} (${binary.path}) did not start: ${lastError}`);
 }
@@ -279,9 +329,10 @@ async function startPostgres(input: {
   throwaway: boolean;
   deadline: number;
   log: (line: string) => void;
+  binDirs: readonly string[] | undefined;
 }): Promise<Supervised> {
   const { dataDir, pgdata, root, throwaway, deadline, log } = input;
-  const binDir = await findPostgresBinDir();
+  const binDir = await findPostgresBinDir(input.binDirs);
   checkSocketPath(pgdata);
   const account = await postgresAccount(log);
   await prepareFolders(account, throwaway ? [root] : [dataDir]);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRunning } from "@neosc/core/process";
@@ -158,27 +158,30 @@ describe("local server launcher", () => {
   });
 
   for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
-    it(`leaves no database process behind when the owner gets ${signal}`, async () => {
+    // An owner process starts its own server (PostgreSQL by default): minutes on a loaded machine.
+    it(`leaves no database process behind when the owner gets ${signal}`, { timeout: 120_000 }, async () => {
       const { owner, report } = await startOwner("throwaway");
       expect(await pingable(report.url)).toBe(true);
       expect(isRunning(report.pid)).toBe(true);
       const exited = new Promise((done) => owner.once("exit", done));
       owner.kill(signal);
       await exited;
-      expect(await waitUntilGone(report.pid)).toBe(true);
-      expect(await waitUntilGone(report.supervisorPid)).toBe(true);
+      for (const pid of report.pids) expect(await waitUntilGone(pid)).toBe(true);
       expect(existsSync(report.dataDir)).toBe(false);
     });
   }
 
-  it("stops the server when the owner's event loop runs empty without calling stop()", async () => {
+  it("stops the server when the owner's event loop runs empty without calling stop()", {
+    timeout: 120_000,
+  }, async () => {
     const { owner, report } = await startOwner("throwaway", undefined, ["--return"]);
     const code = await new Promise((done) => {
       if (owner.exitCode !== null) done(owner.exitCode);
       else owner.once("exit", done);
     });
     expect(code).toBe(0);
-    expect(await waitUntilGone(report.pid)).toBe(true);
+    // Each supervisor stops its server; the last one (PostgreSQL's, on that engine) removes the folder.
+    for (const pid of report.pids) expect(await waitUntilGone(pid)).toBe(true);
     expect(existsSync(report.dataDir)).toBe(false);
   });
 
@@ -330,6 +333,99 @@ describe("local server launcher, PostgreSQL backend", () => {
     await exited;
     for (const pid of report.pids) expect(await waitUntilGone(pid)).toBe(true);
     expect(existsSync(report.dataDir)).toBe(false);
+  });
+
+  /** Runs `run` with NEOSC_DB_ENGINE unset (the default engine), whatever the suite runs on. */
+  async function withDefaultEngine<T>(run: () => Promise<T>): Promise<T> {
+    const saved = process.env.NEOSC_DB_ENGINE;
+    delete process.env.NEOSC_DB_ENGINE;
+    try {
+      return await run();
+    } finally {
+      if (saved !== undefined) process.env.NEOSC_DB_ENGINE = saved;
+    }
+  }
+
+  it("is the default engine where PostgreSQL can run", async () => {
+    const server = await withDefaultEngine(() => startLocalServer({ mode: "throwaway", log: () => {} }));
+    try {
+      expect(server.engine).toBe("postgresql");
+      expect(server.pids).toHaveLength(4);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("the default falls back to SQLite, saying why, when PostgreSQL's binaries are missing; asked for by name it fails", async () => {
+    const empty = await scratchDir();
+    const lines: string[] = [];
+    const server = await withDefaultEngine(() =>
+      startLocalServer({ mode: "throwaway", postgresBinDirs: [empty], log: (line) => lines.push(line) }),
+    );
+    try {
+      expect(server.engine).toBe("sqlite");
+      expect(await pingable(server.url)).toBe(true);
+      expect(lines.join("\n")).toMatch(
+        /PostgreSQL cannot run here, so the database runs on FerretDB with SQLite/,
+      );
+      expect(lines.join("\n")).toMatch(/server binaries \(initdb, postgres\)/);
+    } finally {
+      await server.stop();
+    }
+    await expect(
+      startLocalServer({ mode: "throwaway", engine: "postgresql", postgresBinDirs: [empty], log: () => {} }),
+    ).rejects.toThrow(/initdb, postgres/);
+  });
+
+  it("the default falls back to SQLite when PostgreSQL's binaries are there but cannot run", async () => {
+    const bin = await scratchDir();
+    await chmod(bin, 0o755);
+    for (const name of ["initdb", "postgres"]) {
+      const file = join(bin, name);
+      await writeFile(file, `#!/bin/sh\necho "${name}: cannot run on this machine" >&2\nexit 1\n`);
+      await chmod(file, 0o755);
+    }
+    const lines: string[] = [];
+    const server = await withDefaultEngine(() =>
+      startLocalServer({ mode: "throwaway", postgresBinDirs: [bin], log: (line) => lines.push(line) }),
+    );
+    try {
+      expect(server.engine).toBe("sqlite");
+      expect(lines.join("\n")).toMatch(/PostgreSQL cannot run here.*Why: initdb failed/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("a persistent folder with an earlier version's SQLite data stays on SQLite, data intact", async () => {
+    const dataDir = await scratchDir();
+    await chmod(dataDir, 0o711);
+    const before = await startLocalServer({ mode: "persistent", dataDir, engine: "sqlite", log: () => {} });
+    const client = new MongoClient(before.url);
+    await client
+      .db("upgrade")
+      .collection("things")
+      .insertOne({ _id: "kept" } as never);
+    await client.close();
+    await before.stop();
+    const lines: string[] = [];
+    const after = await withDefaultEngine(() =>
+      startLocalServer({ mode: "persistent", dataDir, log: (line) => lines.push(line) }),
+    );
+    try {
+      expect(after.engine).toBe("sqlite");
+      expect(lines.join("\n")).toMatch(/is on SQLite .*stays on FerretDB with SQLite/);
+      const reader = new MongoClient(after.url);
+      expect(
+        await reader
+          .db("upgrade")
+          .collection("things")
+          .countDocuments({ _id: "kept" } as never),
+      ).toBe(1);
+      await reader.close();
+    } finally {
+      await after.stop();
+    }
   });
 
   it("refuses an engine name it does not know, naming the variable", async () => {

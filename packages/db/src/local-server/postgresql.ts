@@ -24,7 +24,7 @@ export interface PostgresAccount {
 
 export function missingPostgresMessage(): string {
   return [
-    "NEOSC_DB_ENGINE=postgresql needs the PostgreSQL server binaries (initdb, postgres):",
+    "FerretDB on PostgreSQL needs the PostgreSQL server binaries (initdb, postgres), and there are none here:",
     "  run `bash scripts/bootstrap.sh` as root on Debian (it installs postgresql-15), or `apt-get install postgresql-15`,",
     "  or put a PostgreSQL bin folder on PATH, or choose NEOSC_DB_ENGINE=sqlite.",
   ].join("\n");
@@ -32,14 +32,15 @@ export function missingPostgresMessage(): string {
 
 /**
  * The folder with `initdb` and `postgres`: the one on PATH, else Debian's
- * /usr/lib/postgresql/<major>/bin (the newest major installed).
+ * /usr/lib/postgresql/<major>/bin (the newest major installed); only among `candidates` when given.
  */
-export async function findPostgresBinDir(): Promise<string> {
-  for (const dir of (process.env.PATH ?? "").split(":")) {
+export async function findPostgresBinDir(candidates?: readonly string[]): Promise<string> {
+  for (const dir of candidates ?? (process.env.PATH ?? "").split(":")) {
     if (dir && (await isExecutable(join(dir, "postgres"))) && (await isExecutable(join(dir, "initdb")))) {
       return dir;
     }
   }
+  if (candidates !== undefined) throw new Error(missingPostgresMessage());
   const majors = await readdir("/usr/lib/postgresql").catch(() => [] as string[]);
   for (const major of majors.filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a))) {
     const dir = join("/usr/lib/postgresql", major, "bin");
