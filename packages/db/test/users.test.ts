@@ -54,6 +54,12 @@ describe("users repository", () => {
     await lookups.updateOne({ _id: "email:renamed@example.com" }, { $set: { targetId: other.id } });
     expect((await db.users.findByEmail("renamed@example.com"))?.id).toBe(user.id);
     expect(await lookups.findOne({ _id: "email:renamed@example.com" })).toMatchObject({ targetId: user.id });
+
+    // A removed person's hints go with them.
+    expect(await db.users.delete(user.id)).toBe(true);
+    expect(await lookups.findOne({ _id: "email:renamed@example.com" })).toBeNull();
+    expect(await lookups.findOne({ _id: "subject:hint-sub-2" })).toBeNull();
+    expect(await db.users.findByEmail("renamed@example.com")).toBeNull();
   });
 
   it("creates, finds and never exposes secrets outside the auth record", async () => {

@@ -430,10 +430,22 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
     },
 
     async delete(id) {
-      const result = await withUserLock(id, () => users.deleteOne({ _id: id }));
+      const removed = await withUserLock(id, async () => {
+        const doc = await users.findOne({ _id: id });
+        const result = await users.deleteOne({ _id: id });
+        return result.deletedCount === 1 ? doc : null;
+      });
+      if (removed === null) return false;
+      // Their sign-in hints go too (only while they still name this person: the email is free).
+      for (const key of [
+        { kind: "email", value: removed.email },
+        ...(removed.externalId ? [{ kind: "subject", value: removed.externalId }] : []),
+      ] as LookupKey[]) {
+        await lookups.deleteOne({ _id: lookupId(key), targetId: id });
+      }
       // A removed person's gateway connections close on every replica's next poll.
-      if (result.deletedCount === 1) await bumpRevocations(collections, clock());
-      return result.deletedCount === 1;
+      await bumpRevocations(collections, clock());
+      return true;
     },
   };
 }
