@@ -62,6 +62,7 @@ async function main() {
     port: dbPort,
     log: () => {},
   });
+  log(`database: ${database.engine} (${database.dataDir})`);
   const apiPort = await freePort();
   const dbName = "neosc_resilience";
   const admin = { email: "admin@neosc.test", password: `admin-${randomBytes(9).toString("base64url")}` };

@@ -274,6 +274,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           if (throwaway) await rm(root, { recursive: true, force: true }).catch(() => {});
         };
         if (lock) await lock.hold(server.supervisorPid);
+        // FerretDB gone on its own (killed, crashed): PostgreSQL under it goes too and the folder
+        // is free, so a new server can start on it at once (as on SQLite).
+        const stopOnce = once(stop);
+        if (started !== null) void server.exited.then(() => stopOnce());
         return {
           url: server.url,
           engine,
@@ -282,7 +286,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
           supervisorPid: server.supervisorPid,
           pids: [server.pid, server.supervisorPid, ...(started ? [started.pid, started.supervisorPid] : [])],
           dataDir,
-          stop: once(stop),
+          stop: stopOnce,
         };
       } catch (error) {
         lastError = error instanceof Error ? error.message : String(error);
@@ -366,6 +370,8 @@ interface Supervised {
   pid: number;
   supervisorPid: number;
   stop(): Promise<void>;
+  /** Settles when the supervisor is gone (its server stopped or died). */
+  exited: Promise<void>;
 }
 
 /**
@@ -452,7 +458,7 @@ function supervise(input: {
       supervisor.unref();
       unrefStream(supervisor.stdin);
       unrefStream(supervisor.stdout);
-      return { pid, supervisorPid: supervisor.pid ?? 0, stop };
+      return { pid, supervisorPid: supervisor.pid ?? 0, stop, exited };
     },
   };
 }

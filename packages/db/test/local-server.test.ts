@@ -320,6 +320,31 @@ describe("local server launcher, PostgreSQL backend", () => {
     }
   });
 
+  it("when FerretDB dies, PostgreSQL under it stops and a new server starts on the folder at once", async () => {
+    const dataDir = await scratchDir();
+    await chmod(dataDir, 0o711);
+    const first = await startLocalServer({
+      mode: "persistent",
+      dataDir,
+      engine: "postgresql",
+      log: () => {},
+    });
+    process.kill(first.pid, "SIGKILL");
+    for (const pid of first.pids) expect(await waitUntilGone(pid)).toBe(true);
+    const again = await startLocalServer({
+      mode: "persistent",
+      dataDir,
+      engine: "postgresql",
+      lockWaitMs: 2_000,
+      log: () => {},
+    });
+    try {
+      expect(await pingable(again.url)).toBe(true);
+    } finally {
+      await again.stop();
+    }
+  });
+
   it("leaves no process behind when the owner gets SIGKILL", async () => {
     const { owner, report } = await startOwner("throwaway", undefined, [], {
       ...process.env,
