@@ -94,6 +94,24 @@ export async function createSessionCgroup(name: string, limits: SessionLimits): 
   throw new Error("no writable memory cgroup (v1 /sys/fs/cgroup/memory or a delegated v2 cgroup)");
 }
 
+/**
+ * The session's weight on the CPU against the host's other sessions: "background" for a sandbox
+ * started ahead (the warm pool's), about what nice +10 gives a process against nice 0, so a refill
+ * does not slow running sessions; "normal" once it is someone's. One write covers every thread the
+ * session has and will have. Niceness would have to be set thread by thread, racing the children
+ * a desktop that is still starting forks, and inside a cgroup of the session's own it only counts
+ * against the session's own threads.
+ */
+export async function setCpuWeight(cgroup: SessionCgroup, weight: "background" | "normal"): Promise<void> {
+  if (cgroup.version === 1) {
+    const cpu = cgroup.folders.find((folder) => folder.startsWith(`${path.join(root, "cpu")}/`));
+    if (cpu !== undefined)
+      await writeFile(path.join(cpu, "cpu.shares"), weight === "normal" ? "1024" : "110");
+    return;
+  }
+  await writeFile(path.join(cgroup.folders[0] ?? "", "cpu.weight"), weight === "normal" ? "100" : "11");
+}
+
 /** The files a process writes its pid to, to enter the cgroup (every controller's). */
 export function procsFiles(cgroup: SessionCgroup): string[] {
   return cgroup.folders.map((folder) => path.join(folder, "cgroup.procs"));
@@ -115,16 +133,6 @@ export function cgroupEntryCommand(cgroup: SessionCgroup | null, command: string
     ...files,
     ...command,
   ];
-}
-
-/** Every thread in the session's cgroup (v1 `tasks`, v2 `cgroup.threads`). */
-export async function cgroupThreads(cgroup: SessionCgroup): Promise<number[]> {
-  const file = path.join(cgroup.memoryFolder, cgroup.version === 1 ? "tasks" : "cgroup.threads");
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text
-    .split("\n")
-    .filter((line) => line !== "")
-    .map(Number);
 }
 
 /** How many of the session's processes the OOM killer killed (its memory limit reached). */

@@ -7,11 +7,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Workspace, WorkspaceProgram } from "@neosc/core/workspace";
 import {
   cgroupEntryCommand,
-  cgroupThreads,
   createSessionCgroup,
   oomKills,
   removeSessionCgroup,
   type SessionCgroup,
+  setCpuWeight,
 } from "./cgroups.ts";
 import {
   type BinaryLookup,
@@ -377,9 +377,13 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
             ],
       ...(bwrap === null ? {} : { bwrap }),
     });
-    // Into its cgroup first, then (started ahead) at low priority, then bwrap: one pid throughout.
+    // Started ahead, it waits at a low weight on the CPU: its cgroup's where it has one, else
+    // niceness (which every thread it makes inherits until the hand-over resets them).
+    if (spec.ahead && cgroup !== null) await setCpuWeight(cgroup, "background");
+    // Into its cgroup first, then (started ahead, without a cgroup) at low priority, then bwrap:
+    // one pid throughout.
     const [file = sandbox.file, ...args] = cgroupEntryCommand(cgroup, [
-      ...(spec.ahead ? ["/usr/bin/nice", "-n", String(AHEAD_NICENESS)] : []),
+      ...(spec.ahead && cgroup === null ? ["/usr/bin/nice", "-n", String(AHEAD_NICENESS)] : []),
       sandbox.file,
       ...sandbox.args,
     ]);
@@ -469,12 +473,16 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
   }
 
   /**
-   * Every thread of a sandbox back at this host's own priority (niceness is per thread on
-   * Linux), repeated while some are still below it: a program that was starting forks and spawns
-   * threads from not yet reniced ones meanwhile. The threads are read from the session's cgroup
-   * (one small file) where it has one, else from the account's processes in /proc.
+   * A sandbox started ahead back at the host's own weight on the CPU: its cgroup's weight where
+   * it has one (one write), else the niceness of every thread of its account (niceness is per
+   * thread on Linux), repeated while some are still below it: a program that was starting forks
+   * and spawns threads from not yet reniced ones meanwhile.
    */
   async function settlePriority(record: LocalRecord): Promise<void> {
+    if (record.cgroup != null) {
+      await setCpuWeight(record.cgroup, "normal");
+      return;
+    }
     const niceness = getPriority();
     const extra = [record.pid, ...(record.netPid === undefined ? [] : [record.netPid])];
     // A desktop still settling starts processes while this runs, and a child takes the niceness
@@ -482,12 +490,7 @@ export function createLocalDriver(options: LocalDriverOptions): Provisioner {
     // quiet pass can miss a child made just after it listed), for at most a few seconds.
     const deadline = Date.now() + 5_000;
     for (let quiet = 0; quiet < 2 && Date.now() < deadline; ) {
-      const threads = new Set(threadsOf(extra));
-      for (const tid of record.cgroup == null ? [] : await cgroupThreads(record.cgroup)) threads.add(tid);
-      if (record.cgroup == null) {
-        const pids = processesByUid().get(record.uid) ?? [];
-        for (const tid of threadsOf(pids)) threads.add(tid);
-      }
+      const threads = new Set(threadsOf([...extra, ...(processesByUid().get(record.uid) ?? [])]));
       let changed = false;
       for (const tid of threads) {
         const current = threadNiceness(tid);

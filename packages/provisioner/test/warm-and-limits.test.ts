@@ -63,6 +63,25 @@ async function nicenessOf(uid: number): Promise<number[]> {
   return values;
 }
 
+/**
+ * The CPU weight of the cgroup the account's processes run in (v1 cpu.shares, v2 cpu.weight),
+ * null when they run in none of the session's own (the driver then uses niceness).
+ */
+async function cpuWeightOf(uid: number): Promise<number | null> {
+  const [pid] = await pidsOf(uid);
+  const lines = (await readFile(`/proc/${pid}/cgroup`, "utf8")).trim().split("\n");
+  for (const line of lines) {
+    const [, controllers = "", folder = "/"] = /^\d+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (!folder.includes(`neosc-workspace-${uid}`)) continue;
+    if (controllers.split(",").includes("cpu")) {
+      return Number(await readFile(path.join("/sys/fs/cgroup/cpu", folder, "cpu.shares"), "utf8"));
+    }
+    if (controllers === "")
+      return Number(await readFile(path.join("/sys/fs/cgroup", folder, "cpu.weight"), "utf8"));
+  }
+  return null;
+}
+
 async function drawnShare(endpoint: WorkspaceEndpoint): Promise<number> {
   const client = await connectRfb(endpoint.endpoint);
   try {
@@ -98,9 +117,16 @@ describe.runIf(realParts)("a sandbox started ahead", () => {
       ahead: true,
     });
     const uid = (await stat(socketOf(warmEndpoint))).uid;
-    // Waiting, it runs at low priority: a refill does not slow the running sessions.
+    // Waiting, it runs at a low weight on the CPU (its cgroup's, else niceness): a refill does not
+    // slow the running sessions.
     const own = getPriority();
-    expect(new Set(await nicenessOf(uid))).toEqual(new Set([Math.min(19, own + 10)]));
+    const weight = await cpuWeightOf(uid);
+    if (weight === null) {
+      expect(new Set(await nicenessOf(uid))).toEqual(new Set([Math.min(19, own + 10)]));
+    } else {
+      expect([110, 11]).toContain(weight);
+      expect(new Set(await nicenessOf(uid))).toEqual(new Set([own]));
+    }
 
     const sessionId = randomUUID();
     const endpoint = await driver.assign?.(warmId, sessionId);
@@ -110,6 +136,7 @@ describe.runIf(realParts)("a sandbox started ahead", () => {
     expect((await stat(socketOf(endpoint))).uid).toBe(uid);
     expect(await readFile(path.join(uidClaimsDir, String(uid)), "utf8")).toContain(sessionId);
     expect(new Set(await nicenessOf(uid))).toEqual(new Set([own]));
+    if (weight !== null) expect([1024, 100]).toContain(await cpuWeightOf(uid));
     expect(await drawnShare(endpoint)).toBeGreaterThan(0.05);
     expect(await driver.endpoint(sessionId)).toEqual(endpoint);
     expect(await driver.endpoint(warmId)).toBeNull();
