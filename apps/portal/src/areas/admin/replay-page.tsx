@@ -439,7 +439,7 @@ function AccessLog({ segment }: { segment: RecordingSegment }) {
         ]}
       >
         {log.entries.map((entry, index) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: log lines have no identity but their place.
+          // Log lines have no identity but their place: the index is their key.
           <tr key={index}>
             <td className="px-3 py-2 whitespace-nowrap text-fg-muted">
               {formatPreciseTime(new Date(entry.at))}
