@@ -51,6 +51,12 @@ export interface Row {
   apiCpuMsPerRequest?: number;
   /** CPU of the database processes (FerretDB and, on PostgreSQL, its server and backends), per request, in ms. */
   dbCpuMsPerRequest?: number;
+  /** Of which FerretDB (or mongod), per request, in ms. */
+  ferretDbCpuMsPerRequest?: number;
+  /** Of which PostgreSQL's postmaster and backends (on the postgresql engine), per request, in ms. */
+  backendCpuMsPerRequest?: number;
+  /** cores × 1000 ms ÷ (API + database CPU ms per request): req/s if CPU were all that limited it. */
+  cpuCeilingRps?: number;
   /** Database commands the API sent (its `db_commands_total`) per request: round trips. */
   dbRoundTripsPerRequest?: number;
   note?: string;

@@ -141,7 +141,7 @@ async function main() {
         row.engine = bench.engine;
         bench.rows.push(row);
         log(
-          `${bench.engine}: ${row.scenario} ${row.name}: ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}, API ${row.apiCpuMsPerRequest} ms CPU/req, ${row.dbRoundTripsPerRequest ?? "-"} db round trips/req (load ${loadavg()[0]?.toFixed(1)})`,
+          `${bench.engine}: ${row.scenario} ${row.name}: ${row.rps} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, errors ${row.errors}, CPU ms/req API ${row.apiCpuMsPerRequest} FerretDB ${row.ferretDbCpuMsPerRequest ?? "-"} PG ${row.backendCpuMsPerRequest ?? "-"} (CPU ceiling ${row.cpuCeilingRps ?? "-"} req/s), ${row.dbRoundTripsPerRequest ?? "-"} db round trips/req (load ${loadavg()[0]?.toFixed(1)})`,
         );
       }
     }
@@ -175,7 +175,7 @@ function writeReport(input: { machine: Record<string, unknown>; started: number;
     "Before each row the benchmark waits (up to 60 s, column wait s) until the API answers a dashboard within 0.5 s again: after an overload it keeps working through requests whose clients already gave up.",
     `Ceilings: a bare node:http server sending the dashboard's exact response bytes from memory, and a "hello" query on the same Express 5 + tRPC 11 + superjson stack returning the same data from memory (no auth, no database); both at ${CEILING_CONNECTIONS} connections, once per run. ×bare and ×hello are req/s divided by each ceiling's req/s.`,
     `The API logs every request at level "${API_LOG_LEVEL}" (pino, to a file), as in production.`,
-    "API ms/req: CPU (utime + stime from /proc/<pid>/stat) of the process answering the row (the API, or the ceiling's server) during the row ÷ requests answered. db ms/req: the same for the database processes (FerretDB, and on PostgreSQL its server and backends). trips/req: database commands the API sent during the row (its db_commands_total metric, from the driver's command monitoring) ÷ requests answered; requests still in flight when a row ends add their work to the answered ones, so rows with few answers overstate both.",
+    `API ms/req: CPU (utime + stime from /proc/<pid>/stat) of the process answering the row (the API, or the ceiling's server) during the row ÷ requests answered. FerretDB ms/req and PG ms/req: the same for the FerretDB process and for PostgreSQL's postmaster with all its backends and helpers (children, including ended ones), on the postgresql engine. CPU ceiling req/s: ${cpus().length} cores × 1000 ms ÷ (API + FerretDB + PG ms/req), what the row could reach if these processes' CPU were the only limit (the load generator's own CPU comes on top). trips/req: database commands the API sent during the row (its db_commands_total metric, from the driver's command monitoring) ÷ requests answered; requests still in flight when a row ends add their work to the answered ones, so rows with few answers overstate both.`,
     `History rows ("history ×${HISTORY_FACTOR}"): the same load after storing ${HISTORY_FACTOR}× the sessions and audit entries the small-data rows started with, as past sessions of the same people (created, audited, stopped and audited through the repositories); the sessions/audit columns give the sizes.`,
     "Engines: sqlite = FerretDB 1.24 on SQLite, postgresql = FerretDB 1.24 on Debian's PostgreSQL 15 (unix socket, default settings), mongod = a real MongoDB; production runs MongoDB 7. With several engines, all stacks run at once and every row runs on each engine in turn. FerretDB pushes only some filters down to its backend (on SQLite only `_id` equality), so other queries scan their collection; the sessions/audit columns give the sizes at the start of each row.",
   ];
@@ -230,7 +230,16 @@ function renderComparison(runs: EngineRun[]): string {
   if (!base) return "";
   const header = ["scenario", "variant"];
   for (const run of runs)
-    header.push(`${run.engine} req/s`, "p99 ms", "×hello", "API ms/req", "db ms/req", "trips");
+    header.push(
+      `${run.engine} req/s`,
+      "p99 ms",
+      "×hello",
+      "API ms/req",
+      "FerretDB ms/req",
+      "PG ms/req",
+      "CPU ceiling req/s",
+      "trips",
+    );
   for (const run of others) header.push(`${run.engine}/${base.engine}`);
   const lines: string[][] = [header];
   base.rows.forEach((row, index) => {
@@ -243,7 +252,9 @@ function renderComparison(runs: EngineRun[]): string {
         other ? latency(other.p99, other.timeoutMs) : "",
         other?.ratioToHello === undefined ? "" : other.ratioToHello.toFixed(3),
         other?.apiCpuMsPerRequest === undefined ? "" : other.apiCpuMsPerRequest.toFixed(2),
-        other?.dbCpuMsPerRequest === undefined ? "" : other.dbCpuMsPerRequest.toFixed(2),
+        other?.ferretDbCpuMsPerRequest === undefined ? "" : other.ferretDbCpuMsPerRequest.toFixed(2),
+        other?.backendCpuMsPerRequest === undefined ? "" : other.backendCpuMsPerRequest.toFixed(2),
+        String(other?.cpuCeilingRps ?? ""),
         other?.dbRoundTripsPerRequest === undefined ? "" : other.dbRoundTripsPerRequest.toFixed(2),
       );
     }
@@ -392,15 +403,23 @@ function engineRows(input: {
     return round((Date.now() - begun) / 1000, 1);
   };
   const apiServing: Serving = { pid: stack.api.pid, metricsUrl: info.api.metricsUrl };
+  // info.db.pids is [FerretDB (or mongod), its supervisor, PostgreSQL's postmaster, its supervisor]:
+  // the servers and their children (PostgreSQL's backends), without the Node supervisors.
+  const [databasePid = info.db.pid, , postmasterPid] = info.db.pids;
+  const ferretDbPids = [databasePid];
+  const backendPids = postmasterPid === undefined ? [] : [postmasterPid];
+  const cores = cpus().length;
   const run = async (serving: Serving, row: () => Promise<Row>): Promise<Row> => {
     const waitedForApiSeconds = await settle();
     const dataAtStart = await dataSize();
     const commandsBefore = serving.metricsUrl === null ? 0 : await dbCommands(serving.metricsUrl);
     const cpuBefore = cpuSeconds(serving.pid);
-    const dbCpuBefore = treeCpuSeconds(info.db.pids);
+    const ferretCpuBefore = treeCpuSeconds(ferretDbPids);
+    const backendCpuBefore = treeCpuSeconds(backendPids);
     const measured = await row();
     const cpu = cpuSeconds(serving.pid) - cpuBefore;
-    const dbCpu = treeCpuSeconds(info.db.pids) - dbCpuBefore;
+    const ferretCpu = treeCpuSeconds(ferretDbPids) - ferretCpuBefore;
+    const backendCpu = treeCpuSeconds(backendPids) - backendCpuBefore;
     const commands =
       serving.metricsUrl === null ? null : (await dbCommands(serving.metricsUrl)) - commandsBefore;
     const perRequest = (value: number) => value / measured.requests;
@@ -414,7 +433,14 @@ function engineRows(input: {
       ...(serving.metricsUrl === null
         ? {}
         : {
-            dbCpuMsPerRequest: round(perRequest(dbCpu * 1000), 2),
+            dbCpuMsPerRequest: round(perRequest((ferretCpu + backendCpu) * 1000), 2),
+            ferretDbCpuMsPerRequest: round(perRequest(ferretCpu * 1000), 2),
+            ...(backendPids.length === 0
+              ? {}
+              : { backendCpuMsPerRequest: round(perRequest(backendCpu * 1000), 2) }),
+            // What the machine could answer if these three were all it ran: every core busy
+            // with nothing but this request's API, FerretDB and PostgreSQL CPU.
+            cpuCeilingRps: Math.round((cores * 1000) / perRequest((cpu + ferretCpu + backendCpu) * 1000)),
             dbRoundTripsPerRequest: round(perRequest(commands ?? 0), 2),
           }),
     };
@@ -641,7 +667,9 @@ function renderTable(rows: Row[]): string {
     "p99 ms",
     "errors",
     "API ms/req",
-    "db ms/req",
+    "FerretDB ms/req",
+    "PG ms/req",
+    "CPU ceiling req/s",
     "trips/req",
     "×bare",
     "×hello",
@@ -662,7 +690,9 @@ function renderTable(rows: Row[]): string {
       latency(row.p99, row.timeoutMs),
       String(row.errors),
       row.apiCpuMsPerRequest === undefined ? "" : row.apiCpuMsPerRequest.toFixed(2),
-      row.dbCpuMsPerRequest === undefined ? "" : row.dbCpuMsPerRequest.toFixed(2),
+      row.ferretDbCpuMsPerRequest === undefined ? "" : row.ferretDbCpuMsPerRequest.toFixed(2),
+      row.backendCpuMsPerRequest === undefined ? "" : row.backendCpuMsPerRequest.toFixed(2),
+      String(row.cpuCeilingRps ?? ""),
       row.dbRoundTripsPerRequest === undefined ? "" : row.dbRoundTripsPerRequest.toFixed(2),
       row.ratioToBare === undefined ? "" : row.ratioToBare.toFixed(3),
       row.ratioToHello === undefined ? "" : row.ratioToHello.toFixed(3),
@@ -681,6 +711,8 @@ function renderTable(rows: Row[]): string {
         latency(summary.p50, row.timeoutMs),
         latency(summary.p99, row.timeoutMs),
         String(summary.errors),
+        "",
+        "",
         "",
         "",
         "",
