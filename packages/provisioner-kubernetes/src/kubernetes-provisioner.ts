@@ -283,7 +283,13 @@ export class KubernetesProvisioner implements Provisioner {
   private readonly readyTimeoutMs: number;
   private readonly gateway: { namespace: string; labels: Record<string, string> };
   private readonly exitListeners: ((sessionId: string) => void)[] = [];
-  private exitWatch: Promise<AbortController | null> | null = null;
+  /** Waiters for one pod (by name), fed by the one shared pod watch. */
+  private readonly podListeners = new Map<string, Set<(type: string, pod: V1Pod) => void>>();
+  /** The one pod watch of this provisioner (resolves once it is open); null while none is. */
+  private podWatch: Promise<void> | null = null;
+  private podWatchAbort: AbortController | null = null;
+  /** How many times this provisioner opened its pod watch (one per host, reopened when the server ends it). */
+  watchesOpened = 0;
   private closed = false;
 
   constructor(options: KubernetesProvisionerOptions) {
@@ -366,43 +372,83 @@ export class KubernetesProvisioner implements Provisioner {
   }
 
   /**
-   * Follows the session pods (one watch, restarted whenever the server ends it) and tells the
-   * listener of each that ended or is being deleted, so the host ends its session at once
-   * instead of at its next reconcile round. The reconcile stays the authority: a missed event
-   * (a watch gap, a restart) is caught there.
+   * Tells the listener of each session pod that ended or is being deleted, so the host ends its
+   * session at once instead of at its next reconcile round. Fed by the provisioner's one pod watch;
+   * the reconcile stays the authority: a missed event (a watch gap, a restart) is caught there.
    */
   onExit(listener: (sessionId: string) => void): void {
     this.exitListeners.push(listener);
-    if (this.exitWatch !== null) return;
-    const follow = () => {
-      if (this.closed) return;
-      this.exitWatch = this.watch
-        .watch(
-          `/api/v1/namespaces/${this.namespace}/pods`,
-          { labelSelector: MANAGED, allowWatchBookmarks: false },
-          (type, pod: V1Pod) => {
-            const sessionId = pod.metadata?.labels?.[LABELS.session];
-            if (sessionId === undefined || (type !== "DELETED" && isAlive(pod))) return;
-            for (const notify of this.exitListeners) notify(sessionId);
-          },
-          () => {
-            this.exitWatch = null;
-            if (!this.closed) setTimeout(follow, 1000).unref();
-          },
-        )
-        .catch(() => {
-          this.exitWatch = null;
-          if (!this.closed) setTimeout(follow, 5000).unref();
-          return null;
-        });
-    };
-    follow();
+    this.ensureWatch().catch(() => undefined);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    (await this.exitWatch)?.abort();
-    this.exitWatch = null;
+    await this.podWatch?.catch(() => undefined);
+    this.podWatchAbort?.abort();
+    this.podWatchAbort = null;
+    this.podWatch = null;
+  }
+
+  /**
+   * One watch on every session pod of the namespace (by label), shared by every starting session and
+   * the exit listeners. Opened from a fresh list, whose pods are delivered first (so a gap, such as
+   * a 410 on an expired version, loses nothing), and reopened the same way whenever the server ends it.
+   */
+  private ensureWatch(): Promise<void> {
+    if (this.podWatch === null) {
+      this.podWatch = this.openWatch().catch((error: unknown) => {
+        this.podWatch = null;
+        this.reopenLater(2000);
+        throw error;
+      });
+    }
+    return this.podWatch;
+  }
+
+  private reopenLater(ms: number): void {
+    if (this.closed || (this.exitListeners.length === 0 && this.podListeners.size === 0)) return;
+    setTimeout(() => {
+      if (this.podWatch === null) this.ensureWatch().catch(() => undefined);
+    }, ms).unref();
+  }
+
+  private async openWatch(): Promise<void> {
+    const listed = await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: MANAGED });
+    const present = new Set<string>();
+    for (const pod of listed.items) {
+      present.add(pod.metadata?.name ?? "");
+      this.deliver("MODIFIED", pod);
+    }
+    for (const name of [...this.podListeners.keys()]) {
+      if (!present.has(name)) this.deliver("DELETED", { metadata: { name } });
+    }
+    if (this.closed) return;
+    this.watchesOpened += 1;
+    const controller = await this.watch.watch(
+      `/api/v1/namespaces/${this.namespace}/pods`,
+      {
+        labelSelector: MANAGED,
+        resourceVersion: listed.metadata?.resourceVersion,
+        allowWatchBookmarks: false,
+      },
+      (type, pod: V1Pod) => this.deliver(type, pod),
+      () => {
+        this.podWatchAbort = null;
+        this.podWatch = null;
+        this.reopenLater(200);
+      },
+    );
+    if (this.closed) controller.abort();
+    else this.podWatchAbort = controller;
+  }
+
+  private deliver(type: string, pod: V1Pod): void {
+    // ERROR (a 410 for an expired version among them) ends the watch; the reopen lists afresh.
+    if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return;
+    for (const listener of this.podListeners.get(pod.metadata?.name ?? "") ?? []) listener(type, pod);
+    const sessionId = pod.metadata?.labels?.[LABELS.session];
+    if (sessionId === undefined || (type !== "DELETED" && isAlive(pod))) return;
+    for (const notify of this.exitListeners) notify(sessionId);
   }
 
   /** Whether this identity may do what start/stop/list need (SelfSubjectAccessReview: the server decides). */
@@ -454,12 +500,12 @@ export class KubernetesProvisioner implements Provisioner {
     return new Promise<V1Pod>((resolve, reject) => {
       let settled = false;
       let last: V1Pod = initial;
-      let abort: AbortController | undefined;
+      let unsubscribe = () => {};
       const settle = (outcome: { pod: V1Pod } | { error: WorkspaceStartError }) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        abort?.abort();
+        unsubscribe();
         if ("pod" in outcome) resolve(outcome.pod);
         else reject(outcome.error);
       };
@@ -489,52 +535,27 @@ export class KubernetesProvisioner implements Provisioner {
         Math.max(0, deadline - Date.now()),
       );
 
-      const follow = (resourceVersion: string | undefined) => {
-        if (settled) return;
-        this.watch
-          .watch(
-            `/api/v1/namespaces/${this.namespace}/pods`,
-            { fieldSelector: `metadata.name=${name}`, resourceVersion, allowWatchBookmarks: false },
-            (type, object: V1Pod) => {
-              if (type === "DELETED") {
-                settle({
-                  error: new WorkspaceStartError(
-                    "pod_deleted",
-                    `workspace pod ${name} was deleted while starting`,
-                  ),
-                });
-              } else if (type === "ADDED" || type === "MODIFIED") {
-                consider(object);
-              }
-            },
-            () => {
-              // The server ends watches now and then: pick up from a fresh read.
-              if (settled) return;
-              this.core
-                .readNamespacedPod({ name, namespace: this.namespace })
-                .then((pod) => {
-                  consider(pod);
-                  setTimeout(() => follow(pod.metadata?.resourceVersion), 200);
-                })
-                .catch((error: unknown) => {
-                  if (statusOf(error) === 404) {
-                    settle({
-                      error: new WorkspaceStartError(
-                        "pod_deleted",
-                        `workspace pod ${name} was deleted while starting`,
-                      ),
-                    });
-                  } else setTimeout(() => follow(undefined), 500);
-                });
-            },
-          )
-          .then((controller) => {
-            abort = controller;
-            if (settled) controller.abort();
+      const listener = (type: string, pod: V1Pod) => {
+        if (type === "DELETED") {
+          settle({
+            error: new WorkspaceStartError("pod_deleted", `workspace pod ${name} was deleted while starting`),
           });
+        } else consider(pod);
+      };
+      const listeners = this.podListeners.get(name) ?? new Set();
+      listeners.add(listener);
+      this.podListeners.set(name, listeners);
+      unsubscribe = () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && this.podListeners.get(name) === listeners) this.podListeners.delete(name);
       };
       consider(initial);
-      follow(initial.metadata?.resourceVersion);
+      // Once the shared watch is open, one read covers whatever changed before it was.
+      this.ensureWatch()
+        .then(() => this.core.readNamespacedPod({ name, namespace: this.namespace }))
+        .then(consider, (error: unknown) => {
+          if (statusOf(error) === 404) listener("DELETED", initial);
+        });
     });
   }
 }

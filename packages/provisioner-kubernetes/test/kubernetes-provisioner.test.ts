@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { get } from "node:https";
 import { setTimeout as delay } from "node:timers/promises";
 import { ApiException, CoreV1Api } from "@kubernetes/client-node";
 import { eventually } from "@neosc/core/testing/eventually";
@@ -149,6 +150,58 @@ describe("Kubernetes provisioner on a real API server", () => {
     await eventually("refused pod removed", async () =>
       (await sessionObjects(admin, sessionId)).pods.length === 0 ? true : undefined,
     );
+  });
+
+  it("ten starting sessions share the provisioner's one pod watch (counted by the API server)", async (context) => {
+    const cluster = clusterOrSkip(context);
+    const openWatches = async () => {
+      const text = await new Promise<string>((resolve, reject) => {
+        get(
+          `${cluster.server}/metrics`,
+          { ca: cluster.caData, headers: { authorization: `Bearer ${cluster.adminToken}` } },
+          (response) => {
+            let body = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk: string) => {
+              body += chunk;
+            });
+            response.on("end", () => resolve(body));
+          },
+        ).on("error", reject);
+      });
+      const line = text
+        .split("\n")
+        .find(
+          (text) =>
+            text.startsWith("apiserver_longrunning_requests{") &&
+            text.includes('resource="pods"') &&
+            text.includes('scope="namespace"') &&
+            text.includes('verb="WATCH"'),
+        );
+      return line === undefined ? 0 : Number(line.split(" ").at(-1));
+    };
+    const before = await openWatches();
+    // Unschedulable (the kwok nodes have 32 cores), so all ten wait on their pod for the whole deadline.
+    const provisioner = provisionerFor(cluster, { readyTimeoutMs: 6000 });
+    try {
+      const starts = Array.from({ length: 10 }, () =>
+        provisioner
+          .start({ sessionId: randomUUID(), userId: randomUUID(), workspace: workspace({ cpu: 48 }) })
+          .then(
+            () => null,
+            (error: unknown) => error,
+          ),
+      );
+      await delay(3000);
+      expect((await openWatches()) - before).toBe(1);
+      expect(provisioner.watchesOpened).toBe(1);
+      const refusals = await Promise.all(starts);
+      expect(refusals.map((error) => (error as WorkspaceStartError).reason)).toEqual(
+        Array(10).fill("not_ready"),
+      );
+    } finally {
+      await provisioner.close();
+    }
   });
 
   it("refuses a workspace without an image before touching the cluster", async (context) => {
