@@ -71,8 +71,8 @@ describe("the reconciler with the Kubernetes driver across a host restart", () =
           userId: randomUUID(),
           userEmail: "restart@example.test",
           organizationId: null,
-          // Older than a start can take, so the restarted host does not wait for it.
-          startedAt: new Date(Date.now() - 10 * 60_000),
+          // Not backdated: the start stores the endpoint, which tells the reconciler it finished.
+          startedAt: new Date(),
           clientIp: null,
           hostId: first.id,
           connectionUrl: null,
