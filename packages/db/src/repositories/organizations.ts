@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { isDomainError } from "@neosc/core/errors";
+import { DomainError, isDomainError } from "@neosc/core/errors";
 import type { CreateOrganizationInput, Organization } from "@neosc/core/organization";
 import { uuidFromKey } from "../canonical.ts";
-import type { Collections, OrganizationDoc } from "../collections.ts";
-import { defined } from "../collections.ts";
+import type { ClaimDoc, Collections, OrganizationDoc } from "../collections.ts";
+import { claimOnce, defined } from "../collections.ts";
 import { mapDuplicate } from "../errors.ts";
+import { withLock } from "../locks.ts";
 
 export interface NewOrganization extends CreateOrganizationInput {
   externalId?: string | null;
@@ -28,14 +29,52 @@ export interface OrganizationsRepository {
   /** Sorted by name. */
   list(): Promise<Organization[]>;
   update(id: string, patch: { name?: string; domain?: string | null }): Promise<Organization | null>;
-  /** The organizations holding this domain (admin writes check it is free; a scan). */
+  /** The organizations holding this domain (a scan). */
   findByDomain(domain: string): Promise<Organization[]>;
+  /**
+   * Runs `write` — a member joining, a workspace assigned — while the organization cannot be
+   * deleted (under its write lock, once it is known to exist). null, with nothing written, when
+   * there is no such organization.
+   */
+  joining<T>(id: string, write: () => Promise<T>): Promise<{ value: T } | null>;
+  /**
+   * Deletes the organization when what `contents` reads under its write lock (so nothing joins
+   * meanwhile) passes `isEmpty`; its domain becomes free.
+   */
+  deleteIfEmpty<C>(
+    id: string,
+    contents: () => Promise<C>,
+    isEmpty: (contents: C) => boolean,
+  ): Promise<
+    | { outcome: "deleted"; organization: Organization }
+    | { outcome: "not_empty"; contents: C }
+    | { outcome: "missing" }
+  >;
   /** True when this call deleted it. */
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
 }
 
 const UNIQUE = ["slug", "_id"] as const;
+
+/*
+ * A domain belongs to one organization at most. A scan before the write cannot promise that (two
+ * admins both see it free), so each held domain is a claim `domain:<domain>` in `claims` naming
+ * its organization: the unique `_id` lets one of two racing writers win on MongoDB and FerretDB
+ * alike. A claim is taken before the organization is written and given back when it lets the
+ * domain go; one left behind by a writer that died (its organization does not hold the domain and
+ * it is older than CLAIM_SETTLE_MS) is taken over by exactly one later writer.
+ */
+const CLAIM_SETTLE_MS = 10_000;
+
+function domainTaken(): DomainError {
+  return new DomainError("CONFLICT", "duplicate", "Another organization has this domain", {
+    details: { field: "domain" },
+  });
+}
+
+const domainClaimId = (domain: string) => `domain:${domain}`;
+const writeLockId = (id: string) => `organization-write:${id}`;
 
 function toOrganization(doc: OrganizationDoc): Organization {
   return {
@@ -67,6 +106,43 @@ export function createOrganizationsRepository(
 ): OrganizationsRepository {
   const organizations = collections.organizations;
 
+  const claims = collections.claims;
+
+  /** Takes the domain for `organizationId`, or throws CONFLICT naming the field `domain`. */
+  async function claimDomain(domain: string, organizationId: string): Promise<void> {
+    const _id = domainClaimId(domain);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      if (await claimOnce(claims, { _id, at: clock(), data: { organizationId } })) {
+        // Domains held from before claims existed have none: the scan still finds them.
+        const holders = await organizations.find({ domain }).project<{ _id: string }>({ _id: 1 }).toArray();
+        if (holders.some((holder) => holder._id !== organizationId)) {
+          await claims.deleteOne({ _id });
+          throw domainTaken();
+        }
+        return;
+      }
+      const held: ClaimDoc | null = await claims.findOne({ _id });
+      if (held === null) continue;
+      const holderId = String(held.data.organizationId);
+      if (holderId === organizationId) return;
+      const holder = await organizations.findOne({ _id: holderId });
+      const settled = Date.now() - held.at.getTime() > CLAIM_SETTLE_MS;
+      if (holder?.domain === domain || !settled) throw domainTaken();
+      const takeover = `${_id}:takeover:${holderId}:${held.at.getTime()}`;
+      if (await claimOnce(claims, { _id: takeover, at: clock(), data: {} })) await claims.deleteOne({ _id });
+    }
+    throw domainTaken();
+  }
+
+  /** Gives the domain back, if `organizationId` holds its claim. */
+  async function releaseDomain(domain: string | null | undefined, organizationId: string): Promise<void> {
+    if (domain === null || domain === undefined) return;
+    const held = await claims.findOne({ _id: domainClaimId(domain) });
+    if (held !== null && held.data.organizationId === organizationId) {
+      await claims.deleteOne({ _id: held._id });
+    }
+  }
+
   async function insert(doc: OrganizationDoc): Promise<Organization> {
     await mapDuplicate(() => organizations.insertOne(doc), {
       entity: "organization",
@@ -78,17 +154,25 @@ export function createOrganizationsRepository(
   }
 
   return {
-    create(input: NewOrganization) {
+    async create(input: NewOrganization) {
       const now = clock();
-      return insert({
-        _id: randomUUID(),
-        name: input.name,
-        slug: input.slug,
-        externalId: input.externalId ?? null,
-        domain: input.domain ?? null,
-        createdAt: now,
-        updatedAt: now,
-      });
+      const id = randomUUID();
+      const domain = input.domain ?? null;
+      if (domain !== null) await claimDomain(domain, id);
+      try {
+        return await insert({
+          _id: id,
+          name: input.name,
+          slug: input.slug,
+          externalId: input.externalId ?? null,
+          domain,
+          createdAt: now,
+          updatedAt: now,
+        });
+      } catch (error) {
+        await releaseDomain(domain, id);
+        throw error;
+      }
     },
 
     async findById(id) {
@@ -159,11 +243,17 @@ export function createOrganizationsRepository(
 
     async update(id, patch) {
       const set = defined({ name: patch.name, domain: patch.domain });
+      const before = await organizations.findOne({ _id: id });
+      if (before === null) return null;
+      const newDomain =
+        patch.domain !== undefined && patch.domain !== before.domain ? patch.domain : undefined;
+      if (newDomain) await claimDomain(newDomain, id);
       const doc = await organizations.findOneAndUpdate(
         { _id: id },
         { $set: { ...set, updatedAt: clock() } },
         { returnDocument: "after" },
       );
+      if (newDomain !== undefined) await releaseDomain(doc === null ? newDomain : before.domain, id);
       return doc ? toOrganization(doc) : null;
     },
 
@@ -172,9 +262,31 @@ export function createOrganizationsRepository(
       return docs.map(toOrganization);
     },
 
+    async joining(id, write) {
+      return withLock(claims, writeLockId(id), async () => {
+        if ((await organizations.findOne({ _id: id }, { projection: { _id: 1 } })) === null) return null;
+        return { value: await write() };
+      });
+    },
+
+    async deleteIfEmpty(id, contents, isEmpty) {
+      return withLock(claims, writeLockId(id), async () => {
+        const doc = await organizations.findOne({ _id: id });
+        if (doc === null) return { outcome: "missing" as const };
+        const found = await contents();
+        if (!isEmpty(found)) return { outcome: "not_empty" as const, contents: found };
+        const result = await organizations.deleteOne({ _id: id });
+        if (result.deletedCount !== 1) return { outcome: "missing" as const };
+        await releaseDomain(doc.domain, id);
+        return { outcome: "deleted" as const, organization: toOrganization(doc) };
+      });
+    },
+
     async delete(id) {
-      const result = await organizations.deleteOne({ _id: id });
-      return result.deletedCount === 1;
+      const doc = await organizations.findOne({ _id: id });
+      if (doc === null || (await organizations.deleteOne({ _id: id })).deletedCount !== 1) return false;
+      await releaseDomain(doc.domain, id);
+      return true;
     },
 
     count() {

@@ -38,6 +38,8 @@ export interface WorkspacesRepository {
    */
   replaceAll(inputs: CreateWorkspaceInput[]): Promise<{ workspaces: Workspace[]; removedIds: string[] }>;
   countAll(): Promise<{ total: number; enabled: number }>;
+  /** How many workspaces belong to the organization, read from the database (not the cached copy). */
+  countInOrganization(organizationId: string): Promise<number>;
 }
 
 const UNIQUE = ["slug", "_id"] as const;
@@ -243,6 +245,10 @@ export function createWorkspacesRepository(
         workspaces.countDocuments({ enabled: true }),
       ]);
       return { total, enabled };
+    },
+
+    countInOrganization(organizationId) {
+      return workspaces.countDocuments({ organizationId });
     },
   };
 }

@@ -4,6 +4,7 @@ import { isAdmin, type Role } from "@neosc/core/roles";
 import type { CreateUserInput, ListUsersInput, RemoveUserOutput, User } from "@neosc/core/user";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
+import { joiningOrganization } from "../organizations/organizations.ts";
 import { endSessionOnce } from "../sessions/end.ts";
 
 /*
@@ -50,21 +51,19 @@ export async function createUser(
   input: CreateUserInput,
 ): Promise<{ user: User; oneTimePassword: string }> {
   const { db, services } = ctx;
-  if (input.organizationId !== null && (await db.organizations.findById(input.organizationId)) === null) {
-    throw new DomainError("NOT_FOUND", "not_found", "No such organization", {
-      details: { organizationId: input.organizationId },
-    });
-  }
   const oneTimePassword = services.passwords.generateOneTimePassword();
-  const user = await db.users.create({
-    source: "local",
-    email: input.email,
-    name: input.name,
-    role: input.role,
-    organizationId: input.organizationId,
-    passwordHash: await services.passwords.hash(oneTimePassword),
-    mustChangePassword: true,
-  });
+  const passwordHash = await services.passwords.hash(oneTimePassword);
+  const user = await joiningOrganization(ctx, input.organizationId, () =>
+    db.users.create({
+      source: "local",
+      email: input.email,
+      name: input.name,
+      role: input.role,
+      organizationId: input.organizationId,
+      passwordHash,
+      mustChangePassword: true,
+    }),
+  );
   await audit(ctx, {
     action: "user.create",
     resource: { type: "user", id: user.id },

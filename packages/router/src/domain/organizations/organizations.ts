@@ -28,17 +28,20 @@ function noSuchOrganization(organizationId: string): DomainError {
 }
 
 /**
- * A domain belongs to one organization at most. Checked before the write (a scan of a small
- * collection, admin writes only); two admins racing to claim one domain could both pass.
+ * Runs `write` (something joining `organizationId`: a member, a workspace) so that a concurrent
+ * `organization.delete` either sees it or refuses it: the organization exists until `write` is done.
+ * Without an organization it just runs. `missing` is thrown when the organization does not exist.
  */
-async function assertDomainFree(ctx: AuthedContext, domain: string | null | undefined, ownId: string | null) {
-  if (domain === null || domain === undefined) return;
-  const holders = await ctx.db.organizations.findByDomain(domain);
-  if (holders.some((holder) => holder.id !== ownId)) {
-    throw new DomainError("CONFLICT", "duplicate", "Another organization has this domain", {
-      details: { field: "domain" },
-    });
-  }
+export async function joiningOrganization<T>(
+  ctx: { db: AuthedContext["db"] },
+  organizationId: string | null | undefined,
+  write: () => Promise<T>,
+  missing: () => DomainError = () => noSuchOrganization(organizationId ?? ""),
+): Promise<T> {
+  if (organizationId === null || organizationId === undefined) return write();
+  const joined = await ctx.db.organizations.joining(organizationId, write);
+  if (joined === null) throw missing();
+  return joined.value;
 }
 
 /** Admins: a new organization (slug and domain unique). */
@@ -46,7 +49,7 @@ export async function createOrganization(
   ctx: AuthedContext,
   input: CreateOrganizationInput,
 ): Promise<Organization> {
-  await assertDomainFree(ctx, input.domain, null);
+  // The repository claims the domain (one organization at most, also against a racing admin).
   const organization = await ctx.db.organizations.create(input);
   await audit(ctx, {
     action: "organization.create",
@@ -64,7 +67,6 @@ export async function updateOrganization(
   const { id, ...patch } = input;
   const before = await ctx.db.organizations.findById(id);
   if (before === null) throw noSuchOrganization(id);
-  await assertDomainFree(ctx, patch.domain, id);
   const updated = await ctx.db.organizations.update(id, patch);
   if (updated === null) throw noSuchOrganization(id);
   await audit(ctx, {
@@ -84,30 +86,37 @@ export async function updateOrganization(
  * workspaces of their organization).
  */
 export async function deleteOrganization(ctx: AuthedContext, input: { id: string }): Promise<{ ok: true }> {
-  const organization = await ctx.db.organizations.findById(input.id);
-  if (organization === null) throw noSuchOrganization(input.id);
-  const [members, workspaces] = await Promise.all([
-    ctx.db.users.count({ organizationId: organization.id }),
-    ctx.db.workspaces.list({ organizationIds: [organization.id] }).then((list) => list.length),
-  ]);
-  if (members > 0 || workspaces > 0) {
+  // Counted under the organization's write lock: a member or workspace joining meanwhile either
+  // is counted or finds the organization gone (see joiningOrganization).
+  const result = await ctx.db.organizations.deleteIfEmpty(
+    input.id,
+    async () => {
+      const [members, workspaces] = await Promise.all([
+        ctx.db.users.count({ organizationId: input.id }),
+        // From the database: the catalogue copy may not show another replica's newest workspace yet.
+        ctx.db.workspaces.countInOrganization(input.id),
+      ]);
+      return { members, workspaces };
+    },
+    ({ members, workspaces }) => members === 0 && workspaces === 0,
+  );
+  if (result.outcome === "missing") throw noSuchOrganization(input.id);
+  if (result.outcome === "not_empty") {
     await audit(ctx, {
       action: "organization.delete",
-      resource: { type: "organization", id: organization.id },
+      resource: { type: "organization", id: input.id },
       result: "denied",
       reason: "organization_not_empty",
-      details: { members, workspaces },
+      details: result.contents,
     });
     throw new DomainError(
       "CONFLICT",
       "organization_not_empty",
       "The organization still has members or workspaces",
-      {
-        details: { members, workspaces },
-      },
+      { details: result.contents },
     );
   }
-  if (!(await ctx.db.organizations.delete(organization.id))) throw noSuchOrganization(input.id);
+  const { organization } = result;
   await audit(ctx, {
     action: "organization.delete",
     resource: { type: "organization", id: organization.id },

@@ -7,6 +7,7 @@ import type { User } from "@neosc/core/user";
 import type { StoredApiToken } from "@neosc/db/repositories/api-tokens";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
+import { joiningOrganization } from "../organizations/organizations.ts";
 
 /*
  * Personal API tokens and service accounts. A person makes tokens for themselves; an admin makes
@@ -113,20 +114,17 @@ export async function createServiceAccount(
   ctx: AuthedContext,
   input: CreateServiceAccountInput,
 ): Promise<User> {
-  if (input.organizationId !== null && (await ctx.db.organizations.findById(input.organizationId)) === null) {
-    throw new DomainError("NOT_FOUND", "not_found", "No such organization", {
-      details: { organizationId: input.organizationId },
-    });
-  }
   // `.invalid` is reserved (RFC 2606): no mailbox or IdP can ever claim the address.
   const email = `${slugOf(input.name)}-${randomBytes(3).toString("hex")}@service-accounts.invalid`;
-  const account = await ctx.db.users.create({
-    source: "service",
-    email,
-    name: input.name,
-    role: input.role,
-    organizationId: input.organizationId,
-  });
+  const account = await joiningOrganization(ctx, input.organizationId, () =>
+    ctx.db.users.create({
+      source: "service",
+      email,
+      name: input.name,
+      role: input.role,
+      organizationId: input.organizationId,
+    }),
+  );
   await audit(ctx, {
     action: "serviceAccount.create",
     resource: { type: "user", id: account.id },

@@ -14,6 +14,7 @@ import type { Database } from "@neosc/db/database";
 import type { WorkspaceFilter } from "@neosc/db/repositories/workspaces";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
+import { joiningOrganization } from "../organizations/organizations.ts";
 import { endSessionOnce } from "../sessions/end.ts";
 import { availabilityOf, reachableHosts } from "./availability.ts";
 import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
@@ -79,19 +80,26 @@ export function notFound(id: string): DomainError {
   return new DomainError("NOT_FOUND", "not_found", "No such workspace", { details: { workspaceId: id } });
 }
 
-async function assertOrganizationExists(ctx: AuthedContext, organizationId: string | null | undefined) {
-  if (organizationId === null || organizationId === undefined) return;
-  if ((await ctx.db.organizations.findById(organizationId)) === null) {
-    throw new DomainError("BAD_REQUEST", "invalid_input", "No such organization", {
-      details: { field: "organizationId" },
-    });
-  }
+/** Runs `write` assigning a workspace to `organizationId`, which cannot be deleted meanwhile. */
+function assigningTo<T>(
+  ctx: AuthedContext,
+  organizationId: string | null | undefined,
+  write: () => Promise<T>,
+) {
+  return joiningOrganization(
+    ctx,
+    organizationId,
+    write,
+    () =>
+      new DomainError("BAD_REQUEST", "invalid_input", "No such organization", {
+        details: { field: "organizationId" },
+      }),
+  );
 }
 
 /** Admins: adds a workspace to the catalogue. */
 export async function createWorkspace(ctx: AuthedContext, input: CreateWorkspaceInput): Promise<Workspace> {
-  await assertOrganizationExists(ctx, input.organizationId);
-  const workspace = await ctx.db.workspaces.create(input);
+  const workspace = await assigningTo(ctx, input.organizationId, () => ctx.db.workspaces.create(input));
   await audit(ctx, {
     action: "workspace.create",
     resource: { type: "workspace", id: workspace.id },
@@ -130,9 +138,9 @@ export async function updateWorkspace(ctx: AuthedContext, input: UpdateWorkspace
       details: { field: issue?.path.join(".") ?? null },
     });
   }
-  if (input.patch.organizationId !== undefined)
-    await assertOrganizationExists(ctx, input.patch.organizationId);
-  const updated = await ctx.db.workspaces.update(input.id, input.patch);
+  const updated = await assigningTo(ctx, input.patch.organizationId, () =>
+    ctx.db.workspaces.update(input.id, input.patch),
+  );
   if (updated === null) throw notFound(input.id);
   await audit(ctx, {
     action: "workspace.update",
