@@ -17,12 +17,17 @@ import { bumpVersionDocument } from "./cache.ts";
  *   connection (inserts under the unique `_id` are atomic on MongoDB and FerretDB alike).
  * - `recording:<sessionId>:<n>`: the numbers of a session's recording segments, one per
  *   connection, claimed the same way so two replicas never write the same segment.
+ * - `recording-delete:<sessionId>:<n>:<day>`: a retention sweep's claim on deleting a segment, so
+ *   two replicas sweeping at once delete (and audit) it once. The claim is per UTC day: a sweeper
+ *   that died between its claim and the deletion leaves the segment to the next day's sweeps.
  */
 
 const REVOCATIONS_ID = "revocations";
 const replicaId = (id: string) => `replica:${id}`;
 const slotId = (sessionId: string, slot: number) => `slot:${sessionId}:${slot}`;
 const segmentId = (sessionId: string, segment: number) => `recording:${sessionId}:${segment}`;
+const deletionId = (sessionId: string, segment: number, at: Date) =>
+  `recording-delete:${sessionId}:${segment}:${at.toISOString().slice(0, 10)}`;
 /** More segments than this in one session is a reconnect loop, not a recording worth keeping. */
 const MAX_SEGMENTS = 10_000;
 
@@ -55,6 +60,8 @@ export interface GatewayRepository {
   releaseSlot(slot: ConnectionSlot): Promise<void>;
   /** The next free recording segment number of the session (1, 2, …), claimed for the caller. */
   claimRecordingSegment(sessionId: string, at: Date): Promise<number>;
+  /** Whether this caller won the deletion of a segment past retention (once across replicas per day). */
+  claimRecordingDeletion(sessionId: string, segment: number, at: Date): Promise<boolean>;
 }
 
 /** Used by the repositories whose writes can end a live connection. */
@@ -129,6 +136,16 @@ export function createGatewayRepository(collections: Collections): GatewayReposi
         }
       }
       throw new Error(`session ${sessionId} has ${MAX_SEGMENTS} recording segments`);
+    },
+
+    async claimRecordingDeletion(sessionId, segment, at) {
+      try {
+        await state.insertOne({ _id: deletionId(sessionId, segment, at), at });
+        return true;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
     },
   };
 }

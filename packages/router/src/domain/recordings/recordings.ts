@@ -223,7 +223,8 @@ export async function checkRecordingAvailable(
 
 /**
  * Deletes segments older than the `recording` policy's retention (whether recording is on now or
- * not), each deletion audited. Run by the API's recordings sweeper.
+ * not), each deletion audited once, however many replicas sweep at the same time. Run by the
+ * API's recordings sweeper.
  */
 export async function sweepRecordings(ctx: {
   db: Database;
@@ -239,6 +240,9 @@ export async function sweepRecordings(ctx: {
   let deleted = 0;
   for (const segment of segments) {
     if (segment.endedAt > cutoff || deletedAt.has(key(segment.sessionId, segment.segment))) continue;
+    // Every API replica sweeps: the one that wins the claim deletes and audits.
+    if (!(await ctx.db.gateway.claimRecordingDeletion(segment.sessionId, segment.segment, ctx.clock())))
+      continue;
     const removed = await store.remove(segment);
     await ctx.db.audit.append({
       actor: SYSTEM_ACTOR,
