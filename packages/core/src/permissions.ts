@@ -56,6 +56,7 @@ export const PROCEDURE_ACCESS = {
   "user.enable": "admin",
   "user.resetPassword": "admin",
   "user.remove": "admin",
+  "user.anonymize": "admin",
   "user.resetMfa": "admin",
   "stats.overview": "admin",
   "apiToken.list": "user",

@@ -101,6 +101,12 @@ export const REST_ROUTES = {
     path: "/users/{userId}",
     summary: "Remove a person (their sessions end; the audit log keeps who they were)",
   },
+  "user.anonymize": {
+    method: "POST",
+    path: "/users/{userId}/anonymize",
+    summary:
+      "Anonymize a person in place (id kept for history; name, email and IdP link replaced; signed out)",
+  },
   "user.resetMfa": {
     method: "POST",
     path: "/users/{userId}/reset-mfa",

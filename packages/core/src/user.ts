@@ -72,3 +72,18 @@ export const RemoveUserOutputSchema = z.object({
   revokedLoginSessions: z.number().int(),
 });
 export type RemoveUserOutput = z.infer<typeof RemoveUserOutputSchema>;
+
+/** What an anonymized person is called from then on (their id stays, so history still links). */
+export const ANONYMIZED_NAME = "Anonymized person";
+/** The placeholder email of an anonymized person (`.invalid`: no mailbox or IdP can claim it). */
+export function anonymizedEmail(userId: string): string {
+  return `anonymized-${userId}@anonymized.invalid`;
+}
+
+/** user.anonymize: the person as they are now (placeholders) and what of theirs ended. */
+export const AnonymizeUserOutputSchema = z.object({
+  user: UserSchema,
+  endedSessions: z.number().int(),
+  revokedLoginSessions: z.number().int(),
+});
+export type AnonymizeUserOutput = z.infer<typeof AnonymizeUserOutputSchema>;

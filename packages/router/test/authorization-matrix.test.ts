@@ -76,6 +76,7 @@ const MATRIX: Record<string, Row> = {
   "user.enable":           ["no",     "no",  "no",  "yes", "no" ],
   "user.resetPassword":    ["no",     "no",  "no",  "yes", "no" ],
   "user.remove":           ["no",     "no",  "no",  "yes", "no" ],
+  "user.anonymize":        ["no",     "no",  "no",  "yes", "no" ],
   "user.resetMfa":         ["no",     "no",  "no",  "yes", "no" ],
   "stats.overview":        ["no",     "no",  "no",  "yes", "no" ],
   "apiToken.list":         ["no",     "yes", "yes", "yes", "no" ],

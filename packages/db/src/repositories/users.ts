@@ -114,6 +114,13 @@ export interface UsersRepository {
    * name their actor as they were, ended sessions keep the email they ran under.
    */
   delete(id: string): Promise<boolean>;
+  /**
+   * Anonymizes the person in place: the document and its id stay (sessions and audit entries still
+   * link to it), name and email become `placeholder`, the IdP subject, password, authenticator and
+   * recovery codes go, and the account is disabled. Their old email and subject are free (hints
+   * removed). Null when there is no such user.
+   */
+  anonymize(id: string, placeholder: { email: string; name: string }): Promise<User | null>;
 }
 
 const UNIQUE = ["email", "_id"] as const;
@@ -427,6 +434,32 @@ export function createUsersRepository(collections: Collections, clock: () => Dat
         ])
         .toArray();
       return Object.fromEntries(rows.map((row) => [row._id, row.count]));
+    },
+
+    async anonymize(id, placeholder) {
+      const before = await users.findOne({ _id: id });
+      if (before === null) return null;
+      const updated = await updateAndReturn(id, {
+        email: normalizeEmail(placeholder.email),
+        name: placeholder.name,
+        externalId: null,
+        passwordHash: null,
+        totpSecret: null,
+        totpEnabled: false,
+        recoveryCodes: [],
+        mustChangePassword: false,
+        disabled: true,
+      });
+      if (updated === null) return null;
+      for (const key of [
+        { kind: "email", value: before.email },
+        ...(before.externalId ? [{ kind: "subject", value: before.externalId }] : []),
+      ] as LookupKey[]) {
+        await lookups.deleteOne({ _id: lookupId(key), targetId: id });
+      }
+      await writeHint({ kind: "email", value: updated.email }, id);
+      await bumpRevocations(collections, clock());
+      return updated;
     },
 
     async delete(id) {

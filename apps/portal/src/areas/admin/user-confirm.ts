@@ -41,6 +41,15 @@ export function removeLines(user: Pick<User, "email" | "source">, running: Runni
   ];
 }
 
+/** The lines of the question before anonymizing someone. */
+export function anonymizeLines(user: Pick<User, "email" | "name">, running: RunningSessions): string[] {
+  return [
+    `${user.name} (${user.email}) becomes "Anonymized person" with a placeholder email; the account stays, disabled, so their sessions and audit history still link to it. They are signed out everywhere and the email is free again.`,
+    runningSessionsLine(running),
+    "Earlier audit entries keep the name and email they had (the log is never rewritten). This cannot be undone.",
+  ];
+}
+
 /** The lines of the question before giving someone a new one-time password. */
 export const RESET_PASSWORD_LINES = [
   "Their current password stops working and they are signed out everywhere; a workspace open on their screen ends with its sign-in.",

@@ -19,7 +19,13 @@ import { useDebounced } from "../../lib/use-debounced.ts";
 import { useForm } from "../../lib/use-form.ts";
 import { parseForm } from "../../lib/validation.ts";
 import { ResetMfaDialog } from "./reset-mfa-dialog.tsx";
-import { disableLines, RESET_PASSWORD_LINES, type RunningSessions, removeLines } from "./user-confirm.ts";
+import {
+  anonymizeLines,
+  disableLines,
+  RESET_PASSWORD_LINES,
+  type RunningSessions,
+  removeLines,
+} from "./user-confirm.ts";
 
 const PAGE_SIZE = 25;
 
@@ -178,6 +184,7 @@ export function UsersPage() {
   const [disabling, setDisabling] = useState<User | null>(null);
   const [resetting, setResetting] = useState<User | null>(null);
   const [removing, setRemoving] = useState<User | null>(null);
+  const [anonymizing, setAnonymizing] = useState<User | null>(null);
   /** A one-time password just made for someone (new account or reset), shown once. */
   const [issued, setIssued] = useState<{ user: User; oneTimePassword: string } | null>(null);
   /** Making someone an admin widens what they can do to everything: asked first. */
@@ -188,7 +195,8 @@ export function UsersPage() {
   const enable = trpc.user.enable.useMutation();
   const resetPassword = trpc.user.resetPassword.useMutation();
   const remove = trpc.user.remove.useMutation();
-  const running = useRunningSessions(disabling ?? removing);
+  const anonymize = trpc.user.anonymize.useMutation();
+  const running = useRunningSessions(disabling ?? removing ?? anonymizing);
   const resetMfa = trpc.user.resetMfa.useMutation();
   const [resettingMfa, setResettingMfa] = useState<User | null>(null);
 
@@ -374,6 +382,17 @@ export function UsersPage() {
                           Disable
                         </Button>
                       )}
+                      {self || user.source === "service" ? null : (
+                        <Button
+                          size="sm"
+                          variant="ghost"
+                          className="text-danger"
+                          aria-label={`Anonymize ${user.email}`}
+                          onClick={() => setAnonymizing(user)}
+                        >
+                          Anonymize
+                        </Button>
+                      )}
                       {self ? null : (
                         <Button
                           size="sm"
@@ -532,6 +551,32 @@ export function UsersPage() {
               void utils.user.list.invalidate();
               void utils.organization.list.invalidate();
             });
+        }}
+      />
+
+      <ConfirmDialog
+        open={anonymizing !== null}
+        onOpenChange={(open) => {
+          if (!open) setAnonymizing(null);
+        }}
+        title={`Anonymize ${anonymizing?.email ?? "this person"}?`}
+        description={anonymizing ? <Lines lines={anonymizeLines(anonymizing, running)} /> : ""}
+        confirmLabel="Anonymize person"
+        loading={anonymize.isPending}
+        onConfirm={() => {
+          if (!anonymizing) return;
+          const email = anonymizing.email;
+          anonymize
+            .mutateAsync({ userId: anonymizing.id })
+            .then((result) => {
+              toast({
+                title: "Person anonymized",
+                description: `${email}: signed out, ${result.endedSessions === 1 ? "1 session" : `${result.endedSessions} sessions`} ended.`,
+              });
+              setAnonymizing(null);
+            })
+            .catch(toastError)
+            .finally(() => void utils.user.list.invalidate());
         }}
       />
     </>

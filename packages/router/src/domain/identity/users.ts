@@ -1,7 +1,15 @@
 import type { Page } from "@neosc/core/common";
 import { DomainError } from "@neosc/core/errors";
 import { isAdmin, type Role } from "@neosc/core/roles";
-import type { CreateUserInput, ListUsersInput, RemoveUserOutput, User } from "@neosc/core/user";
+import {
+  ANONYMIZED_NAME,
+  type AnonymizeUserOutput,
+  anonymizedEmail,
+  type CreateUserInput,
+  type ListUsersInput,
+  type RemoveUserOutput,
+  type User,
+} from "@neosc/core/user";
 import type { AuthedContext } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { joiningOrganization } from "../organizations/organizations.ts";
@@ -216,4 +224,50 @@ export async function removeUser(ctx: AuthedContext, input: { userId: string }):
     },
   });
   return { userId: target.id, email: target.email, endedSessions, revokedLoginSessions };
+}
+
+/**
+ * Anonymizes a person in place: the account keeps its id, so sessions and audit entries still link
+ * to it, but its name, email and IdP link become placeholders (the email is free again), its
+ * password and second factor go, it is disabled, its logins are revoked and its running sessions
+ * end. Audit entries written before are not touched (the chain must verify): each keeps the actor
+ * as they were; this entry names nobody. Never the caller's own account or the last admin.
+ */
+export async function anonymizeUser(
+  ctx: AuthedContext,
+  input: { userId: string },
+): Promise<AnonymizeUserOutput> {
+  const { db } = ctx;
+  const target = await findUser(ctx, input.userId);
+  if (target.id === ctx.identity.user.id) {
+    await audit(ctx, {
+      action: "user.anonymize",
+      resource: { type: "user", id: target.id },
+      result: "denied",
+      reason: "own_account",
+    });
+    throw new DomainError("CONFLICT", "own_account", "You cannot anonymize your own account");
+  }
+  if (removesAnAdmin(target) && (await enabledAdmins(ctx)) <= 1) {
+    return refuseLastAdmin(ctx, "user.anonymize", target);
+  }
+  if (!target.disabled) await db.users.update(target.id, { disabled: true });
+  if (removesAnAdmin(target) && (await enabledAdmins(ctx)) === 0) {
+    await db.users.update(target.id, { disabled: false });
+    return refuseLastAdmin(ctx, "user.anonymize", target);
+  }
+  const now = ctx.clock();
+  const revokedLoginSessions = await db.loginSessions.revokeAllForUser(target.id, now);
+  const endedSessions = await endSessionsOf(ctx, target.id, "user.anonymize", now);
+  const user = await db.users.anonymize(target.id, {
+    email: anonymizedEmail(target.id),
+    name: ANONYMIZED_NAME,
+  });
+  if (user === null) throw noSuchUser(target.id);
+  await audit(ctx, {
+    action: "user.anonymize",
+    resource: { type: "user", id: target.id },
+    details: { source: target.source, role: target.role, revokedLoginSessions, endedSessions },
+  });
+  return { user, endedSessions, revokedLoginSessions };
 }

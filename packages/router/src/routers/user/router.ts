@@ -1,4 +1,5 @@
 import {
+  AnonymizeUserOutputSchema,
   CreateUserInputSchema,
   CreateUserOutputSchema,
   ListUsersInputSchema,
@@ -11,6 +12,7 @@ import {
 } from "@neosc/core/user";
 import { resetUserMfa } from "../../domain/identity/reset-mfa.ts";
 import {
+  anonymizeUser,
   createUser,
   disableUser,
   enableUser,
@@ -63,6 +65,12 @@ export const userRouter = router({
     .input(UserIdInputSchema)
     .output(RemoveUserOutputSchema)
     .mutation(({ ctx, input }) => removeUser(ctx, input)),
+
+  /** Admins: replace someone's name, email and IdP link with placeholders, ending their sessions (never the last admin). */
+  anonymize: procedureFor("user.anonymize")
+    .input(UserIdInputSchema)
+    .output(AnonymizeUserOutputSchema)
+    .mutation(({ ctx, input }) => anonymizeUser(ctx, input)),
 
   /** Admins: remove someone's authenticator and recovery codes, and end all their sessions. */
   resetMfa: procedureFor("user.resetMfa")
