@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { disableLines, RESET_PASSWORD_LINES, removeLines } from "../src/areas/admin/user-confirm.ts";
+import {
+  anonymizeLines,
+  disableLines,
+  RESET_PASSWORD_LINES,
+  removeLines,
+} from "../src/areas/admin/user-confirm.ts";
 
 describe("confirmations before ending someone's access", () => {
   it("says how many running sessions disabling someone ends, and which", () => {
@@ -27,5 +32,16 @@ describe("confirmations before ending someone's access", () => {
       removeLines({ email: "x@example.test", source: "local" }, { count: 0, workspaces: [] })[0],
     ).not.toContain("single sign-on");
     expect(RESET_PASSWORD_LINES.join(" ")).toContain("shown once");
+  });
+
+  it("says before anonymizing someone what is replaced, what stays, and what ends", () => {
+    const lines = anonymizeLines(
+      { email: "ann@example.test", name: "Ann" },
+      { count: 1, workspaces: ["Desk"] },
+    );
+    expect(lines[0]).toContain('Ann (ann@example.test) becomes "Anonymized person"');
+    expect(lines[0]).toContain("the email is free again");
+    expect(lines[1]).toBe("1 running session ends now (Desk).");
+    expect(lines[2]).toContain("Earlier audit entries keep the name and email they had");
   });
 });
