@@ -6,8 +6,8 @@ import { parseAuditSigningKey } from "@neosc/auth/audit-signing";
 import { createZitadelClient } from "@neosc/auth/oidc";
 import { preparePasswordHashing } from "@neosc/auth/password";
 import { appsAddressingFor, appsAreCrossSite } from "@neosc/core/web-app";
-import { connectDatabase, type DatabaseConnection, EMBEDDED_SLOW_AT_DOCUMENTS } from "@neosc/db/database";
-import { type LocalServer, startLocalServer } from "@neosc/db/local-server";
+import { connectDatabase, type DatabaseConnection } from "@neosc/db/database";
+import { type LocalServer, SLOW_SCAN_AT_DOCUMENTS, startLocalServer } from "@neosc/db/local-server";
 import type { EndpointResolver } from "@neosc/gateway/endpoint";
 import { type InspectorApp, startInspectorApp } from "@neosc/gateway/inspector-app";
 import { createRecordingStore } from "@neosc/gateway/recording";
@@ -162,12 +162,13 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       appName: "neosc-api",
     });
     const { db } = connection;
-    if (local !== null && local.engine === "sqlite") {
-      const large = await connection.collectionsOver(EMBEDDED_SLOW_AT_DOCUMENTS);
+    if (local !== null && local.engine !== "mongod") {
+      const slowAt = SLOW_SCAN_AT_DOCUMENTS[local.engine];
+      const large = await connection.collectionsOver(slowAt);
       if (large.length > 0) {
         logger.warn(
-          { collections: large, slowAtDocuments: EMBEDDED_SLOW_AT_DOCUMENTS },
-          `the embedded database holds ${large.map((size) => `${size.documents} ${size.collection}`).join(", ")}: past ${EMBEDDED_SLOW_AT_DOCUMENTS} documents FerretDB on SQLite scans slowly (admin pages, logins by email); run MongoDB 7 with MONGO_URL (deploy/README.md)`,
+          { collections: large, engine: local.engine, slowAtDocuments: slowAt },
+          `the embedded database holds ${large.map((size) => `${size.documents} ${size.collection}`).join(", ")}: past ${slowAt} documents FerretDB on ${local.engine === "sqlite" ? "SQLite" : "PostgreSQL"} scans slowly (admin pages, statistics, the session sweeper); run MongoDB 7 with MONGO_URL (deploy/README.md)`,
         );
       }
     }

@@ -89,13 +89,6 @@ export interface ConnectDatabaseOptions {
   clock?: () => Date;
 }
 
-/**
- * Where the embedded engine (FerretDB 1.24 on SQLite) becomes slow: every query that is not by
- * `_id` decodes the whole collection, about 0.077 ms per document here (REFERENCE.md: 79 ms at
- * 1,000 documents, 765 ms at 10,000), so an admin page's scan passes ~100 ms at ~1,300.
- */
-export const EMBEDDED_SLOW_AT_DOCUMENTS = 1_300;
-
 /** The collections that grow with use (history and people), which the admin pages scan. */
 const GROWING_COLLECTIONS = ["sessions", "audit_logs", "users", "auth_sessions", "login_attempts", "claims"];
 

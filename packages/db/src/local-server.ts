@@ -50,6 +50,18 @@ export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["mongod", "sqlite", 
 /** FerretDB's backend when nothing says otherwise (README "Database engine": the measurements). */
 export const DEFAULT_ENGINE: DatabaseEngine = "postgresql";
 
+/**
+ * Where each FerretDB backend becomes slow: every query that is not by `_id` reads the whole
+ * collection, and past these sizes such a scan (an admin page, the sweeper, statistics) passes
+ * ~100 ms. Measured with e2e/bench/probe-ferretdb.ts (README "Database engine"): SQLite about
+ * 0.077 ms per document (79 ms at 1,000, 765 ms at 10,000), PostgreSQL about 0.0011 ms per
+ * document past a 2–4 ms floor (3.8 ms at 1,000, 14 ms at 10,000). `mongod` uses its indexes.
+ */
+export const SLOW_SCAN_AT_DOCUMENTS: Readonly<Record<Exclude<DatabaseEngine, "mongod">, number>> = {
+  sqlite: 1_300,
+  postgresql: 85_000,
+};
+
 export interface LocalServerOptions {
   /** `persistent`: data stays in `dataDir` across restarts; `throwaway`: a temp dir removed on stop. */
   mode: "persistent" | "throwaway";
