@@ -5,8 +5,9 @@ import { distinctColours, expect, launchFromHome, signIn, test } from "./fixture
 
 /*
  * An admin watches a person's running desktop from the sessions page: a view-only noVNC viewer
- * shows the person's desktop, the person's viewer says they are watched while the watch is open
- * (and not after), the watch is audited, and it ends when the session ends.
+ * shows the person's desktop, the person's viewer says they are watched within 3 s of the watch
+ * opening (and stops within 3 s of it closing), the watch is audited, and it ends when the session
+ * ends.
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
@@ -30,22 +31,29 @@ test("an admin watches a running desktop view-only from the sessions page; the p
   try {
     await signIn(watcher, stack.admin.email, stack.admin.password);
     await watcher.goto("/sessions");
+    const notice = page.getByRole("status").filter({ hasText: "An administrator is watching this session" });
+    await expect(notice).toBeHidden();
     await watcher.getByRole("link", { name: `Watch ${workspace.name} of ${person.email}` }).click();
+    const watchClicked = Date.now();
+    // The person's own viewer stays connected while watched, and says so within 3 s of the
+    // admin's click: the gateway tells the person's connection, whichever replica holds it.
+    await expect(notice).toBeVisible({ timeout: 3_000 });
+    const shownAfterMs = Date.now() - watchClicked;
+    await expect(page.getByText("Connected")).toBeVisible();
     await expect(watcher).toHaveURL(new RegExp(`/admin/watch/${sessionId}$`));
     await expect(watcher.getByText("View only", { exact: false })).toBeVisible();
     await expect
       .poll(() => distinctColours(watcher, '[data-testid="watch-screen"]'), { timeout: 20_000 })
       .toBeGreaterThan(8);
     await watcher.screenshot({ path: join(SCREENSHOTS, "watch-live.png") });
-    // The person's own viewer stays connected while watched, and says so (it re-reads the
-    // session every 15 s).
-    await expect(page.getByText("Connected")).toBeVisible();
-    const notice = page.getByRole("status").filter({ hasText: "An administrator is watching this session" });
-    await expect(notice).toBeVisible({ timeout: 20_000 });
     await page.screenshot({ path: join(SCREENSHOTS, "watched-notice.png") });
-    // The admin leaves: the notice goes with the watch.
+    // The admin leaves: the notice goes with the watch, as soon.
     await watcher.goto("/sessions");
-    await expect(notice).toBeHidden({ timeout: 20_000 });
+    const watchLeft = Date.now();
+    await expect(notice).toBeHidden({ timeout: 3_000 });
+    console.info(
+      `watch notice: shown ${shownAfterMs} ms after the click, hidden ${Date.now() - watchLeft} ms after leaving`,
+    );
     await watcher.getByRole("link", { name: `Watch ${workspace.name} of ${person.email}` }).click();
     await expect
       .poll(() => distinctColours(watcher, '[data-testid="watch-screen"]'), { timeout: 20_000 })

@@ -71,3 +71,25 @@ export const ConnectSessionOutputSchema = z.object({
   expiresAt: z.date(),
 });
 export type ConnectSessionOutput = z.infer<typeof ConnectSessionOutputSchema>;
+
+/**
+ * What the gateway tells a person's viewer on its own connection, outside the workspace's bytes:
+ * a text WebSocket message holding this JSON (the workspace's bytes are always binary messages,
+ * so a viewer sets text messages apart before noVNC or xterm.js reads the socket). `watch`: an
+ * admin's watch of this session opened (`watched: true`) or the last one closed; the viewer
+ * re-reads the session (`session.active`), whose `watchedUntil` is the lease.
+ */
+export const GatewayNoticeSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("watch"), watched: z.boolean() }),
+]);
+export type GatewayNotice = z.infer<typeof GatewayNoticeSchema>;
+
+/** A text message from the gateway as a notice; null for anything else (ignored, never fatal). */
+export function parseGatewayNotice(text: string): GatewayNotice | null {
+  try {
+    const parsed = GatewayNoticeSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}

@@ -14,7 +14,8 @@
  * TERMINAL_MAX_PASTE_BYTES is refused as too large (4009).
  * Text messages are violations too.
  *
- * Gateway → browser: binary messages of terminal output, unchanged bytes.
+ * Gateway → browser: binary messages of terminal output, unchanged bytes (and, as on every
+ * gateway connection, the gateway's own notices as text messages: GatewayNotice in connection.ts).
  *
  * The gateway forwards validated frames unchanged to a local shell host, which reads the same
  * grammar from its unix socket; for ssh it applies them to the channel itself.

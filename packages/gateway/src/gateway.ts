@@ -8,9 +8,11 @@ import {
   CLOSE_CODES,
   type CloseCode,
   GATEWAY_SUBPROTOCOL,
+  type GatewayNotice,
   TICKET_SUBPROTOCOL_PREFIX,
 } from "@neosc/core/connection";
 import { clipboardRule, type RecordingMode, recordingMode } from "@neosc/core/policy";
+import type { WorkspaceSession } from "@neosc/core/session";
 import type { Database } from "@neosc/db/database";
 import type { ConnectionSlot } from "@neosc/db/repositories/gateway";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -103,6 +105,11 @@ interface Live {
   monitor: ConnectionMonitor;
   /** A watcher's own standing (admin, enabled, signed in), re-checked when the revocation signal moves. */
   recheck?: () => Promise<void>;
+}
+
+/** An admin's watch lease on the session runs at `at`. */
+function watchedAt(session: WorkspaceSession, at: Date): boolean {
+  return session.watchedUntil !== undefined && session.watchedUntil.getTime() > at.getTime();
 }
 
 function isTerminal(endpoint: WorkspaceEndpoint): boolean {
@@ -422,6 +429,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     let slot: ConnectionSlot | null = null;
     let relay: Relay | null = null;
     let recorder: DesktopRecorder | TerminalRecorder | null = null;
+    /** What the person's viewer last heard of admins' watches (their watches, not a watcher's). */
+    let toldWatched = watchedAt(session, now);
+    const tellWatch = (current: WorkspaceSession) => {
+      const watched = watchedAt(current, clock());
+      if (watched === toldWatched || ws.readyState !== ws.OPEN) return;
+      toldWatched = watched;
+      ws.send(JSON.stringify({ type: "watch", watched } satisfies GatewayNotice));
+    };
     const closeWith = (end: ConnectionEnd) => {
       relay?.stop();
       const frame = closeFrameFor(end);
@@ -439,6 +454,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       policies: { idleTimeout, accessHours },
       inputWriteIntervalMs: options.inputWriteIntervalMs ?? 10_000,
       close: closeWith,
+      ...(watch ? {} : { onSession: tellWatch }),
       onError: (error, what) => logger.warn({ err: error, sessionId }, `gateway: failed ${what}`),
     });
 

@@ -67,6 +67,8 @@ export interface MonitorOptions {
   inputWriteIntervalMs: number;
   /** Closes the socket; called exactly once. */
   close(end: ConnectionEnd): void;
+  /** The session as re-read after a revocation signal, when the connection goes on. */
+  onSession?: (session: WorkspaceSession) => void;
   onError(error: unknown, what: string): void;
 }
 
@@ -166,6 +168,7 @@ export class ConnectionMonitor {
     if (login !== null && login.expiresAt.getTime() <= clock().getTime())
       return this.finish({ kind: "login_expired" });
     this.idleEndsAt = current.idleEndsAt;
+    this.options.onSession?.(current);
   }
 
   /** Ends the connection for a reason that does not end the session (or was decided elsewhere). */

@@ -202,6 +202,49 @@ describe("watching a session", () => {
     }
   });
 
+  it("tells the person's viewer on another replica within 3 s when a watch opens, and when the last one closes", async () => {
+    // The person on a replica polling the revocation signal at its default (1 s), the admins on
+    // another: the notice travels through the database only.
+    const replica = await startGateway({
+      db,
+      endpoints: async () => ({ protocol: "rfb", endpoint: { transport: "unix", path: desktop.socketPath } }),
+    });
+    try {
+      const launched = await launchSession(db);
+      const person = await viewer(await launched.ticket(), launched.cookie, replica);
+
+      const watcher = await admin();
+      const opened = Date.now();
+      const watching = await viewer(await watchTicket(launched, watcher), watcher.cookie);
+      const told = await until(() => person.notices[0], 3000);
+      expect(told).toMatchObject({ type: "watch", watched: true });
+      const openLatency = told.receivedAt - opened;
+
+      // A second admin joins and the first leaves: still watched, nothing new to say.
+      const second = await admin();
+      const alsoWatching = await viewer(await watchTicket(launched, second), second.cookie);
+      watching.close();
+      await watching.closed;
+      await sleep(1500);
+      expect(person.notices).toHaveLength(1);
+
+      alsoWatching.close();
+      const left = Date.now();
+      await alsoWatching.closed;
+      const untold = await until(() => person.notices[1], 3000);
+      expect(untold).toMatchObject({ type: "watch", watched: false });
+      const closeLatency = untold.receivedAt - left;
+      console.info(`watch notice: opened after ${openLatency} ms, closed after ${closeLatency} ms`);
+      // The notices came between the workspace's bytes, which still read as RFB.
+      expect(await person.rfb.readFrame()).toMatchObject({ width: 640, height: 480 });
+      expect(person.ws.readyState).toBe(person.ws.OPEN);
+      person.close();
+      await person.closed;
+    } finally {
+      await replica.close();
+    }
+  });
+
   it("ends when the session ends, and is refused to anyone who is not an admin", async () => {
     const launched = await launchSession(db);
     const watcher = await admin();

@@ -1,4 +1,4 @@
-import { gatewaySubprotocols } from "@neosc/core/connection";
+import { type GatewayNotice, gatewaySubprotocols, parseGatewayNotice } from "@neosc/core/connection";
 import { RfbClient } from "@neosc/provisioner/testing/rfb-client";
 import { WebSocket } from "ws";
 import { ByteStream } from "../src/byte-stream.ts";
@@ -12,13 +12,21 @@ export class RfbTestClient {
   readonly rfb: RfbClient;
   readonly closed: Promise<{ code: number; reason: string }>;
   serverBytes = 0;
+  /** The gateway's notices so far (an admin's watch opened or closed), with when each came. */
+  readonly notices: (GatewayNotice & { receivedAt: number })[] = [];
   private constructor(readonly ws: WebSocket) {
     this.rfb = new RfbClient({
       read: (count) => this.stream.read(count),
       write: (bytes) => ws.send(bytes),
       close: () => ws.close(),
     });
-    ws.on("message", (data: Buffer) => {
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      // The gateway's own notices are text messages, apart from the workspace's bytes.
+      if (!isBinary) {
+        const notice = parseGatewayNotice(data.toString("utf8"));
+        if (notice !== null) this.notices.push({ ...notice, receivedAt: Date.now() });
+        return;
+      }
       this.serverBytes += data.length;
       this.stream.push(data);
     });

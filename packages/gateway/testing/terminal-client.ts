@@ -1,4 +1,4 @@
-import { gatewaySubprotocols } from "@neosc/core/connection";
+import { type GatewayNotice, gatewaySubprotocols, parseGatewayNotice } from "@neosc/core/connection";
 import { encodeTerminalInput, encodeTerminalPaste, encodeTerminalResize } from "@neosc/core/terminal";
 import { WebSocket } from "ws";
 
@@ -6,11 +6,18 @@ import { WebSocket } from "ws";
 export class TerminalTestClient {
   /** Every output byte so far, as text. */
   output = "";
+  /** The gateway's notices so far (text messages, never part of the output). */
+  readonly notices: (GatewayNotice & { receivedAt: number })[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: { pattern: RegExp; from: number; resolve: (match: RegExpMatchArray) => void }[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on("message", (data: Buffer) => {
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) {
+        const notice = parseGatewayNotice(data.toString("utf8"));
+        if (notice !== null) this.notices.push({ ...notice, receivedAt: Date.now() });
+        return;
+      }
       this.output += data.toString("utf8");
       this.waiters = this.waiters.filter((waiter) => {
         const match = this.output.slice(waiter.from).match(waiter.pattern);

@@ -6,7 +6,8 @@ import { bumpVersionDocument } from "./cache.ts";
  * What the gateway replicas share (ARCHITECTURE §9), all of it found by `_id` (FerretDB scans any
  * other filter):
  * - `revocations`: one document whose `token` changes whenever something that can end a live
- *   connection happens (a session ends, a login is revoked, a person is disabled). Each replica
+ *   connection happens (a session ends, a login is revoked, a person is disabled), or that a
+ *   person's viewer must learn of (an admin's watch of the session opens or closes). Each replica
  *   reads it once a second and re-checks the connections it holds only when it changed, so
  *   revocation costs O(1) reads per replica per second. The token is random, not a counter:
  *   FerretDB applies `$inc` as read-modify-write, so two racing bumps could write the same number
@@ -64,7 +65,7 @@ export interface GatewayRepository {
   claimRecordingDeletion(sessionId: string, segment: number, at: Date): Promise<boolean>;
 }
 
-/** Used by the repositories whose writes can end a live connection. */
+/** Used by the repositories whose writes can end (or must reach) a live connection. */
 export async function bumpRevocations(collections: Collections, at: Date): Promise<void> {
   await bumpVersionDocument(collections.gatewayState, REVOCATIONS_ID, at);
 }

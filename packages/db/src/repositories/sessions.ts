@@ -82,7 +82,9 @@ export interface SessionsRepository {
   recordInput(id: string, update: { at: Date; idleEndsAt: Date | null }): Promise<WorkspaceSession | null>;
   /**
    * Opens or renews (`until`: the lease's end) or closes (`until: null`) one watching connection's
-   * entry on a live session; leases that ran out by `at` are dropped on the way.
+   * entry on a live session; leases that ran out by `at` are dropped on the way. When the session
+   * becomes watched or stops being watched, the revocation signal moves (the gateways tell the
+   * person's viewer).
    */
   setWatch(id: string, watch: { connectionId: string; until: Date | null; at: Date }): Promise<void>;
   /**
@@ -453,15 +455,16 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       const found = await sessions.findOne({ _id: id }, { projection: { userId: 1, status: 1 } });
       if (found === null || found.status !== "active") return;
       // Under the person's lock, so two watches opening at once on two replicas both stay listed.
-      await withLock(claims, personLockId(found.userId), async () => {
+      const changed = await withLock(claims, personLockId(found.userId), async () => {
         const current = await sessions.findOne({ _id: id });
-        if (current === null || current.status !== "active") return;
+        if (current === null || current.status !== "active") return false;
+        const wasWatched = (current.watches ?? []).some((entry) => entry.until > watch.at);
         const watches = (current.watches ?? []).filter(
           (entry) => entry.connectionId !== watch.connectionId && entry.until > watch.at,
         );
         if (watch.until !== null) watches.push({ connectionId: watch.connectionId, until: watch.until });
         const doc = await setWhileLive({ _id: id }, { watches });
-        if (doc === null) return;
+        if (doc === null) return false;
         // The person's viewer reads their copy (session.active).
         const list = await personSessions(doc.userId);
         if (list.some((copy) => copy._id === id))
@@ -469,7 +472,11 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
             doc.userId,
             list.map((copy) => (copy._id === id ? snapshotOf(doc) : copy)),
           );
+        return wasWatched !== watches.length > 0;
       });
+      // Watched or no longer: the replica holding the person's connection re-reads the session
+      // within a poll and tells their viewer. A lease renewal changes neither, and signals nothing.
+      if (changed) await bumpRevocations(collections, watch.at);
     },
 
     async recordInput(id, update) {

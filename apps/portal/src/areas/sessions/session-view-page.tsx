@@ -23,7 +23,9 @@ import { WebAppView } from "./web-app-view.tsx";
 
 /**
  * While the viewer is open the deadlines are re-read this often (the gateway moves idleEndsAt on
- * input), and with them whether an admin is watching: the notice shows within this much.
+ * input). Whether an admin is watching comes sooner: the gateway tells the viewer's connection
+ * when a watch opens or closes (within about 1 s) and the viewer re-reads the session then; this
+ * poll only renews the lease it shows (a watch whose gateway died runs out within 45 s).
  */
 const ACTIVE_REFRESH_MS = 15_000;
 /**

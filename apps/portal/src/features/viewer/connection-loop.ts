@@ -1,4 +1,4 @@
-import { gatewaySubprotocols } from "@neosc/core/connection";
+import { gatewaySubprotocols, parseGatewayNotice } from "@neosc/core/connection";
 import type { trpc } from "../../lib/trpc.ts";
 import { type CloseOutcome, closeOutcome, type EndContext, endedOutcome } from "./close-reason.ts";
 
@@ -79,6 +79,15 @@ export function runConnectionLoop(options: ConnectionLoopOptions): () => void {
       gatewaySubprotocols(ticket.ticket),
     );
     socket.binaryType = "arraybuffer";
+    // Registered before the viewer's own listener (noVNC's onmessage, xterm.js's), so the
+    // gateway's notices (text messages) never reach it as workspace bytes.
+    socket.addEventListener("message", (event: MessageEvent) => {
+      if (typeof event.data !== "string") return;
+      event.stopImmediatePropagation();
+      const notice = parseGatewayNotice(event.data);
+      // An admin's watch opened or closed: the notice above the viewer reads the session's lease.
+      if (notice?.type === "watch") void utils.session.active.invalidate();
+    });
     const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
     socket.addEventListener("open", () => {
       if (!stopped) setState({ phase: "starting", step: "handshake", attempt: n, retry });
