@@ -78,6 +78,7 @@ const EXPECTED_OPERATIONS = [
   "GET /users",
   "POST /users",
   "PUT /users/{userId}/role",
+  "POST /users/{userId}/anonymize",
   "POST /users/{userId}/disable",
   "POST /users/{userId}/enable",
   "POST /users/{userId}/reset-password",
