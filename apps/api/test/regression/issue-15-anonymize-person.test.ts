@@ -48,13 +48,23 @@ describe("user.anonymize", () => {
       },
       asAdmin(),
     );
-    const launched = await mutation<WorkspaceSession>(
+    // One session that ended before (the history) and one still running.
+    const launch = () =>
+      mutation<WorkspaceSession>(
+        server.url,
+        "workspace.launch",
+        { workspaceId: workspace.data?.id },
+        { headers: bearer(person.token) },
+      );
+    expect((await launch()).status).toBe(200);
+    const stopped = await mutation(
       server.url,
-      "workspace.launch",
+      "workspace.stop",
       { workspaceId: workspace.data?.id },
       { headers: bearer(person.token) },
     );
-    expect(launched.status).toBe(200);
+    expect(stopped.status).toBe(200);
+    expect((await launch()).status).toBe(200);
 
     const answer = await mutation<AnonymizeUserOutput>(
       server.url,
@@ -86,14 +96,27 @@ describe("user.anonymize", () => {
     });
     expect(again.status).toBe(401);
 
-    // The session ended with a reason, and still links to the (anonymized) account by id.
+    // Both sessions are ended, still link to the (anonymized) account by id, and their copy of the
+    // email is the placeholder: the admin's sessions and history pages name nobody.
+    const placeholder = `anonymized-${person.user.id}@anonymized.invalid`;
     const sessions = await query<{ items: WorkspaceSession[] }>(
       server.url,
       "session.list",
       { userId: person.user.id, limit: 10 },
       asAdmin(),
     );
-    expect(sessions.data?.items[0]).toMatchObject({ userId: person.user.id, status: "ended" });
+    expect(sessions.data?.items).toHaveLength(2);
+    for (const session of sessions.data?.items ?? []) {
+      expect(session).toMatchObject({ userId: person.user.id, status: "ended", userEmail: placeholder });
+    }
+    const everyone = await query<{ items: WorkspaceSession[] }>(
+      server.url,
+      "session.list",
+      { workspaceId: workspace.data?.id, limit: 10 },
+      asAdmin(),
+    );
+    expect(everyone.data?.items).toHaveLength(2);
+    expect(JSON.stringify(everyone.data?.items)).not.toContain(person.email);
 
     // Nobody by the old email any more: the address is free for a new account.
     const search = await query<{ items: User[] }>(

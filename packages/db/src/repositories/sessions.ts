@@ -95,6 +95,12 @@ export interface SessionsRepository {
     id: string,
     end: { reason: SessionEndReason; at: Date; note?: string | null },
   ): Promise<WorkspaceSession | null>;
+  /**
+   * Replaces the copy of the person's email on every session of theirs, ended ones included, and
+   * on their person document (anonymization: the history keeps the id, not who they were). A scan
+   * by `userId`, for a rare admin action. Returns how many stored sessions changed.
+   */
+  replaceUserEmail(userId: string, email: string): Promise<number>;
   /** Active sessions whose `endsAt` or `idleEndsAt` is at or before `now` (for the sweeper). */
   findExpired(now: Date, limit?: number): Promise<WorkspaceSession[]>;
   /**
@@ -514,6 +520,19 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         await bumpRevocations(collections, end.at);
       }
       return won && doc ? toSession(doc) : null;
+    },
+
+    async replaceUserEmail(userId, email) {
+      const result = await sessions.updateMany(
+        { userId, userEmail: { $ne: email } },
+        { $set: { userEmail: email } },
+      );
+      await updatePerson(userId, (list) =>
+        list.some((copy) => copy.userEmail !== email)
+          ? list.map((copy) => ({ ...copy, userEmail: email }))
+          : null,
+      );
+      return result.modifiedCount;
     },
 
     async findExpired(now, limit = 500) {

@@ -229,8 +229,8 @@ export async function removeUser(ctx: AuthedContext, input: { userId: string }):
 /**
  * Anonymizes a person in place: the account keeps its id, so sessions and audit entries still link
  * to it, but its name, email and IdP link become placeholders (the email is free again), its
- * password and second factor go, it is disabled, its logins are revoked and its running sessions
- * end. Audit entries written before are not touched (the chain must verify): each keeps the actor
+ * password and second factor go, it is disabled, its logins are revoked, its running sessions
+ * end and every session of theirs carries the placeholder email. Audit entries written before are not touched (the chain must verify): each keeps the actor
  * as they were; this entry names nobody. Never the caller's own account or the last admin.
  */
 export async function anonymizeUser(
@@ -264,6 +264,8 @@ export async function anonymizeUser(
     name: ANONYMIZED_NAME,
   });
   if (user === null) throw noSuchUser(target.id);
+  // The sessions' copies of the email (admin sessions and history) name nobody either.
+  await db.sessions.replaceUserEmail(target.id, user.email);
   await audit(ctx, {
     action: "user.anonymize",
     resource: { type: "user", id: target.id },
