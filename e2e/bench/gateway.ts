@@ -247,6 +247,7 @@ async function main() {
           sessionSecret: info.sessionSecret,
           admin: info.admin,
           dataDir: join(logDir, "api-b-data"),
+          inspectorPort: 0,
         }),
         NEOSC_WORKSPACE_HOST: "false",
         LOG_LEVEL: API_LOG_LEVEL,

@@ -76,6 +76,7 @@ async function main() {
       sessionSecret,
       admin,
       dataDir: join(dir, "api-data"),
+      inspectorPort: 0,
     }),
     LOG_LEVEL: "warn",
   };

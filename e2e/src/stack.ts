@@ -59,8 +59,11 @@ export const IDP_ACCOUNTS = {
 
 /** What the suites, the benchmark and the resilience run need to find the running stack. */
 export interface StackInfo {
-  /** `dataDir`: the API's NEOSC_DATA_DIR (its workspace host keeps sessions' folders there). */
-  api: { url: string; metricsUrl: string; pid: number; dataDir: string };
+  /**
+   * `dataDir`: the API's NEOSC_DATA_DIR (its workspace host keeps sessions' folders there);
+   * `inspectorUrl`: its request inspector, an internal web app to open through the gateway.
+   */
+  api: { url: string; metricsUrl: string; pid: number; dataDir: string; inspectorUrl: string };
   pomeriumApi: { url: string; metricsUrl: string; pid: number; audience: string } | null;
   assertionServiceUrl: string | null;
   idp: {
@@ -119,6 +122,8 @@ export function baseApiEnv(options: {
   sessionSecret: string;
   admin: { email: string; password: string };
   dataDir: string;
+  /** Where its request inspector listens (the catalogue's internal web app); 0: none. */
+  inspectorPort: number;
 }): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "",
@@ -136,6 +141,7 @@ export function baseApiEnv(options: {
     NEOSC_SESSION_SECRET: options.sessionSecret,
     NEOSC_ADMIN_EMAIL: options.admin.email,
     NEOSC_ADMIN_PASSWORD: options.admin.password,
+    NEOSC_INSPECTOR_PORT: String(options.inspectorPort),
   };
 }
 
@@ -216,6 +222,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     }
 
     const metricsPort = await freePort();
+    // A port of its own, so a portal already running on this machine (8090) is not what the suites reach.
+    const inspectorPort = await freePort();
     const api = await startApi(
       "api",
       {
@@ -227,6 +235,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
           sessionSecret,
           admin,
           dataDir: join(options.logDir, "api-data"),
+          inspectorPort,
         }),
         ...oidcEnv,
         ...options.apiEnv,
@@ -261,6 +270,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
             sessionSecret,
             admin,
             dataDir: join(options.logDir, "api-pomerium-data"),
+            inspectorPort: 0,
           }),
           NEOSC_POMERIUM_JWKS_URL: signer.jwksUrl,
           NEOSC_POMERIUM_AUDIENCES: POMERIUM_HOST,
@@ -278,6 +288,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
         pid: api.pid,
         dataDir: join(options.logDir, "api-data"),
+        inspectorUrl: `http://127.0.0.1:${inspectorPort}/`,
       },
       pomeriumApi: pomeriumApi
         ? {

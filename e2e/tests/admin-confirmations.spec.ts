@@ -63,7 +63,7 @@ test("switching on access hours that exclude now says how many running sessions 
   const workspace = await createWorkspace(admin.api, {
     name: "Hours Wiki",
     kind: "web",
-    url: "http://127.0.0.1:8090/",
+    url: stack.api.inspectorUrl,
     driver: null,
     program: null,
     allowedRoles: ["user"],

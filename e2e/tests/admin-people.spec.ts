@@ -18,7 +18,7 @@ test("disable, reset password and remove say what ends, and do it", async ({ pag
   const workspace = await createWorkspace(admin.api, {
     name: "Rita's Wiki",
     kind: "web",
-    url: "http://127.0.0.1:8090/",
+    url: stack.api.inspectorUrl,
     driver: null,
     program: null,
     allowedRoles: ["user"],

@@ -19,7 +19,7 @@ test("stats show sessions at once, session length, launches per workspace and re
   const workspace = await createWorkspace(admin.api, {
     name: "Stats Wiki",
     kind: "web",
-    url: "http://127.0.0.1:8090/",
+    url: stack.api.inspectorUrl,
     driver: null,
     program: null,
     allowedRoles: ["user"],

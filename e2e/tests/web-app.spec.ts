@@ -21,7 +21,7 @@ test("a person opens the internal web app from the portal, uses it, and an admin
   const workspace = await createWorkspace(admin.api, {
     name: "Wendy's Inspector",
     kind: "web",
-    url: "http://127.0.0.1:8090/",
+    url: stack.api.inspectorUrl,
     driver: null,
     program: null,
     allowedRoles: ["user"],

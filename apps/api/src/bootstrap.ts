@@ -5,7 +5,7 @@ import { generateAuditSigningKeyText } from "@neosc/auth/audit-signing";
 import { SYSTEM_ACTOR } from "@neosc/core/audit";
 import { isDomainError } from "@neosc/core/errors";
 import type { Database } from "@neosc/db/database";
-import type { PasswordHasher } from "@neosc/router/context";
+import type { CatalogueAddresses, PasswordHasher } from "@neosc/router/context";
 import { seedDefaultCatalogue } from "@neosc/router/domain/workspaces/workspaces";
 import type { Logger } from "pino";
 
@@ -50,6 +50,8 @@ export interface BootstrapAdminOptions {
   logger: Logger;
   /** Where the one-time notice goes (standard output by default). */
   announce?: (text: string) => void;
+  /** Where the first catalogue's own web apps live (this install's ports). */
+  catalogue?: CatalogueAddresses;
 }
 
 /**
@@ -69,7 +71,7 @@ export async function bootstrapDatabase(
 ): Promise<BootstrapOutcome> {
   await db.policies.seedDefaults();
   if ((await db.users.count({ role: "admin" })) > 0) return "existing";
-  await seedDefaultCatalogue(db);
+  await seedDefaultCatalogue(db, options.catalogue);
   if ((await db.users.findByEmail(options.email)) !== null) {
     options.logger.warn(
       { email: options.email },

@@ -189,6 +189,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       passwords: passwordHasher,
       logger,
       ...(options.announce === undefined ? {} : { announce: options.announce }),
+      catalogue: { apiPort: env.PORT, inspectorPort: env.NEOSC_INSPECTOR_PORT },
     });
 
     const oidcClient =
@@ -257,6 +258,7 @@ export async function startServer(env: Env, options: StartServerOptions = {}): P
       idTokenMaxAgeSeconds: env.NEOSC_OIDC_ID_TOKEN_MAX_AGE_SECONDS,
       ...(env.NEOSC_GATEWAY_URL === undefined ? {} : { gateway: { url: env.NEOSC_GATEWAY_URL } }),
       apps,
+      catalogue: { apiPort: env.PORT, inspectorPort: env.NEOSC_INSPECTOR_PORT },
     };
 
     const metrics = createMetrics();

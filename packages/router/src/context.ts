@@ -33,6 +33,14 @@ export interface RequestInfo {
 }
 
 /** Router settings; the host builds them from its environment. */
+/** Where this install serves the web apps of its own catalogue (its API and its request inspector). */
+export interface CatalogueAddresses {
+  /** The API's own HTTP port on loopback (PORT). */
+  apiPort: number;
+  /** The request inspector's loopback port (NEOSC_INSPECTOR_PORT); 0: not started, left out. */
+  inspectorPort: number;
+}
+
 export interface RouterConfig {
   session: {
     /** Lifetime of an app login session and its token. */
@@ -63,6 +71,8 @@ export interface RouterConfig {
   gateway?: { url: string };
   /** Where web workspaces' sessions are served (their own origins); without it they cannot be opened. */
   apps?: AppsAddressing;
+  /** Where the default catalogue's own web apps live (`workspace.reset`); default 8080 and 8090. */
+  catalogue?: CatalogueAddresses;
 }
 
 /** An identity asserted by an external party (Zitadel ID token, Pomerium assertion). */

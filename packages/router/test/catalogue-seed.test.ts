@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CATALOGUE } from "../src/domain/workspaces/default-catalogue.ts";
+import { DEFAULT_CATALOGUE_ADDRESSES, defaultCatalogue } from "../src/domain/workspaces/default-catalogue.ts";
 import { seedDefaultCatalogue } from "../src/domain/workspaces/workspaces.ts";
 import { useTestDatabase } from "./support/database.ts";
+
+const DEFAULT_CATALOGUE = defaultCatalogue(DEFAULT_CATALOGUE_ADDRESSES);
 
 const database = useTestDatabase();
 

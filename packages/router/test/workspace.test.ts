@@ -3,11 +3,13 @@ import type { CreateWorkspaceInput } from "@neosc/core/workspace";
 import type { inferProcedureInput } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { LaunchResult } from "../src/context.ts";
-import { DEFAULT_CATALOGUE } from "../src/domain/workspaces/default-catalogue.ts";
+import { DEFAULT_CATALOGUE_ADDRESSES, defaultCatalogue } from "../src/domain/workspaces/default-catalogue.ts";
 import type { AppRouter } from "../src/root.ts";
 import { callerFor, createCaller, createLocalUser, makeContext } from "./support/context.ts";
 import { useTestDatabase } from "./support/database.ts";
 import { detailsOf, expectRefusal } from "./support/expect-error.ts";
+
+const DEFAULT_CATALOGUE = defaultCatalogue(DEFAULT_CATALOGUE_ADDRESSES);
 
 const database = useTestDatabase();
 let admin: User;

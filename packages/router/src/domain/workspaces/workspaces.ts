@@ -12,12 +12,12 @@ import {
 import type { CatalogueEntry } from "@neosc/core/workspace-host";
 import type { Database } from "@neosc/db/database";
 import type { WorkspaceFilter } from "@neosc/db/repositories/workspaces";
-import type { AuthedContext } from "../../context.ts";
+import type { AuthedContext, CatalogueAddresses } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { joiningOrganization } from "../organizations/organizations.ts";
 import { endSessionOnce } from "../sessions/end.ts";
 import { availabilityOf, reachableHosts } from "./availability.ts";
-import { DEFAULT_CATALOGUE } from "./default-catalogue.ts";
+import { DEFAULT_CATALOGUE_ADDRESSES, defaultCatalogue } from "./default-catalogue.ts";
 
 /** A workspace a person could launch: enabled, their role allowed, global or their organization. */
 export function isLaunchableBy(workspace: Workspace, user: User): boolean {
@@ -198,7 +198,9 @@ export async function deleteWorkspace(
 export async function resetWorkspaces(
   ctx: AuthedContext,
 ): Promise<{ workspaces: Workspace[]; removed: number; endedSessions: number }> {
-  const { workspaces, removedIds } = await ctx.db.workspaces.replaceAll([...DEFAULT_CATALOGUE]);
+  const { workspaces, removedIds } = await ctx.db.workspaces.replaceAll(
+    defaultCatalogue(ctx.config.catalogue ?? DEFAULT_CATALOGUE_ADDRESSES),
+  );
   const endedSessions = await endSessionsOfWorkspaces(ctx, removedIds);
   await audit(ctx, {
     action: "workspace.reset",
@@ -212,10 +214,13 @@ export async function resetWorkspaces(
  * First start: fills an empty catalogue with the defaults, so a fresh install has something to
  * launch. Safe on several replicas at once (a slug another replica inserted first is skipped).
  */
-export async function seedDefaultCatalogue(db: Database): Promise<number> {
+export async function seedDefaultCatalogue(
+  db: Database,
+  addresses: CatalogueAddresses = DEFAULT_CATALOGUE_ADDRESSES,
+): Promise<number> {
   if ((await db.workspaces.countAll()).total > 0) return 0;
   const created: string[] = [];
-  for (const input of DEFAULT_CATALOGUE) {
+  for (const input of defaultCatalogue(addresses)) {
     try {
       created.push((await db.workspaces.create(input)).slug);
     } catch (error) {
