@@ -1,6 +1,7 @@
 // Runs every test suite of the workspace (vitest per package, then Playwright in e2e), one after
 // another so they do not fight over two cores, and closes with one plain line that CI reads:
 // "tests: N passed, N failed, N skipped". Exits non-zero when anything failed or did not report.
+// The failed tests are named again right above that table, since CI logs often keep only the end.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -61,8 +62,22 @@ function readVitest(name, file, status) {
     return { name, passed: 0, failed: 1, skipped: 0, note: `no report (exit ${status})` };
   const report = JSON.parse(readFileSync(file, "utf8"));
   const failed = report.numFailedTests + (status !== 0 && report.numFailedTests === 0 ? 1 : 0);
+  const failures = report.testResults.flatMap((file) =>
+    file.assertionResults
+      .filter((test) => test.status === "failed")
+      .map((test) => ({
+        test: `${file.name.slice(root.length + 1)} › ${test.fullName}`,
+        message: test.failureMessages[0] ?? "",
+      }))
+      .concat(
+        file.assertionResults.length === 0 && file.status === "failed"
+          ? [{ test: file.name.slice(root.length + 1), message: file.message ?? "" }]
+          : [],
+      ),
+  );
   return {
     name,
+    failures,
     passed: report.numPassedTests,
     failed,
     skipped: report.numPendingTests + report.numTodoTests,
@@ -75,13 +90,42 @@ function readPlaywright(name, file, status) {
     return { name, passed: 0, failed: 1, skipped: 0, note: `no report (exit ${status})` };
   const { stats } = JSON.parse(readFileSync(file, "utf8"));
   const failed = stats.unexpected + (status !== 0 && stats.unexpected === 0 ? 1 : 0);
+  const failures = [];
+  const walk = (suite) => {
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests) {
+        if (test.status !== "unexpected") continue;
+        const last = test.results.at(-1);
+        failures.push({
+          test: `e2e/tests/${spec.file} › ${spec.title}`,
+          message: last?.error?.message ?? "",
+        });
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child);
+  };
+  for (const suite of JSON.parse(readFileSync(file, "utf8")).suites ?? []) walk(suite);
   return {
     name,
+    failures,
     passed: stats.expected + stats.flaky,
     failed,
     skipped: stats.skipped,
     note: stats.flaky > 0 ? `${stats.flaky} flaky` : status === 0 ? "" : `exit ${status}`,
   };
+}
+
+const failures = rows.flatMap((row) => row.failures ?? []);
+if (failures.length > 0) {
+  console.log("\nfailed:");
+  for (const { test, message } of failures) {
+    // Colour codes out, and only the first lines: the full report is above and in .test-results.
+    const lines = message
+      .replace(/\u001b\[[0-9;]*m/g, "")
+      .split("\n")
+      .slice(0, 6);
+    console.log(`✗ ${test}\n${lines.map((line) => `    ${line}`).join("\n")}`);
+  }
 }
 
 const total = { passed: 0, failed: 0, skipped: 0 };
