@@ -123,6 +123,7 @@ if (failures.length > 0) {
     const lines = message
       .replace(/\u001b\[[0-9;]*m/g, "")
       .split("\n")
+      .filter((line) => !/^\s+at .*(node_modules|node:internal|<anonymous>)/.test(line))
       .slice(0, 6);
     console.log(`✗ ${test}\n${lines.map((line) => `    ${line}`).join("\n")}`);
   }
