@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 
 const root = resolve(import.meta.dirname, "..");
 const results = join(root, ".test-results");
@@ -120,8 +121,7 @@ if (failures.length > 0) {
   console.log("\nfailed:");
   for (const { test, message } of failures) {
     // Colour codes out, and only the first lines: the full report is above and in .test-results.
-    const lines = message
-      .replace(/\u001b\[[0-9;]*m/g, "")
+    const lines = stripVTControlCharacters(message)
       .split("\n")
       .filter((line) => !/^\s+at .*(node_modules|node:internal|<anonymous>)/.test(line))
       .slice(0, 6);
