@@ -66,6 +66,37 @@ describe("organizations repository", () => {
     expect(renamed).toMatchObject({ id: results[0]?.id, name: "Gamma Renamed", slug: "gamma-2" });
   });
 
+  it("gives an IdP's organization a domain only when no other organization holds it", async () => {
+    const { db } = handle;
+    const held = await db.organizations.create({ name: "Delta", slug: "delta", domain: "delta.example" });
+    const fromIdp = await db.organizations.upsertByExternalId({
+      externalId: "zitadel-org-delta",
+      name: "Delta via IdP",
+      domain: "delta.example",
+    });
+    expect(fromIdp.domain).toBeNull();
+    expect((await db.organizations.findByDomain("delta.example")).map((org) => org.id)).toEqual([held.id]);
+    // An admin then trying to take the IdP's own domain finds it claimed, and the IdP can drop it.
+    const withOwn = await db.organizations.upsertByExternalId({
+      externalId: "zitadel-org-delta",
+      name: "Delta via IdP",
+      domain: "idp-delta.example",
+    });
+    expect(withOwn.domain).toBe("idp-delta.example");
+    const error = await rejectionOf(() => db.organizations.update(held.id, { domain: "idp-delta.example" }));
+    expect(error).toMatchObject({ code: "CONFLICT", details: { field: "domain" } });
+    const moved = await db.organizations.upsertByExternalId({
+      externalId: "zitadel-org-delta",
+      name: "Delta via IdP",
+      domain: "delta-new.example",
+    });
+    expect(moved.domain).toBe("delta-new.example");
+    // The domain it left is free again.
+    expect(await db.organizations.update(held.id, { domain: "idp-delta.example" })).toMatchObject({
+      domain: "idp-delta.example",
+    });
+  });
+
   it("derives valid slugs from names", () => {
     expect(slugify("ACME Corp.")).toBe("acme-corp");
     expect(slugify("Ünïcode  Ørg")).toMatch(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/);

@@ -185,4 +185,39 @@ describe("database round trips of the hot paths", () => {
     expect(scans(trips), describeTrips(trips)).toEqual([]);
     expect(trips.length, describeTrips(trips)).toBeLessThanOrEqual(2);
   });
+
+  it("a Pomerium request of a person in an IdP organization finds that organization by _id too", async () => {
+    const { db } = database;
+    const stamp = Date.now();
+    const external: ExternalIdentity = {
+      subject: `pomerium-org-sub-${stamp}`,
+      email: `pomerium-org-${stamp}@example.test`,
+      name: "Pomerium Member",
+      roles: ["user"],
+      mfa: false,
+      organization: { externalId: `idp-org-${stamp}`, name: "Round Trip Labs", domain: null },
+    };
+    const resolve = () =>
+      resolveIdentity(
+        {
+          db,
+          clock: () => new Date(),
+          request: { clientIp: "192.0.2.11", userAgent: "vitest" },
+          services: {
+            ...testServices({ pomerium: { verify: async () => external } }),
+            responseCookies: { setSession: () => {}, clearSession: () => {} },
+          },
+        },
+        { pomeriumAssertion: "verified-by-the-stand-in" },
+      );
+    const first = await resolve();
+    expect(first.identity?.user.organizationId).not.toBeNull();
+    const trips = await tripsOf(async () => {
+      const again = await resolve();
+      expect(again.identity?.user.organizationId).toBe(first.identity?.user.organizationId);
+    });
+    console.log(`pomerium request in an organization: ${trips.length} round trips\n${describeTrips(trips)}`);
+    expect(scans(trips), describeTrips(trips)).toEqual([]);
+    expect(trips.length, describeTrips(trips)).toBeLessThanOrEqual(3);
+  });
 });

@@ -74,6 +74,11 @@ function domainTaken(): DomainError {
 }
 
 const domainClaimId = (domain: string) => `domain:${domain}`;
+/**
+ * An IdP's organization has its id derived from the IdP's id for it, so a login (and every
+ * Pomerium request) finds it by `_id`, and two logins creating it at once collide on `_id`.
+ */
+const externalOrganizationId = (externalId: string) => uuidFromKey(`organization:${externalId}`);
 const writeLockId = (id: string) => `organization-write:${id}`;
 
 function toOrganization(doc: OrganizationDoc): Organization {
@@ -143,6 +148,17 @@ export function createOrganizationsRepository(
     }
   }
 
+  /** Claims the domain for `organizationId` if no other organization holds it. */
+  async function domainFreeFor(domain: string, organizationId: string): Promise<boolean> {
+    try {
+      await claimDomain(domain, organizationId);
+      return true;
+    } catch (error) {
+      if (isDomainError(error, "duplicate") && error.details?.field === "domain") return false;
+      throw error;
+    }
+  }
+
   async function insert(doc: OrganizationDoc): Promise<Organization> {
     await mapDuplicate(() => organizations.insertOne(doc), {
       entity: "organization",
@@ -156,7 +172,8 @@ export function createOrganizationsRepository(
   return {
     async create(input: NewOrganization) {
       const now = clock();
-      const id = randomUUID();
+      const externalId = input.externalId ?? null;
+      const id = externalId === null ? randomUUID() : externalOrganizationId(externalId);
       const domain = input.domain ?? null;
       if (domain !== null) await claimDomain(domain, id);
       try {
@@ -164,7 +181,7 @@ export function createOrganizationsRepository(
           _id: id,
           name: input.name,
           slug: input.slug,
-          externalId: input.externalId ?? null,
+          externalId,
           domain,
           createdAt: now,
           updatedAt: now,
@@ -186,31 +203,35 @@ export function createOrganizationsRepository(
     },
 
     async findByExternalId(externalId) {
-      const doc = await organizations.findOne({ externalId }, { sort: { createdAt: 1 } });
-      return doc ? toOrganization(doc) : null;
+      const doc = await organizations.findOne({ _id: externalOrganizationId(externalId) });
+      return doc?.externalId === externalId ? toOrganization(doc) : null;
     },
 
     async upsertByExternalId(input) {
-      const existing = await organizations.findOne(
-        { externalId: input.externalId },
-        { sort: { createdAt: 1 } },
-      );
+      const id = externalOrganizationId(input.externalId);
+      const existing = await organizations.findOne({ _id: id });
       if (existing) {
-        const changes = defined({
-          name: existing.name === input.name ? undefined : input.name,
-          domain: input.domain === undefined || input.domain === existing.domain ? undefined : input.domain,
-        });
+        const wanted =
+          input.domain === undefined || input.domain === existing.domain ? undefined : input.domain;
+        // The IdP's word does not take a domain another organization holds: the login goes on
+        // with the domain as it was (an admin settles who owns it).
+        const domain =
+          wanted === undefined || wanted === null || (await domainFreeFor(wanted, id)) ? wanted : undefined;
+        const changes = defined({ name: existing.name === input.name ? undefined : input.name, domain });
         if (Object.keys(changes).length === 0) return toOrganization(existing);
         const updated = await organizations.findOneAndUpdate(
           { _id: existing._id },
           { $set: { ...changes, updatedAt: clock() } },
           { returnDocument: "after" },
         );
+        if (domain !== undefined) await releaseDomain(existing.domain, id);
         return toOrganization(updated ?? existing);
       }
-      // The id is derived from the external id: two logins creating the same organization at
-      // once collide on _id, and the loser reads the winner's document.
-      const id = uuidFromKey(`organization:${input.externalId}`);
+      // Two logins creating the same organization at once collide on _id, and the loser reads
+      // the winner's document. The domain is claimed first, as an admin's would be; one held
+      // elsewhere is left off (the organization starts without it).
+      const claimed = input.domain ?? null;
+      const domain = claimed !== null && (await domainFreeFor(claimed, id)) ? claimed : null;
       const base = slugify(input.name);
       for (let attempt = 0; attempt < 20; attempt += 1) {
         const now = clock();
@@ -221,7 +242,7 @@ export function createOrganizationsRepository(
             name: input.name,
             slug,
             externalId: input.externalId,
-            domain: input.domain ?? null,
+            domain,
             createdAt: now,
             updatedAt: now,
           });
