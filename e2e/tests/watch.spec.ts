@@ -7,7 +7,8 @@ import { distinctColours, expect, launchFromHome, signIn, test } from "./fixture
  * An admin watches a person's running desktop from the sessions page: a view-only noVNC viewer
  * shows the person's desktop, the person's viewer says they are watched within 3 s of the watch
  * opening (and stops within 3 s of it closing), the watch is audited, and it ends when the session
- * ends.
+ * ends. A local shell likewise, in xterm.js with input off: the shell's output so far, then what
+ * the person types, and none of the admin's typing or resizing reaches the shell.
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
@@ -61,6 +62,74 @@ test("an admin watches a running desktop view-only from the sessions page; the p
     const watches = await admin.api.audit.list.query({ action: "session.watch", resourceId: sessionId });
     expect(watches.items.length).toBeGreaterThan(0);
 
+    await admin.api.session.disconnect.mutate({ sessionId, note: "watched" });
+    await expect(watcher.getByText("Ended", { exact: true })).toBeVisible({ timeout: 10_000 });
+  } finally {
+    await context.close();
+  }
+});
+
+test("an admin watches a person typing in a local shell: the scrollback, then live output, and nothing of theirs reaches the shell", async ({
+  page,
+  browser,
+  stack,
+  admin,
+}) => {
+  const person = await createLocalUser(stack.api.url, admin.api, "user", { name: "Tom Typed" });
+  const workspace = await createWorkspace(admin.api, {
+    name: "Tom's Shell",
+    kind: "terminal",
+    program: "shell",
+    allowedRoles: ["user"],
+  });
+  const shell = page.getByTestId("workspace-terminal");
+  const context = await browser.newContext();
+  const watcher = await context.newPage();
+  try {
+    // The admin signs in while the person launches and types.
+    const [sessionId] = await Promise.all([
+      (async () => {
+        await signIn(page, person.email, person.password);
+        const id = await launchFromHome(page, workspace.name);
+        await expect(page.getByText("Connected", { exact: true })).toBeVisible({ timeout: 15_000 });
+        await shell.click();
+        // The arithmetic happens in the shell, so the answer is not the echo of what was typed.
+        await page.keyboard.type("echo before-$((6*7))\n");
+        await expect(shell.getByText("before-42")).toBeVisible();
+        return id;
+      })(),
+      signIn(watcher, stack.admin.email, stack.admin.password),
+    ]);
+    await watcher.goto("/sessions");
+    await watcher.getByRole("link", { name: `Watch ${workspace.name} of ${person.email}` }).click();
+    const watched = watcher.getByTestId("watch-terminal");
+    await expect(watcher.getByText("Live", { exact: true })).toBeVisible({ timeout: 10_000 });
+    // What the shell printed before the watch opened is there first.
+    await expect(watched.getByText("before-42")).toBeVisible();
+    const notice = page.getByRole("status").filter({ hasText: "An administrator is watching this session" });
+    await expect(notice).toBeVisible({ timeout: 3_000 });
+    await expect(notice).toContainText("They see your terminal");
+
+    // The person types; the admin sees it live.
+    await shell.click();
+    await page.keyboard.type("echo live-$((8*8))\n");
+    await expect(watched.getByText("live-64")).toBeVisible({ timeout: 3_000 });
+
+    // The admin types and resizes: nothing reaches the shell.
+    await watched.click();
+    await watcher.keyboard.type("echo leaked-$((9*9))\n");
+    await watcher.setViewportSize({ width: 700, height: 500 });
+    await watcher.waitForTimeout(500);
+    await shell.click();
+    await page.keyboard.type("echo after-$((5*5))\n");
+    await expect(watched.getByText("after-25")).toBeVisible({ timeout: 3_000 });
+    await expect(shell.getByText("leaked-81")).toHaveCount(0);
+    await expect(shell.getByText("echo leaked")).toHaveCount(0);
+    await expect(watched.getByText("leaked-81")).toHaveCount(0);
+    await watcher.screenshot({ path: join(SCREENSHOTS, "watch-terminal.png") });
+
+    const watches = await admin.api.audit.list.query({ action: "session.watch", resourceId: sessionId });
+    expect(watches.items.length).toBeGreaterThan(0);
     await admin.api.session.disconnect.mutate({ sessionId, note: "watched" });
     await expect(watcher.getByText("Ended", { exact: true })).toBeVisible({ timeout: 10_000 });
   } finally {

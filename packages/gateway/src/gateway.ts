@@ -360,8 +360,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const redeemed = await db.connectTickets.redeem(ticket, now);
     if (!redeemed.ok) return deny(CLOSE_CODES.ticketInvalid, `ticket_${redeemed.why}`, null, null);
     const { sessionId, userId, loginSessionId, subject } = redeemed.ticket;
-    // An admin watching someone's desktop (`session.watch`): view-only, its own connection to the
-    // workspace as a shared client, none of the person's slots, nothing recorded.
+    // An admin watching someone's desktop or local shell (`session.watch`): view-only, its own
+    // connection to the workspace (a shared VNC client; another viewer of the shell host, which
+    // replays its scrollback first), none of the person's slots, nothing recorded.
     const watch = redeemed.ticket.watch === true;
 
     if (options.pomerium !== null) {
@@ -568,12 +569,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       logger.warn({ err: error, sessionId }, "gateway: endpoint lookup failed");
       return null;
     });
-    if (
-      endpoint === null ||
-      (endpoint.protocol !== "rfb" && !isTerminal(endpoint)) ||
-      (watch && endpoint.protocol !== "rfb")
-    ) {
+    if (endpoint === null || (endpoint.protocol !== "rfb" && !isTerminal(endpoint))) {
       return monitor.finish({ kind: "workspace_closed", detail: "the workspace is not running" });
+    }
+    // An ssh target's connection is a login of its own, not the person's shell: nothing to watch.
+    if (watch && endpoint.protocol === "ssh") {
+      return monitor.finish({ kind: "workspace_closed", detail: "an ssh terminal cannot be watched" });
     }
     let upstream: Duplex;
     try {
@@ -632,7 +633,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ws,
       upstream,
       terminal
-        ? terminalSession(clipboard)
+        ? terminalSession(clipboard, { viewOnly: watch })
         : rfbSession({
             password: endpoint.secret,
             maxClipboardBytes: maxFrameBytes,

@@ -40,8 +40,15 @@ function notice(reason: ClipboardRefusal): Buffer {
  * The browser half: frames in, the same frames out; violations close with 4008 / 4009. A paste
  * goes on as input when the `clipboard` policy allows it, and is refused (with a notice and an
  * audit entry) when it does not. The workspace side never sees a paste frame.
+ *
+ * `viewOnly` (an admin watching the person's shell): every frame is still read against the
+ * grammar, and none goes on — no typing, paste or resize of the watcher's reaches the shell, and
+ * none counts as the person's input.
  */
-export function terminalSession(clipboard: ClipboardGuard): ProtocolSession {
+export function terminalSession(
+  clipboard: ClipboardGuard,
+  options: { viewOnly?: boolean } = {},
+): ProtocolSession {
   let pending: Buffer = Buffer.alloc(0);
   return {
     // Nothing to exchange: the workspace side (ssh login, shell host) is ready before relaying.
@@ -56,6 +63,7 @@ export function terminalSession(clipboard: ClipboardGuard): ProtocolSession {
         throw error;
       }
       pending = pending.subarray(read.consumed);
+      if (options.viewOnly === true) return { forward: Buffer.alloc(0), input: false };
       const forward: Uint8Array[] = [];
       const replies: Buffer[] = [];
       const resizes: { cols: number; rows: number }[] = [];

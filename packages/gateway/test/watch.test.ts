@@ -1,20 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { issueSessionToken } from "@neosc/auth/session-token";
 import type { Database } from "@neosc/db/database";
 import { createTestDatabase, type TestDatabase } from "@neosc/db/testing";
 import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { RfbTestClient } from "../testing/rfb-client.ts";
-import {
-  COOKIE,
-  type Launched,
-  launchSession,
-  ORIGIN,
-  SECRET,
-  startGateway,
-  type TestGateway,
-} from "./support/gateway.ts";
+import { type Launched, launchSession, ORIGIN, startGateway, type TestGateway } from "./support/gateway.ts";
+import { signedIn, type Watcher, watchTicket as watchTicketFor } from "./support/watch.ts";
 
 /*
  * An admin watching someone's desktop (`session.watch` tickets) with a real Xvnc: the watcher's
@@ -45,48 +36,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function admin(role: "admin" | "user" = "admin") {
-  const user = await db.users.create({
-    source: "local",
-    email: `${randomBytes(6).toString("hex")}@example.test`,
-    name: "Admin",
-    role,
-    organizationId: null,
-    passwordHash: "unused",
-    mustChangePassword: false,
-  });
-  const now = new Date();
-  const login = await db.loginSessions.create({
-    userId: user.id,
-    method: "local",
-    mfa: false,
-    clientIp: null,
-    userAgent: null,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + 3600_000),
-  });
-  const { token } = await issueSessionToken(
-    { secret: SECRET },
-    { sessionId: login.id, userId: user.id, now },
-  );
-  return { user, loginSessionId: login.id, cookie: `${COOKIE}=${token}` };
-}
-
-/** What `session.watch` stores for an admin (the router's test covers who may get one). */
-async function watchTicket(launched: Launched, watcher: Awaited<ReturnType<typeof admin>>) {
-  const ticket = randomBytes(32).toString("base64url");
-  const issuedAt = new Date();
-  await db.connectTickets.issue(ticket, {
-    sessionId: launched.session.id,
-    userId: watcher.user.id,
-    loginSessionId: watcher.loginSessionId,
-    subject: null,
-    issuedAt,
-    expiresAt: new Date(issuedAt.getTime() + 60_000),
-    watch: true,
-  });
-  return ticket;
-}
+const admin = (role: "admin" | "user" = "admin") => signedIn(db, role);
+const watchTicket = (launched: Launched, watcher: Watcher) => watchTicketFor(db, launched, watcher);
 
 async function viewer(ticket: string, cookie: string, through: TestGateway = gateway) {
   const client = await RfbTestClient.open(through.url, { ticket, origin: ORIGIN, cookie });

@@ -15,11 +15,14 @@ const database = useTestDatabase();
 let admin: User;
 let auditor: User;
 let desktop: Workspace;
+let shell: Workspace;
 
 beforeAll(async () => {
   admin = (await createLocalUser(database.db, "admin")).user;
   auditor = (await createLocalUser(database.db, "auditor")).user;
-  desktop = (await resetCatalogue(database.db, { user: admin }))("linux-desktop");
+  const catalogue = await resetCatalogue(database.db, { user: admin });
+  desktop = catalogue("linux-desktop");
+  shell = catalogue("dev-terminal");
 });
 
 async function deniedEntry(action: string, actorId: string) {
@@ -124,5 +127,58 @@ describe("session.watch", () => {
       );
       expect(await deniedEntry("session.watch", caller.id), role).toMatchObject({ reason: "role_required" });
     }
+  });
+
+  it("gives an admin a view-only ticket to someone's local shell, and refuses an ssh terminal, audited", async () => {
+    const alice = (await createLocalUser(database.db, "user")).user;
+    const session = await callerFor(database.db, { user: alice }).workspace.launch({ workspaceId: shell.id });
+    const asAdmin = callerFor(database.db, { user: admin });
+    const watched = await asAdmin.session.watch({ sessionId: session.id });
+    expect(await database.db.connectTickets.redeem(watched.ticket, new Date())).toMatchObject({
+      ok: true,
+      ticket: { sessionId: session.id, userId: admin.id, watch: true },
+    });
+
+    // Each connection to an ssh target is a login of its own, not the person's shell.
+    const ssh = await asAdmin.workspace.create({
+      slug: "bastion-watch",
+      name: "Bastion",
+      kind: "terminal",
+      driver: "ssh",
+      sshTarget: {
+        host: "bastion.internal",
+        port: 22,
+        username: "ops",
+        hostKey: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+      },
+      sshCredential: { kind: "password", password: "unused" },
+      allowedRoles: ["user"],
+    });
+    const onSsh = await database.db.sessions.createWithinLimit(
+      {
+        workspaceId: ssh.id,
+        workspaceSlug: ssh.slug,
+        workspaceName: ssh.name,
+        workspaceKind: "terminal",
+        userId: alice.id,
+        userEmail: alice.email,
+        organizationId: null,
+        startedAt: new Date(),
+        clientIp: null,
+        connectionUrl: null,
+        endsAt: null,
+        idleEndsAt: null,
+      },
+      null,
+    );
+    if (onSsh === null) throw new Error("no session");
+    await expectRefusal(asAdmin.session.watch({ sessionId: onSsh.id }), "CONFLICT", "not_connectable");
+    const refused = await database.db.audit.list({
+      action: "session.watch",
+      resourceId: onSsh.id,
+      result: "denied",
+      limit: 5,
+    });
+    expect(refused.items[0]).toMatchObject({ actor: { id: admin.id }, reason: "not_connectable" });
   });
 });

@@ -1,18 +1,20 @@
 import type { WorkspaceSession } from "@neosc/core/session";
 import { Eye } from "lucide-react";
-import { useRef } from "react";
+import { type RefObject, useRef } from "react";
 import { Link, useParams } from "react-router";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
 import { buttonClass } from "../../components/ui/button.tsx";
 import { Badge, EmptyState, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
+import { useTerminalViewer } from "../../features/terminal/use-terminal-viewer.ts";
 import { useVncViewer } from "../../features/viewer/use-vnc-viewer.ts";
 import { ViewerOverlay } from "../../features/viewer/viewer-overlay.tsx";
 import { trpc } from "../../lib/trpc.ts";
 
 /**
- * An admin watches someone's running desktop (`/admin/watch/<sessionId>`): noVNC in view-only
- * mode on a `session.watch` ticket. The gateway drops every key and pointer move of the watcher
- * regardless of this page, and audits the watch; the viewer closes when the session ends.
+ * An admin watches someone's running desktop or local shell (`/admin/watch/<sessionId>`): noVNC
+ * in view-only mode, or xterm.js with input off, on a `session.watch` ticket. The gateway drops
+ * every key, pointer move, paste and resize of the watcher regardless of this page, and audits
+ * the watch; the viewer closes when the session ends.
  */
 export function WatchPage() {
   const { sessionId } = useParams();
@@ -21,7 +23,12 @@ export function WatchPage() {
   const current = active.data?.find((candidate) => candidate.id === sessionId);
   if (current) seen.current = current;
   const session = current ?? seen.current;
-  if (session) return <WatchViewer session={session} />;
+  if (session)
+    return session.workspaceKind === "terminal" ? (
+      <TerminalWatch session={session} />
+    ) : (
+      <DesktopWatch session={session} />
+    );
   if (active.isPending) return <PageLoading label="Opening the session" />;
   if (active.error) return <ErrorState error={active.error} onRetry={() => void active.refetch()} />;
   return (
@@ -33,22 +40,52 @@ export function WatchPage() {
         </Link>
       }
     >
-      Only running desktops can be watched.
+      Only running desktops and terminals can be watched.
     </EmptyState>
   );
 }
 
-function WatchViewer({ session }: { session: WorkspaceSession }) {
+const END_CONTEXT = { idleMinutes: null, maxDurationMinutes: null };
+
+function DesktopWatch({ session }: { session: WorkspaceSession }) {
   const { apiBaseUrl } = useRuntimeConfig();
   const screen = useRef<HTMLDivElement>(null);
   const viewer = useVncViewer({
     session,
     screen,
     apiBaseUrl,
-    endContext: { idleMinutes: null, maxDurationMinutes: null },
+    endContext: END_CONTEXT,
     clipboard: null,
     watch: true,
   });
+  return <WatchViewer session={session} viewer={viewer} screen={screen} terminal={false} />;
+}
+
+function TerminalWatch({ session }: { session: WorkspaceSession }) {
+  const { apiBaseUrl } = useRuntimeConfig();
+  const screen = useRef<HTMLDivElement>(null);
+  const viewer = useTerminalViewer({
+    session,
+    screen,
+    apiBaseUrl,
+    endContext: END_CONTEXT,
+    clipboard: null,
+    watch: true,
+  });
+  return <WatchViewer session={session} viewer={viewer} screen={screen} terminal />;
+}
+
+function WatchViewer({
+  session,
+  viewer,
+  screen,
+  terminal,
+}: {
+  session: WorkspaceSession;
+  viewer: ReturnType<typeof useVncViewer>;
+  screen: RefObject<HTMLDivElement | null>;
+  terminal: boolean;
+}) {
   return (
     <div className="flex h-[calc(100dvh-7rem)] min-h-[420px] flex-col gap-3 lg:h-[calc(100dvh-5rem)]">
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -58,7 +95,10 @@ function WatchViewer({ session }: { session: WorkspaceSession }) {
             Watching {session.userEmail} · {session.workspaceName}
           </h1>
           <p className="text-sm text-fg-muted">
-            View only: your keyboard and mouse do not reach this desktop. The watch is in the audit log.{" "}
+            {terminal
+              ? "View only: your typing, pastes and window size do not reach this shell."
+              : "View only: your keyboard and mouse do not reach this desktop."}{" "}
+            The watch is in the audit log.{" "}
             <Badge tone={viewer.state.phase === "connected" ? "success" : "neutral"}>
               {viewer.state.phase === "connected"
                 ? "Live"
@@ -75,13 +115,14 @@ function WatchViewer({ session }: { session: WorkspaceSession }) {
       <div className="relative min-h-0 flex-1 overflow-hidden rounded-xl border border-line bg-neutral-950 shadow-sm">
         <div
           ref={screen}
-          data-testid="watch-screen"
-          role="img"
+          data-testid={terminal ? "watch-terminal" : "watch-screen"}
+          role={terminal ? "region" : "img"}
           aria-label={`${session.workspaceName} of ${session.userEmail}, view only`}
-          className="absolute inset-0"
+          className={terminal ? "absolute inset-2" : "absolute inset-0"}
         />
         <ViewerOverlay
           state={viewer.state}
+          {...(terminal ? { waitingFor: "the shell" } : {})}
           workspaceName={session.workspaceName}
           onReconnect={viewer.reconnect}
         />

@@ -111,7 +111,7 @@ function ActiveTab() {
               extra={
                 me.user.role === "admin" &&
                 session.userId !== me.user.id &&
-                (session.workspaceKind === "desktop" || session.workspaceKind === "app") ? (
+                session.workspaceKind !== "web" ? (
                   <Link
                     to={`/admin/watch/${session.id}`}
                     className={buttonClass("secondary", "sm")}

@@ -26,6 +26,11 @@ export interface TerminalViewerOptions {
   endContext: EndContext;
   /** The `clipboard` policy (null: no limits); the gateway enforces pastes, the viewer copies. */
   clipboard: PolicySettings<"clipboard"> | null;
+  /**
+   * An admin watching someone's shell (session.watch): output only — no typing, paste or size is
+   * sent (the gateway drops them regardless).
+   */
+  watch?: boolean;
 }
 
 function latin1Bytes(data: string): Uint8Array {
@@ -38,7 +43,8 @@ function latin1Bytes(data: string): Uint8Array {
  * An xterm.js terminal on a session through the gateway (`@neosc/core/terminal` frames), kept up
  * while the session is active. The terminal fills its element and sends its size on every
  * connection and every resize; a reconnect starts from a clean screen, because the workspace
- * replays its recent output (a local shell) or opens a fresh shell (ssh).
+ * replays its recent output (a local shell) or opens a fresh shell (ssh). A watcher's terminal
+ * sends nothing: it shows the shell's replayed output, then the live output, at its own width.
  */
 export function useTerminalViewer({
   session,
@@ -46,6 +52,7 @@ export function useTerminalViewer({
   apiBaseUrl,
   endContext,
   clipboard,
+  watch,
 }: TerminalViewerOptions) {
   const utils = trpc.useUtils();
   const [state, setState] = useState<ViewerState>({
@@ -68,9 +75,11 @@ export function useTerminalViewer({
   useEffect(() => {
     const target = screen.current;
     if (!target) return;
+    const viewOnly = watch === true;
     const terminal = new Terminal({
       scrollback: SCROLLBACK_LINES,
-      cursorBlink: true,
+      cursorBlink: !viewOnly,
+      disableStdin: viewOnly,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
       fontSize: 14,
       theme: { background: "#0a0a0a" },
@@ -95,7 +104,7 @@ export function useTerminalViewer({
 
     const send = (bytes: Uint8Array) => {
       const socket = socketRef.current;
-      if (socket?.readyState === WebSocket.OPEN) socket.send(bytes);
+      if (!viewOnly && socket?.readyState === WebSocket.OPEN) socket.send(bytes);
     };
     /*
      * Pastes travel as paste frames, so the gateway can apply the clipboard policy to them (and
@@ -116,7 +125,7 @@ export function useTerminalViewer({
       event.preventDefault();
       event.stopPropagation();
       const text = event.clipboardData?.getData("text/plain") ?? "";
-      if (text !== "") paste(text);
+      if (text !== "" && !viewOnly) paste(text);
     };
     // Copying a selection out of the workspace, unless the policy keeps it in.
     const onCopy = (event: ClipboardEvent) => {
@@ -139,6 +148,7 @@ export function useTerminalViewer({
       workspaceId,
       apiBaseUrl,
       utils,
+      watch: viewOnly,
       endContext: () => context.current,
       setState,
       attach(socket, connected) {
@@ -146,7 +156,7 @@ export function useTerminalViewer({
         socket.addEventListener("open", () => {
           terminal.reset();
           refit();
-          socket.send(encodeTerminalResize(terminal.cols, terminal.rows));
+          send(encodeTerminalResize(terminal.cols, terminal.rows));
           connected();
           terminal.focus();
         });
@@ -170,7 +180,7 @@ export function useTerminalViewer({
       terminalRef.current = null;
       socketRef.current = null;
     };
-  }, [sessionId, workspaceId, apiBaseUrl, screen, utils, generation]);
+  }, [sessionId, workspaceId, apiBaseUrl, screen, utils, generation, watch]);
 
   /** Answers "still there?": a resize to the same size is input the gateway counts and the shell ignores. */
   const keepWorking = useCallback(() => {

@@ -1,4 +1,5 @@
 import { gatewaySubprotocols, parseGatewayNotice } from "@neosc/core/connection";
+import { readApiError } from "../../lib/api-error.ts";
 import type { trpc } from "../../lib/trpc.ts";
 import { type CloseOutcome, closeOutcome, type EndContext, endedOutcome } from "./close-reason.ts";
 
@@ -107,7 +108,16 @@ export function runConnectionLoop(options: ConnectionLoopOptions): () => void {
       let outcome: CloseOutcome;
       try {
         outcome = await attempt(failures + 1, retry);
-      } catch {
+      } catch (error) {
+        // A session that cannot be watched (an ssh terminal) stays so: say why instead of retrying.
+        const refusal = readApiError(error);
+        if (options.watch === true && refusal.domain?.reason === "not_connectable") {
+          setState({
+            phase: "closed",
+            outcome: { kind: "refused", title: "This session cannot be watched", detail: refusal.message },
+          });
+          return;
+        }
         // session.connect refused (the session ended, or the API is unreachable).
         outcome = { kind: "retry", why: "The portal could not get a connection ticket" };
       }

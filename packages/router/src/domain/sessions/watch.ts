@@ -5,10 +5,12 @@ import { audit, refuse } from "../audit/record.ts";
 import { issueTicket } from "./connect.ts";
 
 /**
- * An admin watches someone's running desktop: a single-use ticket (≤ 60 s) for one view-only
- * gateway connection. The gateway that redeems it (any replica) opens a connection of its own to
- * the session's workspace as a shared client and drops every input message the watcher sends;
- * the watch ends with the session. Who watched whom, and when, is in the audit log
+ * An admin watches someone's running desktop or local shell: a single-use ticket (≤ 60 s) for one
+ * view-only gateway connection. The gateway that redeems it (any replica) opens a connection of
+ * its own to the session's workspace — a shared VNC client, or another viewer of the shell host,
+ * which replays the shell's recent output first — and drops every input message the watcher
+ * sends; the watch ends with the session. An ssh terminal cannot be watched: each connection to
+ * it is a login of its own, not the person's shell. Who watched whom, and when, is in the audit log
  * (`session.watch` here, the gateway's connect/disconnect entries with `watch: true`). Only
  * admins reach this (the role gate audits everyone else's attempt).
  */
@@ -34,12 +36,25 @@ export async function watchSession(
       }),
     );
   }
-  if (session.workspaceKind === "web" || session.workspaceKind === "terminal") {
+  if (session.workspaceKind === "web") {
     return deny(
-      new DomainError("CONFLICT", "not_connectable", "Only desktop sessions can be watched", {
+      new DomainError("CONFLICT", "not_connectable", "Only desktops and terminals can be watched", {
         details: { sessionId: session.id, kind: session.workspaceKind },
       }),
     );
+  }
+  if (session.workspaceKind === "terminal") {
+    const workspace = await ctx.db.workspaces.findById(session.workspaceId);
+    if (workspace?.driver === "ssh") {
+      return deny(
+        new DomainError(
+          "CONFLICT",
+          "not_connectable",
+          "An ssh terminal cannot be watched: each connection is a login of its own",
+          { details: { sessionId: session.id, kind: session.workspaceKind } },
+        ),
+      );
+    }
   }
   const { ticket, expiresAt } = await issueTicket(ctx, session, now, { watch: true });
   await audit(ctx, {
@@ -47,5 +62,6 @@ export async function watchSession(
     resource: { type: "session", id: session.id },
     details: { watched: session.userId, watchedEmail: session.userEmail, expiresAt: expiresAt.toISOString() },
   });
+  // What session.connect answers for the same session (the viewer is chosen by the session's kind).
   return { ticket, url: ctx.config.gateway?.url ?? GATEWAY_PATH, protocol: "rfb", expiresAt };
 }
