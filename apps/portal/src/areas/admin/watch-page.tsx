@@ -113,13 +113,22 @@ function WatchViewer({
         </Link>
       </div>
       <div className="relative min-h-0 flex-1 overflow-hidden rounded-xl border border-line bg-neutral-950 shadow-sm">
-        <div
-          ref={screen}
-          data-testid={terminal ? "watch-terminal" : "watch-screen"}
-          role={terminal ? "region" : "img"}
-          aria-label={`${session.workspaceName} of ${session.userEmail}, view only`}
-          className={terminal ? "absolute inset-2" : "absolute inset-0"}
-        />
+        {terminal ? (
+          <section
+            ref={screen}
+            data-testid="watch-terminal"
+            aria-label={`${session.workspaceName} of ${session.userEmail}, view only`}
+            className="absolute inset-2"
+          />
+        ) : (
+          <div
+            ref={screen}
+            data-testid="watch-screen"
+            role="img"
+            aria-label={`${session.workspaceName} of ${session.userEmail}, view only`}
+            className="absolute inset-0"
+          />
+        )}
         <ViewerOverlay
           state={viewer.state}
           {...(terminal ? { waitingFor: "the shell" } : {})}
