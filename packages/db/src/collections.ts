@@ -112,6 +112,19 @@ export interface PersonDoc {
   updatedAt: Date;
 }
 
+/**
+ * The active sessions placed on one workspace host (`_id` = the host id), so placement reads each
+ * host's load by `_id` instead of counting sessions. Written only under the host's load lock
+ * (locks.ts) by the sessions repository: launch adds the session, the end that wins its claim
+ * removes it; a set of ids, so writing either twice changes nothing. A periodic recount from the
+ * host's active sessions (its reconciler) repairs what a writer that died in between left.
+ */
+export interface HostLoadDoc {
+  _id: string;
+  sessions: string[];
+  updatedAt: Date;
+}
+
 /** A session as the person document copies it (everything but where it listens). */
 export type SessionSnapshot = Omit<SessionDoc, "endpoint">;
 
@@ -154,6 +167,7 @@ export const COLLECTION_NAMES = {
   workspaceHosts: "workspace_hosts",
   auditCheckpoints: "audit_checkpoints",
   people: "people",
+  hostLoads: "host_loads",
   markers: "markers",
   lookups: "lookups",
 } as const;
@@ -173,6 +187,7 @@ export interface Collections {
   workspaceHosts: Collection<WorkspaceHostDoc>;
   auditCheckpoints: Collection<AuditCheckpointDoc>;
   people: Collection<PersonDoc>;
+  hostLoads: Collection<HostLoadDoc>;
   markers: Collection<MarkerDoc>;
   lookups: Collection<LookupDoc>;
 }
@@ -193,6 +208,7 @@ export function collectionsOf(db: Db): Collections {
     workspaceHosts: db.collection<WorkspaceHostDoc>(COLLECTION_NAMES.workspaceHosts),
     auditCheckpoints: db.collection<AuditCheckpointDoc>(COLLECTION_NAMES.auditCheckpoints),
     people: db.collection<PersonDoc>(COLLECTION_NAMES.people),
+    hostLoads: db.collection<HostLoadDoc>(COLLECTION_NAMES.hostLoads),
     markers: db.collection<MarkerDoc>(COLLECTION_NAMES.markers),
     lookups: db.collection<LookupDoc>(COLLECTION_NAMES.lookups),
   };
@@ -236,6 +252,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   workspaceHosts: [],
   auditCheckpoints: [],
   people: [],
+  hostLoads: [],
   markers: [],
   lookups: [],
 };

@@ -76,8 +76,8 @@ export interface ConnectDatabaseOptions {
   connectTimeoutMS?: number;
   appName?: string;
   /**
-   * Creates indexes on connect and builds what an upgraded install lacks (the per-person
-   * documents); default true, idempotent.
+   * Creates indexes on connect and builds what an upgraded install lacks (the per-person and per-host
+   * load documents); default true, idempotent.
    */
   ensureIndexes?: boolean;
   /**
@@ -160,6 +160,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
     try {
       await connection.ensureIndexes();
       await connection.db.sessions.indexPeople();
+      await connection.db.sessions.indexHostLoads();
     } catch (error) {
       await client.close().catch(() => {});
       throw error;

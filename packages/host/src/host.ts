@@ -177,7 +177,7 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     limit: options.warmLimit ?? 4,
     workspaces: () => db.workspaces.list({ enabled: true }),
     clipboard: clipboardAtStart,
-    room: async () => capacity - (await db.sessions.countActive({ hostId: id })),
+    room: async () => capacity - ((await db.sessions.activeCountsByHost([id])).get(id) ?? 0),
     launching: () => starting > 0 || Date.now() - lastStartEndedAt < REFILL_QUIET_MS,
     canStart: (capability) => announcement.capabilities[capability]?.ok === true,
     onError: (error, message) => logger?.warn({ err: error }, message),
@@ -255,7 +255,11 @@ export async function startWorkspaceHost(options: WorkspaceHostOptions): Promise
     const held = await provisioner.list();
     for (const { sessionId, alive, hostId, cause } of held)
       await reconcileSession(sessionId, alive, hostId, cause);
-    if (round++ % ORPHAN_CHECK_EVERY === 0) await endOrphans();
+    if (round++ % ORPHAN_CHECK_EVERY === 0) {
+      await endOrphans();
+      // Launches and ends keep this host's load exact; a writer that died in between is repaired here.
+      await db.sessions.recountHostLoad(id);
+    }
   }
 
   /**

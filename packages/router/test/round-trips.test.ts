@@ -20,7 +20,7 @@ import {
   TEST_CONFIG,
   testServices,
 } from "./support/context.ts";
-import { registerTestHost } from "./support/database.ts";
+import { registerTestHost, TEST_HOST_ID } from "./support/database.ts";
 
 /*
  * The hot paths cost O(1) on the embedded engine (ARCHITECTURE §5, issue 14): FerretDB 1.24 on
@@ -45,6 +45,7 @@ let person: User;
 let token: string;
 let web: Workspace;
 let desktop: Workspace;
+let app: Workspace;
 
 beforeAll(async () => {
   database = await createTestDatabase(inject("mongoUrl"), { cacheMaxAgeMs: 60_000 });
@@ -55,6 +56,7 @@ beforeAll(async () => {
   const bySlug = await resetCatalogue(db, { user: admin });
   web = bySlug("api-docs");
   desktop = bySlug("linux-desktop");
+  app = bySlug("firefox");
   person = (await createLocalUser(db, "user")).user;
   const opened = await openLoginSession(makeContext(db), person, { method: "local", mfa: false });
   token = opened.output.token;
@@ -140,6 +142,37 @@ describe("database round trips of the hot paths", () => {
     // identity 2, person 1, the end (read, claim, write) 3, the copy removed under the lock 4,
     // revocation 1, audit 2.
     expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(13);
+  });
+
+  it("launch and stop of a workspace placed on a host (its load read and written by _id)", async () => {
+    // Other people's apps on the host: placement must not count them (issues 11 and 14).
+    for (let index = 0; index < 3; index++) {
+      const someone = (await createLocalUser(database.db, "user")).user;
+      await callerFor(database.db, { user: someone }).workspace.launch({ workspaceId: app.id });
+    }
+    const launch = await tripsOf(() => request((caller) => caller.workspace.launch({ workspaceId: app.id })));
+    console.log(`launch on a host: ${launch.length} round trips\n${describeTrips(launch)}`);
+    const stop = await tripsOf(() => request((caller) => caller.workspace.stop({ workspaceId: app.id })));
+    console.log(`stop on a host: ${stop.length} round trips\n${describeTrips(stop)}`);
+    expect(scans(launch), describeTrips(launch)).toEqual([]);
+    expect(scans(stop), describeTrips(stop)).toEqual([]);
+    const loads = (list: RoundTrip[]) => list.filter((trip) => trip.collection === "host_loads");
+    // The load read for placement, then read + write under the host's load lock.
+    expect(
+      loads(launch).map((trip) => trip.command),
+      describeTrips(launch),
+    ).toEqual(["find", "find", "update"]);
+    expect(
+      loads(stop).map((trip) => trip.command),
+      describeTrips(stop),
+    ).toEqual(["find", "update"]);
+    // The web launch's 11, the load read 1, the host's lock + read + write + unlock 4.
+    expect(launch.length, describeTrips(launch)).toBeLessThanOrEqual(16);
+    // The web stop's 13, the host's lock + read + write + unlock 4.
+    expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(17);
+    expect(await database.db.sessions.activeCountsByHost([TEST_HOST_ID])).toEqual(
+      new Map([[TEST_HOST_ID, 4]]),
+    );
   });
 
   it("sign-in finds the person by email with reads by _id", async () => {

@@ -69,8 +69,17 @@ export interface SessionsRepository {
   setEndpoint(id: string, endpoint: Omit<WorkspaceEndpoint, "secret">): Promise<boolean>;
   /** Where an active session's workspace listens; null when ended or not started. */
   findEndpoint(id: string): Promise<Omit<WorkspaceEndpoint, "secret"> | null>;
-  /** Active sessions per workspace host (hosts without any are absent), for placement. */
-  activeCountsByHost(): Promise<Map<string, number>>;
+  /**
+   * Active sessions on each of these workspace hosts, for placement: one read by `_id` per host
+   * (its load document), however many sessions are stored.
+   */
+  activeCountsByHost(hostIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Rewrites the host's load document from its active sessions (a scan of them), under its load
+   * lock: repairs what a writer that died between a session's insert or end and the load write
+   * left. Returns how many sessions it lists.
+   */
+  recountHostLoad(hostId: string): Promise<number>;
   /** Newest first (startedAt desc, id desc), keyset cursor. */
   list(input: ListSessionsInput): Promise<Page<WorkspaceSession>>;
   /** Only while active; returns the updated session or null. */
@@ -108,6 +117,8 @@ export interface SessionsRepository {
    * scan of the active sessions); idempotent, and a no-op once done. Returns how many it wrote.
    */
   indexPeople(): Promise<number>;
+  /** Likewise the workspace hosts' load documents (see recountHostLoad). Returns how many it wrote. */
+  indexHostLoads(): Promise<number>;
   /** Launches (session starts) per UTC hour/day since `from`, oldest first. */
   launchesPerBucket(unit: TimeUnit, from: Date): Promise<BucketCount[]>;
   /** Most launched workspaces since `from`. */
@@ -171,8 +182,11 @@ function activeFilter(filter: ActiveSessionFilter = {}): Filter<SessionDoc> {
 
 const endClaimId = (sessionId: string) => `session-end:${sessionId}`;
 const personLockId = (userId: string) => `person-write:${userId}`;
+const hostLoadLockId = (hostId: string) => `host-load:${hostId}`;
 /** Set once every person with an active session has a person document (see indexPeople). */
 const PEOPLE_INDEXED = "people-indexed";
+/** Set once every host with an active session has a load document (see indexHostLoads). */
+const HOST_LOADS_INDEXED = "host-loads-indexed";
 
 function snapshotOf(doc: SessionDoc): SessionSnapshot {
   const { endpoint: _endpoint, ...snapshot } = doc;
@@ -193,7 +207,7 @@ function matches(session: SessionSnapshot, filter: ActiveSessionFilter): boolean
 export function createSessionsRepository(collections: Collections): SessionsRepository {
   const { sessions, claims } = collections;
 
-  const { people, markers } = collections;
+  const { people, markers, hostLoads } = collections;
   /** Monotonic: once the marker is seen, this replica stops looking for it. */
   let peopleIndexed = false;
 
@@ -229,6 +243,43 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       const next = change(await personSessions(userId));
       if (next !== null) await writePerson(userId, next);
     });
+  }
+
+  /**
+   * Changes the host's list of active sessions under its load lock (see HostLoadDoc): launches
+   * and ends on any replica serialize here, so none is lost to FerretDB's read-modify-write.
+   */
+  function updateHostLoad(
+    hostId: string,
+    change: (ids: string[]) => string[] | null | Promise<string[] | null>,
+  ): Promise<void> {
+    return withLock(claims, hostLoadLockId(hostId), async () => {
+      const current = await hostLoads.findOne({ _id: hostId });
+      const next = await change(current?.sessions ?? []);
+      if (next === null) return;
+      await hostLoads.updateOne(
+        { _id: hostId },
+        { $set: { sessions: next, updatedAt: new Date() } },
+        { upsert: true },
+      );
+    });
+  }
+
+  /*
+   * Under the load lock, so exact: a session inserted after the scan is added after this write
+   * (its launch waits for the lock), one ended after the scan is removed after it.
+   */
+  async function recountHostLoad(hostId: string): Promise<number> {
+    let count = 0;
+    await updateHostLoad(hostId, async (listed) => {
+      const docs = await sessions.find(activeFilter({ hostId }), { projection: { _id: 1 } }).toArray();
+      count = docs.length;
+      const ids = docs.map((doc) => doc._id);
+      // Unchanged (the usual case): nothing written.
+      const known = new Set(listed);
+      return ids.length === listed.length && ids.every((id) => known.has(id)) ? null : ids;
+    });
+    return count;
   }
 
   /** Replaces the person's copy of a session that is still listed (fresher fields). */
@@ -363,7 +414,11 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
             if (isDuplicateKeyError(error)) throw duplicateError("session", "_id", error);
             throw error;
           }
-          await writePerson(input.userId, [snapshotOf(doc), ...listed]);
+          const hostId = doc.hostId;
+          await Promise.all([
+            writePerson(input.userId, [snapshotOf(doc), ...listed]),
+            hostId == null ? null : updateHostLoad(hostId, (ids) => (ids.includes(id) ? null : [...ids, id])),
+          ]);
           return toSession(doc);
         },
         { whileWaiting: full },
@@ -409,15 +464,12 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       return doc?.status === "active" ? (doc.endpoint ?? null) : null;
     },
 
-    async activeCountsByHost() {
-      const rows = await sessions
-        .aggregate<{ _id: string | null; count: number }>([
-          { $match: { status: "active" } },
-          { $group: { _id: "$hostId", count: { $sum: 1 } } },
-        ])
-        .toArray();
-      return new Map(rows.flatMap((row) => (row._id === null ? [] : [[row._id, row.count] as const])));
+    async activeCountsByHost(hostIds) {
+      const docs = await Promise.all(hostIds.map((hostId) => hostLoads.findOne({ _id: hostId })));
+      return new Map(hostIds.map((hostId, index) => [hostId, docs[index]?.sessions.length ?? 0]));
     },
+
+    recountHostLoad,
 
     async countActive(filter = {}) {
       if (filter.userId !== undefined) {
@@ -512,9 +564,18 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       const doc = decided ? await applyEnd(id, decided) : null;
       if (won) {
         if (doc !== null) {
+          // Only the winner of the end claim: the person's copy and the host's load drop it once.
           await updatePerson(doc.userId, (list) =>
             list.some((copy) => copy._id === id) ? list.filter((copy) => copy._id !== id) : null,
           );
+          // After the person's lock: a launch adds to the load while holding it, so an end racing
+          // its own launch never removes the session before it was added.
+          const hostId = doc.hostId;
+          if (hostId != null) {
+            await updateHostLoad(hostId, (ids) =>
+              ids.includes(id) ? ids.filter((other) => other !== id) : null,
+            );
+          }
         }
         // Live connections of this session, on any gateway replica, close on the next poll.
         await bumpRevocations(collections, end.at);
@@ -570,6 +631,25 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       }
       peopleIndexed = true;
       return written;
+    },
+
+    /*
+     * For an install upgraded from before host load documents: each host that has active sessions
+     * (one scan) is recounted under its lock; the marker makes later starts skip this.
+     */
+    async indexHostLoads() {
+      if ((await markers.findOne({ _id: HOST_LOADS_INDEXED })) !== null) return 0;
+      const hostIds = new Set<string>();
+      for (const doc of await sessions.find({ status: "active" }, { projection: { hostId: 1 } }).toArray()) {
+        if (doc.hostId != null) hostIds.add(doc.hostId);
+      }
+      for (const hostId of hostIds) await recountHostLoad(hostId);
+      try {
+        await markers.insertOne({ _id: HOST_LOADS_INDEXED, at: new Date() });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      return hostIds.size;
     },
 
     launchesPerBucket(unit, from) {

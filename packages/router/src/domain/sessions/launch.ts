@@ -11,7 +11,7 @@ import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
 import { loadPolicies } from "../policies/policies.ts";
 import { checkRecordingAvailable } from "../recordings/recordings.ts";
-import { placeSession, reachableHosts } from "../workspaces/availability.ts";
+import { isLive, placeSession, reachableHosts } from "../workspaces/availability.ts";
 import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
@@ -105,12 +105,10 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   // Desktops and apps run on a workspace host; web workspaces need none.
   let hostId: string | null = null;
   if (workspace.kind !== "web") {
-    const placement = placeSession(
-      workspace,
-      await reachableHosts(ctx),
-      await ctx.db.sessions.activeCountsByHost(),
-      now,
-    );
+    const hosts = await reachableHosts(ctx);
+    // Each live host's load is one read by `_id` (its load document), not a count of sessions.
+    const live = hosts.filter((host) => isLive(host, now)).map((host) => host.id);
+    const placement = placeSession(workspace, hosts, await ctx.db.sessions.activeCountsByHost(live), now);
     if ("unavailable" in placement) {
       const { reason, missing } = placement.unavailable;
       return deny(
