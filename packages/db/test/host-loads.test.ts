@@ -61,7 +61,7 @@ function rawLoads() {
 describe("workspace host loads", () => {
   it("stay exact while two replicas launch and end at once, every end raced by three callers", async () => {
     const replicas = [handle.db, other.db];
-    const hosts = [randomUUID(), randomUUID()];
+    const hosts: string[] = [randomUUID(), randomUUID()];
     const started: { id: string; hostId: string }[] = [];
 
     // Round 1: 24 launches at once, alternating replicas and hosts.
@@ -82,7 +82,7 @@ describe("workspace host loads", () => {
       Promise.all(
         ending.flatMap(({ id }) => [
           handle.db.sessions.end(id, { reason: "user_stopped", at: new Date() }),
-          other.db.sessions.end(id, { reason: "admin_ended", at: new Date() }),
+          other.db.sessions.end(id, { reason: "admin_disconnected", at: new Date() }),
           handle.db.sessions.end(id, { reason: "idle_timeout", at: new Date() }),
         ]),
       ),
@@ -123,7 +123,7 @@ describe("workspace host loads", () => {
       const id = randomUUID();
       const endAsSoonAsItExists = async () => {
         for (let attempt = 0; attempt < 500; attempt += 1) {
-          if (await other.db.sessions.end(id, { reason: "admin_ended", at: new Date() })) return true;
+          if (await other.db.sessions.end(id, { reason: "admin_disconnected", at: new Date() })) return true;
         }
         return false;
       };
