@@ -97,7 +97,7 @@ describe("the error shape", () => {
     ]);
   });
 
-  it("mfa_required carries no details (null, as every reason without any)", async () => {
+  it("mfa_required names how the refused sign-in was made (a password here), over tRPC and REST", async () => {
     const workspaces = await query<Workspace[]>(server.url, "workspace.list", {}, { headers: bearer(admin) });
     const workspace = workspaces.data?.find((candidate) => candidate.enabled);
     if (workspace === undefined) throw new Error("no enabled workspace in the catalogue");
@@ -113,11 +113,11 @@ describe("the error shape", () => {
       );
       expect(refused.error?.data.domain).toEqual({
         reason: "mfa_required",
-        details: null,
+        details: { method: "local" },
         retryAfterSeconds: null,
       });
       const problem = await rest("POST", `/workspaces/${workspace.id}/launch`, admin);
-      expect(problem).toMatchObject({ status: 403, reason: "mfa_required", details: null });
+      expect(problem).toMatchObject({ status: 403, reason: "mfa_required", details: { method: "local" } });
     } finally {
       await toggle(false);
     }

@@ -6,6 +6,7 @@ import {
   type ZitadelIdp,
 } from "@neosc/auth/testing/zitadel-idp";
 import type { LoginOutput, Me } from "@neosc/core/auth";
+import type { Workspace } from "@neosc/core/workspace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../src/server.ts";
 import { useApi } from "./support/api.ts";
@@ -237,5 +238,65 @@ describe("auth.sso accepts an ID token once, and only while young", () => {
     });
     // Refused for its age, so not used up: the default maximum age still accepts it.
     expect((await mutation(server.url, "auth.sso", input)).status).toBe(200);
+  });
+});
+
+describe("mfa-required after single sign-on (issue 15)", () => {
+  it("refuses a launch of an IdP sign-in without mfa in amr, naming the method and sending them back to the IdP", async () => {
+    const signIn = async (account: { email: string; password: string }) =>
+      (await mutation<LoginOutput>(server.url, "auth.tokenExchange", await authorize(account))).data?.token ??
+      "";
+    const admin = await signIn(accounts.admin);
+    const person = await signIn(accounts.flat);
+    const workspace = await mutation<Workspace>(
+      server.url,
+      "workspace.create",
+      {
+        slug: `sso-mfa-${Date.now()}`,
+        name: "SSO Wiki",
+        description: "",
+        kind: "web",
+        image: null,
+        url: "https://wiki.example.test",
+        cpu: 1,
+        memoryMb: 512,
+        warm: 0,
+        allowedRoles: ["neosc", "admin"],
+        organizationId: null,
+        enabled: true,
+        tags: [],
+      },
+      { headers: bearer(admin) },
+    );
+    expect(workspace.status).toBe(200);
+    const toggle = (enabled: boolean) =>
+      mutation(server.url, "policy.toggle", { key: "mfa-required", enabled }, { headers: bearer(admin) });
+    expect((await toggle(true)).status).toBe(200);
+    try {
+      const refused = await mutation(
+        server.url,
+        "workspace.launch",
+        { workspaceId: workspace.data?.id },
+        { headers: bearer(person) },
+      );
+      expect(refused.status).toBe(403);
+      expect(refused.error?.data.domain).toMatchObject({
+        reason: "mfa_required",
+        details: { method: "sso" },
+      });
+      expect(refused.error?.message).toBe(
+        "Sign in again through single sign-on with your identity provider's second factor to launch workspaces",
+      );
+      // The admin's IdP sign-in had mfa in amr: the same launch policy lets it through.
+      const allowed = await mutation(
+        server.url,
+        "workspace.launch",
+        { workspaceId: workspace.data?.id },
+        { headers: bearer(admin) },
+      );
+      expect(allowed.status).toBe(200);
+    } finally {
+      await toggle(false);
+    }
   });
 });

@@ -20,6 +20,20 @@ describe("launch refusals in words", () => {
     const problem = describeReason(refusal("mfa_required"));
     expect(problem.title).toBe("Two-factor sign-in required");
     expect(problem.action).toEqual({ to: "/account#mfa", label: "Set up two-factor" });
+    expect(describeReason(refusal("mfa_required", { method: "local" })).action?.label).toBe(
+      "Set up two-factor",
+    );
+  });
+
+  it("mfa-required after single sign-on sends the person back to the IdP's second factor", () => {
+    for (const method of ["sso", "pomerium"] as const) {
+      const problem = describeReason(refusal("mfa_required", { method }));
+      expect(problem.title).toBe("Two-factor sign-in required");
+      expect(problem.message).toContain(
+        "sign in again through SSO and complete your identity provider's second factor",
+      );
+      expect(problem.action).toBeUndefined();
+    }
   });
 
   it("access-hours gives the days, hours and time zone", () => {

@@ -3,7 +3,7 @@ import type { ProcedurePath } from "./permissions.ts";
 import type { PolicySettings } from "./policy.ts";
 import type { Role } from "./roles.ts";
 import type { SessionEndReason } from "./session.ts";
-import type { UserSource } from "./user.ts";
+import type { AuthMethod, UserSource } from "./user.ts";
 import type { WorkspaceKind } from "./workspace.ts";
 
 /**
@@ -128,7 +128,8 @@ export type ReasonDetails = Exactly<{
   launch_failed: { hostId: string };
   recording_unavailable: never;
   token_scope: { procedure: ProcedurePath; scope: ApiTokenScope["kind"] };
-  mfa_required: never;
+  /** How the refused sign-in was made: through the IdP (`sso`, `pomerium`) its second factor is the IdP's. */
+  mfa_required: { method: AuthMethod };
   /** `limit` follows the policy's type; launch refuses only while the policy is on, so it is set. */
   max_concurrent_sessions: { limit: number | null; active: number };
   ip_not_allowed: { clientIp: string | null };

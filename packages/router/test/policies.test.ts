@@ -63,6 +63,29 @@ describe("mfa-required", () => {
     });
     expect(session.status).toBe("active");
   });
+
+  it("on: a sign-in through the IdP without its second factor is sent back to the IdP, not to enrolment", async () => {
+    const user = await newUser();
+    await asAdmin().policy.toggle({ key: "mfa-required", enabled: true });
+    for (const method of ["sso", "pomerium"] as const) {
+      const refused = await expectRefusal(
+        callerFor(database.db, { user, method, mfa: false }).workspace.launch({ workspaceId: desktop.id }),
+        "FORBIDDEN",
+        "mfa_required",
+      );
+      expect(detailsOf(refused)).toEqual({ method });
+      expect(refused.message).toBe(
+        "Sign in again through single sign-on with your identity provider's second factor to launch workspaces",
+      );
+    }
+    const local = await expectRefusal(
+      callerFor(database.db, { user, mfa: false }).workspace.launch({ workspaceId: desktop.id }),
+      "FORBIDDEN",
+      "mfa_required",
+    );
+    expect(detailsOf(local)).toEqual({ method: "local" });
+    expect(local.message).toBe("Sign in with a second factor to launch workspaces");
+  });
 });
 
 describe("max-concurrent-sessions", () => {

@@ -60,6 +60,14 @@ export function describeReason(domain: DomainErrorData, fallback = "The request 
       };
     }
     case "mfa_required":
+      // Signed in through the IdP: NeoSC's own authenticator is not theirs to set up.
+      if (domain.details?.method === "sso" || domain.details?.method === "pomerium") {
+        return {
+          title: "Two-factor sign-in required",
+          message:
+            "Launching workspaces needs a sign-in with two factors, and this sign-in through single sign-on used only one. Sign out, then sign in again through SSO and complete your identity provider's second factor (its authenticator app or security key; set one up there if you have none).",
+        };
+      }
       return {
         title: "Two-factor sign-in required",
         message:

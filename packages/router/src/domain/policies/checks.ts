@@ -1,6 +1,7 @@
 import { isWithinAccessHours } from "@neosc/core/access-hours";
 import { DomainError } from "@neosc/core/errors";
 import type { PolicyOf } from "@neosc/core/policy";
+import type { AuthMethod } from "@neosc/core/user";
 import { ipInAnyCidr } from "./cidr.ts";
 
 /*
@@ -36,20 +37,26 @@ export function checkAccessHours(policy: PolicyOf<"access-hours">, now: Date): D
 
 /**
  * mfa-required: the current login must have used two factors. `enrolled`: the person can raise
- * this login with a code (`auth.mfa.stepUp`), which the message says.
+ * this login with a code (`auth.mfa.stepUp`), which the message says. Signed in through the IdP
+ * (`method` sso or pomerium), the second factor is the IdP's: the message sends them back there.
  */
 export function checkMfa(
   policy: PolicyOf<"mfa-required">,
   mfa: boolean,
   enrolled: boolean,
+  method: AuthMethod,
 ): DomainError | null {
   if (!policy.enabled || mfa) return null;
+  const throughIdp = method === "sso" || method === "pomerium";
   return new DomainError(
     "FORBIDDEN",
     "mfa_required",
     enrolled
       ? "Enter a code from your authenticator app to launch workspaces"
-      : "Sign in with a second factor to launch workspaces",
+      : throughIdp
+        ? "Sign in again through single sign-on with your identity provider's second factor to launch workspaces"
+        : "Sign in with a second factor to launch workspaces",
+    { details: { method } },
   );
 }
 

@@ -92,7 +92,7 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   const refusal =
     checkIpAllowlist(policies["ip-allowlist"], ctx.request.clientIp) ??
     checkAccessHours(policies["access-hours"], now) ??
-    checkMfa(policies["mfa-required"], mfa, canStepUp(ctx)) ??
+    checkMfa(policies["mfa-required"], mfa, canStepUp(ctx), ctx.identity.method) ??
     (await checkRecordingAvailable(
       ctx,
       recordingMode(policies.recording, workspace.recording) === "required",
