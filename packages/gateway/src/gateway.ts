@@ -647,6 +647,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       },
       {
         onInput: () => monitor.input(),
+        // A watcher of a shell is one more reader of the person's pty: waiting for a slow one
+        // would stop the person's output too. It is closed instead, and reconnects to the
+        // scrollback. (A shared VNC client is paced by Xvnc on its own.)
+        ...(watch && terminal ? { onBrowserBehind: () => monitor.finish({ kind: "unresponsive" }) } : {}),
         onViolation: (error) =>
           monitor.finish({
             kind: "protocol",

@@ -40,6 +40,12 @@ export interface RelayHooks {
   onPointer?(pointer: PointerPosition): void;
   /** A terminal's size, typed bytes and markers as forwarded (the terminal recorder's taps). */
   onTerminal?(events: Pick<ClientBytes, "resizes" | "typed" | "markers">): void;
+  /**
+   * The browser is `highWaterBytes` behind. Without this hook the relay holds the workspace
+   * until it catches up; with it the caller decides instead (a watcher sharing the person's
+   * shell is closed, so it never holds the person's output).
+   */
+  onBrowserBehind?(): void;
 }
 
 /** Why the workspace socket is not being read: the browser or the recorder is behind. */
@@ -225,6 +231,7 @@ export class Relay {
       }
     });
     if (!this.holds.has("browser") && this.ws.bufferedAmount >= this.options.highWaterBytes) {
+      if (this.hooks.onBrowserBehind !== undefined) return this.hooks.onBrowserBehind();
       // The browser is not reading fast enough: stop reading the workspace until it catches up.
       this.hold("browser");
     }

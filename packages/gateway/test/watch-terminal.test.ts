@@ -140,6 +140,36 @@ describe("watching a local shell", () => {
     await person.closed;
   });
 
+  it("closes a watcher that stops reading rather than holding the person's output", async () => {
+    const launched = await launchSession(db, { kind: "terminal" });
+    const person = await TerminalTestClient.open(gateway.url, {
+      ticket: await launched.ticket(),
+      origin: ORIGIN,
+      cookie: launched.cookie,
+    });
+    person.type("echo ready-$((2*4))\r");
+    await person.waitFor(/ready-8/);
+    const admin = await signedIn(db);
+    const watching = await TerminalTestClient.open(gateway.url, {
+      ticket: await watchTicket(db, launched, admin),
+      origin: ORIGIN,
+      cookie: admin.cookie,
+    });
+    await watching.waitFor(/ready-8/);
+    // The admin's browser stops reading (a frozen tab, a slow link): its socket is not drained.
+    const socket = (watching.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // Far more output than the socket buffers and the gateway's high-water mark hold.
+    const from = person.output.length;
+    person.type("head -c 16000000 /dev/zero | tr '\\0' x; echo; echo after-$((9*9))\r");
+    await person.waitFor(/after-81/, { from, timeoutMs: 30_000 });
+    // Reading again, the watcher finds the gateway's close after what it had been sent.
+    socket.resume();
+    expect((await watching.closed).code).toBe(1001);
+    person.close();
+    await person.closed;
+  });
+
   it("still closes a watcher who breaks the frame grammar, and ends the watch with the session", async () => {
     const launched = await launchSession(db, { kind: "terminal" });
     const admin = await signedIn(db);
