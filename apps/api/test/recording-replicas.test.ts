@@ -66,6 +66,16 @@ beforeAll(async () => {
     admin,
   );
   await mutation(first.url, "policy.toggle", { key: "recording", enabled: true }, admin);
+  // A replica serves its copy of the policies for up to 1 s (the read cache): until the second
+  // one has seen the change, a connection through it is rightly not recorded.
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    type Listed = { key: string; enabled: boolean }[];
+    const seen = await query<Listed>(second.url, "policy.list", undefined, admin);
+    if (seen.data?.some((policy) => policy.key === "recording" && policy.enabled)) break;
+    if (Date.now() > deadline) throw new Error("the second replica never saw the recording policy");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 });
 
 afterAll(async () => {
