@@ -14,6 +14,7 @@ import {
   ensureCluster,
   ferretDbPostgresUrl,
   findPostgresBinDir,
+  installIndexTwins,
   isPostgresReady,
   postgresAccount,
   postgresArgs,
@@ -371,6 +372,7 @@ async function startPostgres(input: {
       if (pid && (await isPostgresReady(pgdata, pid))) break;
       await delay(100);
     }
+    await installIndexTwins({ binDir, account, pgdata });
   } catch (error) {
     await server.stop();
     throw error;

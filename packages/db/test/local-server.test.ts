@@ -238,6 +238,20 @@ describe("local server launcher", () => {
  * PostgreSQL as the unprivileged account when we are root, reached only by a unix socket in
  * the data folder. Whatever happens to the owner, all four processes and the folder go.
  */
+/** The node types of a PostgreSQL plan as FerretDB's `explain` returns it (`queryPlanner.Plan`). */
+function planNodes(planner: unknown): string[] {
+  const nodes: string[] = [];
+  const walk = (node: unknown) => {
+    if (typeof node !== "object" || node === null) return;
+    const record = node as { "Node Type"?: unknown; Plan?: unknown; Plans?: unknown };
+    if (typeof record["Node Type"] === "string") nodes.push(record["Node Type"]);
+    walk(record.Plan);
+    if (Array.isArray(record.Plans)) for (const child of record.Plans) walk(child);
+  };
+  walk(planner);
+  return nodes;
+}
+
 describe("local server launcher, PostgreSQL backend", () => {
   it("starts FerretDB on PostgreSQL, not as root, and removes every process and the folder on stop", async () => {
     const server = await startLocalServer({ mode: "throwaway", engine: "postgresql", log: () => {} });
@@ -274,6 +288,38 @@ describe("local server launcher, PostgreSQL backend", () => {
     }
     for (const pid of server.pids) expect(await waitUntilGone(pid)).toBe(true);
     expect(existsSync(server.dataDir)).toBe(false);
+  });
+
+  it("finds a document by _id and by an indexed field through an index, not by reading the whole table", async () => {
+    const server = await startLocalServer({ mode: "throwaway", engine: "postgresql", log: () => {} });
+    const client = new MongoClient(server.url);
+    try {
+      // The repositories' own indexes, created through FerretDB as on any install.
+      const { connectDatabase } = await import("../src/database.ts");
+      const connection = await connectDatabase({ url: server.url, dbName: "plans" });
+      await connection.close();
+      const db = client.db("plans");
+      await db.collection<{ _id: string; userId: string; about: string }>("sessions").insertMany(
+        Array.from({ length: 20_000 }, (_, i) => ({
+          _id: `session-${i}`,
+          userId: `person-${i % 500}`,
+          about: "x".repeat(200),
+        })),
+      );
+      const plan = async (filter: { _id: string } | { userId: string }) => {
+        const explained = await db.command({ explain: { find: "sessions", filter } });
+        return planNodes(explained.queryPlanner);
+      };
+      for (const filter of [{ _id: "session-7" }, { userId: "person-7" }] as const) {
+        const nodes = await plan(filter);
+        expect(nodes, JSON.stringify(filter)).not.toContain("Seq Scan");
+        expect(nodes.join(" "), JSON.stringify(filter)).toMatch(/Index Scan/);
+      }
+      expect(await db.collection("sessions").countDocuments({ userId: "person-7" })).toBe(40);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
   });
 
   it("keeps a persistent cluster's data across restarts", async () => {
@@ -393,19 +439,19 @@ describe("local server launcher, PostgreSQL backend", () => {
       expect(lines.join("\n")).toMatch(
         /PostgreSQL cannot run here, so the database runs on FerretDB with SQLite/,
       );
-      expect(lines.join("\n")).toMatch(/server binaries \(initdb, postgres\)/);
+      expect(lines.join("\n")).toMatch(/server binaries \(initdb, postgres, psql\)/);
     } finally {
       await server.stop();
     }
     await expect(
       startLocalServer({ mode: "throwaway", engine: "postgresql", postgresBinDirs: [empty], log: () => {} }),
-    ).rejects.toThrow(/initdb, postgres/);
+    ).rejects.toThrow(/initdb, postgres, psql/);
   });
 
   it("the default falls back to SQLite when PostgreSQL's binaries are there but cannot run", async () => {
     const bin = await scratchDir();
     await chmod(bin, 0o755);
-    for (const name of ["initdb", "postgres"]) {
+    for (const name of ["initdb", "postgres", "psql"]) {
       const file = join(bin, name);
       await writeFile(file, `#!/bin/sh\necho "${name}: cannot run on this machine" >&2\nexit 1\n`);
       await chmod(file, 0o755);

@@ -24,19 +24,24 @@ export interface PostgresAccount {
 
 export function missingPostgresMessage(): string {
   return [
-    "FerretDB on PostgreSQL needs the PostgreSQL server binaries (initdb, postgres), and there are none here:",
+    "FerretDB on PostgreSQL needs the PostgreSQL server binaries (initdb, postgres, psql), and there are none here:",
     "  run `bash scripts/bootstrap.sh` as root on Debian (it installs postgresql-15), or `apt-get install postgresql-15`,",
     "  or put a PostgreSQL bin folder on PATH, or choose NEOSC_DB_ENGINE=sqlite.",
   ].join("\n");
 }
 
+async function hasServerBinaries(dir: string): Promise<boolean> {
+  for (const name of ["postgres", "initdb", "psql"]) if (!(await isExecutable(join(dir, name)))) return false;
+  return true;
+}
+
 /**
- * The folder with `initdb` and `postgres`: the one on PATH, else Debian's
+ * The folder with `initdb`, `postgres` and `psql`: the one on PATH, else Debian's
  * /usr/lib/postgresql/<major>/bin (the newest major installed); only among `candidates` when given.
  */
 export async function findPostgresBinDir(candidates?: readonly string[]): Promise<string> {
   for (const dir of candidates ?? (process.env.PATH ?? "").split(":")) {
-    if (dir && (await isExecutable(join(dir, "postgres"))) && (await isExecutable(join(dir, "initdb")))) {
+    if (dir && (await hasServerBinaries(dir))) {
       return dir;
     }
   }
@@ -44,7 +49,7 @@ export async function findPostgresBinDir(candidates?: readonly string[]): Promis
   const majors = await readdir("/usr/lib/postgresql").catch(() => [] as string[]);
   for (const major of majors.filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a))) {
     const dir = join("/usr/lib/postgresql", major, "bin");
-    if ((await isExecutable(join(dir, "postgres"))) && (await isExecutable(join(dir, "initdb")))) return dir;
+    if (await hasServerBinaries(dir)) return dir;
   }
   throw new Error(missingPostgresMessage());
 }
@@ -153,9 +158,100 @@ export async function ensureCluster(input: {
   }
 }
 
-/** The server's command line: no TCP listener, the socket in the data folder. */
+/**
+ * The server's command line: no TCP listener, the socket in the data folder. Every statement is
+ * planned with its values (`plan_cache_mode`): FerretDB prepares `WHERE _jsonb->$1 @> $2` once
+ * per connection, and only a plan that sees the field name can use that field's index (below); a
+ * generic plan chosen while a collection was small would scan it for the rest of the connection.
+ */
 export function postgresArgs(pgdata: string): string[] {
-  return ["-D", pgdata, "-c", "listen_addresses=", "-c", `unix_socket_directories=${pgdata}`];
+  return [
+    "-D",
+    pgdata,
+    "-c",
+    "listen_addresses=",
+    "-c",
+    `unix_socket_directories=${pgdata}`,
+    "-c",
+    "plan_cache_mode=force_custom_plan",
+  ];
+}
+
+/*
+ * FerretDB 1.24 filters a top-level equality (`{_id: x}`, `{userId: x}`) as
+ * `_jsonb->'field' @> 'x'` (containment), but indexes each field, `_id` included, as a btree on
+ * `(_jsonb -> 'field')`, which containment cannot use (FerretDB issue 4646): every lookup read
+ * the whole table, about 1 µs per document (a bench with 5,000 people: 34 million rows read by
+ * 7,000 `_id` lookups of login sessions, 12 ms of PostgreSQL CPU per dashboard). So each such
+ * btree index gets a GIN twin on the same expression, which containment uses: an event trigger
+ * adds it whenever FerretDB creates an index, and indexes from before the trigger get theirs here
+ * at start. A compound index gets one GIN index over all its fields, which serves a filter on any
+ * of them. The server's own catalogues are left alone.
+ */
+const INDEX_TWINS_SQL = `
+CREATE OR REPLACE FUNCTION neosc_gin_twin(btree regclass) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  index record;
+BEGIN
+  SELECT i.indrelid::regclass AS tbl, c.relname AS name, pg_get_expr(i.indexprs, i.indrelid) AS expr
+    INTO index
+    FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+   WHERE i.indexrelid = btree AND a.amname = 'btree' AND i.indexprs IS NOT NULL;
+  -- One or more top-level fields, e.g. (_jsonb -> 'userId'::text), (_jsonb -> 'status'::text).
+  IF FOUND AND index.expr ~ '^[(]_jsonb -> ''[^'']+''::text[)](, [(]_jsonb -> ''[^'']+''::text[)])*$' THEN
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin (%s)', left(index.name, 59) || '_gin', index.tbl, index.expr);
+  END IF;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION neosc_gin_twin_on_create() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  command record;
+BEGIN
+  FOR command IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE INDEX' LOOP
+    PERFORM neosc_gin_twin(command.objid::regclass);
+  END LOOP;
+END $fn$;
+
+DO $do$
+DECLARE
+  btree oid;
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_event_trigger WHERE evtname = 'neosc_gin_twin') THEN
+    CREATE EVENT TRIGGER neosc_gin_twin ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+      EXECUTE FUNCTION neosc_gin_twin_on_create();
+  END IF;
+  FOR btree IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'i' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') LOOP
+    PERFORM neosc_gin_twin(btree);
+  END LOOP;
+END $do$;
+`;
+
+/** Installs the index twins (above) in a running cluster; safe to run at every start. */
+export async function installIndexTwins(input: {
+  binDir: string;
+  account: PostgresAccount | null;
+  pgdata: string;
+}): Promise<void> {
+  const command = asAccount(input.account, join(input.binDir, "psql"), [
+    "--no-psqlrc",
+    "--quiet",
+    "--set=ON_ERROR_STOP=1",
+    `--host=${input.pgdata}`,
+    `--username=${ROLE}`,
+    `--dbname=${DATABASE}`,
+    `--command=${INDEX_TWINS_SQL}`,
+  ]);
+  const result = await run(command.file, command.args, {
+    cwd: dirname(input.pgdata),
+    timeoutMs: 600_000,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C" },
+  });
+  if (result.code !== 0) {
+    throw new Error(
+      `PostgreSQL: installing the index twins failed (exit ${result.code}):\n${(result.stderr || result.stdout).trim().slice(-2000)}`,
+    );
+  }
 }
 
 /** The longest socket path the kernel takes (sun_path is 108 bytes with its terminator). */
