@@ -16,7 +16,12 @@ import { RfbTestClient } from "@neosc/gateway/testing/rfb-client";
 import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
 import { measureKeystrokeEcho } from "@neosc/gateway/testing/terminal-echo";
 import { createLocalDriver } from "@neosc/provisioner/local";
-import { connectRfb, pictureOf, type RfbClient, type RfbFrame } from "@neosc/provisioner/testing/rfb-client";
+import {
+  connectRfb,
+  drawnShareOf,
+  type RfbClient,
+  type RfbFrame,
+} from "@neosc/provisioner/testing/rfb-client";
 import { startSshd } from "@neosc/provisioner/testing/sshd";
 import { startXvnc, type TestXvnc } from "@neosc/provisioner/testing/xvnc";
 import { WebSocket } from "ws";
@@ -428,7 +433,7 @@ const DRAWN_TIMEOUT_MS = 15_000;
 async function untilDrawn(client: RfbClient, first: RfbFrame): Promise<number | null> {
   let frame = first;
   const deadline = performance.now() + DRAWN_TIMEOUT_MS;
-  while (pictureOf(frame).drawnShare < DRAWN_SHARE) {
+  while (drawnShareOf(frame) < DRAWN_SHARE) {
     if (performance.now() > deadline) return null;
     await sleep(10);
     frame = await client.readFrame();
@@ -570,11 +575,15 @@ async function launchRows(bench: Bench, take: (n: number) => Person[]): Promise<
   const connection = await connectDatabase({ url: info.db.url, dbName: info.dbNames.main, maxPoolSize: 2 });
   const setWarm = async (count: number) => {
     await bench.admin.workspace.update.mutate({ id: workspaces.launch.id, patch: { warm: count } });
+    // Only announcements made after the change: one from before (every 5 s) still counts the
+    // sandboxes the previous row took.
+    const since = new Date();
     const deadline = performance.now() + 180_000;
     for (;;) {
       const hosts = await connection.db.workspaceHosts.list();
+      const fresh = hosts.every((host) => host.heartbeatAt > since);
       const ready = hosts.reduce((sum, host) => sum + (host.warm[workspaces.launch.id] ?? 0), 0);
-      if (ready === count) return;
+      if (fresh && ready === count) return;
       if (performance.now() > deadline) throw new Error(`the warm pool holds ${ready}, not ${count}`);
       await sleep(250);
     }

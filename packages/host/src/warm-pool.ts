@@ -17,10 +17,10 @@ import { WARM_ID_PREFIX } from "@neosc/provisioner/provisioner";
  *   sandbox is handed out once and stopped after its session like any other, never pooled again.
  * - The local driver's endpoint is a unix socket with no VNC password (the gateway checks the
  *   person), so there is no per-session secret to set at assignment.
- * - What the workspace applies at start — the catalogue entry (program, name, URL, CPU and memory
- *   limits) and the `clipboard` policy (Xvnc's SendCutText/AcceptCutText) — is part of the
- *   sandbox's fingerprint: when either changes, sandboxes started under the old one are stopped
- *   and started afresh, never handed out. Network is the driver's per-program setting.
+ * - What the workspace applies at start — the catalogue entry's program, name, URL, CPU and
+ *   memory limits, and the `clipboard` policy (Xvnc's SendCutText/AcceptCutText) — is the
+ *   sandbox's fingerprint: when any of it changes, sandboxes started under the old one are
+ *   stopped and started afresh, never handed out. Network is the driver's per-program setting.
  * - Keyboard, recording, idle and time limits are the gateway's, per connection: unaffected.
  *
  * Room: warm sandboxes never push the host past its capacity (sessions + warm ≤ capacity) nor
@@ -76,11 +76,22 @@ export interface WarmPool {
   drain(): Promise<void>;
 }
 
-/** What a sandbox was started with: the catalogue entry as of its last change, and the clipboard policy. */
+/**
+ * What a sandbox was started with: the catalogue entry's fields that the driver reads at start
+ * (program, name, URL, CPU and memory limits) and the clipboard policy. Other edits of the entry
+ * (its `warm` count, description, tags, roles) keep the started sandboxes: restarting them all
+ * would leave the host with none ready while it starts them again, for nothing that differs.
+ */
 export function warmFingerprint(workspace: Workspace, clipboard: ClipboardAtStart): string {
   return JSON.stringify([
     workspace.id,
-    workspace.updatedAt.toISOString(),
+    workspace.driver,
+    workspace.program,
+    workspace.name,
+    workspace.url,
+    workspace.image,
+    workspace.cpu,
+    workspace.memoryMb,
     clipboard === null ? null : [clipboard.toWorkspace, clipboard.fromWorkspace],
   ]);
 }
@@ -91,6 +102,8 @@ export function createWarmPool(options: WarmPoolOptions): WarmPool {
   /** Taken by a launch and being assigned to its session. */
   const handing = new Set<string>();
   let refilling: Promise<void> | null = null;
+  /** The fingerprints the last round wanted: a sandbox of another is outdated, not announced as ready. */
+  let wantedFingerprints = new Set<string>();
 
   async function stopQuietly(id: string): Promise<void> {
     sandboxes.delete(id);
@@ -108,6 +121,7 @@ export function createWarmPool(options: WarmPoolOptions): WarmPool {
       if (workspace.driver !== "local" || capability === null || !options.canStart(capability)) continue;
       desired.set(warmFingerprint(workspace, clipboard), { workspace, count: workspace.warm });
     }
+    wantedFingerprints = new Set(desired.keys());
     // Outdated (catalogue or policy changed, workspace gone), surplus, or past the host's room
     // (sessions came meanwhile, for other workspaces): stopped, never handed out.
     const room = sandboxes.size > 0 || desired.size > 0 ? await options.room() : 0;
@@ -163,7 +177,8 @@ export function createWarmPool(options: WarmPoolOptions): WarmPool {
     counts() {
       const counts: Record<string, number> = {};
       for (const sandbox of sandboxes.values()) {
-        if (sandbox.ready) counts[sandbox.workspaceId] = (counts[sandbox.workspaceId] ?? 0) + 1;
+        if (sandbox.ready && wantedFingerprints.has(sandbox.fingerprint))
+          counts[sandbox.workspaceId] = (counts[sandbox.workspaceId] ?? 0) + 1;
       }
       return counts;
     },

@@ -202,6 +202,22 @@ describe.runIf(realParts)("a workspace host's warm pool", () => {
     await database.db.sessions.end(second.id, { reason: "user_stopped", at: new Date() });
   });
 
+  it("keeps its sandboxes through edits of the entry that they do not start with", async () => {
+    const before = await eventually("a desktop started ahead", async () => {
+      const found = await warmSandboxes();
+      return found.length === 1 && (await readyCount(desktop.id)) === 1 ? found[0] : undefined;
+    });
+    // The `warm` count, the description and the tags are not part of a started desktop: the one
+    // ready stays ready (restarting it would leave the pool empty while it starts again).
+    desktop =
+      (await database.db.workspaces.update(desktop.id, { warm: 1, description: "Edited" })) ?? desktop;
+    desktop = (await database.db.workspaces.update(desktop.id, { tags: ["edited"] })) ?? desktop;
+    // Several reconcile rounds (300 ms) and heartbeats (300 ms) later.
+    await sleep(2_500);
+    expect((await warmSandboxes()).map((sandbox) => sandbox.id)).toContain(before.id);
+    expect(await readyCount(desktop.id)).toBeGreaterThanOrEqual(1);
+  });
+
   it("replaces sandboxes started under a catalogue entry that changed since", async () => {
     const before = await eventually("a desktop started ahead", async () => (await warmSandboxes())[0]);
     desktop = (await database.db.workspaces.update(desktop.id, { name: "Warm desktop, renamed" })) ?? desktop;

@@ -176,6 +176,34 @@ export function pictureOf(frame: RfbFrame): { colours: number; dominant: number;
   return { colours: counts.size, dominant, drawnShare: pixels === 0 ? 0 : 1 - most / pixels };
 }
 
+/**
+ * `pictureOf(frame).drawnShare` in a few milliseconds instead of some 50 (no map of every
+ * colour): the most common colour, when it covers more than half of the screen, is the one a
+ * majority vote leaves; otherwise the share is counted exactly by `pictureOf`. For a load
+ * generator that reads many viewers' frames in one process, where 50 ms per frame would hold
+ * every other viewer's reads.
+ */
+export function drawnShareOf(frame: RfbFrame): number {
+  // A view needs 4-byte alignment (and the little-endian order of `pictureOf`'s reads, as on x86 and arm).
+  const bytes = frame.pixels.byteOffset % 4 === 0 ? frame.pixels : Buffer.from(frame.pixels);
+  const pixels = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  let candidate = 0;
+  let votes = 0;
+  for (let index = 0; index < pixels.length; index++) {
+    const colour = (pixels[index] ?? 0) & 0xffffff;
+    if (votes === 0) {
+      candidate = colour;
+      votes = 1;
+    } else if (colour === candidate) votes += 1;
+    else votes -= 1;
+  }
+  let count = 0;
+  for (let index = 0; index < pixels.length; index++)
+    if (((pixels[index] ?? 0) & 0xffffff) === candidate) count += 1;
+  if (pixels.length === 0) return 0;
+  return count * 2 > pixels.length ? 1 - count / pixels.length : pictureOf(frame).drawnShare;
+}
+
 /** Writes a frame as a binary PPM (for looking at what a test saw). */
 export function framePpm(frame: RfbFrame): Buffer {
   const header = Buffer.from(`P6\n${frame.width} ${frame.height}\n255\n`, "latin1");

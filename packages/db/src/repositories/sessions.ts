@@ -204,6 +204,13 @@ function matches(session: SessionSnapshot, filter: ActiveSessionFilter): boolean
   );
 }
 
+/** One change of a host's load, waiting in its replica's batch (see updateHostLoad). */
+interface LoadChange {
+  change: (ids: string[]) => string[] | null | Promise<string[] | null>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 export function createSessionsRepository(collections: Collections): SessionsRepository {
   const { sessions, claims } = collections;
 
@@ -245,22 +252,58 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     });
   }
 
+  /** Load changes of this replica waiting for the host's lock, per host (see updateHostLoad). */
+  const loadBatches = new Map<string, LoadChange[]>();
+
   /**
    * Changes the host's list of active sessions under its load lock (see HostLoadDoc): launches
    * and ends on any replica serialize here, so none is lost to FerretDB's read-modify-write.
+   * The changes that this replica asks for while one of its writers waits for the lock join that
+   * writer: one lock, one read and one write apply them all, in order. Ten launches at once on
+   * one replica otherwise queue for the lock one after another (four round trips each).
    */
-  function updateHostLoad(
-    hostId: string,
-    change: (ids: string[]) => string[] | null | Promise<string[] | null>,
-  ): Promise<void> {
-    return withLock(claims, hostLoadLockId(hostId), async () => {
-      const current = await hostLoads.findOne({ _id: hostId });
-      const next = await change(current?.sessions ?? []);
-      if (next === null) return;
-      await hostLoads.updateOne(
-        { _id: hostId },
-        { $set: { sessions: next, updatedAt: new Date() } },
-        { upsert: true },
+  function updateHostLoad(hostId: string, change: LoadChange["change"]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiting = loadBatches.get(hostId);
+      if (waiting !== undefined) {
+        waiting.push({ change, resolve, reject });
+        return;
+      }
+      const batch: LoadChange[] = [{ change, resolve, reject }];
+      loadBatches.set(hostId, batch);
+      const applied = new Set<LoadChange>();
+      withLock(claims, hostLoadLockId(hostId), async () => {
+        // Closed once the lock is held: a change asked for from now on waits for the next round.
+        if (loadBatches.get(hostId) === batch) loadBatches.delete(hostId);
+        const current = await hostLoads.findOne({ _id: hostId });
+        let ids = current?.sessions ?? [];
+        let changed = false;
+        for (const entry of batch) {
+          try {
+            const next = await entry.change(ids);
+            if (next !== null) {
+              ids = next;
+              changed = true;
+            }
+            applied.add(entry);
+          } catch (error) {
+            entry.reject(error);
+          }
+        }
+        if (!changed) return;
+        await hostLoads.updateOne(
+          { _id: hostId },
+          { $set: { sessions: ids, updatedAt: new Date() } },
+          { upsert: true },
+        );
+      }).then(
+        () => {
+          for (const entry of applied) entry.resolve();
+        },
+        (error: unknown) => {
+          if (loadBatches.get(hostId) === batch) loadBatches.delete(hostId);
+          for (const entry of batch) entry.reject(error);
+        },
       );
     });
   }
