@@ -2,7 +2,8 @@
 // of the API:
 //   1. FerretDB 1.24 on SQLite pushes only `_id` equality filters down; any other filter or sort
 //      scans and decodes the whole collection, so its cost grows with the collection. On
-//      PostgreSQL more is pushed down (still no use of the Mongo indexes for these filters);
+//      PostgreSQL equalities on top-level fields are pushed down, and the launcher's GIN twins of
+//      the indexes let them use an index; sorts, ranges and counts still scan;
 //   2. audit.append under concurrent writers on one chain, and with history already stored.
 // Run: pnpm --filter @neosc/e2e exec tsx bench/probe-ferretdb.ts
 // Knobs: PROBE_ENGINES (sqlite,postgresql), PROBE_SIZES (10,1000,10000).

@@ -52,8 +52,8 @@ export const DATABASE_ENGINES: readonly DatabaseEngine[] = ["mongod", "sqlite", 
 export const DEFAULT_ENGINE: DatabaseEngine = "postgresql";
 
 /**
- * Where each FerretDB backend becomes slow: every query that is not by `_id` reads the whole
- * collection, and past these sizes such a scan (an admin page, the sweeper, statistics) passes
+ * Where each FerretDB backend becomes slow: every query that is not by `_id` (on PostgreSQL: not
+ * an equality on an indexed field) reads the whole collection, and past these sizes such a scan (an admin page, the sweeper, statistics) passes
  * ~100 ms. Measured with e2e/bench/probe-ferretdb.ts (README "Database engine"): SQLite about
  * 0.077 ms per document (79 ms at 1,000, 765 ms at 10,000), PostgreSQL about 0.0011 ms per
  * document past a 2–4 ms floor (3.8 ms at 1,000, 14 ms at 10,000). `mongod` uses its indexes.
