@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IdSchema } from "./common.ts";
+import { TERMINAL_MAX_COLS, TERMINAL_MAX_ROWS } from "./terminal.ts";
 
 /*
  * The data-plane contract between the portal's viewers, `session.connect` and the gateway
@@ -77,10 +78,18 @@ export type ConnectSessionOutput = z.infer<typeof ConnectSessionOutputSchema>;
  * a text WebSocket message holding this JSON (the workspace's bytes are always binary messages,
  * so a viewer sets text messages apart before noVNC or xterm.js reads the socket). `watch`: an
  * admin's watch of this session opened (`watched: true`) or the last one closed; the viewer
- * re-reads the session (`session.active`), whose `watchedUntil` is the lease.
+ * re-reads the session (`session.active`), whose `watchedUntil` is the lease. `terminal_size`
+ * (to an admin watching a local shell only): the shell's pty is now `cols`×`rows`, sent when the
+ * watch attaches (before any output) and at each change after, in order with the output, so the
+ * watcher's terminal draws at the person's size.
  */
 export const GatewayNoticeSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("watch"), watched: z.boolean() }),
+  z.object({
+    type: z.literal("terminal_size"),
+    cols: z.number().int().min(1).max(TERMINAL_MAX_COLS),
+    rows: z.number().int().min(1).max(TERMINAL_MAX_ROWS),
+  }),
 ]);
 export type GatewayNotice = z.infer<typeof GatewayNoticeSchema>;
 

@@ -19,6 +19,14 @@
  *
  * The gateway forwards validated frames unchanged to a local shell host, which reads the same
  * grammar from its unix socket; for ssh it applies them to the channel itself.
+ *
+ * Gateway → shell host only (never from a browser: readTerminalFrames refuses it), for an admin
+ * watching the shell: `watch 0x03, SHELL_WATCH_NONCE_BYTES random bytes`. The host then writes
+ * that connection the nonce and from there on frames instead of raw output: `size 0x01, cols u16,
+ * rows u16` (the pty's size: first, and at each change) and `output 0x00, length u32, bytes` (the
+ * scrollback again, then live output; at most SHELL_OUTPUT_FRAME_MAX_BYTES each). The gateway
+ * drops what came before the nonce (the raw copy of the same scrollback); the shell's own output
+ * cannot contain the nonce, so it cannot forge a frame.
  */
 
 export const TerminalFrameType = { input: 0x00, resize: 0x01, paste: 0x02 } as const;
@@ -29,6 +37,11 @@ export const TERMINAL_MAX_INPUT_BYTES = 64 * 1024;
 export const TERMINAL_MAX_PASTE_BYTES = 512 * 1024;
 export const TERMINAL_MAX_COLS = 1000;
 export const TERMINAL_MAX_ROWS = 500;
+/** The watch frame's type (gateway → shell host) and its nonce's length. */
+export const SHELL_WATCH_FRAME = 0x03;
+export const SHELL_WATCH_NONCE_BYTES = 16;
+/** Largest output frame a shell host writes a watching connection (its read size). */
+export const SHELL_OUTPUT_FRAME_MAX_BYTES = 64 * 1024;
 
 const INPUT_HEADER = 5;
 const RESIZE_LENGTH = 5;
@@ -93,6 +106,16 @@ export function encodeTerminalResize(cols: number, rows: number): Uint8Array {
   frame[0] = TerminalFrameType.resize;
   view.setUint16(1, Math.min(Math.max(1, Math.floor(cols)), TERMINAL_MAX_COLS));
   view.setUint16(3, Math.min(Math.max(1, Math.floor(rows)), TERMINAL_MAX_ROWS));
+  return frame;
+}
+
+/** What the gateway sends a shell host to watch its shell (see the grammar above). */
+export function encodeShellWatch(nonce: Uint8Array): Uint8Array {
+  if (nonce.length !== SHELL_WATCH_NONCE_BYTES)
+    throw new Error(`a watch nonce is ${SHELL_WATCH_NONCE_BYTES} bytes`);
+  const frame = new Uint8Array(1 + SHELL_WATCH_NONCE_BYTES);
+  frame[0] = SHELL_WATCH_FRAME;
+  frame.set(nonce, 1);
   return frame;
 }
 

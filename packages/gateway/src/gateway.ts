@@ -633,7 +633,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       ws,
       upstream,
       terminal
-        ? terminalSession(clipboard, { viewOnly: watch })
+        ? terminalSession(clipboard, { viewOnly: watch, watchShell: watch && endpoint.protocol === "shell" })
         : rfbSession({
             password: endpoint.secret,
             maxClipboardBytes: maxFrameBytes,

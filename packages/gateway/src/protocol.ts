@@ -1,4 +1,4 @@
-import type { WorkspaceCloseReason } from "@neosc/core/connection";
+import type { GatewayNotice, WorkspaceCloseReason } from "@neosc/core/connection";
 import type { ByteStream } from "./byte-stream.ts";
 
 /*
@@ -52,6 +52,13 @@ export interface ProtocolSession {
   handshake(io: HandshakeIo): Promise<void>;
   /** Client bytes after the handshake (any split); throws a ProtocolError on a violation. */
   fromClient(chunk: Buffer): ClientBytes;
+  /**
+   * Server bytes after the handshake (any split), when the protocol reads them (a watched shell's
+   * frames): what the browser gets, in order — output bytes (binary messages) and the gateway's
+   * notices (text). Throws a WorkspaceError when the workspace breaks its grammar. Without it,
+   * server bytes pass unchanged.
+   */
+  fromServer?(chunk: Buffer): (Buffer | GatewayNotice)[];
 }
 
 /** The client broke the protocol: close with 4008 (malformed) or 4009 (too large). */

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { WorkspaceCloseReason } from "@neosc/core/connection";
+import type { GatewayNotice, WorkspaceCloseReason } from "@neosc/core/connection";
 import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
 import type { WebSocket } from "ws";
 import { ByteStream } from "./byte-stream.ts";
@@ -18,7 +18,7 @@ import {
  * ways: the workspace socket is paused while the browser's send buffer is above the high-water
  * mark, and the WebSocket is paused while the workspace socket's write buffer is full. Client
  * bytes go through the protocol's reader first (message grammar, input detection); server bytes
- * pass unchanged.
+ * pass unchanged, unless the protocol reads them too (a watched shell's frames).
  */
 
 export interface RelayHooks {
@@ -224,12 +224,28 @@ export class Relay {
 
   private fromServer(chunk: Buffer) {
     if (this.closed) return;
-    this.bytesToClient += chunk.length;
-    this.sendToClient(chunk, () => {
+    let parts: (Buffer | GatewayNotice)[] = [chunk];
+    if (this.protocol.fromServer !== undefined) {
+      try {
+        parts = this.protocol.fromServer(chunk);
+      } catch (error) {
+        if (error instanceof WorkspaceError) return this.workspaceClosed(error.message, false, error.reason);
+        throw error;
+      }
+    }
+    const sent = () => {
       if (this.holds.has("browser") && this.ws.bufferedAmount < this.options.highWaterBytes / 2) {
         this.release("browser");
       }
-    });
+    };
+    for (const part of parts) {
+      if (!Buffer.isBuffer(part)) {
+        this.ws.send(JSON.stringify(part), sent);
+        continue;
+      }
+      this.bytesToClient += part.length;
+      this.sendToClient(part, sent);
+    }
     if (!this.holds.has("browser") && this.ws.bufferedAmount >= this.options.highWaterBytes) {
       if (this.hooks.onBrowserBehind !== undefined) return this.hooks.onBrowserBehind();
       // The browser is not reading fast enough: stop reading the workspace until it catches up.

@@ -1,10 +1,16 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { connect } from "node:net";
 import { Duplex } from "node:stream";
+import type { GatewayNotice } from "@neosc/core/connection";
 import {
+  encodeShellWatch,
   encodeTerminalInput,
   encodeTerminalResize,
   readTerminalFrames,
+  SHELL_OUTPUT_FRAME_MAX_BYTES,
+  SHELL_WATCH_NONCE_BYTES,
+  TERMINAL_MAX_COLS,
+  TERMINAL_MAX_ROWS,
   TerminalFrameError,
 } from "@neosc/core/terminal";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
@@ -44,15 +50,24 @@ function notice(reason: ClipboardRefusal): Buffer {
  * `viewOnly` (an admin watching the person's shell): every frame is still read against the
  * grammar, and none goes on — no typing, paste or resize of the watcher's reaches the shell, and
  * none counts as the person's input.
+ *
+ * `watchShell` (a watcher of a local shell): the gateway asks the shell host for its watch frames
+ * (`@neosc/core/terminal`) and hands the watcher the pty's size as `terminal_size` notices, in
+ * order with the output, so the watcher's terminal follows the person's size.
  */
 export function terminalSession(
   clipboard: ClipboardGuard,
-  options: { viewOnly?: boolean } = {},
+  options: { viewOnly?: boolean; watchShell?: boolean } = {},
 ): ProtocolSession {
   let pending: Buffer = Buffer.alloc(0);
+  const watched =
+    options.watchShell === true ? new ShellWatchReader(randomBytes(SHELL_WATCH_NONCE_BYTES)) : null;
   return {
     // Nothing to exchange: the workspace side (ssh login, shell host) is ready before relaying.
-    async handshake() {},
+    async handshake(io) {
+      if (watched !== null) io.toServer(Buffer.from(encodeShellWatch(watched.nonce)));
+    },
+    ...(watched === null ? {} : { fromServer: (chunk: Buffer) => watched.read(chunk) }),
     fromClient(chunk): ClientBytes {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       let read: ReturnType<typeof readTerminalFrames>;
@@ -106,6 +121,61 @@ export function terminalSession(
       };
     },
   };
+}
+
+/**
+ * A watched shell host's stream: raw output until the nonce (the scrollback the host sent before
+ * it read the watch frame; it sends it again framed, so it is dropped), then size and output
+ * frames. The host runs inside the person's sandbox, so its frames are checked like a browser's.
+ */
+export class ShellWatchReader {
+  private synced = false;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(readonly nonce: Buffer) {}
+
+  read(chunk: Buffer): (Buffer | GatewayNotice)[] {
+    let bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = Buffer.alloc(0);
+    if (!this.synced) {
+      const at = bytes.indexOf(this.nonce);
+      if (at === -1) {
+        // The end may be the start of the nonce; the rest is the raw copy, dropped.
+        this.pending = Buffer.from(bytes.subarray(Math.max(0, bytes.length - (this.nonce.length - 1))));
+        return [];
+      }
+      this.synced = true;
+      bytes = bytes.subarray(at + this.nonce.length);
+    }
+    const parts: (Buffer | GatewayNotice)[] = [];
+    let offset = 0;
+    while (offset < bytes.length) {
+      const type = bytes[offset];
+      if (type === 0x01) {
+        if (bytes.length - offset < 5) break;
+        const cols = bytes.readUInt16BE(offset + 1);
+        const rows = bytes.readUInt16BE(offset + 3);
+        if (cols < 1 || cols > TERMINAL_MAX_COLS || rows < 1 || rows > TERMINAL_MAX_ROWS) {
+          throw new WorkspaceError(`the shell host sent a size of ${cols}×${rows}`);
+        }
+        parts.push({ type: "terminal_size", cols, rows });
+        offset += 5;
+      } else if (type === 0x00) {
+        if (bytes.length - offset < 5) break;
+        const length = bytes.readUInt32BE(offset + 1);
+        if (length === 0 || length > SHELL_OUTPUT_FRAME_MAX_BYTES) {
+          throw new WorkspaceError(`the shell host sent an output frame of ${length} bytes`);
+        }
+        if (bytes.length - offset < 5 + length) break;
+        parts.push(bytes.subarray(offset + 5, offset + 5 + length));
+        offset += 5 + length;
+      } else {
+        throw new WorkspaceError(`the shell host sent frame type ${type}`);
+      }
+    }
+    if (offset < bytes.length) this.pending = Buffer.from(bytes.subarray(offset));
+    return parts;
+  }
 }
 
 /** The SHA256 fingerprint of a raw ssh public key blob, as `ssh-keygen -lf` prints it. */

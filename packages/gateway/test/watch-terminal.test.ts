@@ -140,6 +140,67 @@ describe("watching a local shell", () => {
     await person.closed;
   });
 
+  it("tells the watcher the pty's size when it attaches, before any output, and at each change", async () => {
+    const launched = await launchSession(db, { kind: "terminal" });
+    const person = await TerminalTestClient.open(gateway.url, {
+      ticket: await launched.ticket(),
+      origin: ORIGIN,
+      cookie: launched.cookie,
+    });
+    person.resize(100, 30);
+    person.type("echo before-$((2*5))\r");
+    await person.waitFor(/before-10/);
+
+    const admin = await signedIn(db);
+    const watching = await TerminalTestClient.open(gateway.url, {
+      ticket: await watchTicket(db, launched, admin),
+      origin: ORIGIN,
+      cookie: admin.cookie,
+    });
+    await watching.waitFor(/before-10/);
+    const sizes = () => watching.notices.filter((notice) => notice.type === "terminal_size");
+    // The person's size, ahead of the scrollback it was drawn at.
+    expect(sizes()[0]).toMatchObject({ type: "terminal_size", cols: 100, rows: 30, afterOutput: 0 });
+    // The scrollback comes once: the host's raw copy before the watch frame is not shown as well.
+    expect(watching.output.match(/before-10/g)).toHaveLength(1);
+
+    const waitSize = async (cols: number, rows: number) => {
+      const deadline = Date.now() + 3000;
+      for (;;) {
+        const last = sizes().at(-1);
+        if (
+          (last?.type === "terminal_size" && last.cols === cols && last.rows === rows) ||
+          Date.now() > deadline
+        )
+          return last;
+        await sleep(25);
+      }
+    };
+    // The person's window changes: the watcher hears it, before the output drawn at the new size.
+    person.resize(120, 40);
+    expect(await waitSize(120, 40)).toMatchObject({ cols: 120, rows: 40 });
+    // A program in the shell changes the size itself.
+    let from = watching.output.length;
+    person.type("stty cols 90 rows 20; echo sized-$((3*5))\r");
+    await watching.waitFor(/sized-15/, { from });
+    const changed = await waitSize(90, 20);
+    expect(changed).toMatchObject({ cols: 90, rows: 20 });
+    // Before the output the program printed after it.
+    expect(changed?.afterOutput).toBeLessThanOrEqual(from + watching.output.slice(from).indexOf("sized-15"));
+    // The watcher's own resize still changes nothing.
+    watching.resize(33, 11);
+    from = person.output.length;
+    person.type("echo size=$(stty size)=\r");
+    await person.waitFor(/size=20 90=/, { from });
+    expect(sizes().at(-1)).toMatchObject({ cols: 90, rows: 20 });
+    // The person's own stream is unchanged: no size notices, the output as the shell wrote it.
+    expect(person.notices.some((notice) => notice.type === "terminal_size")).toBe(false);
+    watching.close();
+    await watching.closed;
+    person.close();
+    await person.closed;
+  });
+
   it("closes a watcher that stops reading rather than holding the person's output", async () => {
     const launched = await launchSession(db, { kind: "terminal" });
     const person = await TerminalTestClient.open(gateway.url, {

@@ -7,7 +7,7 @@ export class TerminalTestClient {
   /** Every output byte so far, as text. */
   output = "";
   /** The gateway's notices so far (text messages, never part of the output). */
-  readonly notices: (GatewayNotice & { receivedAt: number })[] = [];
+  readonly notices: (GatewayNotice & { receivedAt: number; afterOutput: number })[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: { pattern: RegExp; from: number; resolve: (match: RegExpMatchArray) => void }[] = [];
 
@@ -15,7 +15,9 @@ export class TerminalTestClient {
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       if (!isBinary) {
         const notice = parseGatewayNotice(data.toString("utf8"));
-        if (notice !== null) this.notices.push({ ...notice, receivedAt: Date.now() });
+        // `afterOutput`: how much output came before it (a notice's place in the stream).
+        if (notice !== null)
+          this.notices.push({ ...notice, receivedAt: Date.now(), afterOutput: this.output.length });
         return;
       }
       this.output += data.toString("utf8");

@@ -1,6 +1,12 @@
 import path from "node:path";
 import { connectEndpointSocket } from "@neosc/core/endpoint-socket";
-import { TERMINAL_MAX_COLS, TERMINAL_MAX_INPUT_BYTES, TERMINAL_MAX_ROWS } from "@neosc/core/terminal";
+import {
+  SHELL_OUTPUT_FRAME_MAX_BYTES,
+  SHELL_WATCH_NONCE_BYTES,
+  TERMINAL_MAX_COLS,
+  TERMINAL_MAX_INPUT_BYTES,
+  TERMINAL_MAX_ROWS,
+} from "@neosc/core/terminal";
 import type { Endpoint, WorkspaceEndpoint } from "./provisioner.ts";
 
 /*
@@ -11,7 +17,8 @@ import type { Endpoint, WorkspaceEndpoint } from "./provisioner.ts";
  * the pty, runs a login shell under it, keeps the last SHELL_SCROLLBACK_BYTES of output, and
  * serves it on a unix socket in the session folder (mode 0600, the session's): whoever connects
  * gets the scrollback and then live output, and sends terminal frames (`@neosc/core/terminal`)
- * that the gateway has already checked. A reconnecting browser attaches to the same shell; the
+ * that the gateway has already checked; a watching admin's connection (the gateway's watch frame)
+ * gets framed output and the pty's size instead, so the watcher draws at the person's size. A reconnecting browser attaches to the same shell; the
  * shell outlives connections and ends only when it exits or the sandbox is stopped. When the
  * shell exits, the host closes every connection and exits with the shell's status.
  */
@@ -24,9 +31,10 @@ export const SHELL_SCROLLBACK_BYTES = 256 * 1024;
 const SHELL_HOST = `
 import errno, fcntl, os, pty, selectors, signal, socket, struct, sys, termios
 
-sock_path, scrollback_limit, max_input, max_cols, max_rows = (
-    sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
-command = sys.argv[6:]
+sock_path, scrollback_limit, max_input, max_cols, max_rows, nonce_bytes, frame_max = (
+    sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
+    int(sys.argv[6]), int(sys.argv[7]))
+command = sys.argv[8:]
 # A viewer this far behind stops the shell's output until it catches up (backpressure).
 HIGH_WATER = 1 << 20
 
@@ -50,7 +58,39 @@ server.setblocking(False)
 sel = selectors.DefaultSelector()
 scrollback = bytearray()
 to_shell = bytearray()
-clients = {}  # socket -> {"in": bytearray, "out": bytearray}
+clients = {}  # socket -> {"in": bytearray, "out": bytearray, "framed": bool}
+
+
+def winsize():
+    rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(master, termios.TIOCGWINSZ, bytes(8)))
+    return cols, rows
+
+
+def size_frame(size):
+    return b"\\x01" + struct.pack(">HH", size[0], size[1])
+
+
+def output_frames(data):
+    out = bytearray()
+    for at in range(0, len(data), frame_max):
+        part = data[at:at + frame_max]
+        out += b"\\x00" + struct.pack(">I", len(part)) + part
+    return out
+
+
+# The size watchers last heard; a change (a viewer's resize, stty inside the shell) goes to them.
+announced = (80, 24)
+
+
+def announce():
+    global announced
+    size = winsize()
+    if size == announced:
+        return
+    announced = size
+    for state in clients.values():
+        if state["framed"]:
+            state["out"].extend(size_frame(size))
 
 
 def stop(*_):
@@ -118,6 +158,17 @@ def frames(conn, state):
                 return drop(conn)
             fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
             del buf[:5]
+            announce()
+        elif kind == 3:
+            # A watcher (the gateway for an admin): from the nonce on, the size, then the
+            # scrollback again and live output, framed; the raw bytes before it are dropped.
+            if len(buf) < 1 + nonce_bytes:
+                return
+            if state["framed"]:
+                return drop(conn)
+            state["framed"] = True
+            state["out"] = bytearray(buf[1:1 + nonce_bytes]) + size_frame(winsize()) + output_frames(scrollback)
+            del buf[:1 + nonce_bytes]
         else:
             return drop(conn)
 
@@ -134,12 +185,12 @@ while not shell_done:
             except BlockingIOError:
                 continue
             conn.setblocking(False)
-            clients[conn] = {"in": bytearray(), "out": bytearray(scrollback)}
+            clients[conn] = {"in": bytearray(), "out": bytearray(scrollback), "framed": False}
             sel.register(conn, selectors.EVENT_READ)
         elif target == master:
             if events & selectors.EVENT_READ:
                 try:
-                    data = os.read(master, 65536)
+                    data = os.read(master, frame_max)
                 except BlockingIOError:
                     data = None
                 except OSError as error:
@@ -152,8 +203,15 @@ while not shell_done:
                 if data:
                     scrollback.extend(data)
                     del scrollback[:max(0, len(scrollback) - scrollback_limit)]
+                    # A program may have changed the size itself (stty, resize): before its output.
+                    announce()
+                    framed = None
                     for state in clients.values():
-                        state["out"].extend(data)
+                        if state["framed"]:
+                            framed = framed if framed is not None else output_frames(data)
+                            state["out"].extend(framed)
+                        else:
+                            state["out"].extend(data)
             if events & selectors.EVENT_WRITE and to_shell:
                 try:
                     written = os.write(master, to_shell)
@@ -228,6 +286,8 @@ export function shellHostCommand(options: ShellHostOptions): string[] {
     String(TERMINAL_MAX_INPUT_BYTES),
     String(TERMINAL_MAX_COLS),
     String(TERMINAL_MAX_ROWS),
+    String(SHELL_WATCH_NONCE_BYTES),
+    String(SHELL_OUTPUT_FRAME_MAX_BYTES),
     ...(options.shell ?? ["/bin/bash", "-l"]),
   ];
 }
