@@ -117,6 +117,47 @@ describe("workspace host loads", () => {
     for (const hostId of hosts) expect((await rawLoads().findOne({ _id: hostId }))?.sessions).toEqual([]);
   });
 
+  it("gives a host's last place to exactly one of many parallel launches on two replicas", async () => {
+    const hostId = randomUUID();
+    const replicas = [handle.db, other.db];
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, index) =>
+        replicas[index % 2]?.sessions.createPlaced(launch(null), null, [{ id: hostId, capacity: 1 }]),
+      ),
+    );
+    const placed = results.filter((result) => typeof result === "object");
+    expect(placed).toHaveLength(1);
+    expect(results.filter((result) => result === "hosts_full")).toHaveLength(7);
+    expect(placed[0]?.hostId).toBe(hostId);
+    // The refused launches leave no session behind, active or counted.
+    expect(await handle.db.sessions.activeCountsByHost([hostId])).toEqual(new Map([[hostId, 1]]));
+    expect(await scanned(handle.db, [hostId])).toEqual(new Map([[hostId, 1]]));
+  });
+
+  it("places the launches that find a host full on the next host with room", async () => {
+    const [small, large] = [randomUUID(), randomUUID()];
+    const replicas = [handle.db, other.db];
+    const hosts = [
+      { id: small, capacity: 2 },
+      { id: large, capacity: 3 },
+    ];
+    const results = await Promise.all(
+      Array.from({ length: 7 }, (_, index) =>
+        replicas[index % 2]?.sessions.createPlaced(launch(null), null, hosts),
+      ),
+    );
+    const placed = results.flatMap((result) => (typeof result === "object" ? [result.hostId] : []));
+    expect(placed.filter((hostId) => hostId === small)).toHaveLength(2);
+    expect(placed.filter((hostId) => hostId === large)).toHaveLength(3);
+    expect(results.filter((result) => result === "hosts_full")).toHaveLength(2);
+    expect(await scanned(handle.db, [small, large])).toEqual(
+      new Map([
+        [small, 2],
+        [large, 3],
+      ]),
+    );
+  });
+
   it("an end racing its own launch on the other replica leaves nothing counted", async () => {
     const hostId = randomUUID();
     for (let round = 0; round < 10; round += 1) {

@@ -45,6 +45,12 @@ export interface BucketCount {
   count: number;
 }
 
+/** A workspace host a session may be placed on, with the most sessions it takes at once. */
+export interface HostRoom {
+  id: string;
+  capacity: number;
+}
+
 export interface SessionsRepository {
   /**
    * Starts a session only while the person has fewer than `limit` active sessions (`null`: no
@@ -53,6 +59,18 @@ export interface SessionsRepository {
    * when the limit is reached.
    */
   createWithinLimit(session: NewWorkspaceSession, limit: number | null): Promise<WorkspaceSession | null>;
+  /**
+   * `createWithinLimit` for a session on a workspace host: placed on the first of `hosts` (in
+   * the caller's order of preference) that still has room, the room checked and taken in one
+   * step under the host's load lock, so of many parallel launches (on any replica) no more than
+   * a host's capacity get a place on it. `person_limit`: the person's limit is reached;
+   * `hosts_full`: none of the hosts had room.
+   */
+  createPlaced(
+    session: Omit<NewWorkspaceSession, "hostId">,
+    limit: number | null,
+    hosts: readonly HostRoom[],
+  ): Promise<WorkspaceSession | "person_limit" | "hosts_full">;
   findById(id: string): Promise<WorkspaceSession | null>;
   /*
    * The person's active sessions are read from their person document (one read by `_id`): the
@@ -340,6 +358,115 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     return docs.flatMap((doc) => (doc !== null && doc.status === "active" ? [snapshotOf(doc)] : []));
   }
 
+  /**
+   * Inserts the session under the person's write lock (their limit checked there), on the first
+   * of `hosts` whose load lock, held by the same step, finds it below its capacity (null: no
+   * check); a session that finds no room is removed again, never returned. No hosts: a web
+   * session, placed nowhere.
+   */
+  async function create(
+    input: Omit<NewWorkspaceSession, "hostId">,
+    limit: number | null,
+    hosts: readonly { id: string; capacity: number | null }[],
+  ): Promise<WorkspaceSession | "person_limit" | "hosts_full"> {
+    const id = input.id ?? randomUUID();
+    const docFor = (hostId: string | null): SessionDoc => ({
+      _id: id,
+      workspaceId: input.workspaceId,
+      workspaceSlug: input.workspaceSlug,
+      workspaceName: input.workspaceName,
+      workspaceKind: input.workspaceKind,
+      userId: input.userId,
+      userEmail: input.userEmail,
+      organizationId: input.organizationId,
+      status: "active" as const,
+      startedAt: input.startedAt,
+      lastHeartbeatAt: input.startedAt,
+      lastInputAt: null,
+      endedAt: null,
+      endReason: null,
+      endNote: null,
+      clientIp: input.clientIp,
+      hostId,
+      connectionUrl: input.connectionUrl,
+      endsAt: input.endsAt,
+      idleEndsAt: input.idleEndsAt,
+      startHour: hourOf(input.startedAt),
+      startDay: dayOf(input.startedAt),
+      // Unique per session (the index also holds the numbered slots of sessions started
+      // before person documents, `<userId>:<n>`, until they end).
+      slotKey: `active:${id}`,
+    });
+    // A launch waiting for the lock gives up as soon as the limit is reached (without it,
+    // a storm of launches would queue for the lock only to be refused one by one).
+    const full = async () => {
+      if (limit === null) return null;
+      const listed = await personSessions(input.userId);
+      return listed.length >= limit && (await stillActive(listed)).length >= limit
+        ? { answer: "person_limit" as const }
+        : null;
+    };
+    const insert = async (doc: SessionDoc) => {
+      try {
+        await sessions.insertOne(doc);
+      } catch (error) {
+        if (isDuplicateKeyError(error)) throw duplicateError("session", "_id", error);
+        throw error;
+      }
+    };
+    return withLock<WorkspaceSession | "person_limit" | "hosts_full">(
+      claims,
+      personLockId(input.userId),
+      async () => {
+        let listed = await personSessions(input.userId);
+        if (limit !== null && listed.length >= limit) {
+          const live = await stillActive(listed);
+          if (live.length !== listed.length) await writePerson(input.userId, live);
+          listed = live;
+          if (listed.length >= limit) return "person_limit";
+        }
+        if (hosts.length === 0) {
+          const doc = docFor(null);
+          await insert(doc);
+          await writePerson(input.userId, [snapshotOf(doc), ...listed]);
+          return toSession(doc);
+        }
+        for (const host of hosts) {
+          // Inserted before its place is taken: a recount meanwhile counts it (too many for a
+          // moment, never too few), and an end of it (nobody knows its id yet) finds it.
+          const doc = docFor(host.id);
+          await insert(doc);
+          let placed = false;
+          const take = updateHostLoad(host.id, (ids) => {
+            if (ids.includes(id)) {
+              placed = true;
+              return null;
+            }
+            if (host.capacity !== null && ids.length >= host.capacity) return null;
+            placed = true;
+            return [...ids, id];
+          });
+          // The person's copy in the same round trip; taken back when the host had no room.
+          const [taken, copied] = await Promise.allSettled([
+            take,
+            writePerson(input.userId, [snapshotOf(doc), ...listed]),
+          ]);
+          if (taken.status === "fulfilled" && copied.status === "fulfilled" && placed) return toSession(doc);
+          await writePerson(input.userId, listed);
+          await sessions.deleteOne({ _id: id });
+          if (placed)
+            await updateHostLoad(host.id, (ids) =>
+              ids.includes(id) ? ids.filter((other) => other !== id) : null,
+            );
+          if (taken.status === "rejected") throw taken.reason;
+          if (copied.status === "rejected") throw copied.reason;
+        }
+        return "hosts_full";
+      },
+      { whileWaiting: full },
+    );
+  }
+
   /** Writes the ended state recorded in an end claim onto the session (same values every time). */
   function applyEnd(id: string, claim: ClaimDoc): Promise<SessionDoc | null> {
     return sessions.findOneAndUpdate(
@@ -403,69 +530,14 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
      * its removal (a writer died in between) is dropped instead of refusing the person forever.
      */
     async createWithinLimit(input: NewWorkspaceSession, limit: number | null) {
-      const id = input.id ?? randomUUID();
-      const doc: SessionDoc = {
-        _id: id,
-        workspaceId: input.workspaceId,
-        workspaceSlug: input.workspaceSlug,
-        workspaceName: input.workspaceName,
-        workspaceKind: input.workspaceKind,
-        userId: input.userId,
-        userEmail: input.userEmail,
-        organizationId: input.organizationId,
-        status: "active" as const,
-        startedAt: input.startedAt,
-        lastHeartbeatAt: input.startedAt,
-        lastInputAt: null,
-        endedAt: null,
-        endReason: null,
-        endNote: null,
-        clientIp: input.clientIp,
-        hostId: input.hostId ?? null,
-        connectionUrl: input.connectionUrl,
-        endsAt: input.endsAt,
-        idleEndsAt: input.idleEndsAt,
-        startHour: hourOf(input.startedAt),
-        startDay: dayOf(input.startedAt),
-        // Unique per session (the index also holds the numbered slots of sessions started
-        // before person documents, `<userId>:<n>`, until they end).
-        slotKey: `active:${id}`,
-      };
-      // A launch waiting for the lock gives up as soon as the limit is reached (without it,
-      // a storm of launches would queue for the lock only to be refused one by one).
-      const full = async () => {
-        if (limit === null) return null;
-        const listed = await personSessions(input.userId);
-        return listed.length >= limit && (await stillActive(listed)).length >= limit
-          ? { answer: null }
-          : null;
-      };
-      return withLock(
-        claims,
-        personLockId(input.userId),
-        async () => {
-          let listed = await personSessions(input.userId);
-          if (limit !== null && listed.length >= limit) {
-            const live = await stillActive(listed);
-            if (live.length !== listed.length) await writePerson(input.userId, live);
-            listed = live;
-            if (listed.length >= limit) return null;
-          }
-          try {
-            await sessions.insertOne(doc);
-          } catch (error) {
-            if (isDuplicateKeyError(error)) throw duplicateError("session", "_id", error);
-            throw error;
-          }
-          const hostId = doc.hostId;
-          await Promise.all([
-            writePerson(input.userId, [snapshotOf(doc), ...listed]),
-            hostId == null ? null : updateHostLoad(hostId, (ids) => (ids.includes(id) ? null : [...ids, id])),
-          ]);
-          return toSession(doc);
-        },
-        { whileWaiting: full },
-      );
+      const hostId = input.hostId ?? null;
+      const created = await create(input, limit, hostId === null ? [] : [{ id: hostId, capacity: null }]);
+      return typeof created === "string" ? null : created;
+    },
+
+    createPlaced(input, limit, hosts) {
+      if (hosts.length === 0) return Promise.resolve("hosts_full" as const);
+      return create(input, limit, hosts);
     },
 
     async findById(id) {

@@ -6,12 +6,13 @@ import { recordingMode } from "@neosc/core/policy";
 import { isAdmin } from "@neosc/core/roles";
 import type { WorkspaceSession } from "@neosc/core/session";
 import type { LaunchWorkspaceInput } from "@neosc/core/workspace";
+import type { WorkspaceHost } from "@neosc/core/workspace-host";
 import type { AuthedContext, LaunchResult } from "../../context.ts";
 import { audit } from "../audit/record.ts";
 import { checkAccessHours, checkIpAllowlist, checkMfa, sessionDeadlines } from "../policies/checks.ts";
 import { loadPolicies } from "../policies/policies.ts";
 import { checkRecordingAvailable } from "../recordings/recordings.ts";
-import { isLive, placeSession, reachableHosts } from "../workspaces/availability.ts";
+import { HOSTS_FULL, isLive, placeSession, reachableHosts } from "../workspaces/availability.ts";
 import { notFound, organizationMatches } from "../workspaces/workspaces.ts";
 import { endSessionOnce, expireIfDue } from "./end.ts";
 
@@ -103,12 +104,13 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
   for (const active of await ctx.db.sessions.listActiveByUser(user.id)) await expireIfDue(ctx, active, now);
 
   // Desktops and apps run on a workspace host; web workspaces need none.
-  let hostId: string | null = null;
+  /** Where it may be placed, least loaded first; null: a web workspace, placed nowhere. */
+  let hosts: WorkspaceHost[] | null = null;
   if (workspace.kind !== "web") {
-    const hosts = await reachableHosts(ctx);
+    const reachable = await reachableHosts(ctx);
     // Each live host's load is one read by `_id` (its load document), not a count of sessions.
-    const live = hosts.filter((host) => isLive(host, now)).map((host) => host.id);
-    const placement = placeSession(workspace, hosts, await ctx.db.sessions.activeCountsByHost(live), now);
+    const live = reachable.filter((host) => isLive(host, now)).map((host) => host.id);
+    const placement = placeSession(workspace, reachable, await ctx.db.sessions.activeCountsByHost(live), now);
     if ("unavailable" in placement) {
       const { reason, missing } = placement.unavailable;
       return deny(
@@ -122,31 +124,44 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
         ),
       );
     }
-    hostId = placement.host.id;
+    hosts = placement.hosts;
   }
 
   const maxConcurrent = policies["max-concurrent-sessions"];
   const limit = maxConcurrent.enabled ? maxConcurrent.settings.limit : null;
   const id = randomUUID();
-  const session = await ctx.db.sessions.createWithinLimit(
-    {
-      id,
-      workspaceId: workspace.id,
-      workspaceSlug: workspace.slug,
-      workspaceName: workspace.name,
-      workspaceKind: workspace.kind,
-      userId: user.id,
-      userEmail: user.email,
-      organizationId: user.organizationId,
-      startedAt: now,
-      clientIp: ctx.request.clientIp,
-      hostId,
-      connectionUrl: connectionUrlFor(id),
-      ...sessionDeadlines(policies["session-max-duration"], policies["idle-timeout"], now),
-    },
-    limit,
-  );
-  if (session === null) {
+  const newSession = {
+    id,
+    workspaceId: workspace.id,
+    workspaceSlug: workspace.slug,
+    workspaceName: workspace.name,
+    workspaceKind: workspace.kind,
+    userId: user.id,
+    userEmail: user.email,
+    organizationId: user.organizationId,
+    startedAt: now,
+    clientIp: ctx.request.clientIp,
+    connectionUrl: connectionUrlFor(id),
+    ...sessionDeadlines(policies["session-max-duration"], policies["idle-timeout"], now),
+  };
+  // The host's room is checked again as the place is taken, atomically: of launches that all saw
+  // its last place free, one gets it and the others the next host with room, or this refusal.
+  const created =
+    hosts === null
+      ? ((await ctx.db.sessions.createWithinLimit({ ...newSession, hostId: null }, limit)) ?? "person_limit")
+      : await ctx.db.sessions.createPlaced(
+          newSession,
+          limit,
+          hosts.map((host) => ({ id: host.id, capacity: host.capacity })),
+        );
+  if (created === "hosts_full") {
+    return deny(
+      new DomainError("UNAVAILABLE", "workspace_unavailable", HOSTS_FULL, {
+        details: { missing: [] },
+      }),
+    );
+  }
+  if (created === "person_limit") {
     const active = await ctx.db.sessions.countActiveByUser(user.id);
     return deny(
       new DomainError(
@@ -160,6 +175,8 @@ async function launch(ctx: AuthedContext, input: LaunchWorkspaceInput): Promise<
     );
   }
 
+  const session = created;
+  const hostId = session.hostId;
   if (hostId !== null) await startOnHost(ctx, session, hostId);
 
   await audit(ctx, {

@@ -66,7 +66,13 @@ export function availabilityOf(
   };
 }
 
-export type Placement = { host: WorkspaceHost } | { unavailable: WorkspaceAvailability };
+/** `hosts`: every live host with room that can run it, least loaded first (`host` is the first). */
+/** Why a launch is refused when no host that can run the workspace has room. */
+export const HOSTS_FULL = "Every workspace host is full; try again later";
+
+export type Placement =
+  | { host: WorkspaceHost; hosts: WorkspaceHost[] }
+  | { unavailable: WorkspaceAvailability };
 
 /**
  * The least loaded live host that can run the workspace and has room (load = active sessions /
@@ -92,8 +98,8 @@ export function placeSession(
   const chosen = candidates[0];
   if (chosen === undefined) {
     return {
-      unavailable: { available: false, reason: "Every workspace host is full; try again later", missing: [] },
+      unavailable: { available: false, reason: HOSTS_FULL, missing: [] },
     };
   }
-  return { host: chosen.host };
+  return { host: chosen.host, hosts: candidates.map((candidate) => candidate.host) };
 }
