@@ -8,7 +8,8 @@ import { distinctColours, expect, launchFromHome, signIn, test } from "./fixture
  * shows the person's desktop, the person's viewer says they are watched within 3 s of the watch
  * opening (and stops within 3 s of it closing), the watch is audited, and it ends when the session
  * ends. A local shell likewise, in xterm.js with input off: the shell's output so far, then what
- * the person types, and none of the admin's typing or resizing reaches the shell.
+ * the person types, and none of the admin's typing or resizing reaches the shell; the admin's
+ * terminal is drawn at the person's size, even in a narrower window.
  */
 
 const SCREENSHOTS = join(import.meta.dirname, "..", ".results", "screenshots");
@@ -126,6 +127,25 @@ test("an admin watches a person typing in a local shell: the scrollback, then li
     await expect(shell.getByText("leaked-81")).toHaveCount(0);
     await expect(shell.getByText("echo leaked")).toHaveCount(0);
     await expect(watched.getByText("leaked-81")).toHaveCount(0);
+
+    // The admin's window is narrower than the person's: the watcher still draws at the person's
+    // size, so a line as wide as the person's terminal is one line there too, not wrapped.
+    await shell.click();
+    await page.keyboard.type(
+      "echo size=$(stty size)=; echo W$(printf '%*s' $(($(tput cols)-6)) '' | tr ' ' =)W\n",
+    );
+    await expect(shell.getByText(/size=\d+\s\d+=/)).toBeVisible({ timeout: 3_000 });
+    const [, rows = "", cols = ""] = ((await shell.textContent()) ?? "").match(/size=(\d+)\s(\d+)=/) ?? [];
+    expect(Number(cols)).toBeGreaterThan(90);
+    await expect(watcher.getByTestId("watched-size")).toContainText(`${cols}×${rows}`);
+    const widest = () =>
+      watched
+        .locator(".xterm-rows > div")
+        .evaluateAll((lines) =>
+          Math.max(0, ...lines.map((line) => line.textContent?.match(/W=+W/)?.[0].length ?? 0)),
+        );
+    await expect.poll(widest, { timeout: 3_000 }).toBe(Number(cols) - 4);
+    expect(await watched.locator(".xterm-rows > div").count()).toBe(Number(rows));
     await watcher.screenshot({ path: join(SCREENSHOTS, "watch-terminal.png") });
 
     const watches = await admin.api.audit.list.query({ action: "session.watch", resourceId: sessionId });

@@ -5,7 +5,7 @@ import { Link, useParams } from "react-router";
 import { useRuntimeConfig } from "../../app/runtime-config.tsx";
 import { buttonClass } from "../../components/ui/button.tsx";
 import { Badge, EmptyState, ErrorState, PageLoading } from "../../components/ui/feedback.tsx";
-import { useTerminalViewer } from "../../features/terminal/use-terminal-viewer.ts";
+import { type TerminalSize, useTerminalViewer } from "../../features/terminal/use-terminal-viewer.ts";
 import { useVncViewer } from "../../features/viewer/use-vnc-viewer.ts";
 import { ViewerOverlay } from "../../features/viewer/viewer-overlay.tsx";
 import { trpc } from "../../lib/trpc.ts";
@@ -14,7 +14,8 @@ import { trpc } from "../../lib/trpc.ts";
  * An admin watches someone's running desktop or local shell (`/admin/watch/<sessionId>`): noVNC
  * in view-only mode, or xterm.js with input off, on a `session.watch` ticket. The gateway drops
  * every key, pointer move, paste and resize of the watcher regardless of this page, and audits
- * the watch; the viewer closes when the session ends.
+ * the watch; the viewer closes when the session ends. A shell is drawn at the person's terminal
+ * size (cols×rows), smaller type or scrolling when the window is narrower than theirs.
  */
 export function WatchPage() {
   const { sessionId } = useParams();
@@ -72,7 +73,7 @@ function TerminalWatch({ session }: { session: WorkspaceSession }) {
     clipboard: null,
     watch: true,
   });
-  return <WatchViewer session={session} viewer={viewer} screen={screen} terminal />;
+  return <WatchViewer session={session} viewer={viewer} screen={screen} terminal size={viewer.watchedSize} />;
 }
 
 function WatchViewer({
@@ -80,11 +81,14 @@ function WatchViewer({
   viewer,
   screen,
   terminal,
+  size = null,
 }: {
   session: WorkspaceSession;
   viewer: ReturnType<typeof useVncViewer>;
   screen: RefObject<HTMLDivElement | null>;
   terminal: boolean;
+  /** The person's terminal size, once the gateway said it. */
+  size?: TerminalSize | null;
 }) {
   return (
     <div className="flex h-[calc(100dvh-7rem)] min-h-[420px] flex-col gap-3 lg:h-[calc(100dvh-5rem)]">
@@ -99,6 +103,11 @@ function WatchViewer({
               ? "View only: your typing, pastes and window size do not reach this shell."
               : "View only: your keyboard and mouse do not reach this desktop."}{" "}
             The watch is in the audit log.{" "}
+            {size !== null && (
+              <span data-testid="watched-size">
+                Their terminal: {size.cols}×{size.rows}.{" "}
+              </span>
+            )}
             <Badge tone={viewer.state.phase === "connected" ? "success" : "neutral"}>
               {viewer.state.phase === "connected"
                 ? "Live"
@@ -118,7 +127,7 @@ function WatchViewer({
             ref={screen}
             data-testid="watch-terminal"
             aria-label={`${session.workspaceName} of ${session.userEmail}, view only`}
-            className="absolute inset-2"
+            className="absolute inset-2 overflow-auto"
           />
         ) : (
           <div

@@ -17,6 +17,15 @@ import { runConnectionLoop, type ViewerState } from "../viewer/connection-loop.t
 
 /** Lines kept above the screen in the browser (the workspace's shell host keeps its own replay). */
 const SCROLLBACK_LINES = 5000;
+/** A watcher's font shrinks this far to fit the person's terminal in the page; then it scrolls. */
+const FONT_SIZE = 14;
+const MIN_WATCH_FONT_SIZE = 8;
+
+/** The person's terminal size, as a watcher's gateway reported it. */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
 
 export interface TerminalViewerOptions {
   session: Pick<WorkspaceSession, "id" | "workspaceId">;
@@ -44,7 +53,9 @@ function latin1Bytes(data: string): Uint8Array {
  * while the session is active. The terminal fills its element and sends its size on every
  * connection and every resize; a reconnect starts from a clean screen, because the workspace
  * replays its recent output (a local shell) or opens a fresh shell (ssh). A watcher's terminal
- * sends nothing: it shows the shell's replayed output, then the live output, at its own width.
+ * sends nothing: it shows the shell's replayed output, then the live output, at the person's
+ * size (the gateway's `terminal_size` notices), its font shrunk to fit the page down to
+ * MIN_WATCH_FONT_SIZE, and scrolls inside its element beyond that.
  */
 export function useTerminalViewer({
   session,
@@ -62,6 +73,7 @@ export function useTerminalViewer({
     retry: null,
   });
   const [generation, setGeneration] = useState(0);
+  const [watchedSize, setWatchedSize] = useState<TerminalSize | null>(null);
   const terminalRef = useRef<Terminal | null>(null);
   const socketRef = useRef<WebSocket | null>(null);
   const context = useRef(endContext);
@@ -81,7 +93,7 @@ export function useTerminalViewer({
       cursorBlink: !viewOnly,
       disableStdin: viewOnly,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace',
-      fontSize: 14,
+      fontSize: FONT_SIZE,
       theme: { background: "#0a0a0a" },
     });
     const fit = new FitAddon();
@@ -89,7 +101,23 @@ export function useTerminalViewer({
     terminal.loadAddon(new WebLinksAddon());
     terminal.open(target);
     terminalRef.current = terminal;
+    /** The person's size while watching (until the first notice, the watcher fits its element). */
+    let followed: TerminalSize | null = null;
+    /** Sizes the watcher's terminal to the person's, with the largest font that fits the element. */
+    const follow = (size: TerminalSize) => {
+      if (terminal.cols !== size.cols || terminal.rows !== size.rows) terminal.resize(size.cols, size.rows);
+      const drawn = target.querySelector<HTMLElement>(".xterm-screen");
+      if (drawn === null || drawn.offsetWidth === 0 || drawn.offsetHeight === 0) return;
+      const font = terminal.options.fontSize ?? FONT_SIZE;
+      const scale = Math.min(
+        target.clientWidth / drawn.offsetWidth,
+        target.clientHeight / drawn.offsetHeight,
+      );
+      const next = Math.max(MIN_WATCH_FONT_SIZE, Math.min(FONT_SIZE, Math.floor(font * scale * 2) / 2));
+      if (next !== font) terminal.options.fontSize = next;
+    };
     const refit = () => {
+      if (followed !== null) return follow(followed);
       try {
         fit.fit();
       } catch {
@@ -151,6 +179,12 @@ export function useTerminalViewer({
       watch: viewOnly,
       endContext: () => context.current,
       setState,
+      onNotice(notice) {
+        if (!viewOnly || notice.type !== "terminal_size") return;
+        followed = { cols: notice.cols, rows: notice.rows };
+        setWatchedSize(followed);
+        follow(followed);
+      },
       attach(socket, connected) {
         socketRef.current = socket;
         socket.addEventListener("open", () => {
@@ -198,5 +232,5 @@ export function useTerminalViewer({
   }, []);
   const reconnect = useCallback(() => setGeneration((value) => value + 1), []);
 
-  return { state, keepWorking, pasteToWorkspace, reconnect };
+  return { state, keepWorking, pasteToWorkspace, reconnect, watchedSize };
 }

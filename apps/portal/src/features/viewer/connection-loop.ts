@@ -1,4 +1,4 @@
-import { gatewaySubprotocols, parseGatewayNotice } from "@neosc/core/connection";
+import { type GatewayNotice, gatewaySubprotocols, parseGatewayNotice } from "@neosc/core/connection";
 import { readApiError } from "../../lib/api-error.ts";
 import type { trpc } from "../../lib/trpc.ts";
 import { type CloseOutcome, closeOutcome, type EndContext, endedOutcome } from "./close-reason.ts";
@@ -48,6 +48,8 @@ export interface ConnectionLoopOptions {
    * workspace is usable. Returns what closes it when the viewer goes away.
    */
   attach: (socket: WebSocket, connected: () => void) => () => void;
+  /** Every gateway notice, in order with the workspace's bytes (a watched shell's size). */
+  onNotice?: (notice: GatewayNotice) => void;
 }
 
 /** Runs until the session ends, the connection is refused for good, or the returned stop is called. */
@@ -88,6 +90,7 @@ export function runConnectionLoop(options: ConnectionLoopOptions): () => void {
       const notice = parseGatewayNotice(event.data);
       // An admin's watch opened or closed: the notice above the viewer reads the session's lease.
       if (notice?.type === "watch") void utils.session.active.invalidate();
+      if (notice !== null) options.onNotice?.(notice);
     });
     const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
     socket.addEventListener("open", () => {
