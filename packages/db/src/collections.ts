@@ -125,6 +125,29 @@ export interface HostLoadDoc {
   updatedAt: Date;
 }
 
+/**
+ * One active session (`_id` = the session id), so what runs periodically on every replica (the
+ * sweeper's deadlines, access hours, lost hosts; a host's orphan check and load recount; the admin
+ * list of active sessions) reads this collection, whose size is what is active now, and then each
+ * session by `_id`, instead of scanning `sessions`, which holds every session ever started.
+ * A superset of the active sessions: the launch inserts the entry before the session (a launch that
+ * dies in between leaves an entry without a session, dropped once older than a launch can take);
+ * the end that wins the session's claim deletes it (an end that dies first leaves an entry whose
+ * session is ended, dropped by the next reader that fetches it). `endsAt` and `idleEndsAt` follow
+ * the session's (input moves `idleEndsAt`), never later than the session's own, so the sweeper
+ * fetches every session that may be due and decides on the session itself.
+ */
+export interface ActiveSessionDoc {
+  _id: string;
+  userId: string;
+  workspaceId: string;
+  organizationId: string | null;
+  hostId: string | null;
+  endsAt: Date | null;
+  idleEndsAt: Date | null;
+  at: Date;
+}
+
 /** A session as the person document copies it (everything but where it listens). */
 export type SessionSnapshot = Omit<SessionDoc, "endpoint">;
 
@@ -168,6 +191,7 @@ export const COLLECTION_NAMES = {
   auditCheckpoints: "audit_checkpoints",
   people: "people",
   hostLoads: "host_loads",
+  activeSessions: "active_sessions",
   markers: "markers",
   lookups: "lookups",
 } as const;
@@ -188,6 +212,7 @@ export interface Collections {
   auditCheckpoints: Collection<AuditCheckpointDoc>;
   people: Collection<PersonDoc>;
   hostLoads: Collection<HostLoadDoc>;
+  activeSessions: Collection<ActiveSessionDoc>;
   markers: Collection<MarkerDoc>;
   lookups: Collection<LookupDoc>;
 }
@@ -209,6 +234,7 @@ export function collectionsOf(db: Db): Collections {
     auditCheckpoints: db.collection<AuditCheckpointDoc>(COLLECTION_NAMES.auditCheckpoints),
     people: db.collection<PersonDoc>(COLLECTION_NAMES.people),
     hostLoads: db.collection<HostLoadDoc>(COLLECTION_NAMES.hostLoads),
+    activeSessions: db.collection<ActiveSessionDoc>(COLLECTION_NAMES.activeSessions),
     markers: db.collection<MarkerDoc>(COLLECTION_NAMES.markers),
     lookups: db.collection<LookupDoc>(COLLECTION_NAMES.lookups),
   };
@@ -253,6 +279,7 @@ export const INDEXES: { [K in keyof Collections]: IndexDescription[] } = {
   auditCheckpoints: [],
   people: [],
   hostLoads: [],
+  activeSessions: [],
   markers: [],
   lookups: [],
 };

@@ -161,6 +161,7 @@ export async function connectDatabase(options: ConnectDatabaseOptions): Promise<
       await connection.ensureIndexes();
       await connection.db.sessions.indexPeople();
       await connection.db.sessions.indexHostLoads();
+      await connection.db.sessions.indexActiveSessions();
     } catch (error) {
       await client.close().catch(() => {});
       throw error;

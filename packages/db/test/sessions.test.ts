@@ -190,6 +190,46 @@ describe("sessions repository", () => {
     expect(mine.sort()).toEqual([overdue?.id, idle?.id].sort());
   });
 
+  it("the sweeper's active sessions entries follow input and drop what a dead writer left", async () => {
+    const { db, test } = handle;
+    const raw = test.connection.client.db(test.dbName);
+    const entries = raw.collection<{ _id: string; at: Date; idleEndsAt: Date | null }>("active_sessions");
+    const now = new Date("2033-06-01T12:00:00.000Z");
+    const past = new Date(now.getTime() - 1000);
+    const future = new Date(now.getTime() + 60_000);
+    const userId = randomUUID();
+    const mine = async () =>
+      (await db.sessions.findExpired(now)).filter((s) => s.userId === userId).map((s) => s.id);
+    // Input moved the idle deadline: not due any more.
+    const moved = await db.sessions.createWithinLimit(launch(userId, { idleEndsAt: past }), null);
+    await db.sessions.recordInput(moved?.id ?? "", { at: now, idleEndsAt: future });
+    expect(await mine()).toEqual([]);
+    // An entry earlier than its session (a lost write): the session decides, the entry is repaired.
+    const early = await db.sessions.createWithinLimit(launch(userId, { idleEndsAt: future }), null);
+    await entries.updateOne({ _id: early?.id ?? "" }, { $set: { idleEndsAt: past } });
+    expect(await mine()).toEqual([]);
+    expect((await entries.findOne({ _id: early?.id ?? "" }))?.idleEndsAt).toEqual(future);
+    // An end that died before deleting the entry; a launch that died before inserting its session.
+    const ended = await db.sessions.createWithinLimit(launch(userId, { endsAt: past }), null);
+    await raw
+      .collection<{ _id: string }>("sessions")
+      .updateOne({ _id: ended?.id ?? "" }, { $set: { status: "ended" } });
+    const orphan = randomUUID();
+    await entries.insertOne({ _id: orphan, at: new Date(Date.now() - 10 * 60_000), idleEndsAt: past });
+    const inFlight = randomUUID();
+    await entries.insertOne({ _id: inFlight, at: new Date(), idleEndsAt: past });
+    const due = await db.sessions.createWithinLimit(launch(userId, { endsAt: past }), null);
+    expect(await mine()).toEqual([due?.id]);
+    expect(await entries.findOne({ _id: ended?.id ?? "" })).toBeNull();
+    expect(await entries.findOne({ _id: orphan })).toBeNull();
+    expect(await entries.findOne({ _id: inFlight })).not.toBeNull();
+    // The end that wins removes the entry; the admin list reads the same entries.
+    await db.sessions.end(due?.id ?? "", { reason: "max_duration", at: now });
+    expect(await entries.findOne({ _id: due?.id ?? "" })).toBeNull();
+    const listed = (await db.sessions.listActive()).filter((s) => s.userId === userId).map((s) => s.id);
+    expect(listed.sort()).toEqual([moved?.id, early?.id].sort());
+  });
+
   it("counts launches per hour and day and ranks workspaces", async () => {
     const { db } = handle;
     const from = new Date("2040-03-01T00:00:00.000Z");

@@ -11,6 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createInnerContext, type ExternalIdentity } from "../src/context.ts";
 import { openLoginSession, resolveIdentity } from "../src/domain/identity/identity.ts";
+import { sweepSessions } from "../src/domain/sessions/sweeper.ts";
 import {
   callerFor,
   createCaller,
@@ -136,12 +137,12 @@ describe("database round trips of the hot paths", () => {
     console.log(`stop: ${stop.length} round trips\n${describeTrips(stop)}`);
     expect(scans(launch), describeTrips(launch)).toEqual([]);
     expect(scans(stop), describeTrips(stop)).toEqual([]);
-    // identity 2, workspace 1, person 1, the person's lock + read + session + copy + unlock 5,
-    // audit 2 (the entry, the head).
-    expect(launch.length, describeTrips(launch)).toBeLessThanOrEqual(11);
-    // identity 2, person 1, the end (read, claim, write) 3, the copy removed under the lock 4,
-    // revocation 1, audit 2.
-    expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(13);
+    // identity 2, workspace 1, person 1, the person's lock + read + active entry + session + copy
+    // + unlock 6, audit 2 (the entry, the head).
+    expect(launch.length, describeTrips(launch)).toBeLessThanOrEqual(12);
+    // identity 2, person 1, the end (read, claim, write, active entry) 4, the copy removed under
+    // the lock 4, revocation 1, audit 2.
+    expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(14);
   });
 
   it("launch and stop of a workspace placed on a host (its load read and written by _id)", async () => {
@@ -166,12 +167,60 @@ describe("database round trips of the hot paths", () => {
       loads(stop).map((trip) => trip.command),
       describeTrips(stop),
     ).toEqual(["find", "update"]);
-    // The web launch's 11, the load read 1, the host's lock + read + write + unlock 4.
-    expect(launch.length, describeTrips(launch)).toBeLessThanOrEqual(16);
-    // The web stop's 13, the host's lock + read + write + unlock 4.
-    expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(17);
+    // The web launch's 12, the load read 1, the host's lock + read + write + unlock 4.
+    expect(launch.length, describeTrips(launch)).toBeLessThanOrEqual(17);
+    // The web stop's 14, the host's lock + read + write + unlock 4.
+    expect(stop.length, describeTrips(stop)).toBeLessThanOrEqual(18);
     expect(await database.db.sessions.activeCountsByHost([TEST_HOST_ID])).toEqual(
       new Map([[TEST_HOST_ID, 4]]),
+    );
+  });
+
+  it("a sweep reads sessions by _id only, however many ended sessions are stored", async () => {
+    const { db } = database;
+    // A lost host (its sessions are looked for) and a session past its deadline.
+    await db.workspaceHosts.heartbeat(
+      { id: "host-lost", name: "lost", url: null, capacity: 10, capabilities: {} },
+      new Date("2020-01-01T00:00:00Z"),
+    );
+    const someone = (await createLocalUser(db, "user")).user;
+    const due = await db.sessions.createWithinLimit(
+      {
+        workspaceId: web.id,
+        workspaceSlug: web.slug,
+        workspaceName: web.name,
+        workspaceKind: web.kind,
+        userId: someone.id,
+        userEmail: someone.email,
+        organizationId: null,
+        startedAt: new Date(Date.now() - 60_000),
+        clientIp: null,
+        connectionUrl: null,
+        endsAt: new Date(Date.now() - 1000),
+        idleEndsAt: null,
+      },
+      null,
+    );
+    const clock = () => new Date();
+    // The first sweep may fill the replica's host and policy caches; the steady state is measured.
+    await sweepSessions({ db, clock });
+    expect((await db.sessions.findById(due?.id ?? ""))?.endReason).toBe("max_duration");
+    const again = await db.sessions.createWithinLimit(
+      { ...(due as NonNullable<typeof due>), id: undefined, endsAt: new Date(Date.now() - 1000) },
+      null,
+    );
+    let result: Awaited<ReturnType<typeof sweepSessions>> | undefined;
+    const sweep = await tripsOf(async () => {
+      result = await sweepSessions({ db, clock });
+    });
+    console.log(`sweep: ${sweep.length} round trips\n${describeTrips(sweep)}`);
+    expect(result?.maxDuration).toBe(1);
+    expect((await db.sessions.findById(again?.id ?? ""))?.endReason).toBe("max_duration");
+    // Only the active sessions collection (as large as what is active) is read by another filter.
+    const history = scans(sweep).filter((trip) => trip.collection !== "active_sessions");
+    expect(history, describeTrips(sweep)).toEqual([]);
+    expect(sweep.filter((trip) => trip.collection === "sessions").length, describeTrips(sweep)).toBeLessThan(
+      10,
     );
   });
 

@@ -3,7 +3,7 @@ import type { Page } from "@neosc/core/common";
 import type { WorkspaceEndpoint } from "@neosc/core/endpoint";
 import type { ListSessionsInput, SessionEndReason, WorkspaceSession } from "@neosc/core/session";
 import type { Filter } from "mongodb";
-import type { ClaimDoc, Collections, SessionDoc, SessionSnapshot } from "../collections.ts";
+import type { ActiveSessionDoc, ClaimDoc, Collections, SessionDoc, SessionSnapshot } from "../collections.ts";
 import { claimOnce, dayOf, hourOf } from "../collections.ts";
 import { decodeCursor, encodeCursor } from "../cursor.ts";
 import { duplicateError, isDuplicateKeyError } from "../errors.ts";
@@ -80,7 +80,10 @@ export interface SessionsRepository {
   findActiveByUserAndWorkspace(userId: string, workspaceId: string): Promise<WorkspaceSession | null>;
   listActiveByUser(userId: string): Promise<WorkspaceSession[]>;
   countActiveByUser(userId: string): Promise<number>;
-  /** Newest first. With `userId` from the person document; without, a scan (admin pages). */
+  /**
+   * Newest first. With `userId` from the person document; without, from the active sessions
+   * collection (bounded by what is active, not by history), each session then read by `_id`.
+   */
   listActive(filter?: ActiveSessionFilter): Promise<WorkspaceSession[]>;
   countActive(filter?: ActiveSessionFilter): Promise<number>;
   /** Its host stores where the started workspace listens (only while the session is active). */
@@ -93,7 +96,8 @@ export interface SessionsRepository {
    */
   activeCountsByHost(hostIds: readonly string[]): Promise<Map<string, number>>;
   /**
-   * Rewrites the host's load document from its active sessions (a scan of them), under its load
+   * Rewrites the host's load document from its active sessions (the active sessions collection,
+   * then each of the host's sessions by `_id`), under its load
    * lock: repairs what a writer that died between a session's insert or end and the load write
    * left. Returns how many sessions it lists.
    */
@@ -128,7 +132,10 @@ export interface SessionsRepository {
    * by `userId`, for a rare admin action. Returns how many stored sessions changed.
    */
   replaceUserEmail(userId: string, email: string): Promise<number>;
-  /** Active sessions whose `endsAt` or `idleEndsAt` is at or before `now` (for the sweeper). */
+  /**
+   * Active sessions whose `endsAt` or `idleEndsAt` is at or before `now` (for the sweeper): one
+   * read of the active sessions collection, then each session that may be due by `_id`.
+   */
   findExpired(now: Date, limit?: number): Promise<WorkspaceSession[]>;
   /**
    * Builds the per-person documents of an install upgraded from before they existed (from one
@@ -137,6 +144,8 @@ export interface SessionsRepository {
   indexPeople(): Promise<number>;
   /** Likewise the workspace hosts' load documents (see recountHostLoad). Returns how many it wrote. */
   indexHostLoads(): Promise<number>;
+  /** Likewise the active sessions collection (see ActiveSessionDoc). Returns how many it wrote. */
+  indexActiveSessions(): Promise<number>;
   /** Launches (session starts) per UTC hour/day since `from`, oldest first. */
   launchesPerBucket(unit: TimeUnit, from: Date): Promise<BucketCount[]>;
   /** Most launched workspaces since `from`. */
@@ -205,6 +214,28 @@ const hostLoadLockId = (hostId: string) => `host-load:${hostId}`;
 const PEOPLE_INDEXED = "people-indexed";
 /** Set once every host with an active session has a load document (see indexHostLoads). */
 const HOST_LOADS_INDEXED = "host-loads-indexed";
+/** Set once every active session has its active sessions entry (see indexActiveSessions). */
+const ACTIVE_SESSIONS_INDEXED = "active-sessions-indexed";
+/**
+ * An active sessions entry without its session is a launch still between the two inserts, or one
+ * that died there; after this long it is the latter and is dropped.
+ */
+const ENTRY_GRACE_MS = 5 * 60_000;
+
+function entryOf(doc: SessionDoc): ActiveSessionDoc {
+  return {
+    _id: doc._id,
+    userId: doc.userId,
+    workspaceId: doc.workspaceId,
+    organizationId: doc.organizationId ?? null,
+    hostId: doc.hostId ?? null,
+    endsAt: doc.endsAt ?? null,
+    idleEndsAt: doc.idleEndsAt ?? null,
+    at: new Date(),
+  };
+}
+
+const isDue = (at: Date | null, now: Date) => at !== null && at.getTime() <= now.getTime();
 
 function snapshotOf(doc: SessionDoc): SessionSnapshot {
   const { endpoint: _endpoint, ...snapshot } = doc;
@@ -232,7 +263,7 @@ interface LoadChange {
 export function createSessionsRepository(collections: Collections): SessionsRepository {
   const { sessions, claims } = collections;
 
-  const { people, markers, hostLoads } = collections;
+  const { people, markers, hostLoads, activeSessions } = collections;
   /** Monotonic: once the marker is seen, this replica stops looking for it. */
   let peopleIndexed = false;
 
@@ -333,7 +364,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
   async function recountHostLoad(hostId: string): Promise<number> {
     let count = 0;
     await updateHostLoad(hostId, async (listed) => {
-      const docs = await sessions.find(activeFilter({ hostId }), { projection: { _id: 1 } }).toArray();
+      const docs = await liveSessions((await activeEntries()).filter((entry) => entry.hostId === hostId));
       count = docs.length;
       const ids = docs.map((doc) => doc._id);
       // Unchanged (the usual case): nothing written.
@@ -341,6 +372,51 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       return ids.length === listed.length && ids.every((id) => known.has(id)) ? null : ids;
     });
     return count;
+  }
+
+  /*
+   * The active sessions collection (see ActiveSessionDoc): one read of a collection as large as
+   * what is active, then the sessions by `_id`; the entries found stale are dropped on the way.
+   */
+  function activeEntries(): Promise<ActiveSessionDoc[]> {
+    return activeSessions.find({}).toArray();
+  }
+
+  /** The entries' sessions that are still active, each read by `_id` (stale entries dropped). */
+  async function liveSessions(entries: readonly ActiveSessionDoc[]): Promise<SessionDoc[]> {
+    const docs = await Promise.all(entries.map((entry) => sessions.findOne({ _id: entry._id })));
+    const stale = entries.filter((entry, index) => {
+      const doc = docs[index];
+      if (doc === null || doc === undefined) return entry.at.getTime() < Date.now() - ENTRY_GRACE_MS;
+      return doc.status !== "active";
+    });
+    await Promise.all(stale.map((entry) => activeSessions.deleteOne({ _id: entry._id })));
+    return docs.flatMap((doc) => (doc != null && doc.status === "active" ? [doc] : []));
+  }
+
+  async function activeSessionsMatching(filter: ActiveSessionFilter): Promise<SessionDoc[]> {
+    const entries = (await activeEntries()).filter(
+      (entry) =>
+        (filter.workspaceId === undefined || entry.workspaceId === filter.workspaceId) &&
+        (filter.organizationId === undefined || entry.organizationId === filter.organizationId) &&
+        (filter.hostId === undefined || entry.hostId === filter.hostId),
+    );
+    return (await liveSessions(entries)).filter((doc) => matches(doc, filter)).sort(newestFirst);
+  }
+
+  /**
+   * Inserted before the session (see ActiveSessionDoc). An entry left by a launch that died
+   * before its session is replaced; an id already used by a session is the caller's duplicate.
+   */
+  async function insertEntry(doc: SessionDoc): Promise<void> {
+    try {
+      await activeSessions.insertOne(entryOf(doc));
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      if ((await sessions.findOne({ _id: doc._id }, { projection: { _id: 1 } })) !== null)
+        throw duplicateError("session", "_id", error);
+      await activeSessions.replaceOne({ _id: doc._id }, entryOf(doc));
+    }
   }
 
   /** Replaces the person's copy of a session that is still listed (fresher fields). */
@@ -407,10 +483,15 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         : null;
     };
     const insert = async (doc: SessionDoc) => {
+      await insertEntry(doc);
       try {
         await sessions.insertOne(doc);
       } catch (error) {
-        if (isDuplicateKeyError(error)) throw duplicateError("session", "_id", error);
+        if (isDuplicateKeyError(error)) {
+          // Its entry was this launch's (insertEntry found no session of that id before).
+          await activeSessions.deleteOne({ _id: id });
+          throw duplicateError("session", "_id", error);
+        }
         throw error;
       }
     };
@@ -461,6 +542,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
           if (taken.status === "rejected") throw taken.reason;
           if (copied.status === "rejected") throw copied.reason;
         }
+        await activeSessions.deleteOne({ _id: id });
         return "hosts_full";
       },
       { whileWaiting: full },
@@ -562,8 +644,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       if (filter.userId !== undefined) {
         return (await personSessions(filter.userId)).filter((copy) => matches(copy, filter)).map(toSession);
       }
-      const docs = await sessions.find(activeFilter(filter)).sort({ startedAt: -1, _id: -1 }).toArray();
-      return docs.map(toSession);
+      return (await activeSessionsMatching(filter)).map(toSession);
     },
 
     async setEndpoint(id, endpoint) {
@@ -590,7 +671,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       if (filter.userId !== undefined) {
         return (await personSessions(filter.userId)).filter((copy) => matches(copy, filter)).length;
       }
-      return sessions.countDocuments(activeFilter(filter));
+      return (await activeSessionsMatching(filter)).length;
     },
 
     async list(input: ListSessionsInput): Promise<Page<WorkspaceSession>> {
@@ -655,6 +736,8 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
     async recordInput(id, update) {
       const doc = await setWhileLive({ _id: id }, { lastInputAt: update.at, idleEndsAt: update.idleEndsAt });
       if (doc?.status !== "active") return null;
+      // The sweeper reads the deadline from the entry (no upsert: an end may have removed it).
+      await activeSessions.updateOne({ _id: id }, { $set: { idleEndsAt: doc.idleEndsAt ?? null } });
       // The dashboard and the viewer's idle warning read the person's copy.
       await refreshCopy(doc);
       return toSession(doc);
@@ -679,10 +762,14 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       const doc = decided ? await applyEnd(id, decided) : null;
       if (won) {
         if (doc !== null) {
-          // Only the winner of the end claim: the person's copy and the host's load drop it once.
-          await updatePerson(doc.userId, (list) =>
-            list.some((copy) => copy._id === id) ? list.filter((copy) => copy._id !== id) : null,
-          );
+          // Only the winner of the end claim: the person's copy, the active entry and the host's
+          // load drop it once.
+          await Promise.all([
+            updatePerson(doc.userId, (list) =>
+              list.some((copy) => copy._id === id) ? list.filter((copy) => copy._id !== id) : null,
+            ),
+            activeSessions.deleteOne({ _id: id }),
+          ]);
           // After the person's lock: a launch adds to the load while holding it, so an end racing
           // its own launch never removes the session before it was added.
           const hostId = doc.hostId;
@@ -691,7 +778,7 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
               ids.includes(id) ? ids.filter((other) => other !== id) : null,
             );
           }
-        }
+        } else await activeSessions.deleteOne({ _id: id });
         // Live connections of this session, on any gateway replica, close on the next poll.
         await bumpRevocations(collections, end.at);
       }
@@ -711,13 +798,27 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
       return result.modifiedCount;
     },
 
+    /*
+     * The entries' deadlines are never later than their sessions' (input moves the session's
+     * first), so every due session is fetched; one the entry only thought due gets its deadlines
+     * written back to the entry.
+     */
     async findExpired(now, limit = 500) {
-      const docs = await sessions
-        .find({ status: "active", $or: [{ endsAt: { $lte: now } }, { idleEndsAt: { $lte: now } }] })
-        .sort({ startedAt: 1, _id: 1 })
-        .limit(limit)
-        .toArray();
-      return docs.map(toSession);
+      const due = (await activeEntries())
+        .filter((entry) => isDue(entry.endsAt ?? null, now) || isDue(entry.idleEndsAt ?? null, now))
+        .sort((a, b) => a.at.getTime() - b.at.getTime() || (a._id < b._id ? -1 : 1));
+      const expired: SessionDoc[] = [];
+      for (let start = 0; start < due.length && expired.length < limit; start += limit) {
+        for (const doc of await liveSessions(due.slice(start, start + limit))) {
+          if (isDue(doc.endsAt ?? null, now) || isDue(doc.idleEndsAt ?? null, now)) expired.push(doc);
+          else
+            await activeSessions.updateOne(
+              { _id: doc._id },
+              { $set: { endsAt: doc.endsAt ?? null, idleEndsAt: doc.idleEndsAt ?? null } },
+            );
+        }
+      }
+      return expired.slice(0, limit).map(toSession);
     },
 
     /*
@@ -765,6 +866,29 @@ export function createSessionsRepository(collections: Collections): SessionsRepo
         if (!isDuplicateKeyError(error)) throw error;
       }
       return hostIds.size;
+    },
+
+    /*
+     * For an install upgraded from before the active sessions collection: one scan of the active
+     * sessions, each given its entry unless it has one; the marker makes later starts skip this.
+     */
+    async indexActiveSessions() {
+      if ((await markers.findOne({ _id: ACTIVE_SESSIONS_INDEXED })) !== null) return 0;
+      let written = 0;
+      for (const doc of await sessions.find({ status: "active" }).toArray()) {
+        try {
+          await activeSessions.insertOne(entryOf(doc));
+          written += 1;
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+        }
+      }
+      try {
+        await markers.insertOne({ _id: ACTIVE_SESSIONS_INDEXED, at: new Date() });
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      return written;
     },
 
     launchesPerBucket(unit, from) {
