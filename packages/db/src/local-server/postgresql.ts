@@ -146,14 +146,27 @@ export async function ensureCluster(input: {
     "--locale=C",
     ...(input.durable ? [] : ["--no-sync"]),
   ]);
+  await runTool("initdb", command, input.pgdata, 120_000);
+}
+
+/**
+ * Runs one of PostgreSQL's programs next to the cluster (from the folder above it, which the
+ * account can reach) in the C locale; a failure throws with the end of its output.
+ */
+async function runTool(
+  what: string,
+  command: { file: string; args: string[] },
+  pgdata: string,
+  timeoutMs: number,
+): Promise<void> {
   const result = await run(command.file, command.args, {
-    cwd: dirname(input.pgdata),
-    timeoutMs: 120_000,
+    cwd: dirname(pgdata),
+    timeoutMs,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C" },
   });
   if (result.code !== 0) {
     throw new Error(
-      `initdb failed (exit ${result.code}):\n${(result.stderr || result.stdout).trim().slice(-2000)}`,
+      `${what} failed (exit ${result.code}):\n${(result.stderr || result.stdout).trim().slice(-2000)}`,
     );
   }
 }
@@ -242,16 +255,7 @@ export async function installIndexTwins(input: {
     `--dbname=${DATABASE}`,
     `--command=${INDEX_TWINS_SQL}`,
   ]);
-  const result = await run(command.file, command.args, {
-    cwd: dirname(input.pgdata),
-    timeoutMs: 600_000,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C", LC_ALL: "C" },
-  });
-  if (result.code !== 0) {
-    throw new Error(
-      `PostgreSQL: installing the index twins failed (exit ${result.code}):\n${(result.stderr || result.stdout).trim().slice(-2000)}`,
-    );
-  }
+  await runTool("PostgreSQL: installing the index twins", command, input.pgdata, 600_000);
 }
 
 /** The longest socket path the kernel takes (sun_path is 108 bytes with its terminator). */
