@@ -25,8 +25,10 @@ fi
 
 # Programs the test suites and benchmarks run (only with --browser): the command, its Debian
 # package, and what it is for. Without one of them a suite cannot pass, so a missing one stops here.
+# A fourth argument is a command that must succeed as well, for a program whose name a stand-in can
+# take (a workplace may put a small convert on PATH that is not ImageMagick).
 test_tool() {
-  command -v "$1" >/dev/null 2>&1 && return 0
+  if command -v "$1" >/dev/null 2>&1 && { [ -z "${4:-}" ] || sh -c "$4" >/dev/null 2>&1; }; then return 0; fi
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "bootstrap: installing $2 from Debian's packages ($3)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
@@ -39,7 +41,8 @@ if [ "${1:-}" = "--browser" ]; then
   test_tool python3 python3 "the REST API's client test is a Python script"
   test_tool xdotool xdotool "the gateway's watch test reads the pointer inside a test desktop"
   test_tool /usr/sbin/sshd openssh-server "the ssh-host terminal tests run a real sshd"
-  test_tool convert imagemagick "bench:gateway's recording rows draw a noise desktop"
+  test_tool convert imagemagick "bench:gateway's recording rows draw a noise desktop" \
+    "convert -version | grep -q '^Version: ImageMagick'"
 fi
 
 # openssl makes the certificates of the test Kubernetes control plane (deploy/control-plane).
