@@ -43,6 +43,12 @@ const ENGINES: (DatabaseEngine | undefined)[] = (process.env.BENCH_ENGINES ?? ""
 if (ENGINES.length === 0) ENGINES.push(undefined);
 /** The history rows run with this many times the sessions and audit entries of the small-data rows. */
 const HISTORY_FACTOR = Number(process.env.BENCH_HISTORY_FACTOR ?? 10);
+/**
+ * Seconds of unmeasured load each server gets before its first measured row, so rows compare
+ * compiled code with compiled code: the first seconds of a fresh Node process run its JavaScript
+ * interpreted, which cost the first dashboard row about twice its steady CPU per request.
+ */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 
 const DASHBOARD_PATH = batchQueryPath([["workspace.list"], ["session.active"]]);
 
@@ -91,26 +97,28 @@ async function main() {
     for (const engine of ENGINES) benches.push(await prepareEngine(engine, logDir));
     const first = benches[0] as EngineBench;
     const ceilings = await startCeilings(first, services, logDir);
-    const bareRow = await first.run(ceilings.bare.serving, () =>
+    const bareLoad = (durationSeconds: number) =>
       runLoad({
         scenario: "ceiling",
         name: "node:http, same bytes from memory",
         url: ceilings.bare.url,
         connections: CEILING_CONNECTIONS,
-        durationSeconds: SECONDS,
+        durationSeconds,
         stepsFor: () => [{ procedure: "bare", method: "GET", path: "/" }],
-      }),
-    );
-    const helloRow = await first.run(ceilings.hello.serving, () =>
+      });
+    const helloLoad = (durationSeconds: number) =>
       runLoad({
         scenario: "ceiling",
         name: "hello on Express+tRPC+superjson",
         url: ceilings.hello.url,
         connections: CEILING_CONNECTIONS,
-        durationSeconds: SECONDS,
+        durationSeconds,
         stepsFor: () => [{ procedure: "hello", method: "GET", path: batchQueryPath([["hello"]]) }],
-      }),
-    );
+      });
+    await warmUp("ceilings", () => Promise.all([bareLoad(WARMUP_SECONDS), helloLoad(WARMUP_SECONDS)]));
+    for (const bench of benches) await warmUp(`${bench.engine} API`, () => bench.warmUp());
+    const bareRow = await first.run(ceilings.bare.serving, () => bareLoad(SECONDS));
+    const helloRow = await first.run(ceilings.hello.serving, () => helloLoad(SECONDS));
     for (const bench of benches) bench.rows.push(bareRow, helloRow);
 
     const historyVariant = `, history ×${HISTORY_FACTOR}`;
@@ -166,12 +174,19 @@ async function main() {
   }
 }
 
+async function warmUp(what: string, load: () => Promise<unknown>) {
+  if (WARMUP_SECONDS <= 0) return;
+  log(`warming up ${what} for ${WARMUP_SECONDS} s (not measured)`);
+  await load();
+}
+
 function writeReport(input: { machine: Record<string, unknown>; started: number; runs: EngineRun[] }) {
   const { machine, started, runs } = input;
   const notes = [
     `${machine.cores} cores shared by everything: the API (one Node process), the database (FerretDB, and on PostgreSQL its server) and the load generator (autocannon and the user model, in this process) all run on this machine, over loopback.`,
     `Saturation rows are closed-loop (autocannon, ${SECONDS} s each, every connection its own signed-in person, the next request sent when the previous answer arrives). Latency in ms, timeouts counted at 10 s (so "≥10000" means at least that); errors = non-2xx + socket errors + timeouts.`,
     `User model rows are open-loop: each person loads the dashboard every 10 s and launches a workspace once per 5 min, stopping it 15 s later, each on a random phase. Time is not compressed: the arrival rates are those of the real model (N/10 dashboards/s, N/300 launches/s); the run observes a ${MODEL_SECONDS} s slice of that steady state instead of the full 5-minute cycle, so about ${Math.round((MODEL_SECONDS / 300) * 100)}% of the people launch in it. Latency counts from the scheduled send time; a person never has two dashboard loads in flight (as with the portal's query cache). req/s there is the offered rate, not a capacity.`,
+    `Before the first measured row every server (the ceilings and each engine's API) gets ${WARMUP_SECONDS} s of the same load unmeasured (the API: dashboards, then launches and stops), so no row pays for Node's JIT warm-up.`,
     "Before each row the benchmark waits (up to 60 s, column wait s) until the API answers a dashboard within 0.5 s again: after an overload it keeps working through requests whose clients already gave up.",
     `Ceilings: a bare node:http server sending the dashboard's exact response bytes from memory, and a "hello" query on the same Express 5 + tRPC 11 + superjson stack returning the same data from memory (no auth, no database); both at ${CEILING_CONNECTIONS} connections, once per run. ×bare and ×hello are req/s divided by each ceiling's req/s.`,
     `The API logs every request at level "${API_LOG_LEVEL}" (pino, to a file), as in production.`,
@@ -192,6 +207,7 @@ function writeReport(input: { machine: Record<string, unknown>; started: number;
       cycleConnections: CYCLE_CONNECTIONS,
       ceilingConnections: CEILING_CONNECTIONS,
       historyFactor: HISTORY_FACTOR,
+      warmUpSeconds: WARMUP_SECONDS,
       apiLogLevel: API_LOG_LEVEL,
       engines: runs.map((run) => run.engine),
     },
@@ -290,6 +306,8 @@ interface EngineBench {
   launchStop(variant: string): Promise<Row>;
   model(count: number): Promise<Row>;
   storeHistory(): Promise<void>;
+  /** Unmeasured dashboards and launch+stop cycles, before the first row. */
+  warmUp(): Promise<void>;
 }
 
 async function prepareEngine(engine: DatabaseEngine | undefined, logDir: string): Promise<EngineBench> {
@@ -448,6 +466,37 @@ function engineRows(input: {
   const cycleUsers = users.slice(users.length - CYCLE_CONNECTIONS);
   const launch = batchMutation("workspace.launch", { workspaceId: target.id });
   const stop = batchMutation("workspace.stop", { workspaceId: target.id });
+  const dashboardLoad = (connections: number, variant: string, durationSeconds: number) =>
+    runLoad({
+      scenario: "1 dashboard",
+      name: `workspace.list + session.active, batched${variant}`,
+      url: api,
+      connections,
+      durationSeconds,
+      stepsFor: (connection) => [
+        {
+          procedure: "dashboard",
+          method: "GET",
+          path: DASHBOARD_PATH,
+          headers: bearer(users[connection % users.length] as SeededUser),
+        },
+      ],
+    });
+  const launchStopLoad = (variant: string, durationSeconds: number) =>
+    runLoad({
+      scenario: "3 launch+stop",
+      name: `launch then stop, back to back${variant}`,
+      url: api,
+      connections: CYCLE_CONNECTIONS,
+      durationSeconds,
+      stepsFor: (connection) => {
+        const headers = bearer(cycleUsers[connection % cycleUsers.length] as SeededUser);
+        return [
+          { procedure: "launch", method: "POST", path: launch.path, body: launch.body, headers },
+          { procedure: "stop", method: "POST", path: stop.path, body: stop.body, headers },
+        ] satisfies Step[];
+      },
+    });
   const bench: EngineBench = {
     engine,
     stack,
@@ -457,45 +506,12 @@ function engineRows(input: {
     rows: [],
     small: [],
     run,
-    dashboard: (connections, variant) =>
-      run(apiServing, () =>
-        runLoad({
-          scenario: "1 dashboard",
-          name: `workspace.list + session.active, batched${variant}`,
-          url: api,
-          connections,
-          durationSeconds: SECONDS,
-          stepsFor: (connection) => [
-            {
-              procedure: "dashboard",
-              method: "GET",
-              path: DASHBOARD_PATH,
-              headers: bearer(users[connection % users.length] as SeededUser),
-            },
-          ],
-        }),
-      ),
+    dashboard: (connections, variant) => run(apiServing, () => dashboardLoad(connections, variant, SECONDS)),
     pomerium: async () => {
       const prepared = await preparePomerium(stack);
       return run(prepared.serving, () => prepared.row());
     },
-    launchStop: (variant) =>
-      run(apiServing, () =>
-        runLoad({
-          scenario: "3 launch+stop",
-          name: `launch then stop, back to back${variant}`,
-          url: api,
-          connections: CYCLE_CONNECTIONS,
-          durationSeconds: SECONDS,
-          stepsFor: (connection) => {
-            const headers = bearer(cycleUsers[connection % cycleUsers.length] as SeededUser);
-            return [
-              { procedure: "launch", method: "POST", path: launch.path, body: launch.body, headers },
-              { procedure: "stop", method: "POST", path: stop.path, body: stop.body, headers },
-            ] satisfies Step[];
-          },
-        }),
-      ),
+    launchStop: (variant) => run(apiServing, () => launchStopLoad(variant, SECONDS)),
     model: (count) =>
       run(apiServing, () =>
         runUserModel({
@@ -511,6 +527,10 @@ function engineRows(input: {
           stop: () => stop,
         }),
       ),
+    warmUp: async () => {
+      await dashboardLoad(CEILING_CONNECTIONS, "", WARMUP_SECONDS);
+      await launchStopLoad("", WARMUP_SECONDS);
+    },
     // HISTORY_FACTOR times the sessions and audit entries the small-data rows started with, as
     // past sessions (launched, stopped, both audited) of the same people.
     storeHistory: async () => {
