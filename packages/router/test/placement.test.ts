@@ -3,6 +3,7 @@ import type { Workspace } from "@neosc/core/workspace";
 import type { DriverHealth } from "@neosc/core/workspace-host";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sweepSessions } from "../src/domain/sessions/sweeper.ts";
+import { HOSTS_FULL } from "../src/domain/workspaces/availability.ts";
 import { callerFor, createLocalUser, resetCatalogue } from "./support/context.ts";
 import { TEST_HOST_ID, useTestDatabase } from "./support/database.ts";
 import { detailsOf, expectRefusal } from "./support/expect-error.ts";
@@ -114,6 +115,77 @@ describe("placement", () => {
     const third = await launch();
     expect([first.hostId, second.hostId, third.hostId].sort()).toEqual(["host-a", "host-a", "host-b"]);
     await expectRefusal(launch(), "SERVICE_UNAVAILABLE", "workspace_unavailable");
+  });
+
+  it("refuses a launch when every host is at capacity, saying so, audits it, and changes nothing", async () => {
+    await announce("host-a", { "local:desktop": ok }, new Date(), 1);
+    await announce("host-b", { "local:desktop": ok }, new Date(), 1);
+    for (let place = 0; place < 2; place++) {
+      const person = (await createLocalUser(database.db, "user")).user;
+      await callerFor(database.db, { user: person }).workspace.launch({ workspaceId: desktop.id });
+    }
+    const hostIds = ["host-a", "host-b"];
+    const activeIds = async () =>
+      (await database.db.sessions.listActive()).map((session) => session.id).sort();
+    const before = {
+      active: await activeIds(),
+      loads: await database.db.sessions.activeCountsByHost(hostIds),
+      audit: await database.db.audit.count(),
+    };
+    expect(before.loads).toEqual(
+      new Map([
+        ["host-a", 1],
+        ["host-b", 1],
+      ]),
+    );
+
+    const error = await expectRefusal(
+      callerFor(database.db, { user }).workspace.launch({ workspaceId: desktop.id }),
+      "SERVICE_UNAVAILABLE",
+      "workspace_unavailable",
+    );
+    expect(error.message).toBe(HOSTS_FULL);
+    // Nothing is missing on the hosts: they are full, which the person can only wait out.
+    expect(detailsOf(error)).toEqual({ missing: [] });
+    expect(await database.db.audit.count()).toBe(before.audit + 1);
+    expect(await lastAudit("workspace.launch")).toMatchObject({
+      actor: { id: user.id },
+      resource: { type: "workspace", id: desktop.id },
+      result: "denied",
+      reason: "workspace_unavailable",
+      details: { missing: [] },
+    });
+    // No session was written for the person, and no host's room was taken.
+    expect(await activeIds()).toEqual(before.active);
+    expect(await database.db.sessions.activeCountsByHost(hostIds)).toEqual(before.loads);
+    expect((await database.db.sessions.list({ userId: user.id, limit: 10 })).items).toEqual([]);
+    expect(await database.db.sessions.countActiveByUser(user.id)).toBe(0);
+  });
+
+  it("gives concurrent launches for the last places no more than the hosts hold; the rest are refused and audited", async () => {
+    await announce("host-a", { "local:desktop": ok }, new Date(), 2);
+    const people = await Promise.all(
+      Array.from({ length: 5 }, async () => (await createLocalUser(database.db, "user")).user),
+    );
+    const audited = await database.db.audit.count();
+    const outcomes = await Promise.all(
+      people.map((person) =>
+        callerFor(database.db, { user: person })
+          .workspace.launch({ workspaceId: desktop.id })
+          .then(
+            () => "ok",
+            (caught: unknown) => (caught instanceof Error ? caught.message : String(caught)),
+          ),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome === "ok")).toHaveLength(2);
+    expect(outcomes.filter((outcome) => outcome === HOSTS_FULL)).toHaveLength(3);
+    expect(await database.db.sessions.activeCountsByHost(["host-a"])).toEqual(new Map([["host-a", 2]]));
+    expect(await database.db.sessions.countActive()).toBe(2);
+    const denials = (await database.db.audit.list({ action: "workspace.launch", limit: 10 })).items.filter(
+      (entry) => entry.seq > audited && entry.result === "denied",
+    );
+    expect(denials.map((entry) => entry.reason)).toEqual(Array(3).fill("workspace_unavailable"));
   });
 
   it("places sessions only on hosts this API can reach (another API's in-process host is not)", async () => {
