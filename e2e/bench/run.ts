@@ -216,6 +216,7 @@ function writeReport(input: { machine: Record<string, unknown>; started: number;
     engine: first?.engine,
     rows: first?.rows ?? [],
     engines: runs,
+    history: runs.map((run) => ({ engine: run.engine, rows: historyComparison(run.rows) })),
   };
   for (const run of runs) {
     process.stdout.write(
@@ -226,11 +227,45 @@ function writeReport(input: { machine: Record<string, unknown>; started: number;
       if (row.note) process.stdout.write(`* ${row.scenario} ${row.name}: ${row.note}\n`);
     }
   }
+  for (const run of runs) {
+    for (const line of historyComparison(run.rows)) process.stdout.write(`${run.engine}: ${line.text}\n`);
+  }
   if (runs.length > 1) process.stdout.write(`\n${renderComparison(runs)}\n`);
   for (const note of notes) process.stdout.write(`- ${note}\n`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, "bench.json"), `${JSON.stringify(report, null, 2)}\n`);
   log(`wrote ${join(RESULTS_DIR, "bench.json")} (total ${report.durationSeconds} s)`);
+}
+
+/**
+ * Each history row against its small-data row: throughput (the target: within 1.3×) and CPU per
+ * request of API + FerretDB + PostgreSQL. Rows run minutes apart, so a change in the machine's
+ * other load moves their req/s; the CPU per request is what the stored history itself costs.
+ */
+function historyComparison(rows: readonly Row[]) {
+  const cpu = (row: Row) =>
+    (row.apiCpuMsPerRequest ?? 0) + (row.ferretDbCpuMsPerRequest ?? 0) + (row.backendCpuMsPerRequest ?? 0);
+  return rows.flatMap((row) => {
+    const suffix = `, history ×${HISTORY_FACTOR}`;
+    if (!row.name.endsWith(suffix)) return [];
+    const small = rows.find(
+      (other) =>
+        other.scenario === row.scenario &&
+        other.connections === row.connections &&
+        other.name === row.name.slice(0, -suffix.length),
+    );
+    if (!small || small.rps === 0 || row.rps === 0) return [];
+    const slower = round(small.rps / row.rps, 2);
+    const costlier = cpu(small) > 0 ? round(cpu(row) / cpu(small), 2) : null;
+    return [
+      {
+        scenario: row.scenario,
+        slowerBy: slower,
+        cpuPerRequestRatio: costlier,
+        text: `history ×${HISTORY_FACTOR} against small data, ${row.scenario}: ${slower}× slower in req/s (${small.rps} → ${row.rps}; target ≤ 1.3×), ${costlier ?? "-"}× the CPU per request (${round(cpu(small), 2)} → ${round(cpu(row), 2)} ms API + FerretDB + PG)`,
+      },
+    ];
+  });
 }
 
 interface EngineRun {
