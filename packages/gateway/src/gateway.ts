@@ -425,6 +425,17 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (session.status !== "active") {
       return deny(CLOSE_CODES.sessionEnded, session.endReason ?? "admin_disconnected", sessionId, userId);
     }
+    // Where the workspace listens and its catalogue entry are read while the person is admitted
+    // and a slot taken (reads only: a refused connection has done nothing with them), instead of
+    // one round trip after another; the workspace is connected only once all of it passed.
+    const lookups = Promise.all([
+      options.endpoints(session).catch((error: unknown) => {
+        logger.warn({ err: error, sessionId }, "gateway: endpoint lookup failed");
+        return null;
+      }),
+      db.workspaces.findById(session.workspaceId),
+    ]);
+    lookups.catch(() => {});
 
     const connectionId = randomUUID();
     let slot: ConnectionSlot | null = null;
@@ -565,10 +576,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     pinger.unref();
 
     monitor.start();
-    const endpoint = await options.endpoints(session).catch((error: unknown) => {
-      logger.warn({ err: error, sessionId }, "gateway: endpoint lookup failed");
-      return null;
-    });
+    const [endpoint, workspace] = await lookups;
     if (endpoint === null || (endpoint.protocol !== "rfb" && !isTerminal(endpoint))) {
       return monitor.finish({ kind: "workspace_closed", detail: "the workspace is not running" });
     }
@@ -593,7 +601,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     const terminal = isTerminal(endpoint);
     // The policy as it was when the connection opened; a change applies from the next connection.
     // The workspace's own rule can only make recording stricter than the policy.
-    const workspace = await db.workspaces.findById(session.workspaceId);
     // A watcher's view is not a segment of the session: the person's own connection is recorded.
     const recording = watch ? "off" : recordingMode(recordingPolicy, workspace?.recording ?? null);
     if (recording !== "off") {
@@ -701,7 +708,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (recording === "required") void monitor.endSession("recording_failed", "session.expire");
       });
     }
-    await auditConnection(info, {
+    const admittedOnRecord = auditConnection(info, {
       sessionId,
       userId,
       result: "success",
@@ -712,6 +719,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(recorder === null ? {} : { recordingSegment: recorder.writer.segment }),
       },
     });
+    // A desktop's RFB handshake carries nothing of the desktop (versions, security None), so it
+    // runs while the admission is written to the audit, and the relay starts once it is; a
+    // terminal's handshake may already carry the shell's output, so it waits for the entry.
+    if (terminal) await admittedOnRecord;
     if (watch && ws.readyState === ws.OPEN) {
       const renew = () => leaseWatch(new Date(clock().getTime() + WATCH_LEASE_MS));
       watchLease = setInterval(() => void renew(), WATCH_RENEW_MS);
@@ -726,7 +737,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         detail: "too much sent before the workspace answered",
       });
     }
-    await relay.start(early.take());
+    await relay.start(early.take(), admittedOnRecord);
   }
 
   // The revocation watch: one `_id` read per poll; the held connections are re-checked only when

@@ -101,8 +101,12 @@ export class Relay {
     private readonly hooks: RelayHooks,
   ) {}
 
-  /** Runs the protocol handshake, then relays until either side closes. */
-  async start(early: EarlyMessage[] = []): Promise<void> {
+  /**
+   * Runs the protocol handshake, then relays until either side closes. `ready`: what must be
+   * done before anything past the handshake is relayed (the handshake runs meanwhile, and what
+   * either side sends waits in its buffer).
+   */
+  async start(early: EarlyMessage[] = [], ready: Promise<void> = Promise.resolve()): Promise<void> {
     const { ws, upstream } = this;
     const client = new ByteStream();
     const server = new ByteStream();
@@ -151,6 +155,7 @@ export class Relay {
     } finally {
       clearTimeout(timeout);
     }
+    await ready;
     if (this.closed) return;
 
     ws.off("message", onClientMessage);

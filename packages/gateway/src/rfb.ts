@@ -269,8 +269,11 @@ export function rfbSession(options: RfbOptions): ProtocolSession {
 
   return {
     async handshake(io) {
-      await authenticateToServer(io, options.password);
-      await acceptClient(io);
+      // The two halves share nothing until the browser's ClientInit, which the relay forwards
+      // once both are done: each waits only on its own peer, so neither waits for the other's
+      // round trips (under load those are the slow part of opening a desktop). A workspace that
+      // refuses the gateway still closes the connection with its reason before any picture.
+      await Promise.all([authenticateToServer(io, options.password), acceptClient(io)]);
     },
 
     fromClient(chunk) {
