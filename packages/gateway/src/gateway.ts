@@ -636,11 +636,17 @@ export function createGateway(options: GatewayOptions): Gateway {
           "gateway.clipboard",
         ),
     };
+    // A local shell's pty is shared by every connection of the session and `stty` can change it
+    // from inside: its host reports each size, which is what a recording of it must follow.
+    const shellSizes = endpoint.protocol === "shell" && recorder !== null && "resize" in recorder;
     relay = new Relay(
       ws,
       upstream,
       terminal
-        ? terminalSession(clipboard, { viewOnly: watch, watchShell: watch && endpoint.protocol === "shell" })
+        ? terminalSession(clipboard, {
+            viewOnly: watch,
+            watchShell: endpoint.protocol === "shell" && (watch || shellSizes),
+          })
         : rfbSession({
             password: endpoint.secret,
             maxClipboardBytes: maxFrameBytes,
@@ -675,9 +681,16 @@ export function createGateway(options: GatewayOptions): Gateway {
               onTerminal: ({ resizes, typed, markers }) => {
                 if (recorder === null || !("resize" in recorder)) return;
                 for (const marker of markers ?? []) recorder.marker(marker);
-                for (const size of resizes ?? []) recorder.resize(size.cols, size.rows);
+                if (!shellSizes) for (const size of resizes ?? []) recorder.resize(size.cols, size.rows);
                 for (const bytes of typed ?? []) recorder.input(bytes);
               },
+              ...(shellSizes
+                ? {
+                    onShellSize: (size: { cols: number; rows: number }) => {
+                      if (recorder !== null && "resize" in recorder) recorder.resize(size.cols, size.rows);
+                    },
+                  }
+                : {}),
             }),
         onWorkspaceClosed: (detail, ended, reason) => {
           // A terminal whose shell exited (logout, `exit`) is over: the session ends with it.

@@ -106,6 +106,7 @@ export async function startTerminalRecording(
   return new TerminalRecorder(
     await store.startSegment({ ...start, kind: "asciicast" }, Buffer.from(header)),
     terminal.recordInput,
+    { cols: terminal.cols, rows: terminal.rows },
   );
 }
 
@@ -575,6 +576,8 @@ export class TerminalRecorder {
   constructor(
     readonly writer: SegmentRecorder,
     readonly recordInput: boolean,
+    /** The size the header states; a resize to the size it already has is not an event. */
+    private size: { cols: number; rows: number },
   ) {}
 
   /** Output the viewer received; false: pause the workspace until the segment drains. */
@@ -586,6 +589,8 @@ export class TerminalRecorder {
   }
 
   resize(cols: number, rows: number): void {
+    if (cols === this.size.cols && rows === this.size.rows) return;
+    this.size = { cols, rows };
     this.event("r", `${cols}x${rows}`);
   }
 

@@ -41,6 +41,12 @@ export interface RelayHooks {
   /** A terminal's size, typed bytes and markers as forwarded (the terminal recorder's taps). */
   onTerminal?(events: Pick<ClientBytes, "resizes" | "typed" | "markers">): void;
   /**
+   * The pty's size as a watched shell host reports it, in order with the output: whoever changed
+   * it (this browser, another connection of the session, `stty` inside the shell). With this
+   * hook the size is the caller's (the recorder's) and does not go to the browser.
+   */
+  onShellSize?(size: { cols: number; rows: number }): void;
+  /**
    * The browser is `highWaterBytes` behind. Without this hook the relay holds the workspace
    * until it catches up; with it the caller decides instead (a watcher sharing the person's
    * shell is closed, so it never holds the person's output).
@@ -245,7 +251,9 @@ export class Relay {
     };
     for (const part of parts) {
       if (!Buffer.isBuffer(part)) {
-        this.ws.send(JSON.stringify(part), sent);
+        if (part.type === "terminal_size" && this.hooks.onShellSize !== undefined) {
+          this.hooks.onShellSize({ cols: part.cols, rows: part.rows });
+        } else this.ws.send(JSON.stringify(part), sent);
         continue;
       }
       this.bytesToClient += part.length;

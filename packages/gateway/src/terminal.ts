@@ -51,9 +51,10 @@ function notice(reason: ClipboardRefusal): Buffer {
  * grammar, and none goes on — no typing, paste or resize of the watcher's reaches the shell, and
  * none counts as the person's input.
  *
- * `watchShell` (a watcher of a local shell): the gateway asks the shell host for its watch frames
- * (`@neosc/core/terminal`) and hands the watcher the pty's size as `terminal_size` notices, in
- * order with the output, so the watcher's terminal follows the person's size.
+ * `watchShell` (a watcher of a local shell, or the person's own recorded connection): the gateway
+ * asks the shell host for its watch frames (`@neosc/core/terminal`) and yields the pty's size as
+ * `terminal_size` notices, in order with the output: a watcher's terminal follows the person's
+ * size, and a recording follows the pty whoever resized it (the relay's `onShellSize`).
  */
 export function terminalSession(
   clipboard: ClipboardGuard,

@@ -209,7 +209,8 @@ describe("recording a terminal at the gateway", () => {
 
   afterAll(() => {
     if (host?.exitCode === null) host.kill("SIGKILL");
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    // The killed host's shell may still be writing its history there: retried, not a failure.
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   async function terminal(launched: Launched) {
@@ -281,6 +282,40 @@ describe("recording a terminal at the gateway", () => {
     expect(second.cast.events.some(([, code, data]) => code === "i" && data.includes("typed-second"))).toBe(
       true,
     );
+  });
+
+  it("follows the pty's size whoever changes it: another tab of the session, stty in the shell", async () => {
+    await record("on");
+    const launched = await launchSession(db, { kind: "terminal" });
+    const person = await terminal(launched);
+    const [started] = await waitFor(async () => {
+      const entries = await auditOf(launched.session.id, "recording.start");
+      return entries.length > 0 ? entries : undefined;
+    });
+    // A second tab of the same session shares the pty, and resizes it.
+    const tab = await terminal(launched);
+    // Relaying once the shell's recent output (its prompt) is replayed to it.
+    await tab.waitFor(/\$ /);
+    tab.resize(90, 20);
+    const from = person.output.length;
+    person.type("stty size\r");
+    await person.waitFor(/20 90/, { from });
+    // A program inside the shell resizes it too, then prints.
+    person.type("stty cols 101 rows 33; echo sized-$((50+50))\r");
+    await person.waitFor(/sized-100/);
+    await sleep(300);
+    for (const client of [tab, person]) {
+      client.close();
+      await client.closed;
+    }
+    const { cast } = await castOf(launched.session.id, Number(started?.details.segment));
+    const resizes = cast.events.filter(([, code]) => code === "r");
+    // The pty may start at a size an earlier test left it at (an event at 0 s); then these two.
+    expect(resizes.slice(-2).map(([, , data]) => data)).toEqual(["90x20", "101x33"]);
+    const printed = cast.events.findIndex(([, code, data]) => code === "o" && data.includes("sized-100"));
+    expect(cast.events.indexOf(resizes.at(-1) as (typeof cast.events)[number])).toBeLessThan(printed);
+    // The sizes are the recording's: the person's own terminal keeps its size and gets no notices.
+    expect(person.notices.filter((notice) => notice.type === "terminal_size")).toEqual([]);
   });
 
   it("a workspace that asks for recording is recorded while the policy is off", async () => {
