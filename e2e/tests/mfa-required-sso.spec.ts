@@ -9,8 +9,11 @@ import { expect, expectHome, test, workspaceCard } from "./fixtures.ts";
 
 test("mfa-required refuses an SSO sign-in without the IdP's second factor with the SSO hint", async ({
   page,
+  stack,
   admin,
 }) => {
+  const issuer = stack.idp?.issuer;
+  if (!issuer) throw new Error("the stack has no IdP");
   const workspace = await createWorkspace(admin.api, {
     name: "Linus's Board",
     kind: "web",
@@ -23,6 +26,8 @@ test("mfa-required refuses an SSO sign-in without the IdP's second factor with t
   try {
     await page.goto("/sign-in");
     await page.getByRole("button", { name: "Sign in with SSO" }).click();
+    // NeoSC's sign-in page has an Email field too: fill the IdP's, once its page is there.
+    await expect(page).toHaveURL(new RegExp(`^${issuer}/interaction/`));
     await page.getByLabel("Email").fill(IDP_ACCOUNTS.flat.email);
     await page.getByLabel("Password").fill(IDP_ACCOUNTS.flat.password);
     await page.getByRole("button", { name: "Sign in" }).click();
