@@ -49,6 +49,24 @@ const HISTORY_FACTOR = Number(process.env.BENCH_HISTORY_FACTOR ?? 10);
  * interpreted, which cost the first dashboard row about twice its steady CPU per request.
  */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const ROW_KINDS = ["dashboard", "pomerium", "launch", "model"] as const;
+/**
+ * BENCH_ROWS=launch (comma-separated, of ROW_KINDS) runs only those rows (a kind's history row
+ * with it) after the ceilings, on the same data; unset: every row. The people seeded stay the
+ * same, so the history has the same shape as in the whole run.
+ */
+const ROWS = new Set(
+  (process.env.BENCH_ROWS ?? ROW_KINDS.join(","))
+    .split(",")
+    .map((kind) => kind.trim())
+    .filter(Boolean)
+    .map((kind) => {
+      if (!(ROW_KINDS as readonly string[]).includes(kind)) {
+        throw new Error(`BENCH_ROWS: "${kind}" is not one of ${ROW_KINDS.join(", ")}`);
+      }
+      return kind as (typeof ROW_KINDS)[number];
+    }),
+);
 
 const DASHBOARD_PATH = batchQueryPath([["workspace.list"], ["session.active"]]);
 
@@ -123,24 +141,41 @@ async function main() {
 
     const historyVariant = `, history ×${HISTORY_FACTOR}`;
     const steps: ((bench: EngineBench) => Promise<Row | null>)[] = [
-      ...SATURATION_CONNECTIONS.map((connections) => async (bench: EngineBench) => {
-        const row = await bench.dashboard(connections, "");
-        bench.small.push(row);
-        return row;
-      }),
-      (bench) => bench.pomerium(),
-      async (bench) => {
-        const row = await bench.launchStop("");
-        bench.small.push(row);
-        return row;
-      },
-      ...MODEL_USERS.map((count) => (bench: EngineBench) => bench.model(count)),
-      async (bench) => {
-        await bench.storeHistory();
-        return null;
-      },
-      (bench) => bench.dashboard(SATURATION_CONNECTIONS[0] ?? CEILING_CONNECTIONS, historyVariant),
-      (bench) => bench.launchStop(historyVariant),
+      ...(!ROWS.has("dashboard")
+        ? []
+        : [
+            ...SATURATION_CONNECTIONS.map((connections) => async (bench: EngineBench) => {
+              const row = await bench.dashboard(connections, "");
+              bench.small.push(row);
+              return row;
+            }),
+          ]),
+      ...(!ROWS.has("pomerium") ? [] : [(bench: EngineBench) => bench.pomerium()]),
+      ...(!ROWS.has("launch")
+        ? []
+        : [
+            async (bench: EngineBench) => {
+              const row = await bench.launchStop("");
+              bench.small.push(row);
+              return row;
+            },
+          ]),
+      ...(!ROWS.has("model") ? [] : MODEL_USERS.map((count) => (bench: EngineBench) => bench.model(count))),
+      ...(ROWS.has("dashboard") || ROWS.has("launch")
+        ? [
+            async (bench: EngineBench) => {
+              await bench.storeHistory();
+              return null;
+            },
+          ]
+        : []),
+      ...(!ROWS.has("dashboard")
+        ? []
+        : [
+            (bench: EngineBench) =>
+              bench.dashboard(SATURATION_CONNECTIONS[0] ?? CEILING_CONNECTIONS, historyVariant),
+          ]),
+      ...(!ROWS.has("launch") ? [] : [(bench: EngineBench) => bench.launchStop(historyVariant)]),
     ];
     for (const step of steps) {
       for (const bench of benches) {
