@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { isRunning } from "@neosc/core/process";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { resolveServerBinary } from "../src/local-server/binary.ts";
+import { resolveServerBinary, run } from "../src/local-server/binary.ts";
+import { asAccount, findPostgresBinDir, postgresAccount } from "../src/local-server/postgresql.ts";
 import { startLocalServer } from "../src/local-server.ts";
 
 const packageDir = join(import.meta.dirname, "..");
@@ -252,6 +253,23 @@ function planNodes(planner: unknown): string[] {
   return nodes;
 }
 
+/** One statement through psql on the launcher's cluster (as its account), the rows unaligned. */
+async function sql(dataDir: string, statement: string): Promise<string> {
+  const pgdata = join(dataDir, "pgdata");
+  const command = asAccount(await postgresAccount(() => {}), join(await findPostgresBinDir(), "psql"), [
+    "--no-psqlrc",
+    "--tuples-only",
+    "--no-align",
+    `--host=${pgdata}`,
+    "--username=neosc",
+    "--dbname=postgres",
+    `--command=${statement}`,
+  ]);
+  const result = await run(command.file, command.args, { cwd: dataDir, timeoutMs: 30_000 });
+  if (result.code !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  return result.stdout;
+}
+
 describe("local server launcher, PostgreSQL backend", () => {
   it("starts FerretDB on PostgreSQL, not as root, and removes every process and the folder on stop", async () => {
     const server = await startLocalServer({ mode: "throwaway", engine: "postgresql", log: () => {} });
@@ -316,6 +334,43 @@ describe("local server launcher, PostgreSQL backend", () => {
         expect(nodes.join(" "), JSON.stringify(filter)).toMatch(/Index Scan/);
       }
       expect(await db.collection("sessions").countDocuments({ userId: "person-7" })).toBe(40);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it("an _id lookup reads a few pages however many documents were inserted one by one before it", {
+    timeout: 120_000,
+  }, async () => {
+    const server = await startLocalServer({ mode: "throwaway", engine: "postgresql", log: () => {} });
+    const client = new MongoClient(server.url);
+    try {
+      const db = client.db("writes");
+      const docs = db.collection<{ _id: string; n: number }>("docs");
+      await docs.insertOne({ _id: "doc-0", n: 0 });
+      const table = (
+        await sql(
+          server.dataDir,
+          "SELECT relname FROM pg_class WHERE relname LIKE 'docs\\_%' AND relkind = 'r'",
+        )
+      ).trim();
+      expect(table).toMatch(/^docs_/);
+      // No vacuum merges anything behind the test's back: the lookup must be cheap without one.
+      await sql(server.dataDir, `ALTER TABLE writes.${table} SET (autovacuum_enabled = false)`);
+      /** Buffers PostgreSQL touches to answer FerretDB's `_id` equality (containment, served by the twin). */
+      const buffers = async (id: string) => {
+        const plan = await sql(
+          server.dataDir,
+          `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT _jsonb FROM writes.${table} WHERE _jsonb->'_id' @> '"${id}"'`,
+        );
+        const top = (JSON.parse(plan) as { Plan: Record<string, number> }[])[0]?.Plan ?? {};
+        return (top["Shared Hit Blocks"] ?? 0) + (top["Shared Read Blocks"] ?? 0);
+      };
+      // One statement each, as the API writes: without the twins' fastupdate = off each entry
+      // waits in GIN's pending list, which every lookup reads whole until a vacuum merges it.
+      for (let i = 1; i < 3_000; i += 1) await docs.insertOne({ _id: `doc-${i}`, n: i });
+      expect(await buffers("doc-7")).toBeLessThanOrEqual(6);
     } finally {
       await client.close();
       await server.stop();
