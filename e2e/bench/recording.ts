@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { GATEWAY_PATH } from "@neosc/core/connection";
@@ -26,6 +26,7 @@ import { TerminalTestClient } from "@neosc/gateway/testing/terminal-client";
 import { SHELL_SOCKET, shellEndpoint, shellHostCommand, waitForShellHost } from "@neosc/provisioner/shell";
 import { startXvnc } from "@neosc/provisioner/testing/xvnc";
 import { RESULTS_DIR } from "../src/stack.ts";
+import { cpuSeconds } from "./costs.ts";
 
 /*
  * What recording costs at the gateway (issue 13), rows 8–10 of `pnpm bench:gateway` (also alone:
@@ -242,31 +243,79 @@ export async function recordingRows(): Promise<RecordingRow[]> {
     await client.closed;
     return mbps;
   };
-  /** Alternating rounds off/on, so a burst of load from elsewhere hits both alike. */
-  const offOn = async (label: string) => {
-    const rounds = { off: [] as number[], on: [] as number[] };
+  /**
+   * The recordings folder's own pace: how fast it takes `total` bytes (what the round before
+   * relayed unrecorded, the most a recording of it stores: noise is stored as it is) written as
+   * the recorder writes (batches of ~320 KiB, its write stream's high-water mark, no fsync: it has
+   * none), without the relay. A relay recorded faster than this cannot be: it must slow to the
+   * disk. The file goes at once, so it does not weigh on the rounds after it.
+   */
+  const diskPace = async (total: number) => {
+    const file = path.join(folder, "disk-pace");
+    const out = createWriteStream(file, { highWaterMark: 2 * 1024 * 1024 });
+    const chunk = randomBytes(320 * 1024);
+    const started = performance.now();
+    for (let bytes = 0; bytes < total; bytes += chunk.length) {
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    }
+    await new Promise<void>((resolve) => out.end(() => resolve()));
+    const mbps = total / 1e6 / ((performance.now() - started) / 1000);
+    rmSync(file);
+    return mbps;
+  };
+  /**
+   * Alternating rounds off/on (and the disk alone, with `disk`), so a burst of load from
+   * elsewhere hits each alike.
+   */
+  const offOn = async (label: string, disk: boolean) => {
+    const rounds = { off: [] as number[], on: [] as number[], disk: [] as number[] };
+    /** CPU of this process (gateway, recorder thread, the bench's client) per MB relayed, in ms. */
+    const cpu = { off: [] as number[], on: [] as number[] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of ["off", "on"] as const) {
+      for (const mode of disk ? (["off", "on", "disk"] as const) : (["off", "on"] as const)) {
         await setRecording(mode === "on");
-        const mbps = await pull();
+        const cpuBefore = cpuSeconds(process.pid);
+        const started = performance.now();
+        const mbps =
+          mode === "disk" ? await diskPace((rounds.off.at(-1) ?? 0) * 1e6 * SECONDS) : await pull();
+        const msPerMB =
+          ((cpuSeconds(process.pid) - cpuBefore) * 1000) / ((mbps * (performance.now() - started)) / 1000);
         rounds[mode].push(round1(mbps));
-        console.error(`[bench:recording] ${label}, recording ${mode}: ${mbps.toFixed(1)} MB/s`);
+        if (mode !== "disk") cpu[mode].push(Math.round(msPerMB * 100) / 100);
+        console.error(
+          `[bench:recording] ${label}, ${mode === "disk" ? "the disk alone" : `recording ${mode}`}: ${mbps.toFixed(1)} MB/s, ${msPerMB.toFixed(2)} ms CPU/MB (load ${loadavg()[0]?.toFixed(2)})`,
+        );
       }
     }
+    const cpuOff = median(cpu.off);
+    const cpuOn = median(cpu.on);
     const off = median(rounds.off);
     const on = median(rounds.on);
     const cost = 1 - on / off;
+    const diskMBps = disk ? median(rounds.disk) : null;
+    const ceiling = diskMBps === null ? off : Math.min(off, diskMBps);
     return {
       row: "8 recording cost",
       variant: `${label}: relay with recording on vs off`,
       samples: ROUNDS,
-      values: { onMBps: on, offMBps: off, costPercent: round1(cost * 100) },
+      values: {
+        onMBps: on,
+        offMBps: off,
+        costPercent: round1(cost * 100),
+        cpuMsPerMBOff: cpuOff,
+        cpuMsPerMBOn: cpuOn,
+        ...(diskMBps === null
+          ? {}
+          : { diskMBps, ceilingMBps: ceiling, costBelowCeilingPercent: round1((1 - on / ceiling) * 100) }),
+      },
       result: `${on} MB/s recorded`,
       ceiling: { what: "same run, recording off", result: `${off} MB/s`, values: { MBps: off } },
       ratio: Math.round((on / off) * 1000) / 1000,
       target: "cost ≤ 30 % (ratio ≥ 0.7)",
       met: cost <= 0.3,
-      note: `full-screen 1280×800 Raw FramebufferUpdates pulled as fast as the client reads; ${ROUNDS} alternating rounds of ${SECONDS} s, medians; MB/s per round: off ${rounds.off.join(", ")}, on ${rounds.on.join(", ")}`,
+      note: `full-screen 1280×800 Raw FramebufferUpdates pulled as fast as the client reads; ${ROUNDS} alternating rounds of ${SECONDS} s, medians; MB/s per round: off ${rounds.off.join(", ")}, on ${rounds.on.join(", ")}; CPU of the bench process (gateway, recorder, client) per MB relayed, ms: off ${cpu.off.join(", ")}, on ${cpu.on.join(", ")} (medians ${cpuOff} and ${cpuOn}: recording adds ${Math.round((cpuOn - cpuOff) * 100) / 100} ms/MB; the machine's other load moves throughput far more than this)${diskMBps === null ? "" : `; the recordings folder alone taking each off round's bytes as the recorder writes them ${rounds.disk.join(", ")}, median ${diskMBps}: recorded ${on} MB/s is ${round1((on / ceiling) * 100)} % of min(off, disk) = ${ceiling}`}; load average at the end ${loadavg()
+        .map((load) => load.toFixed(2))
+        .join(" ")}`,
     } satisfies RecordingRow;
   };
   /** The finished segment's size on disk and what that makes an hour. */
@@ -357,7 +406,7 @@ export async function recordingRows(): Promise<RecordingRow[]> {
   try {
     children.push(spawn("display", ["-window", "root", noise], { env: x11, stdio: "ignore" }));
     await sleep(1500);
-    rows.push(await offOn("noise desktop"));
+    rows.push(await offOn("noise desktop", true));
     (children.pop() as ChildProcess).kill();
 
     // A real scrolling desktop: an xterm over most of the screen printing a directory listing.
@@ -369,7 +418,7 @@ export async function recordingRows(): Promise<RecordingRow[]> {
     );
     children.push(scrolling);
     await sleep(1500);
-    rows.push(await offOn("scrolling desktop"));
+    rows.push(await offOn("scrolling desktop", false));
     const scroll = await storedOver(SCROLL_SECONDS, "novnc");
     const scrollRaw = await storedOver(SCROLL_SECONDS, "raw");
     scrolling.kill();
@@ -544,7 +593,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rows = await recordingRows();
   for (const row of rows)
     console.log(
-      `${row.row} | ${row.variant} | ${row.result}${row.ceiling ? ` | ${row.ceiling.result}` : ""}${row.ratio === undefined ? "" : ` | ratio ${row.ratio}`} | ${row.met === null ? "" : row.met ? "met" : "NOT MET"}`,
+      `${row.row} | ${row.variant} | ${row.result}${row.ceiling ? ` | ${row.ceiling.result}` : ""}${row.ratio === undefined ? "" : ` | ratio ${row.ratio}`} | ${row.met === null ? "" : row.met ? "met" : "NOT MET"}${row.values.diskMBps === undefined ? "" : ` | the disk alone ${row.values.diskMBps} MB/s, recorded = ${round1(100 - (row.values.costBelowCeilingPercent ?? 0))} % of min(off, disk)`}${row.values.cpuMsPerMBOn === undefined ? "" : ` | CPU ms/MB off ${row.values.cpuMsPerMBOff}, on ${row.values.cpuMsPerMBOn}`}`,
     );
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(

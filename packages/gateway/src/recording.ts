@@ -138,7 +138,12 @@ export interface RecorderLimits {
 export type SegmentSink = (file: string) => Promise<Writable>;
 
 const DEFAULT_LIMITS: RecorderLimits = { stallMs: 10_000, maxBufferedBytes: 8 * 1024 * 1024 };
-const FILE_HIGH_WATER_BYTES = 256 * 1024;
+/**
+ * Stored bytes the file stream may hold before no more batches go to the writer. A batch comes
+ * back as ~320 KiB, so at 256 KiB every write stopped the writer until the disk had taken it:
+ * the two took turns instead of working at once.
+ */
+const FILE_HIGH_WATER_BYTES = 2 * 1024 * 1024;
 
 const fileSink: SegmentSink = async (file) => {
   // Opened here so that a folder that cannot be written fails the start, not the first write.
@@ -469,7 +474,7 @@ export class SegmentRecorder {
       this.queuedBytes -= size;
       if (this.queuedBytes > 0) this.queuedSince = Date.now();
       this.inFlight += 1;
-      this.writer.batch(this.writerId, batch, this.pendingBytes >= this.highWater / 4);
+      this.writer.batch(this.writerId, batch);
     }
   }
 

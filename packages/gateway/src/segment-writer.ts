@@ -10,13 +10,18 @@ import { Worker } from "node:worker_threads";
  * bytes that do not compress.
  *
  * How a segment is compressed: deflate level 1 while that pays, stored blocks while it does not.
- * Level 1 runs at ~1.3 GB/s on a text desktop's Raw pixels (ratio 0.005) but gains nothing on
- * noise, or on a stream already Tight/ZRLE/JPEG, where storing costs a copy. Each probe window
- * that compressed to more than STORE_RATIO (or to more than SLOW_STORE_RATIO while records were
- * piling up behind it) switches the segment to stored blocks for STORED_WINDOW bytes, then it
- * probes again. Each batch is deflated on its own with a sync flush (no final bit), so stored
- * and deflated blocks may follow each other and the file stays one gzip member (header, blocks,
- * CRC-32 and size): the player's DecompressionStream("gzip") reads it, and a file cut after any
+ * Level 1 runs at ~1.3 GB/s on a text desktop's Raw pixels (ratio 0.005) but at 30–50 MB/s on
+ * noise (ratio 0.8: the pixels' fourth byte is padding) and gains nothing on a stream already
+ * Tight/ZRLE/JPEG, where storing costs a copy. Data that deflates to more than STORE_RATIO is
+ * stored: above it level 1 runs far below any relay's pace for little gain. The guess is cheap:
+ * a 32 KiB sample of a batch is deflated at the start of a segment and after every STORED_WINDOW
+ * stored bytes (~1 ms on noise, where deflating the probe window whole took ~40 ms per 17 MB
+ * and was most of this thread's time on a noise desktop, measured); while deflating, each
+ * PROBE_WINDOW's ratio decides whether to go on.
+ *
+ * Each batch is deflated on its own with a sync flush (no final bit), so stored and deflated
+ * blocks may follow each other and the file stays one gzip member (header, blocks, CRC-32 and
+ * size): the player's DecompressionStream("gzip") reads it, and a file cut after any
  * batch (the gateway died) inflates up to that batch. Chromium does not read concatenated
  * members, and zlib's `params` level change did not take effect under Node 20 (measured), hence
  * this framing.
@@ -36,9 +41,10 @@ const { parentPort } = require("node:worker_threads");
 const { createHash } = require("node:crypto");
 const zlib = require("node:zlib");
 const PROBE_WINDOW = 1024 * 1024;
-const STORE_RATIO = 0.9;
-const SLOW_STORE_RATIO = 0.5;
-const STORED_WINDOW = 16 * 1024 * 1024;
+const STORE_RATIO = 0.5;
+const STORED_WINDOW = 8 * 1024 * 1024;
+const PROBE_MIN_BYTES = 64 * 1024;
+const SAMPLE_BYTES = 32 * 1024;
 const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 const FINAL_BLOCK = Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff]);
 const TAIL_BYTES = 32 * 1024;
@@ -61,6 +67,13 @@ function storedBlocks(bytes) {
   return out;
 }
 
+/** How well the middle SAMPLE_BYTES of a batch deflate: the guess for the whole batch. */
+function sampleRatio(bytes, level) {
+  const from = Math.max(0, Math.floor((bytes.length - SAMPLE_BYTES) / 2));
+  const sample = bytes.subarray(from, from + SAMPLE_BYTES);
+  return zlib.deflateRawSync(sample, { level }).length / sample.length;
+}
+
 function joined(segment, parts) {
   let size = 0;
   for (const part of parts) size += part.length;
@@ -75,15 +88,21 @@ function joined(segment, parts) {
   return out;
 }
 
-function send(id, segment, parts, taken) {
-  const out = joined(segment, parts);
+/** Posts bytes to append: \`parts\` joined into one buffer, or \`owned\` as it is (made here, for this). */
+function send(id, segment, parts, taken, owned = null) {
+  let out = owned;
+  if (out === null) out = joined(segment, parts);
+  else {
+    segment.hash.update(out);
+    segment.stored += out.length;
+  }
   parentPort.postMessage({ id, out: out.buffer, taken }, [out.buffer]);
 }
 
 parentPort.on("message", (message) => {
   const { id } = message;
   if (message.kind === "open") {
-    const segment = { hash: createHash("sha256"), crc: 0, size: 0, stored: 0, storedRaw: 0, deflating: true, windowIn: 0, windowOut: 0, level: message.level, tail: null };
+    const segment = { hash: createHash("sha256"), crc: 0, size: 0, stored: 0, storedRaw: 0, deflating: true, probeDue: true, windowIn: 0, windowOut: 0, level: message.level, tail: null };
     segments.set(id, segment);
     send(id, segment, [HEADER], 0);
     return;
@@ -107,30 +126,31 @@ parentPort.on("message", (message) => {
   const bytes = new Uint8Array(message.bytes);
   segment.crc = zlib.crc32(bytes, segment.crc);
   segment.size += bytes.length;
+  if (segment.probeDue && bytes.length >= PROBE_MIN_BYTES) {
+    segment.probeDue = false;
+    segment.deflating = sampleRatio(bytes, segment.level) <= STORE_RATIO;
+    segment.windowIn = 0;
+    segment.windowOut = 0;
+  }
   segment.windowIn += bytes.length;
-  let out;
   if (segment.deflating) {
     const options = { level: segment.level, finishFlush: zlib.constants.Z_SYNC_FLUSH };
     if (segment.tail !== null) options.dictionary = segment.tail;
-    out = zlib.deflateRawSync(bytes, options);
+    const out = zlib.deflateRawSync(bytes, options);
     segment.windowOut += out.length;
     if (segment.windowIn >= PROBE_WINDOW) {
-      const ratio = segment.windowOut / segment.windowIn;
-      if (ratio > STORE_RATIO || (ratio > SLOW_STORE_RATIO && message.behind)) segment.deflating = false;
+      if (segment.windowOut / segment.windowIn > STORE_RATIO) segment.deflating = false;
       segment.windowIn = 0;
       segment.windowOut = 0;
     }
-  } else {
-    out = storedBlocks(bytes);
-    segment.storedRaw += bytes.length;
-    if (segment.windowIn >= STORED_WINDOW) {
-      segment.deflating = true;
-      segment.windowIn = 0;
-      segment.windowOut = 0;
-    }
+    segment.tail = tailOf(segment.tail, bytes);
+    send(id, segment, [out], bytes.length);
+    return;
   }
+  segment.storedRaw += bytes.length;
+  if (segment.windowIn >= STORED_WINDOW) segment.probeDue = true;
   segment.tail = tailOf(segment.tail, bytes);
-  send(id, segment, [out], bytes.length);
+  send(id, segment, [], bytes.length, storedBlocks(bytes));
 });
 
 /** The last TAIL_BYTES of what was stored so far (the next batch's dictionary). */
@@ -177,8 +197,8 @@ export class SegmentWriter {
   }
 
   /** Hands over `bytes` (its buffer is transferred: the caller must not use it again). */
-  batch(id: number, bytes: Uint8Array, behind: boolean): void {
-    this.post({ kind: "batch", id, bytes: bytes.buffer, behind }, [bytes.buffer as ArrayBuffer]);
+  batch(id: number, bytes: Uint8Array): void {
+    this.post({ kind: "batch", id, bytes: bytes.buffer }, [bytes.buffer as ArrayBuffer]);
   }
 
   finish(id: number): void {
