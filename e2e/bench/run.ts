@@ -26,20 +26,25 @@ const CEILING_CONNECTIONS = 100;
 /** People who have a workspace running before the runs start (their dashboards list it). */
 const SEEDED_SESSIONS = Number(process.env.BENCH_SEEDED_SESSIONS ?? 100);
 const API_LOG_LEVEL = process.env.BENCH_API_LOG_LEVEL ?? "info";
+/** A comma-separated variable's names, each one of `allowed` (an error names the variable). */
+function namesFrom<T extends string>(variable: string, allowed: readonly T[], fallback: string): T[] {
+  return (process.env[variable] ?? fallback)
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map((name) => {
+      if (!(allowed as readonly string[]).includes(name)) {
+        throw new Error(`${variable}: "${name}" is not one of ${allowed.join(", ")}`);
+      }
+      return name as T;
+    });
+}
+
 /**
  * BENCH_ENGINES=sqlite,postgresql runs everything once per database engine, each on its own
  * stack, and prints the engines side by side; unset: the launcher's default engine only.
  */
-const ENGINES: (DatabaseEngine | undefined)[] = (process.env.BENCH_ENGINES ?? "")
-  .split(",")
-  .map((engine) => engine.trim())
-  .filter(Boolean)
-  .map((engine) => {
-    if (!(DATABASE_ENGINES as readonly string[]).includes(engine)) {
-      throw new Error(`BENCH_ENGINES: "${engine}" is not one of ${DATABASE_ENGINES.join(", ")}`);
-    }
-    return engine as DatabaseEngine;
-  });
+const ENGINES: (DatabaseEngine | undefined)[] = namesFrom("BENCH_ENGINES", DATABASE_ENGINES, "");
 if (ENGINES.length === 0) ENGINES.push(undefined);
 /** The history rows run with this many times the sessions and audit entries of the small-data rows. */
 const HISTORY_FACTOR = Number(process.env.BENCH_HISTORY_FACTOR ?? 10);
@@ -55,18 +60,7 @@ const ROW_KINDS = ["dashboard", "pomerium", "launch", "model"] as const;
  * with it) after the ceilings, on the same data; unset: every row. The people seeded stay the
  * same, so the history has the same shape as in the whole run.
  */
-const ROWS = new Set(
-  (process.env.BENCH_ROWS ?? ROW_KINDS.join(","))
-    .split(",")
-    .map((kind) => kind.trim())
-    .filter(Boolean)
-    .map((kind) => {
-      if (!(ROW_KINDS as readonly string[]).includes(kind)) {
-        throw new Error(`BENCH_ROWS: "${kind}" is not one of ${ROW_KINDS.join(", ")}`);
-      }
-      return kind as (typeof ROW_KINDS)[number];
-    }),
-);
+const ROWS = new Set(namesFrom("BENCH_ROWS", ROW_KINDS, ROW_KINDS.join(",")));
 
 const DASHBOARD_PATH = batchQueryPath([["workspace.list"], ["session.active"]]);
 
